@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Builds the real control plane (etcd, kube-apiserver, kube-controller-manager, kubectl, helm)
+# from their published Go modules at pinned versions, into a cache outside the repo.
+#
+# Why from source: this machine has no Docker engine and no internet except the Go module
+# proxy, so envtest's prebuilt tarballs cannot be fetched. Building once per machine, keyed by
+# version, keeps every later run (tests, `make cluster`, CI) at start-up cost only.
+#
+# Environment:
+#   IRONFLOW_CACHE_DIR   cache root (default ~/.cache/ironflow)
+#   IRONFLOW_CP_DIR      where the binaries go (default $IRONFLOW_CACHE_DIR/control-plane/<versions>)
+# Prints the binary directory on stdout as its last line; progress goes to stderr.
+set -euo pipefail
+
+K8S_VERSION="${IRONFLOW_K8S_VERSION:-v1.36.3}"
+ETCD_VERSION="${IRONFLOW_ETCD_VERSION:-v3.6.8}"
+HELM_VERSION="${IRONFLOW_HELM_VERSION:-v3.21.4}"
+
+CACHE="${IRONFLOW_CACHE_DIR:-$HOME/.cache/ironflow}"
+KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}"
+OUT="${IRONFLOW_CP_DIR:-$CACHE/control-plane/$KEY}"
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl helm)
+
+say() { printf '[control-plane] %s\n' "$*" >&2; }
+die() { printf '[control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
+
+complete() {
+  local b
+  for b in "${BINARIES[@]}"; do [ -x "$OUT/$b" ] || return 1; done
+}
+
+if complete; then
+  say "using cached binaries in $OUT"
+  echo "$OUT"
+  exit 0
+fi
+
+command -v go >/dev/null 2>&1 || die "Go is not installed (need go >= 1.26 on PATH); install it, or set GOTOOLCHAIN to an approved toolchain"
+GO_MINOR="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
+if [ "${GO_MINOR:-0}" -lt 26 ] && [ -z "${GOTOOLCHAIN:-}" ]; then
+  die "Go $(go env GOVERSION) is too old for Kubernetes ${K8S_VERSION} (needs go1.26); export GOTOOLCHAIN=go1.27.3"
+fi
+
+export GOMODCACHE="${IRONFLOW_GOMODCACHE:-$CACHE/go/mod}"
+export GOCACHE="${IRONFLOW_GOCACHE:-$CACHE/go/build}"
+export GOFLAGS="-mod=mod -buildvcs=false"
+export CGO_ENABLED=0
+mkdir -p "$OUT" "$GOMODCACHE" "$GOCACHE"
+
+PROXY="$(go env GOPROXY | cut -d, -f1)"
+if [ "$PROXY" != "off" ] && [ "$PROXY" != "direct" ]; then
+  curl -fsS -m 20 -o /dev/null "$PROXY/k8s.io/kubernetes/@v/${K8S_VERSION}.info" \
+    || die "cannot reach the Go module proxy ($PROXY) for k8s.io/kubernetes@${K8S_VERSION}"
+fi
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+START=$(date +%s)
+elapsed() { echo "$(( $(date +%s) - START ))s"; }
+
+# A go build in the background with a heartbeat, so a 20-minute first build is visibly alive.
+build() {
+  local dir="$1" out="$2" pkg="$3" ldflags="$4"
+  say "building $(basename "$out") from $pkg ... ($(elapsed) so far)"
+  ( cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg" ) >"$WORK/build.log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 30 & wait $! || true
+    kill -0 "$pid" 2>/dev/null && say "  ... still building $(basename "$out") ($(elapsed))"
+  done
+  if ! wait "$pid"; then
+    tail -n 40 "$WORK/build.log" >&2
+    die "go build of $pkg failed (see above)"
+  fi
+  mv "$out.tmp" "$out"
+  say "built $(basename "$out") ($(elapsed))"
+}
+
+# --- kubernetes: a wrapper module replacing every staging module with its published twin ---
+K8S_MINOR="$(echo "$K8S_VERSION" | sed -E 's/^v1\.([0-9]+)\..*/\1/')"
+STAGING_VERSION="v0.${K8S_VERSION#v1.}"
+KDIR="$WORK/kube"; mkdir -p "$KDIR"
+say "resolving k8s.io/kubernetes@${K8S_VERSION} (staging modules at ${STAGING_VERSION})"
+curl -fsS -m 60 "$PROXY/k8s.io/kubernetes/@v/${K8S_VERSION}.mod" -o "$WORK/kubernetes.mod" 2>/dev/null \
+  || (cd "$WORK" && go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" >/dev/null && cp "$GOMODCACHE/cache/download/k8s.io/kubernetes/@v/${K8S_VERSION}.mod" "$WORK/kubernetes.mod") \
+  || die "cannot fetch k8s.io/kubernetes@${K8S_VERSION} go.mod"
+{
+  echo "module ironflow.local/kube"
+  echo "go 1.26.0"
+  echo "require k8s.io/kubernetes ${K8S_VERSION}"
+  grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$WORK/kubernetes.mod" \
+    | awk -v v="$STAGING_VERSION" '{print "replace " $1 " => " $1 " " v}'
+} >"$KDIR/go.mod"
+say "$(grep -c '^replace' "$KDIR/go.mod") staging modules replaced; downloading modules (first run: several minutes)"
+(cd "$KDIR" && go mod download k8s.io/kubernetes) >&2
+
+DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+VFLAGS=""
+for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  VFLAGS="$VFLAGS -X $p.gitVersion=${K8S_VERSION} -X $p.gitMajor=1 -X $p.gitMinor=${K8S_MINOR}"
+  VFLAGS="$VFLAGS -X $p.gitCommit=module-${K8S_VERSION} -X $p.gitTreeState=clean -X $p.buildDate=${DATE}"
+done
+for b in kube-apiserver kube-controller-manager kubectl; do
+  [ -x "$OUT/$b" ] || build "$KDIR" "$OUT/$b" "k8s.io/kubernetes/cmd/$b" "$VFLAGS"
+done
+
+# --- etcd: its server module pins siblings by relative replace, so pin them by version here ---
+EDIR="$WORK/etcd"; mkdir -p "$EDIR"
+cat >"$EDIR/go.mod" <<MOD
+module ironflow.local/etcd
+go 1.24.0
+require go.etcd.io/etcd/server/v3 ${ETCD_VERSION}
+replace (
+	go.etcd.io/etcd/api/v3 => go.etcd.io/etcd/api/v3 ${ETCD_VERSION}
+	go.etcd.io/etcd/client/pkg/v3 => go.etcd.io/etcd/client/pkg/v3 ${ETCD_VERSION}
+	go.etcd.io/etcd/client/v3 => go.etcd.io/etcd/client/v3 ${ETCD_VERSION}
+	go.etcd.io/etcd/pkg/v3 => go.etcd.io/etcd/pkg/v3 ${ETCD_VERSION}
+)
+MOD
+[ -x "$OUT/etcd" ] || build "$EDIR" "$OUT/etcd" "go.etcd.io/etcd/server/v3" \
+  "-X go.etcd.io/etcd/api/v3/version.GitSHA=module-${ETCD_VERSION}"
+
+# --- helm ---
+HDIR="$WORK/helm"; mkdir -p "$HDIR"
+printf 'module ironflow.local/helm\ngo 1.26.0\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" >"$HDIR/go.mod"
+[ -x "$OUT/helm" ] || build "$HDIR" "$OUT/helm" "helm.sh/helm/v3/cmd/helm" \
+  "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+
+complete || die "build finished but binaries are missing in $OUT"
+printf '%s\n' "$K8S_VERSION" >"$OUT/VERSION"
+say "control plane ready in $OUT ($(elapsed))"
+echo "$OUT"
