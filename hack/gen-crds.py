@@ -1,0 +1,214 @@
+"""Writes crds/*.yaml from one description, so both kinds share the name rule and status shape.
+
+Why generated: the two CRDs share their NAME rule, status and printer columns; one script keeps
+them from drifting apart, and `make crds-check` fails if the committed files differ from it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NAME_RE = "^[A-Za-z_][A-Za-z0-9_]*$"
+SEALED_RE = "^(ifs:v[0-9]+:[0-9a-f]{16}:[A-Za-z0-9_-]{80,}|dev:[\\\\s\\\\S]*)$"
+MAX_NAMES = 256
+MAX_SEALED_LENGTH = 90000  # 64 KiB plaintext, sealed and base64url-encoded, with room to spare
+
+NAME_RULES = [
+    {
+        "rule": f"self.all(k, k.matches('{NAME_RE}'))",
+        "message": "every name must be a valid environment variable name: "
+        "a letter or _, then letters, digits or _ (^[A-Za-z_][A-Za-z0-9_]*$)",
+        "reason": "FieldValueInvalid",
+    },
+    {
+        "rule": "self.all(k, size(k) <= 253)",
+        "message": "names are at most 253 characters",
+        "reason": "FieldValueInvalid",
+    },
+]
+
+CONDITION = {
+    "type": "object",
+    "required": ["type", "status"],
+    "properties": {
+        "type": {"type": "string", "description": "Condition type; Ready is the one Ironflow sets."},
+        "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+        "reason": {"type": "string", "description": "CamelCase machine-readable reason."},
+        "message": {"type": "string", "description": "Human-readable explanation; never a value."},
+        "observedGeneration": {"type": "integer", "format": "int64"},
+        "lastTransitionTime": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+def name_fact(extra: dict[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "state": {
+            "type": "string",
+            "description": "Projected, Failed (kept last good value if any), Conflict (defined by an "
+            "older resource in this environment) or Pending.",
+        },
+        "reason": {"type": "string", "description": "Why the name is not Projected, if it is not."},
+        "lastChanged": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the projected value of this name last changed.",
+        },
+        "version": {
+            "type": "string",
+            "description": "Digest of the sealed or config source (never of the plaintext); "
+            "workloads roll when it changes.",
+        },
+    }
+    props.update(extra)
+    return {"type": "object", "properties": props}
+
+
+def status_schema(extra_fact: dict[str, Any], noun: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "Observed state, written by the operator. Holds facts about names, never values.",
+        "properties": {
+            "observedGeneration": {"type": "integer", "format": "int64"},
+            "nameCount": {"type": "integer", "description": f"How many {noun} names this resource defines."},
+            "mode": {"type": "string", "description": "keyed, dev (no master key) or invalid-key."},
+            "conditions": {
+                "type": "array",
+                "items": CONDITION,
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["type"],
+            },
+            "names": {
+                "type": "object",
+                "description": "Per-name facts, without values.",
+                "additionalProperties": name_fact(extra_fact),
+            },
+        },
+    }
+
+
+def crd(kind: str, plural: str, short: str, spec: dict[str, Any], status: dict[str, Any], doc: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{plural}.ironflow.io",
+            "labels": {"app.kubernetes.io/name": "ironflow", "app.kubernetes.io/part-of": "ironflow"},
+        },
+        "spec": {
+            "group": "ironflow.io",
+            "scope": "Namespaced",
+            "names": {
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": [short],
+                "categories": ["ironflow"],
+            },
+            "versions": [
+                {
+                    "name": "v1alpha1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": [
+                        {"name": "Ready", "type": "string",
+                         "jsonPath": '.status.conditions[?(@.type=="Ready")].status'},
+                        {"name": "Reason", "type": "string",
+                         "jsonPath": '.status.conditions[?(@.type=="Ready")].reason'},
+                        {"name": "Names", "type": "integer", "jsonPath": ".status.nameCount"},
+                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                    ],
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": doc,
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec,
+                                "status": status,
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def secret_crd() -> dict[str, Any]:
+    spec = {
+        "type": "object",
+        "description": "Sealed values of this environment (namespace). Write them with "
+        "`ironflow secret set` or `ironflow secret seal`; only the operator can unseal them.",
+        "properties": {
+            "sealed": {
+                "type": "object",
+                "description": "NAME -> sealed value. NAME is an environment variable name, unique in the "
+                "environment; the value is the string `ironflow secret seal` prints (ifs:v1:<key id>:<data>), "
+                "bound to this namespace and NAME. In development mode (no master key) `dev:<plaintext>` "
+                "is accepted too; with a master key it is refused.",
+                "maxProperties": MAX_NAMES,
+                "additionalProperties": {
+                    "type": "string",
+                    "maxLength": MAX_SEALED_LENGTH,
+                    "x-kubernetes-validations": [
+                        {
+                            "rule": f"self.matches('{SEALED_RE}')",
+                            "message": "not a sealed value: expected the string `ironflow secret seal` prints "
+                            "(ifs:v1:<16 hex key id>:<base64url data>), or dev:<plaintext> in development mode",
+                            "reason": "FieldValueInvalid",
+                        }
+                    ],
+                },
+                "x-kubernetes-validations": NAME_RULES,
+            }
+        },
+    }
+    key_fact = {"keyId": {"type": "string", "description": "Key id the value was sealed for."}}
+    return crd("IronflowSecret", "ironflowsecrets", "ifsec", spec, status_schema(key_fact, "secret"),
+               "IronflowSecret holds sealed values; the operator projects them into a Secret of the same "
+               "name in the same namespace.")
+
+
+def config_crd() -> dict[str, Any]:
+    spec = {
+        "type": "object",
+        "description": "Plaintext configuration of this environment (namespace), readable by anyone "
+        "who can read this resource. Never put secrets here.",
+        "properties": {
+            "values": {
+                "type": "object",
+                "description": "NAME -> any JSON value. NAME is an environment variable name, unique in the "
+                "environment. Projected as a string: a JSON string as-is, anything else as compact JSON.",
+                "maxProperties": MAX_NAMES,
+                "additionalProperties": {"x-kubernetes-preserve-unknown-fields": True},
+                "x-kubernetes-validations": NAME_RULES,
+            }
+        },
+    }
+    return crd("IronflowConfig", "ironflowconfigs", "ifcfg", spec, status_schema({}, "config"),
+               "IronflowConfig holds plaintext JSON values; the operator projects them into a ConfigMap of "
+               "the same name in the same namespace.")
+
+
+def main() -> int:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("crds")
+    out.mkdir(parents=True, exist_ok=True)
+    header = "# Generated by hack/gen-crds.py; edit that script, then run `make crds`.\n"
+    for fname, doc in (("ironflow.io_ironflowsecrets.yaml", secret_crd()),
+                       ("ironflow.io_ironflowconfigs.yaml", config_crd())):
+        (out / fname).write_text(header + yaml.safe_dump(doc, sort_keys=False, width=100))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
