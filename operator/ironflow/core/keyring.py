@@ -1,0 +1,123 @@
+"""The master-key Secret's data -> Keyring.
+
+Three outcomes, never confused: no key at all is development mode; a usable key (plus older keys
+still accepted for unsealing) is keyed mode; anything else is MalformedMasterKey, which callers
+must treat as "unseal nothing, keep what is projected" and never as development mode, because a
+typo in the key must not open the door to plaintext dev-form values.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ironflow.core.sealing_key import MASTER_KEY_BYTES, SealingKeyPair, derive_sealing_key
+
+MASTER_KEY_SECRET = "ironflow-master-key"
+MASTER_KEY_FIELD = "IRONFLOW_MASTER_KEY"
+PREVIOUS_KEYS_FIELD = "IRONFLOW_PREVIOUS_KEYS"
+MASTER_KEY_HEX_CHARS = 2 * MASTER_KEY_BYTES
+_HEX = frozenset(string.hexdigits)
+
+
+class MalformedMasterKey(ValueError):
+    """The Secret holds something that is not a usable key; the message never quotes it."""
+
+    reason = "MalformedMasterKey"
+
+
+@dataclass(frozen=True, repr=False)
+class Keyring:
+    dev_mode: bool
+    current: SealingKeyPair | None
+    all: tuple[SealingKeyPair, ...]
+
+    @classmethod
+    def development(cls) -> Keyring:
+        return cls(dev_mode=True, current=None, all=())
+
+    @classmethod
+    def from_master_keys(cls, current: bytes, previous: Iterable[bytes] = ()) -> Keyring:
+        """Current key first, then older ones; a key listed twice counts once."""
+        pairs: dict[str, SealingKeyPair] = {}
+        for key in (current, *previous):
+            pair = derive_sealing_key(key)
+            pairs.setdefault(pair.kid, pair)
+        ordered = tuple(pairs.values())
+        return cls(dev_mode=False, current=ordered[0], all=ordered)
+
+    @property
+    def kids(self) -> tuple[str, ...]:
+        return tuple(pair.kid for pair in self.all)
+
+    def find(self, kid: str) -> SealingKeyPair | None:
+        for pair in self.all:
+            if pair.kid == kid:
+                return pair
+        return None
+
+    def __repr__(self) -> str:
+        if self.dev_mode:
+            return "Keyring(dev_mode=True)"
+        return f"Keyring(dev_mode=False, kids={self.kids!r})"
+
+
+def generate_master_key() -> str:
+    """A fresh master key in the form the Secret expects (what `ironflow keygen` prints)."""
+    return secrets.token_hex(MASTER_KEY_BYTES)
+
+
+def _text(field: str, value: str | bytes) -> str:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedMasterKey(
+                f"{field} in Secret {MASTER_KEY_SECRET} is not ASCII text; expected "
+                f"{MASTER_KEY_HEX_CHARS} hex characters (openssl rand -hex 32)"
+            ) from None
+    return value
+
+
+def _decode_key(where: str, text: str) -> bytes:
+    key = text.strip()
+    if len(key) != MASTER_KEY_HEX_CHARS:
+        raise MalformedMasterKey(
+            f"{where} is {len(key)} characters long; expected {MASTER_KEY_HEX_CHARS} hex characters "
+            "(openssl rand -hex 32)"
+        )
+    if not _HEX.issuperset(key):
+        raise MalformedMasterKey(
+            f"{where} contains characters other than hex digits; expected {MASTER_KEY_HEX_CHARS} hex "
+            "characters (openssl rand -hex 32)"
+        )
+    return bytes.fromhex(key)
+
+
+def parse_keyring(data: Mapping[str, str | bytes] | None) -> Keyring:
+    """Values are the Secret's data already base64-decoded (str or bytes); other fields are ignored."""
+    data = data or {}
+    raw_current = data.get(MASTER_KEY_FIELD)
+    raw_previous = data.get(PREVIOUS_KEYS_FIELD)
+    current_text = _text(MASTER_KEY_FIELD, raw_current).strip() if raw_current is not None else ""
+    previous_text = _text(PREVIOUS_KEYS_FIELD, raw_previous).strip() if raw_previous is not None else ""
+    if not current_text:
+        if previous_text:
+            # Old keys without a current one is a half-done rotation, not a request for dev mode.
+            raise MalformedMasterKey(
+                f"{PREVIOUS_KEYS_FIELD} is set but {MASTER_KEY_FIELD} is empty in Secret "
+                f"{MASTER_KEY_SECRET}; set the current key (development mode needs both empty or absent)"
+            )
+        return Keyring.development()
+    current = _decode_key(f"{MASTER_KEY_FIELD} in Secret {MASTER_KEY_SECRET}", current_text)
+    entries = [entry.strip() for entry in previous_text.split(",")] if previous_text else []
+    entries = [entry for entry in entries if entry]
+    previous = [
+        _decode_key(
+            f"{PREVIOUS_KEYS_FIELD} entry {index} of {len(entries)} in Secret {MASTER_KEY_SECRET}", entry
+        )
+        for index, entry in enumerate(entries, start=1)
+    ]
+    return Keyring.from_master_keys(current, previous)
