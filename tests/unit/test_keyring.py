@@ -112,7 +112,8 @@ def test_given_one_bad_previous_key_when_parsed_then_refused_naming_its_position
 
 
 def test_given_previous_keys_without_current_when_parsed_then_malformed_not_dev_mode() -> None:
-    with pytest.raises(MalformedMasterKey, match=f"{PREVIOUS_KEYS_FIELD} is set but {MASTER_KEY_FIELD} is empty"):
+    expected = f"{PREVIOUS_KEYS_FIELD} is set but {MASTER_KEY_FIELD} is empty"
+    with pytest.raises(MalformedMasterKey, match=expected):
         parse_keyring({MASTER_KEY_FIELD: "", PREVIOUS_KEYS_FIELD: KEY_B})
     with pytest.raises(MalformedMasterKey):
         parse_keyring({PREVIOUS_KEYS_FIELD: KEY_B})
