@@ -1,0 +1,136 @@
+"""Projection result -> the status the resource should show and the Events worth posting.
+
+Status is the operator's memory across restarts: Events are derived from the difference between
+the status a resource shows and the one it should show, so a restart over unchanged resources
+posts nothing and writes nothing, while every real change of outcome is announced exactly once.
+Messages are built from names, reasons and key ids; never from values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ironflow.core.model import SECRET_KIND, Resource
+from ironflow.core.outcomes import INVALID_NAME, MASTER_KEY_INVALID, NAME_CONFLICT, KeyState
+from ironflow.core.projection import OWNERSHIP_CONFLICT, Projection
+
+MAX_MESSAGE = 1500
+EventType = Literal["Normal", "Warning"]
+
+
+@dataclass(frozen=True)
+class Event:
+    type: EventType
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Ready:
+    status: Literal["True", "False"]
+    reason: str
+    message: str
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def _target(resource: Resource) -> str:
+    return f"{'Secret' if resource.kind == SECRET_KIND else 'ConfigMap'} {resource.name}"
+
+
+def ready(resource: Resource, projection: Projection, keys: KeyState) -> Ready:
+    facts = projection.facts
+    failed = [f for f in facts.values() if f.state == "Failed" and f.reason != MASTER_KEY_INVALID]
+    conflicts = [f for f in facts.values() if f.state == "Conflict"]
+    projected = sum(1 for f in facts.values() if f.state == "Projected")
+    if projection.write == "blocked":
+        return Ready("False", OWNERSHIP_CONFLICT,
+                     f"{_target(resource)} exists and is not owned by this resource; it is left untouched")
+    if any(f.reason == MASTER_KEY_INVALID for f in facts.values()):
+        return Ready("False", MASTER_KEY_INVALID,
+                     _clip(f"the master key is malformed, so nothing is unsealed and every projection is "
+                           f"kept: {keys.problem or 'unknown problem'}"))
+    if failed:
+        reason = "UnsealFailed" if resource.kind == SECRET_KIND else INVALID_NAME
+        kept = "; the last good value of each stays projected"
+        return Ready("False", reason, _clip("; ".join(f.message for f in failed) + kept))
+    if conflicts:
+        return Ready("False", NAME_CONFLICT, _clip("; ".join(f.message for f in conflicts)))
+    summary = f"{projected} of {len(facts)} names projected into {_target(resource)}"
+    if keys.mode == "dev":
+        return Ready("True", "DevMode", f"development mode (no master key): {summary}; dev-form values "
+                     "are accepted, set the ironflow-master-key Secret for production")
+    return Ready("True", "Projected", summary)
+
+
+def _condition(resource: Resource, state: Ready, now: str) -> dict[str, Any]:
+    old = next((c for c in resource.status.get("conditions") or [] if isinstance(c, Mapping)
+                and c.get("type") == "Ready"), {})
+    since = old.get("lastTransitionTime") if old.get("status") == state.status else None
+    return {"type": "Ready", "status": state.status, "reason": state.reason, "message": state.message,
+            "observedGeneration": resource.generation, "lastTransitionTime": since or now}
+
+
+def desired_status(resource: Resource, projection: Projection, keys: KeyState, now: str) -> dict[str, Any]:
+    return {
+        "observedGeneration": resource.generation,
+        "nameCount": len(resource.names),
+        "mode": keys.mode,
+        "conditions": [_condition(resource, ready(resource, projection, keys), now)],
+        "names": {name: fact.as_status() for name, fact in projection.facts.items()},
+    }
+
+
+def status_patch(resource: Resource, desired: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A JSON merge patch for the status subresource, or None when it already shows `desired`."""
+    old = resource.status
+    if all(old.get(key) == value for key, value in desired.items()):
+        return None
+    patch = dict(desired)
+    old_names = old.get("names")
+    if isinstance(old_names, Mapping):
+        names = dict(desired["names"])
+        names.update({name: None for name in old_names if name not in names})
+        patch["names"] = names
+    return patch
+
+
+def events(resource: Resource, projection: Projection, keys: KeyState, state: Ready) -> list[Event]:
+    old_status = resource.status
+    old_ready = next((c for c in old_status.get("conditions") or [] if isinstance(c, Mapping)
+                      and c.get("type") == "Ready"), {})
+    old_names = old_status.get("names") if isinstance(old_status.get("names"), Mapping) else {}
+    assert isinstance(old_names, Mapping)
+    out: list[Event] = []
+    if keys.mode == "dev" and old_status.get("mode") != "dev":
+        out.append(Event("Warning", "DevMode", "the operator runs in development mode (no master key): "
+                         "dev-form values are accepted; set the ironflow-master-key Secret for production"))
+    reason_changed = old_ready.get("reason") != state.reason
+    if state.reason in (OWNERSHIP_CONFLICT, MASTER_KEY_INVALID):
+        if reason_changed:
+            out.append(Event("Warning", state.reason, state.message))
+        return out
+    for name, fact in projection.facts.items():
+        old = old_names.get(name)
+        old = old if isinstance(old, Mapping) else {}
+        if fact.state in ("Failed", "Conflict") and (old.get("state"), old.get("reason")) != (
+                fact.state, fact.reason):
+            kind = NAME_CONFLICT if fact.state == "Conflict" else (
+                "UnsealFailed" if resource.kind == SECRET_KIND else INVALID_NAME)
+            kept = "; its last good value stays projected" if name in projection.data else ""
+            out.append(Event("Warning", kind, _clip(fact.message + kept)))
+    changed = projection.changed_names
+    removed = sorted(n for n in old_names if n not in projection.facts)
+    if changed or removed or (state.status == "True" and old_ready.get("status") != "True"):
+        detail = []
+        if changed:
+            detail.append("changed: " + ", ".join(changed))
+        if removed:
+            detail.append("removed: " + ", ".join(removed))
+        suffix = f" ({'; '.join(detail)})" if detail else ""
+        out.append(Event("Normal", "Projected", _clip(state.message + suffix)))
+    return out

@@ -1,0 +1,108 @@
+"""IronflowSecret / IronflowConfig bodies -> typed resources the projection can trust.
+
+The API server already enforces the NAME rule and the sealed-string shape (CRD schema plus CEL),
+but the operator must not rely on that alone: CRDs can be older than the operator, or applied
+without validation. So a bad entry becomes a per-name failure here instead of an exception that
+would stop the whole resource from projecting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from ironflow.core.names import InvalidName, validate_name
+
+Kind = Literal["IronflowSecret", "IronflowConfig"]
+SECRET_KIND: Final = "IronflowSecret"
+CONFIG_KIND: Final = "IronflowConfig"
+GROUP: Final = "ironflow.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+PLURALS: Final[Mapping[str, str]] = {SECRET_KIND: "ironflowsecrets", CONFIG_KIND: "ironflowconfigs"}
+SPEC_FIELD: Final[Mapping[str, str]] = {SECRET_KIND: "sealed", CONFIG_KIND: "values"}
+MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
+MANAGED_BY: Final = "ironflow-operator"
+
+
+class InvalidResource(ValueError):
+    """The body lacks what every resource must have (name, namespace, uid); nothing can be done."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One CR as the projection sees it: entries are sealed strings (secrets) or projected strings
+    (configs); `invalid` holds names whose entry cannot be used, with a reason that quotes no value."""
+
+    kind: Kind
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    created: str
+    entries: Mapping[str, str]
+    invalid: Mapping[str, str] = field(default_factory=dict)
+    status: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.entries) | frozenset(self.invalid)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace, self.name)
+
+
+def config_string(value: object) -> str:
+    """A JSON string as-is, anything else as compact JSON (API.md)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _entries(kind: Kind, raw: object) -> tuple[dict[str, str], dict[str, str]]:
+    entries: dict[str, str] = {}
+    invalid: dict[str, str] = {}
+    if raw is None:
+        return entries, invalid
+    if not isinstance(raw, Mapping):
+        raise InvalidResource(f"spec.{SPEC_FIELD[kind]} must be an object")
+    for name, value in raw.items():
+        try:
+            validate_name(name)
+        except InvalidName as exc:
+            invalid[str(name)] = str(exc)
+            continue
+        if kind == SECRET_KIND:
+            if isinstance(value, str):
+                entries[name] = value
+            else:
+                invalid[name] = f"value for {name} must be a sealed string, not {type(value).__name__}"
+        else:
+            entries[name] = config_string(value)
+    return entries, invalid
+
+
+def parse_resource(kind: Kind, body: Mapping[str, Any]) -> Resource:
+    meta = body.get("metadata") or {}
+    namespace, name, uid = meta.get("namespace"), meta.get("name"), meta.get("uid")
+    if not (isinstance(namespace, str) and isinstance(name, str) and isinstance(uid, str)):
+        raise InvalidResource(f"{kind} body lacks metadata.namespace, name or uid")
+    spec = body.get("spec") or {}
+    if not isinstance(spec, Mapping):
+        raise InvalidResource(f"{kind} {namespace}/{name}: spec must be an object")
+    entries, invalid = _entries(kind, spec.get(SPEC_FIELD[kind]))
+    status = body.get("status")
+    return Resource(
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        uid=uid,
+        generation=int(meta.get("generation") or 0),
+        created=str(meta.get("creationTimestamp") or ""),
+        entries=entries,
+        invalid=invalid,
+        status=status if isinstance(status, Mapping) else {},
+    )

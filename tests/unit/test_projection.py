@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from typing import Any
+
+from ironflow.core.conditions import desired_status, events, ready, status_patch
+from ironflow.core.crypto import derive_sealing_key, seal
+from ironflow.core.keyring import Keyring
+from ironflow.core.model import CONFIG_KIND, SECRET_KIND, Resource, parse_resource
+from ironflow.core.outcomes import KeyState, evaluate
+from ironflow.core.projection import Actual, project
+
+KEY = bytes(range(32))
+OTHER = bytes(range(1, 33))
+KEYED = KeyState(Keyring.from_master_keys(KEY))
+DEV = KeyState(Keyring.development())
+BROKEN = KeyState(None, "IRONFLOW_MASTER_KEY is 12 characters long")
+UID = "abcdef0123456789"
+NOW = "2026-11-28T00:00:00Z"
+
+
+def sealed(name: str, value: bytes, key: bytes = KEY, ns: str = "prod") -> str:
+    return seal(derive_sealing_key(key).public, ns, name, value)
+
+
+def resource(kind: str, entries: dict[str, Any], generation: int = 1, status: dict[str, Any] | None = None,
+             ) -> Resource:
+    field = "sealed" if kind == SECRET_KIND else "values"
+    body = {"metadata": {"namespace": "prod", "name": "app", "uid": UID, "generation": generation,
+                         "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {field: entries}, "status": status or {}}
+    return parse_resource(kind, body)  # type: ignore[arg-type]
+
+
+def owned(data: dict[str, bytes]) -> Actual:
+    return Actual(exists=True, owner_uid=UID, labelled=True, data=data, resource_version="1")
+
+
+def run(res: Resource, keys: KeyState, actual: Actual, lost: dict[str, str] | None = None) -> Any:
+    proj = project(res, evaluate(res, keys, lost or {}), actual, NOW)
+    status = desired_status(res, proj, keys, NOW)
+    return proj, status, events(res, proj, keys, ready(res, proj, keys))
+
+
+def test_given_new_secret_when_projected_then_create_with_plaintext_and_version() -> None:
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"s3cret")})
+    proj, status, evs = run(res, KEYED, Actual.absent())
+    assert proj.write == "create" and proj.data == {"DB": b"s3cret"}
+    fact = status["names"]["DB"]
+    assert fact["state"] == "Projected" and fact["version"] == "abcdef01-1"
+    assert fact["keyId"] == derive_sealing_key(KEY).kid
+    assert status["conditions"][0]["reason"] == "Projected"
+    assert [e.reason for e in evs] == ["Projected"]
+    assert "s3cret" not in repr(status) + repr(evs) + repr(proj)
+
+
+def test_given_unchanged_resource_when_reconciled_again_then_no_write_no_status_no_events() -> None:
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"s3cret")})
+    _, status, _ = run(res, KEYED, Actual.absent())
+    again = resource(SECRET_KIND, dict(res.entries), status=status)
+    proj, status2, evs = run(again, KEYED, owned({"DB": b"s3cret"}))
+    assert proj.write == "none" and evs == []
+    assert status_patch(again, status2) is None
+
+
+def test_given_resealed_same_plaintext_when_generation_bumps_then_version_kept() -> None:
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"v")})
+    _, status, _ = run(res, KEYED, Actual.absent())
+    res2 = resource(SECRET_KIND, {"DB": sealed("DB", b"v")}, generation=2, status=status)
+    proj, status2, _ = run(res2, KEYED, owned({"DB": b"v"}))
+    assert proj.write == "none"
+    assert status2["names"]["DB"]["version"] == "abcdef01-1"
+
+
+def test_given_changed_value_when_reconciled_then_update_and_new_version() -> None:
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"v")})
+    _, status, _ = run(res, KEYED, Actual.absent())
+    res2 = resource(SECRET_KIND, {"DB": sealed("DB", b"w")}, generation=2, status=status)
+    proj, status2, evs = run(res2, KEYED, owned({"DB": b"v"}))
+    assert proj.write == "update" and proj.data == {"DB": b"w"}
+    assert status2["names"]["DB"]["version"] == "abcdef01-2"
+    assert any("changed: DB" in e.message for e in evs)
+
+
+def test_given_wrong_key_when_unsealed_then_last_good_value_kept_and_failure_reported() -> None:
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"new", key=OTHER)}, generation=2)
+    proj, status, evs = run(res, KEYED, owned({"DB": b"old"}))
+    assert proj.data == {"DB": b"old"} and proj.write == "none"
+    assert status["names"]["DB"]["reason"] == "WrongKey"
+    assert status["conditions"][0]["status"] == "False"
+    assert status["conditions"][0]["reason"] == "UnsealFailed"
+    assert [e.reason for e in evs] == ["UnsealFailed"]
+
+
+def test_given_value_moved_from_other_namespace_when_unsealed_then_authentication_failed() -> None:
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"x", ns="staging")})
+    _, status, _ = run(res, KEYED, Actual.absent())
+    assert status["names"]["DB"]["reason"] == "AuthenticationFailed"
+
+
+def test_given_malformed_master_key_when_reconciled_then_nothing_unsealed_everything_kept() -> None:
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"new"), "API": sealed("API", b"a")})
+    proj, status, evs = run(res, BROKEN, owned({"DB": b"old"}))
+    assert proj.data == {"DB": b"old"}
+    assert status["mode"] == "invalid-key"
+    assert status["conditions"][0]["reason"] == "MasterKeyInvalid"
+    assert [e.reason for e in evs] == ["MasterKeyInvalid"]
+
+
+def test_given_dev_mode_when_dev_value_then_projected_and_marked() -> None:
+    res = resource(SECRET_KIND, {"DB": "dev:plain"})
+    proj, status, evs = run(res, DEV, Actual.absent())
+    assert proj.data == {"DB": b"plain"}
+    assert status["conditions"][0]["reason"] == "DevMode" and status["mode"] == "dev"
+    assert {e.reason for e in evs} == {"DevMode", "Projected"}
+
+
+def test_given_keyed_mode_when_dev_value_then_refused() -> None:
+    res = resource(SECRET_KIND, {"DB": "dev:plain"})
+    proj, status, _ = run(res, KEYED, Actual.absent())
+    assert proj.data == {}
+    assert status["names"]["DB"]["reason"] == "DevValueRefused"
+
+
+def test_given_unowned_object_when_projecting_then_blocked_and_ownership_conflict() -> None:
+    res = resource(CONFIG_KIND, {"A": 1})
+    proj, status, evs = run(res, KEYED, Actual(exists=True, owner_uid=None, data={"A": b"mine"}))
+    assert proj.write == "blocked"
+    assert status["conditions"][0]["reason"] == "OwnershipConflict"
+    assert [e.reason for e in evs] == ["OwnershipConflict"]
+
+
+def test_given_lost_name_when_projecting_then_conflict_and_name_left_out() -> None:
+    res = resource(CONFIG_KIND, {"A": 1, "B": 2})
+    proj, status, evs = run(res, KEYED, Actual.absent(), lost={"A": "older"})
+    assert proj.data == {"B": b"2"}
+    assert status["names"]["A"]["state"] == "Conflict"
+    assert status["conditions"][0]["reason"] == "NameConflict"
+    assert "NameConflict" in [e.reason for e in evs]
+
+
+def test_given_removed_name_when_reconciled_then_removed_from_data_and_status_patch_nulls_it() -> None:
+    first = resource(CONFIG_KIND, {"A": 1, "B": 2})
+    _, status, _ = run(first, KEYED, Actual.absent())
+    res = resource(CONFIG_KIND, {"A": 1}, generation=2, status=status)
+    proj, status2, _ = run(res, KEYED, owned({"A": b"1", "B": b"2"}))
+    assert proj.write == "update" and proj.data == {"A": b"1"}
+    patch = status_patch(res, status2)
+    assert patch is not None and patch["names"]["B"] is None
+
+
+def test_given_hand_edited_projection_when_repaired_then_version_unchanged() -> None:
+    res = resource(CONFIG_KIND, {"A": "x"})
+    _, status, _ = run(res, KEYED, Actual.absent())
+    res2 = resource(CONFIG_KIND, {"A": "x"}, status=status)
+    proj, status2, _ = run(res2, KEYED, owned({"A": b"edited"}))
+    assert proj.write == "update"
+    assert status2["names"]["A"]["version"] == status["names"]["A"]["version"]
+    assert status_patch(res2, status2) is None
