@@ -1,0 +1,78 @@
+"""An environment's IronflowSecrets and IronflowConfigs, seen as names -> projected object + version.
+
+The webhook (where does DB_PASSWORD come from?) and the rollout controller (did its value
+change?) must agree with the operator on who owns a name, so both build this view from the same
+listed resources through `core.environment.resolve`. Only names, creation times and status
+version tokens are read: values never enter this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ironflow.core.declarations import Kind
+from ironflow.core.environment import Definer, Environment, resolve
+
+SPEC_FIELD: Mapping[Kind, str] = {"secret": "sealed", "config": "values"}
+
+
+@dataclass(frozen=True)
+class EnvironmentView:
+    namespace: str
+    owners: Mapping[Kind, Environment]
+    versions: Mapping[tuple[Kind, str], str]  # (kind, NAME) -> version token of the winning resource
+    resources: Mapping[Kind, frozenset[str]]  # every resource's name: each projects an object so named
+
+    def source(self, kind: Kind, name: str) -> str | None:
+        """The projected Secret/ConfigMap name (same as the defining resource) or None if undefined."""
+        return self.owners[kind].owner(name)
+
+    def version(self, kind: Kind, name: str) -> str | None:
+        """None when the name is defined but the operator has not reported a version yet."""
+        return self.versions.get((kind, name))
+
+
+def build_view(
+    namespace: str,
+    secrets: Iterable[Mapping[str, Any]],
+    configs: Iterable[Mapping[str, Any]],
+) -> EnvironmentView:
+    owners: dict[Kind, Environment] = {}
+    versions: dict[tuple[Kind, str], str] = {}
+    resources: dict[Kind, frozenset[str]] = {}
+    for kind, items in (("secret", list(secrets)), ("config", list(configs))):
+        k: Kind = "secret" if kind == "secret" else "config"
+        env = resolve(_definer(k, item) for item in items)
+        owners[k] = env
+        resources[k] = frozenset(_name(item) for item in items)
+        by_name = {_name(item): item for item in items}
+        for name, owner in env.owners.items():
+            version = _status_version(by_name.get(owner, {}), name)
+            if version:
+                versions[(k, name)] = version
+    return EnvironmentView(namespace=namespace, owners=owners, versions=versions, resources=resources)
+
+
+def _name(item: Mapping[str, Any]) -> str:
+    return str((item.get("metadata") or {}).get("name", ""))
+
+
+def _definer(kind: Kind, item: Mapping[str, Any]) -> Definer:
+    meta = item.get("metadata") or {}
+    spec = item.get("spec") or {}
+    names = spec.get(SPEC_FIELD[kind]) or {}
+    return Definer(
+        resource=str(meta.get("name", "")),
+        created=str(meta.get("creationTimestamp", "")),
+        names=frozenset(str(n) for n in names) if isinstance(names, Mapping) else frozenset(),
+        uid=str(meta.get("uid", "")),
+    )
+
+
+def _status_version(item: Mapping[str, Any], name: str) -> str | None:
+    names = (item.get("status") or {}).get("names") or {}
+    fact = names.get(name) if isinstance(names, Mapping) else None
+    version = fact.get("version") if isinstance(fact, Mapping) else None
+    return version if isinstance(version, str) and version else None

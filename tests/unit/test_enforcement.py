@@ -1,0 +1,46 @@
+"""Enforced environments: managed Secrets only through the declaration."""
+
+from __future__ import annotations
+
+import jsonpatch
+from helpers_ironflow_env import pod, view
+
+from ironflow.core.declarations import parse_declaration
+from ironflow.core.enforcement import forbidden_references
+from ironflow.core.injection import plan_injection
+
+ENV = view(secrets={"app": {"DB_PASSWORD": "v1", "OTHER": "v1"}})
+
+
+def test_given_injected_pod_when_checked_then_nothing_forbidden() -> None:
+    for mode in ("env", "files", "env,files"):
+        p = pod({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/projection": mode})
+        d = parse_declaration(p["metadata"]["annotations"])
+        assert d is not None
+        out = jsonpatch.apply_patch(p, plan_injection(d, ENV, p).patch)
+        assert forbidden_references(out, d, ENV) == []
+
+
+def test_given_undeclared_key_ref_to_managed_secret_when_checked_then_forbidden() -> None:
+    p = pod(
+        {},
+        {
+            "name": "app",
+            "env": [{"name": "OTHER", "valueFrom": {"secretKeyRef": {"name": "app", "key": "OTHER"}}}],
+        },
+    )
+    assert forbidden_references(p, None, ENV) == ["container app env OTHER (Secret app)"]
+
+
+def test_given_env_from_and_volume_of_managed_secret_when_checked_then_both_forbidden() -> None:
+    p = pod({}, {"name": "app", "envFrom": [{"secretRef": {"name": "app"}}]})
+    p["spec"]["volumes"] = [{"name": "all", "secret": {"secretName": "app"}}]
+    assert forbidden_references(p, None, ENV) == [
+        "container app envFrom (Secret app)",
+        "volume all (Secret app)",
+    ]
+
+
+def test_given_reference_to_unmanaged_secret_when_checked_then_allowed() -> None:
+    p = pod({}, {"name": "app", "envFrom": [{"secretRef": {"name": "tls-certs"}}]})
+    assert forbidden_references(p, None, ENV) == []
