@@ -1,0 +1,148 @@
+"""Session safety and the cluster fixtures shared by every test directory.
+
+Safety rule: tests talk only to the control plane this session starts, or to a cluster named
+explicitly with `pytest --kubeconfig PATH`. Before anything runs, in-cluster hints are removed,
+HOME points at an empty temporary directory (so ~/.kube/config cannot be read by any client or
+subprocess) and KUBECONFIG is pinned, first to a file that does not exist, then to the chosen
+cluster's kubeconfig. The control plane starts lazily: unit tests never pay for it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import shutil
+import signal
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from ironflow.envtest import ControlPlane, Kubectl
+from ironflow.envtest.binaries import BIN_DIR_ENV, default_bin_dir, find_bin_dir
+from ironflow.envtest.cluster import Cluster
+
+_STARTUP: dict[str, str] = {}
+_TEMP_HOME: list[str] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--kubeconfig",
+        default=None,
+        help="run integration tests against this cluster instead of starting a control plane",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for variable in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+        os.environ.pop(variable, None)
+    # Resolve the binary cache against the real HOME before HOME is replaced.
+    os.environ.setdefault(BIN_DIR_ENV, str(default_bin_dir(Path.home())))
+    home = tempfile.mkdtemp(prefix="ironflow-test-home-")
+    _TEMP_HOME.append(home)
+    os.environ["HOME"] = home
+    os.environ["KUBECONFIG"] = str(Path(home) / "no-cluster-selected")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for home in _TEMP_HOME:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in _STARTUP.values():
+        terminalreporter.write_line(line)
+
+
+class _StopOnExit:
+    """Stops the control plane on interpreter exit, SIGTERM and SIGHUP (PDEATHSIG covers SIGKILL)."""
+
+    def __init__(self, plane: ControlPlane) -> None:
+        self.plane = plane
+        self.previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        atexit.register(self.plane.stop)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            self.previous[sig] = signal.signal(sig, self._on_signal)
+
+    def uninstall(self) -> None:
+        atexit.unregister(self.plane.stop)
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.plane.stop()
+        self.uninstall()
+        os.kill(os.getpid(), signum)
+
+
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    external = request.config.getoption("--kubeconfig")
+    if external:
+        path = Path(external).expanduser().resolve()
+        if not path.is_file():
+            raise pytest.UsageError(f"--kubeconfig {path}: no such file")
+        try:
+            bin_dir: Path | None = find_bin_dir()
+        except FileNotFoundError:
+            bin_dir = None
+        os.environ["KUBECONFIG"] = str(path)
+        kubectl = Kubectl(path, bin_dir / "kubectl" if bin_dir else None)
+        _STARTUP["cluster"] = f"integration tests ran against --kubeconfig {path}"
+        yield Cluster(path, kubectl, bin_dir)
+        return
+    plane = ControlPlane(tmp_path_factory.mktemp("control-plane"), die_with_parent=True)
+    guard = _StopOnExit(plane)
+    guard.install()
+    try:
+        plane.start()
+        _STARTUP["cluster"] = (
+            f"control plane {plane.server} in {plane.layout.root}: started in "
+            f"{plane.timings['total']:.1f}s ({plane.describe_timings()})"
+        )
+        os.environ["KUBECONFIG"] = str(plane.kubeconfig)
+        yield Cluster(
+            plane.kubeconfig, Kubectl(plane.kubeconfig, plane.bin_dir / "kubectl"), plane.bin_dir, plane
+        )
+    finally:
+        plane.stop()
+        guard.uninstall()
+
+
+@pytest.fixture(scope="session")
+def k8s_api(cluster: Cluster) -> Iterator[client.ApiClient]:
+    api = cluster.api_client()
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+def _namespace_name(test_name: str) -> str:
+    stem = re.sub(r"[^a-z0-9-]+", "-", test_name.lower().removeprefix("test_")).strip("-")
+    return f"t-{stem[:40].strip('-')}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def namespace(request: pytest.FixtureRequest, k8s_api: client.ApiClient) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards (deletion completes in the background)."""
+    core = client.CoreV1Api(k8s_api)
+    name = _namespace_name(request.node.name)
+    core.create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"ironflow.io/test": "true"}))
+    )
+    yield name
+    try:
+        core.delete_namespace(name, propagation_policy="Background")
+    except client.ApiException as error:
+        if error.status != 404:
+            raise
