@@ -8,6 +8,7 @@ import pytest
 
 from ironflow.core.crypto import (
     MAX_PLAINTEXT_BYTES,
+    MAX_SEALED_CHARS,
     AuthenticationFailed,
     DevValueRefused,
     InvalidSealingKey,
@@ -159,7 +160,9 @@ def test_given_invalid_target_when_unsealed_then_invalid_target(namespace: str, 
 
 def test_given_value_at_limit_when_sealed_then_round_trips_and_one_more_byte_is_too_large() -> None:
     at_limit = b"\x00" * MAX_PLAINTEXT_BYTES
-    assert unseal(KEYRING, "prod", "BIG", seal(PUBLIC, "prod", "BIG", at_limit), allow_dev=False) == at_limit
+    sealed = seal(PUBLIC, "prod", "BIG", at_limit)
+    assert len(sealed) == MAX_SEALED_CHARS == 87_486
+    assert unseal(KEYRING, "prod", "BIG", sealed, allow_dev=False) == at_limit
     with pytest.raises(ValueTooLarge, match="65537 bytes; at most 65536") as caught:
         seal(PUBLIC, "prod", "BIG", at_limit + b"\x00")
     assert caught.value.reason == "ValueTooLarge"

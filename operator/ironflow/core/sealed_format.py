@@ -30,6 +30,9 @@ MIN_BODY_BYTES: Final = EPHEMERAL_BYTES + NONCE_BYTES + TAG_BYTES
 MAX_BODY_BYTES: Final = MIN_BODY_BYTES + MAX_PLAINTEXT_BYTES
 
 SEALED_PATTERN: Final = r"^ifs:v[0-9]+:[0-9a-f]{16}:[A-Za-z0-9_-]{80,}$"
+_MAX_BODY_CHARS: Final = (MAX_BODY_BYTES * 4 + 2) // 3
+# The longest string seal() can produce: a CRD maxLength that matches the plaintext limit.
+MAX_SEALED_CHARS: Final = len(f"{PREFIX}:v{FORMAT_VERSION}:") + 16 + 1 + _MAX_BODY_CHARS
 
 _HEAD_RE: Final = re.compile(r"ifs:v([0-9]+):")
 _KID_RE: Final = re.compile(r"[0-9a-f]{16}")
@@ -91,7 +94,7 @@ def parse_sealed(value: str) -> SealedValue:
     kid, sep, body = rest.partition(":")
     if not sep or _KID_RE.fullmatch(kid) is None:
         raise MalformedSealedValue(f"sealed value has no valid key id (16 lowercase hex); {_EXPECTED}")
-    if len(body) > (MAX_BODY_BYTES * 4 + 2) // 3:
+    if len(body) > _MAX_BODY_CHARS:
         raise MalformedSealedValue(
             f"sealed value is too long: plaintext is limited to {MAX_PLAINTEXT_BYTES} bytes"
         )
