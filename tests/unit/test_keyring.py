@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -98,6 +99,25 @@ def test_given_duplicate_keys_when_parsed_then_each_kid_once() -> None:
 def test_given_empty_previous_keys_when_parsed_then_only_current() -> None:
     keyring = parse_keyring({MASTER_KEY_FIELD: KEY_A, PREVIOUS_KEYS_FIELD: b"\n"})
     assert keyring.kids == (kid_of(KEY_A),)
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        (base64.b64encode(KEY_A.encode()).decode(), "base64-encoded one time too many"),
+        (base64.b64encode((KEY_A + "\n").encode()).decode(), "base64-encoded one time too many"),
+        ("k" * 32, "raw key bytes"),
+        (bytes(range(200, 232)), "raw key bytes"),
+    ],
+)
+def test_given_common_mistake_when_parsed_then_message_names_it_without_echo(
+    value: str | bytes, hint: str
+) -> None:
+    with pytest.raises(MalformedMasterKey) as caught:
+        parse_keyring({MASTER_KEY_FIELD: value})
+    assert hint in str(caught.value)
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    assert text not in str(caught.value) and KEY_A not in str(caught.value)
 
 
 def test_given_one_bad_previous_key_when_parsed_then_refused_naming_its_position() -> None:

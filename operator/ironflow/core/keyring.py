@@ -8,6 +8,8 @@ typo in the key must not open the door to plaintext dev-form values.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import string
 from collections.abc import Iterable, Mapping
@@ -20,6 +22,7 @@ MASTER_KEY_FIELD = "IRONFLOW_MASTER_KEY"
 PREVIOUS_KEYS_FIELD = "IRONFLOW_PREVIOUS_KEYS"
 MASTER_KEY_HEX_CHARS = 2 * MASTER_KEY_BYTES
 _HEX = frozenset(string.hexdigits)
+_RAW_BYTES_HINT = "; it looks like raw key bytes: store the key hex-encoded"
 
 
 class MalformedMasterKey(ValueError):
@@ -74,11 +77,25 @@ def _text(field: str, value: str | bytes) -> str:
         try:
             return value.decode("ascii")
         except UnicodeDecodeError:
+            hint = _RAW_BYTES_HINT if len(value) == MASTER_KEY_BYTES else ""
             raise MalformedMasterKey(
                 f"{field} in Secret {MASTER_KEY_SECRET} is not ASCII text; expected "
-                f"{MASTER_KEY_HEX_CHARS} hex characters (openssl rand -hex 32)"
+                f"{MASTER_KEY_HEX_CHARS} hex characters (openssl rand -hex 32){hint}"
             ) from None
     return value
+
+
+def _length_hint(key: str) -> str:
+    """Name the usual mistakes from the shape alone, never from the characters."""
+    if len(key) == MASTER_KEY_BYTES:
+        return _RAW_BYTES_HINT
+    try:
+        decoded = base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        return ""
+    if len(decoded.strip()) == MASTER_KEY_HEX_CHARS and _HEX.issuperset(decoded.strip().decode("latin-1")):
+        return "; it looks base64-encoded one time too many (Secret data is base64 of the hex text)"
+    return ""
 
 
 def _decode_key(where: str, text: str) -> bytes:
@@ -86,7 +103,7 @@ def _decode_key(where: str, text: str) -> bytes:
     if len(key) != MASTER_KEY_HEX_CHARS:
         raise MalformedMasterKey(
             f"{where} is {len(key)} characters long; expected {MASTER_KEY_HEX_CHARS} hex characters "
-            "(openssl rand -hex 32)"
+            f"(openssl rand -hex 32){_length_hint(key)}"
         )
     if not _HEX.issuperset(key):
         raise MalformedMasterKey(
