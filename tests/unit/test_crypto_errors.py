@@ -88,6 +88,13 @@ def test_given_oversized_dev_value_when_unsealed_then_malformed() -> None:
         unseal(DEV, "prod", "A", "dev:" + "x" * (MAX_PLAINTEXT_BYTES + 1), allow_dev=True)
 
 
+def test_given_lone_surrogate_in_dev_value_when_unsealed_then_malformed_without_echo() -> None:
+    with pytest.raises(MalformedSealedValue, match="not valid UTF-8") as caught:
+        unseal(DEV, "prod", "A", "dev:\ud800" + CANARY, allow_dev=True)
+    assert "ud800" not in repr(caught.value) and CANARY not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
 def test_given_non_utf8_bytes_when_dev_value_made_then_value_error() -> None:
     with pytest.raises(ValueError, match="UTF-8"):
         dev_value(b"\xff\xfe")
@@ -235,7 +242,11 @@ def test_given_canary_value_and_key_when_every_refusal_rendered_then_neither_app
     assert KEYRING.current is not None
     secrets.append(KEYRING.current.private.private_bytes_raw().hex())
     for error in every_refusal():
-        rendered = [str(error), repr(error), str(error.args)]
+        # A traceback shows the whole chain, so every linked exception must be clean too.
+        chain: list[BaseException] = [error]
+        while (linked := chain[-1].__cause__ or chain[-1].__context__) is not None:
+            chain.append(linked)
+        rendered = [text for link in chain for text in (str(link), repr(link), str(link.args))]
         for text in rendered:
             for secret in secrets:
                 assert secret not in text, f"{type(error).__name__} leaks: {text}"

@@ -158,7 +158,10 @@ def _unseal_dev(keyring: Keyring, name: str, sealed: str, allow_dev: bool) -> by
         raise DevValueRefused(
             f"value for {name} is in dev form ({DEV_PREFIX}...), which is not accepted here"
         )
-    plaintext = sealed[len(DEV_PREFIX) :].encode("utf-8")
+    try:
+        plaintext = sealed[len(DEV_PREFIX) :].encode("utf-8")
+    except UnicodeEncodeError:  # its own message would quote the offending character
+        raise MalformedSealedValue(f"dev-form value for {name} is not valid UTF-8 text") from None
     if len(plaintext) > MAX_PLAINTEXT_BYTES:
         raise MalformedSealedValue(f"dev-form value for {name} is longer than {MAX_PLAINTEXT_BYTES} bytes")
     return plaintext
