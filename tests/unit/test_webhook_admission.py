@@ -1,0 +1,73 @@
+"""AdmissionReview handling: responses, base64 patches, fail-closed errors, no values echoed."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+
+from helpers_ironflow_env import pod, view
+
+from ironflow.core.environment_view import EnvironmentView
+from ironflow.webhook.admission import review_declarations, review_enforcement
+
+ENV = view(secrets={"app": {"DB_PASSWORD": "v1"}})
+
+
+async def _read(namespace: str) -> EnvironmentView:
+    return ENV
+
+
+async def _broken(namespace: str) -> EnvironmentView:
+    raise ConnectionError("canary-should-not-appear")
+
+
+def _review(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {"uid": "u1", "namespace": "dev", "object": p, "operation": "CREATE"},
+    }
+
+
+def test_given_declaring_pod_when_reviewed_then_allowed_with_base64_json_patch() -> None:
+    out = asyncio.run(review_declarations(_review(pod({"ironflow.io/secrets": "DB_PASSWORD"})), _read))
+    response = out["response"]
+    assert response["uid"] == "u1" and response["allowed"] is True
+    assert response["patchType"] == "JSONPatch"
+    ops = json.loads(base64.b64decode(response["patch"]))
+    assert ops[0]["path"] == "/spec/containers/0/env"
+
+
+def test_given_malformed_annotation_when_reviewed_then_denied_with_400_and_precise_message() -> None:
+    out = asyncio.run(review_declarations(_review(pod({"ironflow.io/secrets": "BAD-NAME"})), _read))
+    assert out["response"]["allowed"] is False
+    assert out["response"]["status"]["code"] == 400
+    assert "ironflow.io/secrets: name 'BAD-NAME'" in out["response"]["status"]["message"]
+
+
+def test_given_environment_unreadable_when_reviewed_then_denied_without_exception_text() -> None:
+    out = asyncio.run(review_declarations(_review(pod({"ironflow.io/secrets": "DB_PASSWORD"})), _broken))
+    message = out["response"]["status"]["message"]
+    assert out["response"]["allowed"] is False
+    assert "could not read environment dev" in message and "canary" not in message
+
+
+def test_given_user_env_value_when_warned_then_value_not_in_response() -> None:
+    p = pod(
+        {"ironflow.io/secrets": "DB_PASSWORD"},
+        {"name": "app", "env": [{"name": "DB_PASSWORD", "value": "canary-plaintext-9f1"}]},
+    )
+    out = asyncio.run(review_declarations(_review(p), _read))
+    assert "canary-plaintext-9f1" not in json.dumps(out)
+    assert out["response"]["warnings"] == [
+        "ironflow: container app already sets DB_PASSWORD; left as written, Ironflow did not inject it"
+    ]
+
+
+def test_given_enforced_env_and_envfrom_managed_secret_when_reviewed_then_denied() -> None:
+    p = pod({}, {"name": "app", "envFrom": [{"secretRef": {"name": "app"}}]})
+    out = asyncio.run(review_enforcement(_review(p), _read))
+    assert out["response"]["allowed"] is False
+    assert "container app envFrom (Secret app)" in out["response"]["status"]["message"]
