@@ -16,6 +16,10 @@ from typing import Any
 import pytest
 
 from ironflow.core.crypto import (
+    ALGORITHM,
+    MAX_PLAINTEXT_BYTES,
+    MAX_SEALED_CHARS,
+    SEAL_INFO,
     SEALED_PATTERN,
     UnsealError,
     derive_sealing_key,
@@ -28,7 +32,8 @@ from ironflow.core.crypto import (
     unseal,
 )
 from ironflow.core.keyring import Keyring
-from ironflow.core.sealed_format import associated_data
+from ironflow.core.sealed_format import AAD_LABEL, associated_data
+from ironflow.core.sealing_key import KEY_ID_LABEL, SEALING_KEY_INFO
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT: dict[str, Any] = json.loads((ROOT / "tests/vectors/seal-v1.json").read_text(encoding="utf-8"))
@@ -130,3 +135,14 @@ def test_given_generator_when_run_with_check_then_vector_file_is_current() -> No
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_given_docs_when_read_then_they_state_the_labels_and_limits_the_code_uses() -> None:
+    doc = (ROOT / "docs/crypto.md").read_text(encoding="utf-8")
+    for label in (SEALING_KEY_INFO, KEY_ID_LABEL, SEAL_INFO, AAD_LABEL):
+        assert f'"{label.decode()}"' in doc
+    assert ALGORITHM in doc
+    assert SEALED_PATTERN in doc
+    assert f"{MAX_PLAINTEXT_BYTES:,}".replace(",", " ") in doc
+    assert f"{MAX_SEALED_CHARS:,}".replace(",", " ") in doc
+    assert VECTORS[0]["sealed"][:40] in doc
