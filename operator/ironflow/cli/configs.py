@@ -1,0 +1,194 @@
+"""`ironflow config ...`: plaintext JSON values, readable by anyone who can read the resource."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from ironflow.cli.errors import UserError
+from ironflow.cli.output import emit, shorten, table
+from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
+from ironflow.cli.value_input import read_value
+from ironflow.core.environment import Definer, Environment, resolve
+from ironflow.core.model import config_string
+from ironflow.core.names import validate_name
+from ironflow.k8s.sync_resources import CONFIGS, Kind, entries, name_facts
+
+
+@click.group("config")
+def config_group() -> None:
+    """Plaintext configuration values (any JSON), one environment (namespace) at a time."""
+
+
+def _no_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
+def parse_json_value(text: str) -> Any:
+    """Strict JSON: Python's parser would accept NaN and Infinity, which no other reader does."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise UserError(
+            f"value is not JSON ({exc}); quote strings as JSON ('\"text\"') or pass --string"
+        ) from None
+    if _has_infinity(value):
+        raise UserError("value holds a number too large for JSON")
+    if value is None:
+        raise UserError("null is not a config value; use `ironflow config unset` to remove a name")
+    return value
+
+
+def _has_infinity(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_infinity(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_infinity(v) for v in value)
+    return False
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def environment_of(
+    objs: Iterable[dict[str, Any]], kind: Kind
+) -> tuple[Environment, dict[str, dict[str, Any]]]:
+    """Who owns each name (oldest definition wins, as the operator decides), and the objects by name."""
+    by_name = {o["metadata"]["name"]: o for o in objs}
+    definers = [
+        Definer(
+            resource=name,
+            created=str(o["metadata"].get("creationTimestamp", "")),
+            names=frozenset(entries(o, kind)),
+            uid=str(o["metadata"].get("uid", "")),
+        )
+        for name, o in by_name.items()
+    ]
+    return resolve(definers), by_name
+
+
+@config_group.command("set")
+@click.argument("name")
+@click.argument("value", required=False, metavar="[VALUE|-]")
+@click.option(
+    "--from-file", type=click.Path(dir_okay=False), metavar="FILE", help="read the value from FILE."
+)
+@click.option("-s", "--string", "as_string", is_flag=True, help="store the text as a JSON string, unparsed.")
+@env_option
+@resource_option
+@shared_options
+@pass_session
+def config_set(
+    session: Session,
+    name: str,
+    value: str | None,
+    from_file: str | None,
+    as_string: bool,
+    env: str,
+    resource: str,
+) -> None:
+    """Set NAME to VALUE, a JSON value (2500, true, '"text"', '{"a":1}'); - reads stdin."""
+    validate_name(name)
+    raw = read_value(value, from_file, prompt=f"Value for {name}", confirm=False, allow_empty=as_string)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError("config values are text: the value is not UTF-8") from None
+    parsed = text if as_string else parse_json_value(text)
+    api = session.environment(env)
+    api.set_entries(CONFIGS, env, resource, {name: parsed})
+    emit(
+        session.output,
+        {"name": name, "environment": env, "resource": resource, "value": parsed},
+        lambda: (
+            f"config {name} set to {shorten(compact(parsed))} in environment {env} "
+            f"(IronflowConfig {resource})"
+        ),
+    )
+
+
+@config_group.command("get")
+@click.argument("name")
+@env_option
+@click.option(
+    "-r",
+    "--resource",
+    default=None,
+    metavar="NAME",
+    help="read this resource (default: the one that defines NAME in the environment).",
+)
+@shared_options
+@pass_session
+def config_get(session: Session, name: str, env: str, resource: str | None) -> None:
+    """Print NAME's value as pods see it (-o json/yaml: the JSON value itself)."""
+    validate_name(name)
+    api = session.environment(env)
+    environment, by_name = environment_of(api.list(CONFIGS, env), CONFIGS)
+    owner = resource if resource is not None else environment.owner(name)
+    values = entries(by_name[owner], CONFIGS) if owner in by_name else {}
+    if owner is None or name not in values:
+        where = f"IronflowConfig {resource}" if resource else "any IronflowConfig"
+        raise UserError(f"config {name} is not set in {where} of environment {env}")
+    emit(session.output, values[name], lambda: config_string(values[name]))
+
+
+@config_group.command("list")
+@env_option
+@click.option("-r", "--resource", default=None, metavar="NAME", help="only this resource (default: all).")
+@shared_options
+@pass_session
+def config_list(session: Session, env: str, resource: str | None) -> None:
+    """Names, values and state of the environment's configs."""
+    api = session.environment(env)
+    rows = []
+    for obj in api.list(CONFIGS, env):
+        if resource is not None and obj["metadata"]["name"] != resource:
+            continue
+        for name, value in sorted(entries(obj, CONFIGS).items()):
+            fact = name_facts(obj, name)
+            rows.append(
+                {
+                    "name": name,
+                    "resource": obj["metadata"]["name"],
+                    "value": value,
+                    "state": fact.get("state", "Pending"),
+                    "lastChanged": fact.get("lastChanged", ""),
+                }
+            )
+    rows.sort(key=lambda r: (r["name"], r["resource"]))
+
+    def human() -> str:
+        if not rows:
+            return f"no configs in environment {env}"
+        return table(
+            ["NAME", "RESOURCE", "VALUE", "STATE"],
+            [[r["name"], r["resource"], shorten(compact(r["value"])), r["state"]] for r in rows],
+        )
+
+    emit(session.output, rows, human)
+
+
+@config_group.command("unset")
+@click.argument("name")
+@env_option
+@resource_option
+@shared_options
+@pass_session
+def config_unset(session: Session, name: str, env: str, resource: str) -> None:
+    """Remove NAME from the IronflowConfig."""
+    validate_name(name)
+    api = session.environment(env)
+    if not api.remove_entry(CONFIGS, env, resource, name):
+        raise UserError(f"config {name} is not set in IronflowConfig {resource} of environment {env}")
+    emit(
+        session.output,
+        {"name": name, "environment": env, "resource": resource, "removed": True},
+        lambda: f"config {name} removed from environment {env} (IronflowConfig {resource})",
+    )

@@ -1,0 +1,217 @@
+"""`ironflow secret ...`: seal on this machine, write only the sealed string, never show a value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ironflow.cli import sealing
+from ironflow.cli.errors import UserError, redact
+from ironflow.cli.output import emit, table, warn
+from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
+from ironflow.cli.value_input import read_value
+from ironflow.core.crypto import MalformedSealedValue, UnknownFormatVersion, is_dev_form, parse_sealed
+from ironflow.core.names import validate_name, validate_namespace
+from ironflow.core.sealing_key import SEALING_KEY_CONFIGMAP
+from ironflow.k8s.sync_errors import ApiError
+from ironflow.k8s.sync_resources import SECRETS, entries, name_facts
+
+
+@click.group("secret")
+def secret_group() -> None:
+    """Sealed secrets: write-only values, one environment (namespace) at a time."""
+
+
+def _value_options(func: Any) -> Any:
+    func = click.option("--allow-empty", is_flag=True, help="accept an empty value.")(func)
+    func = click.option(
+        "--from-file",
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="read the value from FILE, byte for byte.",
+    )(func)
+    func = click.argument("value", required=False, metavar="[VALUE|-]")(func)
+    return click.argument("name")(func)
+
+
+def _key(session: Session, env: str, public_key: str | None) -> sealing.SealingKey:
+    if public_key is not None:
+        return sealing.from_file(public_key)
+    api = session.environment(env)
+    return sealing.from_configmap(api.get_configmap(env, SEALING_KEY_CONFIGMAP), env)
+
+
+def _sealed(
+    session: Session,
+    name: str,
+    env: str,
+    public_key: str | None,
+    value: str | None,
+    from_file: str | None,
+    allow_empty: bool,
+) -> tuple[str, sealing.SealingKey]:
+    validate_name(name)
+    validate_namespace(env)
+    key = _key(session, env, public_key)  # before the value is typed: fail early, not after
+    plaintext = read_value(
+        value, from_file, prompt=f"Value for {name}", confirm=True, allow_empty=allow_empty
+    )
+    return sealing.seal_for(key, env, name, plaintext), key
+
+
+@secret_group.command("set")
+@_value_options
+@env_option
+@resource_option
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="seal for this key instead of the one published in the environment.",
+)
+@shared_options
+@pass_session
+def secret_set(
+    session: Session,
+    name: str,
+    value: str | None,
+    from_file: str | None,
+    allow_empty: bool,
+    env: str,
+    resource: str,
+    public_key: str | None,
+) -> None:
+    """Seal VALUE for NAME in the environment and write it into the IronflowSecret.
+
+    VALUE - reads stdin (hidden prompt at a terminal). Only the sealed string is sent.
+    """
+    sealed, key = _sealed(session, name, env, public_key, value, from_file, allow_empty)
+    if key.mode == "dev":
+        warn(sealing.DEV_WARNING.format(env=env, resource=resource))
+    api = session.environment(env)
+    try:
+        api.set_entries(SECRETS, env, resource, {name: sealed})
+    except ApiError as exc:
+        exc.message = redact(exc.message, [sealed])
+        raise
+    result = {"name": name, "environment": env, "resource": resource, "mode": key.mode, "keyId": key.kid}
+    sealed_for = f"sealed for key id {key.kid}" if key.kid else "development mode, plaintext"
+    emit(
+        session.output,
+        result,
+        lambda: f"secret {name} set in environment {env} (IronflowSecret {resource}, {sealed_for})",
+    )
+
+
+@secret_group.command("seal")
+@_value_options
+@env_option
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="seal offline for the key in FILE (no cluster contacted).",
+)
+@shared_options
+@pass_session
+def secret_seal(
+    session: Session,
+    name: str,
+    value: str | None,
+    from_file: str | None,
+    allow_empty: bool,
+    env: str,
+    public_key: str | None,
+) -> None:
+    """Print a sealed string for NAME in the environment (for GitOps files); writes nothing."""
+    sealed, key = _sealed(session, name, env, public_key, value, from_file, allow_empty)
+    if key.mode == "dev":
+        warn("development mode: the printed dev form holds the value in plaintext")
+    result = {"name": name, "environment": env, "keyId": key.kid, "sealed": sealed}
+    emit(session.output, result, lambda: sealed)
+
+
+@secret_group.command("public-key")
+@env_option
+@shared_options
+@pass_session
+def secret_public_key(session: Session, env: str) -> None:
+    """Print the environment's public sealing key, for `seal --public-key FILE` offline."""
+    key = _key(session, env, None)
+    if key.mode == "dev":
+        raise UserError(
+            f"{key.source} says development mode (no master key): there is no public key to export"
+        )
+    exported = key.export()
+    emit(session.output, exported, lambda: exported["publicKey"])
+
+
+def _key_id(sealed: object) -> str:
+    if not isinstance(sealed, str):
+        return "invalid"
+    if is_dev_form(sealed):
+        return "dev"
+    try:
+        return parse_sealed(sealed).kid
+    except (MalformedSealedValue, UnknownFormatVersion):
+        return "invalid"
+
+
+def _rows(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for obj in objs:
+        for name, sealed in sorted(entries(obj, SECRETS).items()):
+            fact = name_facts(obj, name)
+            rows.append(
+                {
+                    "name": name,
+                    "resource": obj["metadata"]["name"],
+                    "keyId": _key_id(sealed),
+                    "state": fact.get("state", "Pending"),
+                    "reason": fact.get("reason", ""),
+                    "lastChanged": fact.get("lastChanged", ""),
+                }
+            )
+    return sorted(rows, key=lambda r: (r["name"], r["resource"]))
+
+
+@secret_group.command("list")
+@env_option
+@click.option("-r", "--resource", default=None, metavar="NAME", help="only this resource (default: all).")
+@shared_options
+@pass_session
+def secret_list(session: Session, env: str, resource: str | None) -> None:
+    """Names, key ids, state and last change of the environment's secrets; never values."""
+    api = session.environment(env)
+    objs = [o for o in api.list(SECRETS, env) if resource is None or o["metadata"]["name"] == resource]
+    rows = _rows(objs)
+
+    def human() -> str:
+        if not rows:
+            return f"no secrets in environment {env}"
+        return table(
+            ["NAME", "RESOURCE", "KEY ID", "STATE", "LAST CHANGED"],
+            [[r["name"], r["resource"], r["keyId"], r["state"], r["lastChanged"] or "-"] for r in rows],
+        )
+
+    emit(session.output, rows, human)
+
+
+@secret_group.command("unset")
+@click.argument("name")
+@env_option
+@resource_option
+@shared_options
+@pass_session
+def secret_unset(session: Session, name: str, env: str, resource: str) -> None:
+    """Remove NAME from the IronflowSecret (the projected Secret follows)."""
+    validate_name(name)
+    api = session.environment(env)
+    if not api.remove_entry(SECRETS, env, resource, name):
+        raise UserError(f"secret {name} is not set in IronflowSecret {resource} of environment {env}")
+    emit(
+        session.output,
+        {"name": name, "environment": env, "resource": resource, "removed": True},
+        lambda: f"secret {name} removed from environment {env} (IronflowSecret {resource})",
+    )

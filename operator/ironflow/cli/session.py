@@ -1,0 +1,141 @@
+"""Options every command shares, and the cluster connection made only when a command needs it.
+
+`--kubeconfig`, `--context` and `-o` are accepted both before and after the subcommand (the
+way kubectl's global flags are), and the connection is lazy so that offline commands
+(`keygen`, `secret seal --public-key`) never read a kubeconfig or contact a cluster.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from ironflow.cli.errors import unknown_environment
+from ironflow.cli.output import FORMATS
+from ironflow.core.names import validate_namespace
+from ironflow.k8s.config import choose_cluster
+from ironflow.k8s.sync_client import connect
+from ironflow.k8s.sync_resources import IronflowApi
+
+P = ParamSpec("P")
+R = TypeVar("R")
+ENV_VAR = "IRONFLOW_ENV"
+DEFAULT_RESOURCE = "app"
+
+
+@dataclass
+class Session:
+    kubeconfig: str | None = None
+    context: str | None = None
+    output: str = "text"
+    _api: IronflowApi | None = field(default=None, repr=False)
+    _known: set[str] = field(default_factory=set, repr=False)
+
+    def api(self) -> IronflowApi:
+        if self._api is None:
+            choice = choose_cluster(self.kubeconfig, self.context, allow_default_file=True)
+            self._api = IronflowApi(connect(choice))
+        return self._api
+
+    def environment(self, namespace: str) -> IronflowApi:
+        """The API, once `namespace` is known to exist: listing a missing namespace returns nothing,
+        which would read as "no secrets" instead of "wrong environment"."""
+        validate_namespace(namespace)
+        api = self.api()
+        if namespace not in self._known:
+            if api.namespace_exists(namespace) is False:
+                raise unknown_environment(namespace, api.client.where)
+            self._known.add(namespace)
+        return api
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.client.close()
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Store a shared option on the root context; a later (subcommand-level) value wins."""
+    if value is not None:
+        root = ctx.find_root()
+        root.meta[f"ironflow.{param.name}"] = value
+    return value
+
+
+def shared_options(func: Callable[P, R]) -> Callable[P, R]:
+    options = [
+        click.option(
+            "--kubeconfig",
+            metavar="PATH",
+            expose_value=False,
+            callback=_remember,
+            help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+        ),
+        click.option(
+            "--context",
+            metavar="NAME",
+            expose_value=False,
+            callback=_remember,
+            help="kubeconfig context (default: the current context).",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Choice(FORMATS),
+            expose_value=False,
+            callback=_remember,
+            help="output format: text for people (default), json or yaml for scripts.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def env_option(func: Callable[P, R]) -> Callable[P, R]:
+    return click.option(
+        "-e",
+        "--env",
+        "env",
+        required=True,
+        envvar=ENV_VAR,
+        metavar="NS",
+        help=f"environment = namespace (or ${ENV_VAR}).",
+    )(func)
+
+
+def resource_option(func: Callable[P, R]) -> Callable[P, R]:
+    return click.option(
+        "-r",
+        "--resource",
+        default=DEFAULT_RESOURCE,
+        show_default=True,
+        metavar="NAME",
+        help="which resource of the environment holds the name.",
+    )(func)
+
+
+def session(ctx: click.Context) -> Session:
+    root = ctx.find_root()
+    existing = root.meta.get("ironflow.session")
+    if isinstance(existing, Session):
+        return existing
+    made = Session(
+        kubeconfig=root.meta.get("ironflow.kubeconfig"),
+        context=root.meta.get("ironflow.context"),
+        output=root.meta.get("ironflow.output") or "text",
+    )
+    root.meta["ironflow.session"] = made
+    root.call_on_close(made.close)
+    return made
+
+
+def pass_session(func: Callable[..., R]) -> Callable[..., R]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        return func(session(click.get_current_context()), *args, **kwargs)
+
+    return wrapper
