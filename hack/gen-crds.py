@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 
 NAME_RE = "^[A-Za-z_][A-Za-z0-9_]*$"
-SEALED_RE = "^(ifs:v[0-9]+:[0-9a-f]{16}:[A-Za-z0-9_-]{80,}|dev:[\\\\s\\\\S]*)$"
-MAX_NAMES = 256
-MAX_SEALED_LENGTH = 90000  # 64 KiB plaintext, sealed and base64url-encoded, with room to spare
+SEALED_RE = "^(ifs:v\\\\d+:[0-9a-f]{16}:[\\\\w-]{80,}|dev:(?s:.*))$"
+MAX_NAMES = 64  # maxLength x maxProperties bounds the CEL cost budget
+MAX_SEALED_LENGTH = 24000  # 16 KiB plaintext sealed is 21 950 characters; see docs/crypto.md "Limits"
 
 NAME_RULES = [
     {
@@ -30,6 +30,13 @@ NAME_RULES = [
         "reason": "FieldValueInvalid",
     },
 ]
+
+SEALED_RULE = {
+    "rule": f"self.all(k, self[k].matches('{SEALED_RE}'))",
+    "message": "every value must be a sealed value: the string `ironflow secret seal` prints "
+    "(ifs:v1:<16 hex key id>:<base64url data>), or dev:<plaintext> in development mode",
+    "reason": "FieldValueInvalid",
+}
 
 CONDITION = {
     "type": "object",
@@ -160,16 +167,10 @@ def secret_crd() -> dict[str, Any]:
                 "additionalProperties": {
                     "type": "string",
                     "maxLength": MAX_SEALED_LENGTH,
-                    "x-kubernetes-validations": [
-                        {
-                            "rule": f"self.matches('{SEALED_RE}')",
-                            "message": "not a sealed value: expected the string `ironflow secret seal` prints "
-                            "(ifs:v1:<16 hex key id>:<base64url data>), or dev:<plaintext> in development mode",
-                            "reason": "FieldValueInvalid",
-                        }
-                    ],
                 },
-                "x-kubernetes-validations": NAME_RULES,
+                # On the map, not on each value: a rule on a string makes the API server echo the
+                # string in its error, and a sealed field holding pasted plaintext must not be echoed.
+                "x-kubernetes-validations": [*NAME_RULES, SEALED_RULE],
             }
         },
     }
@@ -191,13 +192,54 @@ def config_crd() -> dict[str, Any]:
                 "environment. Projected as a string: a JSON string as-is, anything else as compact JSON.",
                 "maxProperties": MAX_NAMES,
                 "additionalProperties": {"x-kubernetes-preserve-unknown-fields": True},
-                "x-kubernetes-validations": NAME_RULES,
+                # No x-kubernetes-validations here: CEL cannot type a map of arbitrary JSON, so
+                # the API server checks these names with the ValidatingAdmissionPolicy below.
             }
         },
     }
     return crd("IronflowConfig", "ironflowconfigs", "ifcfg", spec, status_schema({}, "config"),
                "IronflowConfig holds plaintext JSON values; the operator projects them into a ConfigMap of "
                "the same name in the same namespace.")
+
+
+def config_names_policy() -> list[dict[str, Any]]:
+    """The NAME rule for IronflowConfig, as CEL the API server runs at admission.
+
+    Why a policy and not a CRD rule: CRD validation rules need a typed schema, and a map of
+    arbitrary JSON values has none; admission policies see the object as dynamic JSON.
+    """
+    name = "ironflowconfig-names.ironflow.io"
+    bad = f"object.spec.values.filter(k, !k.matches('{NAME_RE}') || size(k) > 253)"
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "ironflow"}},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [{
+                    "apiGroups": ["ironflow.io"],
+                    "apiVersions": ["*"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": ["ironflowconfigs"],
+                }]
+            },
+            "validations": [{
+                "expression": f"!has(object.spec.values) || size({bad}) == 0",
+                "messageExpression": "'spec.values: every name must be a valid environment variable name "
+                "(^[A-Za-z_][A-Za-z0-9_]*$, at most 253 characters); invalid: ' + "
+                f"{bad}.join(', ')",
+                "reason": "Invalid",
+            }],
+        },
+    }
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "ironflow"}},
+        "spec": {"policyName": name, "validationActions": ["Deny"]},
+    }
+    return [policy, binding]
 
 
 def main() -> int:
@@ -207,6 +249,9 @@ def main() -> int:
     for fname, doc in (("ironflow.io_ironflowsecrets.yaml", secret_crd()),
                        ("ironflow.io_ironflowconfigs.yaml", config_crd())):
         (out / fname).write_text(header + yaml.safe_dump(doc, sort_keys=False, width=100))
+    (out / "ironflow.io_ironflowconfig-names-policy.yaml").write_text(
+        header + yaml.safe_dump_all(config_names_policy(), sort_keys=False, width=100)
+    )
     return 0
 
 

@@ -25,7 +25,7 @@ NONCE_BYTES: Final = 12
 TAG_BYTES: Final = 16
 # Env vars stay well under Linux's 128 KiB per-string limit and a CR can hold many values under the
 # API server's ~1.5 MiB object limit. Reasoning in docs/crypto.md.
-MAX_PLAINTEXT_BYTES: Final = 64 * 1024
+MAX_PLAINTEXT_BYTES: Final = 16 * 1024
 MIN_BODY_BYTES: Final = EPHEMERAL_BYTES + NONCE_BYTES + TAG_BYTES
 MAX_BODY_BYTES: Final = MIN_BODY_BYTES + MAX_PLAINTEXT_BYTES
 
