@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from ironflow.envtest import ControlPlane, Kubectl
+from ironflow.envtest import ControlPlane, Kubectl, eventually
 from ironflow.envtest.binaries import BIN_DIR_ENV, default_bin_dir, find_bin_dir
 from ironflow.envtest.cluster import Cluster
 
@@ -125,6 +125,42 @@ def k8s_api(cluster: Cluster) -> Iterator[client.ApiClient]:
         yield api
     finally:
         api.close()
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CRD_DIR = REPO_ROOT / "crds"
+
+
+@pytest.fixture(scope="session")
+def crds(cluster: Cluster) -> list[str]:
+    """Everything in crds/ (the one source of truth) applied once; CRDs Established, policies enforcing."""
+    files = sorted(CRD_DIR.glob("*.yaml"))
+    if not files:
+        raise pytest.UsageError(f"no CRD manifests in {CRD_DIR}")
+    cluster.kubectl.apply(*files)
+    names = cluster.kubectl("get", *[f"--filename={f}" for f in files], "-o", "name").stdout.split()
+    definitions = [n for n in names if n.startswith("customresourcedefinition.")]
+    cluster.kubectl.wait_for("condition=Established", *definitions, timeout=60)
+    if any(n.startswith("validatingadmissionpolicy.") for n in names):
+        # A new admission policy takes effect a moment after it is created; wait until it denies.
+        eventually(
+            lambda: _denied(cluster, _INVALID_CONFIG),
+            timeout=30,
+            what="admission policies in crds/ enforcing",
+        )
+    return definitions
+
+
+_INVALID_CONFIG = (
+    '{"apiVersion": "ironflow.io/v1alpha1", "kind": "IronflowConfig", "metadata": '
+    '{"name": "policy-probe", "namespace": "default"}, "spec": {"values": {"NOT-A-NAME": 1}}}'
+)
+
+
+def _denied(cluster: Cluster, manifest: str) -> bool:
+    return (
+        cluster.kubectl("create", "--dry-run=server", "-f", "-", input=manifest, check=False).returncode != 0
+    )
 
 
 def _namespace_name(test_name: str) -> str:

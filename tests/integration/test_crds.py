@@ -1,0 +1,195 @@
+"""The API server itself enforces the CRDs in crds/: schema, CEL rules, docs, discovery."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from kubernetes import client
+
+from ironflow.envtest import eventually
+from ironflow.envtest.cluster import Cluster
+
+KEY_ID = "0123456789abcdef"
+SEALED = f"ifs:v1:{KEY_ID}:" + "A" * 60 + "bcdefghij-_0123456789"
+NAME_RULE = "every name must be a valid environment variable name"
+NOT_SEALED = "not a sealed value"
+
+
+def _secret(name: str, sealed: object) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "ironflow.io/v1alpha1",
+            "kind": "IronflowSecret",
+            "metadata": {"name": name},
+            "spec": {"sealed": sealed},
+        }
+    )
+
+
+def _config(name: str, values: object) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "ironflow.io/v1alpha1",
+            "kind": "IronflowConfig",
+            "metadata": {"name": name},
+            "spec": {"values": values},
+        }
+    )
+
+
+def _create(cluster: Cluster, namespace: str, manifest: str) -> subprocess.CompletedProcess[str]:
+    return cluster.kubectl("create", "-n", namespace, "-f", "-", input=manifest, check=False)
+
+
+def test_given_crd_manifests_when_applied_then_both_established(
+    crds: list[str], k8s_api: client.ApiClient
+) -> None:
+    extensions = client.ApiextensionsV1Api(k8s_api)
+    assert sorted(crds) == [
+        "customresourcedefinition.apiextensions.k8s.io/ironflowconfigs.ironflow.io",
+        "customresourcedefinition.apiextensions.k8s.io/ironflowsecrets.ironflow.io",
+    ]
+    for plural in ("ironflowsecrets", "ironflowconfigs"):
+        crd = extensions.read_custom_resource_definition(f"{plural}.ironflow.io")
+        conditions = {c.type: c.status for c in crd.status.conditions}
+        assert conditions["Established"] == "True"
+        assert conditions["NamesAccepted"] == "True"
+        assert crd.spec.scope == "Namespaced"
+        assert crd.spec.names.categories == ["ironflow"]
+
+
+def test_given_well_formed_sealed_values_when_created_then_accepted(
+    cluster: Cluster, crds: list[str], namespace: str, k8s_api: client.ApiClient
+) -> None:
+    result = _create(cluster, namespace, _secret("app", {"DB_PASSWORD": SEALED, "_x9": "dev:plain text ok"}))
+    assert result.returncode == 0, result.stderr
+    stored = client.CustomObjectsApi(k8s_api).get_namespaced_custom_object(
+        "ironflow.io", "v1alpha1", namespace, "ironflowsecrets", "app"
+    )
+    assert stored["spec"]["sealed"]["DB_PASSWORD"] == SEALED
+
+
+def test_given_json_values_of_every_type_when_config_created_then_accepted(
+    cluster: Cluster, crds: list[str], namespace: str
+) -> None:
+    values = {"HTTP_TIMEOUT_MS": 2500, "FEATURE": True, "NAME": "x", "LIST": [1, "a"], "OBJ": {"a": {"b": 1}}}
+    result = _create(cluster, namespace, _config("app", values))
+    assert result.returncode == 0, result.stderr
+    stored = json.loads(cluster.kubectl("get", "ironflowconfig", "app", "-n", namespace, "-o", "json").stdout)
+    assert stored["spec"]["values"] == values
+
+
+@pytest.mark.parametrize("kind", ["secret", "config"])
+@pytest.mark.parametrize("bad_name", ["1STARTS_WITH_DIGIT", "HAS-DASH", "HAS.DOT", "HAS SPACE", "ÜMLAUT"])
+def test_given_invalid_name_when_created_then_api_server_rejects_with_rule_message(
+    cluster: Cluster, crds: list[str], namespace: str, kind: str, bad_name: str
+) -> None:
+    manifest = _secret("app", {bad_name: SEALED}) if kind == "secret" else _config("app", {bad_name: 1})
+    result = _create(cluster, namespace, manifest)
+    assert result.returncode != 0
+    assert "is invalid" in result.stderr
+    assert NAME_RULE in result.stderr
+
+
+def test_given_name_longer_than_253_when_created_then_rejected(
+    cluster: Cluster, crds: list[str], namespace: str
+) -> None:
+    assert _create(cluster, namespace, _secret("ok", {"A" * 253: SEALED})).returncode == 0
+    result = _create(cluster, namespace, _secret("app", {"A" * 254: SEALED}))
+    assert result.returncode != 0
+    assert "names are at most 253 characters" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plaintext-password",
+        f"ifs:v1:{KEY_ID}:short",
+        "ifs:v1:NOTHEX0123456789:" + "A" * 90,
+        f"ifs:v1:{KEY_ID}:" + "A" * 85 + "+/=",
+        f"ifs:{KEY_ID}:" + "A" * 90,
+        "",
+    ],
+)
+def test_given_malformed_sealed_value_when_created_then_rejected_as_not_sealed(
+    cluster: Cluster, crds: list[str], namespace: str, value: str
+) -> None:
+    result = _create(cluster, namespace, _secret("app", {"DB_PASSWORD": value}))
+    assert result.returncode != 0
+    assert NOT_SEALED in result.stderr
+    assert "spec.sealed[DB_PASSWORD]" in result.stderr or "spec.sealed.DB_PASSWORD" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("manifest", "expected"),
+    [
+        (_secret("app", {"DB_PASSWORD": 42}), "must be of type string"),
+        (_secret("app", "ifs:v1:whole-map-as-string"), "must be of type object"),
+        (_secret("app", ["DB_PASSWORD"]), "must be of type object"),
+        (_config("app", "not-a-map"), "must be of type object"),
+    ],
+)
+def test_given_wrong_types_when_created_then_rejected_with_type_message(
+    cluster: Cluster, crds: list[str], namespace: str, manifest: str, expected: str
+) -> None:
+    result = _create(cluster, namespace, manifest)
+    assert result.returncode != 0
+    assert expected in result.stderr
+
+
+def test_given_spec_missing_when_created_then_rejected(
+    cluster: Cluster, crds: list[str], namespace: str
+) -> None:
+    manifest = json.dumps(
+        {"apiVersion": "ironflow.io/v1alpha1", "kind": "IronflowSecret", "metadata": {"name": "a"}}
+    )
+    result = _create(cluster, namespace, manifest)
+    assert result.returncode != 0
+    assert "spec: Required value" in result.stderr
+
+
+def _explain(cluster: Cluster, field: str) -> str:
+    # The API server publishes a new CRD's OpenAPI a moment after it is Established.
+    result = eventually(
+        lambda: (r := cluster.kubectl("explain", field, check=False)).returncode == 0 and r,
+        timeout=30,
+        what=f"kubectl explain {field}",
+    )
+    return str(result.stdout)
+
+
+def test_given_crds_when_kubectl_explain_sealed_then_field_docs_shown(
+    cluster: Cluster, crds: list[str]
+) -> None:
+    text = _explain(cluster, "ironflowsecrets.spec.sealed")
+    assert "NAME -> sealed value" in text
+    assert "ironflow secret seal" in text
+    assert "NAME -> any JSON value" in _explain(cluster, "ironflowconfigs.spec.values")
+
+
+def test_given_resources_when_kubectl_get_category_then_both_kinds_listed(
+    cluster: Cluster, crds: list[str], namespace: str
+) -> None:
+    assert _create(cluster, namespace, _secret("app", {"DB_PASSWORD": SEALED})).returncode == 0
+    assert _create(cluster, namespace, _config("app", {"TIMEOUT": 1})).returncode == 0
+
+    listing = cluster.kubectl("get", "ironflow", "-A").stdout
+
+    assert "ironflowsecret.ironflow.io/app" in listing
+    assert "ironflowconfig.ironflow.io/app" in listing
+    assert namespace in listing
+    header = cluster.kubectl("get", "ifsec", "-n", namespace).stdout.splitlines()[0].split()
+    assert header[:2] == ["NAME", "READY"]
+    assert "NAMES" in header
+    assert header[-1] == "AGE"
+
+
+def test_given_crds_when_kubectl_api_resources_then_group_lists_both_kinds(
+    cluster: Cluster, crds: list[str]
+) -> None:
+    rows = cluster.kubectl("api-resources", "--api-group=ironflow.io", "--no-headers").stdout.splitlines()
+    kinds = {row.split()[-1] for row in rows}
+    assert kinds == {"IronflowSecret", "IronflowConfig"}
+    assert all(" true " in f" {row} " for row in rows), "both kinds are namespaced"
