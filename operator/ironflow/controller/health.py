@@ -1,0 +1,55 @@
+"""Liveness, readiness and metrics over HTTP.
+
+Liveness answers as long as the event loop does (a blocked loop is the failure worth a restart);
+readiness waits for the master key to be read and kopf's watches to start, so a rollout does not
+route traffic, or count as done, before the operator can act.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ironflow import metrics
+from ironflow.controller.state import Runtime
+
+
+def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Application:
+    application = web.Application()
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def readyz(_: web.Request) -> web.Response:
+        if runtime.ready():
+            return web.Response(text="ready\n")
+        waiting = [what for what, done in (("master key", runtime.keys_loaded.is_set()),
+                                           ("watches", runtime.kopf_ready.is_set())) if not done]
+        return web.Response(status=503, text=f"waiting for {', '.join(waiting)}\n")
+
+    async def metrics_view(_: web.Request) -> web.Response:
+        return web.Response(body=metrics.exposition(), content_type="text/plain", charset="utf-8")
+
+    if health:
+        application.router.add_get("/healthz", healthz)
+        application.router.add_get("/readyz", readyz)
+    if metrics_endpoint:
+        application.router.add_get("/metrics", metrics_view)
+    return application
+
+
+async def serve(runtime: Runtime) -> list[web.AppRunner]:
+    opts = runtime.options
+    ports: dict[int, tuple[bool, bool]] = {}
+    if opts.health_port:
+        ports[opts.health_port] = (True, False)
+    if opts.metrics_port:
+        health, _ = ports.get(opts.metrics_port, (False, False))
+        ports[opts.metrics_port] = (health, True)
+    runners = []
+    for port, (health, metrics_endpoint) in ports.items():
+        runner = web.AppRunner(app(runtime, health=health, metrics_endpoint=metrics_endpoint),
+                               access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, opts.bind_address, port).start()
+        runners.append(runner)
+    return runners

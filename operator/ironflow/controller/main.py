@@ -1,0 +1,105 @@
+"""`ironflow-operator`: options (flags or IRONFLOW_* variables), then kopf plus our own tasks.
+
+Our tasks (master-key watch, namespace discovery, reconcile workers, HTTP endpoints) run next to
+kopf in one event loop and stop with it. Credentials come only from what was named: --kubeconfig
+or KUBECONFIG, or --in-cluster when deployed; otherwise the operator refuses to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import sys
+
+import click
+import kopf
+
+from ironflow import metrics
+from ironflow.controller import health, logs, masterkey, namespaces, state, worker
+from ironflow.controller import registry as _registry  # registers every handler
+from ironflow.k8s.async_client import Kube
+from ironflow.k8s.config import ClusterNotNamed, choose_cluster
+
+logger = logging.getLogger("ironflow.operator")
+_ = _registry
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        out.extend(part for part in re.split(r"[,\s]+", value) if part)
+    return tuple(dict.fromkeys(out))
+
+
+async def _watch_ready(flag: asyncio.Event, runtime: state.Runtime) -> None:
+    await flag.wait()
+    runtime.kopf_ready.set()
+
+
+async def serve(options: state.Options) -> None:
+    kube = await Kube.connect(options.cluster)
+    runtime = state.Runtime(options=options, kube=kube)
+    state.install(runtime)
+    metrics.build_info()
+    runners = await health.serve(runtime)
+    kopf_ready = asyncio.Event()
+    handle = worker.handler(runtime)
+    tasks = [asyncio.create_task(masterkey.watch(runtime), name="master-key"),
+             asyncio.create_task(namespaces.discover(runtime), name="namespaces"),
+             asyncio.create_task(_watch_ready(kopf_ready, runtime), name="ready")]
+    tasks += [asyncio.create_task(runtime.queue.worker(handle), name=f"worker-{i}")
+              for i in range(options.workers)]
+    scope = ", ".join(options.namespaces) if options.namespaces else "all namespaces"
+    logger.info("serving %s; master key Secret %s/%s; cluster: %s", scope, options.operator_namespace,
+                options.master_key_secret, options.cluster.describe())
+    try:
+        await kopf.operator(clusterwide=not options.namespaces, namespaces=list(options.namespaces),
+                            standalone=True, ready_flag=kopf_ready)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for runner in runners:
+            await runner.cleanup()
+        await kube.close()
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "IRONFLOW"})
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), envvar="KUBECONFIG",
+              help="Kubeconfig of the cluster to serve (or KUBECONFIG).")
+@click.option("--context", default=None, help="Context in the kubeconfig (default: its current context).")
+@click.option("--in-cluster", is_flag=True, help="Use the pod's service account (only when deployed).")
+@click.option("-n", "--namespace", "namespace_list", multiple=True, envvar="IRONFLOW_NAMESPACES",
+              help="Namespaces to serve: names or globs, '!name' to exclude, repeatable or "
+                   "comma-separated (IRONFLOW_NAMESPACES). Default: all namespaces.")
+@click.option("--operator-namespace", default="ironflow-system", show_default=True,
+              help="Namespace holding the master-key Secret.")
+@click.option("--master-key-secret", default="ironflow-master-key", show_default=True)
+@click.option("--metrics-port", type=int, default=8080, show_default=True, help="0 disables /metrics.")
+@click.option("--health-port", type=int, default=8081, show_default=True,
+              help="Serves /healthz and /readyz; 0 disables.")
+@click.option("--bind-address", default="0.0.0.0", show_default=True)  # noqa: S104 - a pod's endpoints
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+              default="info", show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Concurrent reconciles.")
+def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespace_list: tuple[str, ...],
+         operator_namespace: str, master_key_secret: str, metrics_port: int, health_port: int,
+         bind_address: str, log_format: logs.LogFormat, log_level: str, workers: int) -> None:
+    """Run the Ironflow operator: project IronflowSecrets and IronflowConfigs into Secrets and ConfigMaps."""
+    logs.configure(log_format, log_level)
+    try:
+        cluster = choose_cluster(kubeconfig, context, in_cluster=in_cluster)
+    except ClusterNotNamed as exc:
+        click.echo(f"ironflow-operator: {exc}", err=True)
+        sys.exit(2)
+    options = state.Options(cluster=cluster, namespaces=_split(namespace_list),
+                            operator_namespace=operator_namespace, master_key_secret=master_key_secret,
+                            metrics_port=metrics_port, health_port=health_port, bind_address=bind_address,
+                            workers=workers)
+    asyncio.run(serve(options))

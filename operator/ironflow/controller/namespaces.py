@@ -1,0 +1,74 @@
+"""Which namespaces the operator serves, for publishing the sealing key into each of them.
+
+An explicit list of plain names needs no discovery (and no cluster-wide permission): each is
+published to directly. Globs, exclusions (`!name`) or "all namespaces" need a namespace watch,
+matched with the same fnmatch rules kopf applies to its own namespace patterns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+
+from ironflow.controller.state import Runtime
+from ironflow.k8s.async_client import ApiError, core_path
+
+logger = logging.getLogger("ironflow.namespaces")
+_GLOB = set("*?[!")
+
+
+def is_static(patterns: tuple[str, ...]) -> bool:
+    return bool(patterns) and not any(_GLOB & set(p) for p in patterns)
+
+
+def matches(patterns: tuple[str, ...], namespace: str) -> bool:
+    """kopf's semantics: includes (or everything if there are none), minus `!` exclusions."""
+    if not patterns:
+        return True
+    includes = [p for p in patterns if not p.startswith("!")]
+    excludes = [p[1:] for p in patterns if p.startswith("!")]
+    included = not includes or any(fnmatch.fnmatchcase(namespace, p) for p in includes)
+    return included and not any(fnmatch.fnmatchcase(namespace, p) for p in excludes)
+
+
+def _serve(runtime: Runtime, namespace: str) -> None:
+    if namespace not in runtime.served_namespaces:
+        runtime.served_namespaces.add(namespace)
+        runtime.queue.add(("sealing-key", namespace))
+
+
+async def discover(runtime: Runtime) -> None:
+    patterns = runtime.options.namespaces
+    if is_static(patterns):
+        for namespace in patterns:
+            _serve(runtime, namespace)
+        return
+    path = core_path("namespaces")
+    delay = 1.0
+    while True:
+        try:
+            listing = await runtime.kube.request("GET", path)
+            for item in listing.get("items") or []:
+                name = item["metadata"]["name"]
+                if matches(patterns, name) and item.get("status", {}).get("phase") != "Terminating":
+                    _serve(runtime, name)
+            since = str(listing.get("metadata", {}).get("resourceVersion", ""))
+            while True:
+                async for event in runtime.kube.watch(path, {}, since):
+                    kind, obj = event.get("type"), event.get("object") or {}
+                    if kind == "ERROR":
+                        raise ApiError(int(obj.get("code") or 0), str(obj.get("reason")), "watch expired")
+                    meta = obj.get("metadata", {})
+                    since = str(meta.get("resourceVersion", since))
+                    name = meta.get("name", "")
+                    if kind == "DELETED" or obj.get("status", {}).get("phase") == "Terminating":
+                        runtime.served_namespaces.discard(name)
+                    elif kind in ("ADDED", "MODIFIED") and matches(patterns, name):
+                        _serve(runtime, name)
+            delay = 1.0
+        except ApiError as exc:
+            if exc.status != 410:
+                logger.warning("watching namespaces failed (%s); retrying in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)

@@ -1,0 +1,149 @@
+"""Reconcile one IronflowSecret / IronflowConfig: read, decide (core), write only what differs.
+
+Writes are exactly: the projected object when its data, label or existence differ; the status
+when it differs; Events for transitions. The projected object is updated by a merge patch that
+carries its resourceVersion, so a concurrent hand edit makes the write fail (and retry with the
+new state) instead of being silently overwritten half-way.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ironflow import metrics
+from ironflow.controller import events
+from ironflow.controller.logs import REDACTOR
+from ironflow.controller.state import Runtime
+from ironflow.core.conditions import desired_status, ready, status_patch
+from ironflow.core.conditions import events as transition_events
+from ironflow.core.model import API_VERSION, PLURALS, SECRET_KIND, Kind, Resource, parse_resource
+from ironflow.core.outcomes import KeyState, NameOutcome, evaluate
+from ironflow.core.projection import Actual, Projection, labels, project
+from ironflow.k8s.async_client import ApiError, Kube, core_path, group_path
+
+logger = logging.getLogger("ironflow.projector")
+
+
+def _target(kind: Kind) -> tuple[str, str]:
+    return ("secrets", "Secret") if kind == SECRET_KIND else ("configmaps", "ConfigMap")
+
+
+def _decode(kind: Kind, data: Mapping[str, Any]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for key, value in data.items():
+        if kind == SECRET_KIND:
+            try:
+                out[key] = base64.b64decode(str(value), validate=True)
+            except (binascii.Error, ValueError):
+                out[key] = b""  # unreadable: differs from anything we would write, so it is repaired
+        else:
+            out[key] = str(value).encode("utf-8")
+    return out
+
+
+def _encode(kind: Kind, data: Mapping[str, bytes]) -> dict[str, str]:
+    if kind == SECRET_KIND:
+        return {k: base64.b64encode(v).decode("ascii") for k, v in data.items()}
+    return {k: v.decode("utf-8") for k, v in data.items()}
+
+
+def actual_from(kind: Kind, body: Mapping[str, Any] | None) -> Actual:
+    if body is None:
+        return Actual.absent()
+    meta = body.get("metadata") or {}
+    owner = next((ref.get("uid") for ref in meta.get("ownerReferences") or []
+                  if ref.get("controller") and ref.get("kind") == kind
+                  and str(ref.get("apiVersion", "")).startswith("ironflow.io/")), None)
+    labelled = all((meta.get("labels") or {}).get(k) == v for k, v in labels().items())
+    return Actual(exists=True, owner_uid=owner, labelled=labelled, data=_decode(kind, body.get("data") or {}),
+                  resource_version=meta.get("resourceVersion"))
+
+
+def _body(resource: Resource, data: Mapping[str, bytes]) -> dict[str, Any]:
+    _, object_kind = _target(resource.kind)
+    body: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": object_kind,
+        "metadata": {
+            "name": resource.name,
+            "namespace": resource.namespace,
+            "labels": labels(),
+            "ownerReferences": [{"apiVersion": API_VERSION, "kind": resource.kind, "name": resource.name,
+                                 "uid": resource.uid, "controller": True}],
+        },
+        "data": _encode(resource.kind, data),
+    }
+    if resource.kind == SECRET_KIND:
+        body["type"] = "Opaque"
+    return body
+
+
+async def _write(kube: Kube, resource: Resource, projection: Projection, actual: Actual) -> None:
+    plural, _ = _target(resource.kind)
+    if projection.write == "create":
+        await kube.create(core_path(plural, resource.namespace), _body(resource, projection.data))
+        metrics.API_WRITES.labels(resource=plural, verb="create").inc()
+    elif projection.write == "update":
+        data: dict[str, str | None] = dict(_encode(resource.kind, projection.data))
+        data.update({k: None for k in actual.data if k not in projection.data})
+        patch = {"metadata": {"resourceVersion": actual.resource_version, "labels": labels()}, "data": data}
+        await kube.merge_patch(core_path(plural, resource.namespace, resource.name), patch)
+        metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
+
+
+def _count_unseals(outcomes: Mapping[str, NameOutcome]) -> None:
+    for outcome in outcomes.values():
+        if outcome.value is not None:
+            REDACTOR.remember(outcome.value)
+        if outcome.state == "Projected":
+            metrics.UNSEAL.labels(outcome="Unsealed").inc()
+        elif outcome.state == "Failed":
+            metrics.UNSEAL.labels(outcome=outcome.reason).inc()
+
+
+async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, keys: KeyState) -> None:
+    started = time.monotonic()
+    kube = runtime.kube
+    await runtime.cache.prime(kube, namespace)
+    body = runtime.cache.get(kind, namespace, name)
+    if body is None:  # deleted: the garbage collector removes the projection it owned
+        metrics.record_condition((kind, namespace, name), None, None)
+        return
+    resource = parse_resource(kind, body)
+    lost = runtime.cache.environment(kind, namespace).lost_by(name)
+    outcomes = evaluate(resource, keys, lost)
+    if kind == SECRET_KIND:
+        _count_unseals(outcomes)
+    plural, object_kind = _target(kind)
+    actual = actual_from(kind, await kube.get(core_path(plural, namespace, name)))
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    projection = project(resource, outcomes, actual, now)
+    await _write(kube, resource, projection, actual)
+    state = ready(resource, projection, keys)
+    patch = status_patch(resource, desired_status(resource, projection, keys, now))
+    if patch is not None:
+        try:
+            updated = await kube.merge_patch(
+                group_path(API_VERSION, PLURALS[kind], namespace, name, "status"), {"status": patch})
+        except ApiError as exc:
+            if exc.status == 404:
+                return
+            raise
+        metrics.API_WRITES.labels(resource=PLURALS[kind], verb="patch-status").inc()
+        runtime.cache.put(kind, {"apiVersion": API_VERSION, "kind": kind, **updated})
+    for event in transition_events(resource, projection, keys, state):
+        await events.post(kube, resource, event)
+    if projection.write != "none" or patch is not None:
+        logger.info("%s %s/%s: %s %s %s, Ready=%s (%s)%s", kind, namespace, name, projection.write,
+                    object_kind, name, state.status, state.reason,
+                    f", changed: {', '.join(projection.changed_names)}" if projection.changed_names else "")
+    else:
+        logger.debug("%s %s/%s: up to date", kind, namespace, name)
+    metrics.record_condition((kind, namespace, name), state.status, state.reason)
+    metrics.RECONCILE.labels(kind=kind).observe(time.monotonic() - started)

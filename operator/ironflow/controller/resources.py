@@ -1,0 +1,71 @@
+"""kopf watch handlers for IronflowSecret and IronflowConfig: keep the cache, queue reconciles.
+
+Event handlers, not change handlers: they need no progress or diff-base storage, so kopf never
+writes annotations, finalizers or status of its own, and a restart writes nothing. The work
+itself happens in the queue (projector), which compares desired with actual state.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from ironflow.controller import state
+from ironflow.core.model import (
+    CONFIG_KIND,
+    GROUP,
+    SECRET_KIND,
+    VERSION,
+    InvalidResource,
+    Kind,
+    parse_resource,
+)
+from ironflow.k8s.async_client import ApiError
+
+logger = logging.getLogger("ironflow.resources")
+
+
+async def _on_event(kind: Kind, event: Any, namespace: str | None, name: str | None) -> None:
+    runtime = state.current()
+    if not namespace or not name:
+        return
+    try:
+        await runtime.cache.prime(runtime.kube, namespace)
+    except ApiError as exc:  # the reconcile primes again, with retries
+        logger.debug("listing %s in %s failed (%s); the reconcile will retry", kind, namespace, exc)
+    body = event.get("object") or {}
+    old = runtime.cache.get(kind, namespace, name)
+    old_names = _names(kind, old)
+    if event.get("type") == "DELETED":
+        runtime.cache.drop(kind, namespace, name)
+        new_names: frozenset[str] = frozenset()
+    else:
+        runtime.cache.put(kind, body)
+        new_names = _names(kind, runtime.cache.get(kind, namespace, name))
+    runtime.queue.add(("cr", kind, namespace, name))
+    if old_names != new_names or event.get("type") == "DELETED":
+        touched = old_names | new_names
+        for sibling in runtime.cache.names_of(kind, namespace):
+            if sibling != name and touched & _names(kind, runtime.cache.get(kind, namespace, sibling)):
+                runtime.queue.add(("cr", kind, namespace, sibling))
+
+
+def _names(kind: Kind, body: dict[str, Any] | None) -> frozenset[str]:
+    if body is None:
+        return frozenset()
+    try:
+        return parse_resource(kind, body).names
+    except InvalidResource:
+        return frozenset()
+
+
+@kopf.on.event(GROUP, VERSION, "ironflowsecrets")
+async def ironflow_secret_event(event: Any, namespace: str | None, name: str | None, **_: Any) -> None:
+    await _on_event(SECRET_KIND, event, namespace, name)
+
+
+@kopf.on.event(GROUP, VERSION, "ironflowconfigs")
+async def ironflow_config_event(event: Any, namespace: str | None, name: str | None, **_: Any) -> None:
+    await _on_event(CONFIG_KIND, event, namespace, name)

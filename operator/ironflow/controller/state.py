@@ -1,0 +1,130 @@
+"""What the operator holds in memory: options, the master key's state, and a cache of CR bodies.
+
+The cache exists so that a change to one resource can re-reconcile its siblings (a name handed
+over after the older definer dropped it) and a master-key change can re-reconcile everything,
+without listing the cluster each time. It is filled from kopf's watch events and primed per
+namespace by one list, so oldest-definition-wins is decided on the whole environment even while
+kopf is still delivering the initial listing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ironflow.controller.workqueue import WorkQueue
+from ironflow.core.environment import Definer, Environment, resolve
+from ironflow.core.model import (
+    API_VERSION,
+    CONFIG_KIND,
+    PLURALS,
+    SECRET_KIND,
+    InvalidResource,
+    Kind,
+    parse_resource,
+)
+from ironflow.core.outcomes import KeyState
+from ironflow.k8s.async_client import Kube, group_path
+from ironflow.k8s.config import ClusterChoice
+
+KINDS: tuple[Kind, ...] = (SECRET_KIND, CONFIG_KIND)
+
+
+@dataclass(frozen=True)
+class Options:
+    cluster: ClusterChoice
+    namespaces: tuple[str, ...]
+    operator_namespace: str
+    master_key_secret: str
+    metrics_port: int
+    health_port: int
+    bind_address: str
+    workers: int
+
+
+def _rv(body: Mapping[str, Any]) -> int:
+    try:
+        return int(body.get("metadata", {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
+class Cache:
+    def __init__(self) -> None:
+        self._bodies: dict[tuple[Kind, str], dict[str, dict[str, Any]]] = {}
+        self._primed: set[str] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def prime(self, kube: Kube, namespace: str) -> None:
+        if namespace in self._primed:
+            return
+        async with self._locks.setdefault(namespace, asyncio.Lock()):
+            if namespace in self._primed:
+                return
+            for kind in KINDS:
+                listing = await kube.request("GET", group_path(API_VERSION, PLURALS[kind], namespace))
+                for item in listing.get("items") or []:
+                    self.put(kind, {"apiVersion": API_VERSION, "kind": kind, **item})
+            self._primed.add(namespace)
+
+    def put(self, kind: Kind, body: Mapping[str, Any]) -> None:
+        meta = body.get("metadata", {})
+        bucket = self._bodies.setdefault((kind, meta["namespace"]), {})
+        old = bucket.get(meta["name"])
+        if old is None or _rv(body) >= _rv(old) or old["metadata"].get("uid") != meta.get("uid"):
+            bucket[meta["name"]] = dict(body)
+
+    def drop(self, kind: Kind, namespace: str, name: str) -> None:
+        self._bodies.get((kind, namespace), {}).pop(name, None)
+
+    def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._bodies.get((kind, namespace), {}).get(name)
+
+    def names_of(self, kind: Kind, namespace: str) -> list[str]:
+        return list(self._bodies.get((kind, namespace), {}))
+
+    def environment(self, kind: Kind, namespace: str) -> Environment:
+        definers = []
+        for body in self._bodies.get((kind, namespace), {}).values():
+            try:
+                res = parse_resource(kind, body)
+            except InvalidResource:
+                continue
+            definers.append(Definer(res.name, res.created, res.names, res.uid))
+        return resolve(definers)
+
+    def resources(self) -> Iterator[tuple[Kind, str, str]]:
+        for (kind, namespace), bucket in list(self._bodies.items()):
+            for name in list(bucket):
+                yield (kind, namespace, name)
+
+
+@dataclass
+class Runtime:
+    options: Options
+    kube: Kube
+    keys: KeyState | None = None
+    keys_loaded: asyncio.Event = field(default_factory=asyncio.Event)
+    kopf_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    cache: Cache = field(default_factory=Cache)
+    queue: WorkQueue = field(default_factory=WorkQueue)
+    served_namespaces: set[str] = field(default_factory=set)
+
+    def ready(self) -> bool:
+        return self.keys_loaded.is_set() and self.kopf_ready.is_set()
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("the operator runtime is not started")
+    return _current

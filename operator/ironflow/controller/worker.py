@@ -1,0 +1,42 @@
+"""Queue keys -> reconciles: resources, and the sealing-key ConfigMap of a namespace.
+
+Nothing runs before the master key has been read once, so the first reconcile after a start is
+already right and a restart does not flap projections through a guessed mode.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable
+
+from ironflow import metrics
+from ironflow.controller import projector, publisher
+from ironflow.controller.state import Runtime
+from ironflow.controller.workqueue import Handler
+from ironflow.k8s.async_client import ApiError
+
+logger = logging.getLogger("ironflow.worker")
+
+
+def handler(runtime: Runtime) -> Handler:
+    async def handle(key: Hashable) -> None:
+        await runtime.keys_loaded.wait()
+        keys = runtime.keys
+        assert keys is not None
+        assert isinstance(key, tuple)
+        try:
+            if key[0] == "cr":
+                _, kind, namespace, name = key
+                await projector.reconcile(runtime, kind, namespace, name, keys)
+            elif key[0] == "sealing-key":
+                await publisher.publish(runtime, key[1], keys)
+            runtime.queue.forget(key)
+        except ApiError as exc:
+            delay = runtime.queue.retry(key)
+            if key[0] == "cr":
+                metrics.RECONCILE_ERRORS.labels(kind=key[1]).inc()
+            log = logger.debug if exc.status == 409 else logger.warning
+            log("%s failed: %s; retrying in %.1fs", "/".join(map(str, key)), exc, delay)
+        finally:
+            metrics.QUEUE_DEPTH.set(runtime.queue.depth)
+    return handle

@@ -1,0 +1,81 @@
+"""A deduplicating work queue with per-key exclusivity and backoff, like client-go's.
+
+kopf's event handlers are not retried and run per object; reconciles here are triggered by many
+sources (the CR itself, its projected object, a sibling that gave up a name, the master key), so
+they funnel through one queue: a key queued twice runs once, never runs concurrently with
+itself, and a transient failure is retried with exponential backoff instead of being lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+
+logger = logging.getLogger("ironflow.queue")
+Handler = Callable[[Hashable], Awaitable[None]]
+
+
+class WorkQueue:
+    def __init__(self, base_delay: float = 0.5, max_delay: float = 60.0) -> None:
+        self._queue: asyncio.Queue[Hashable] = asyncio.Queue()
+        self._queued: set[Hashable] = set()
+        self._active: set[Hashable] = set()
+        self._dirty: set[Hashable] = set()
+        self._failures: dict[Hashable, int] = {}
+        self._timers: dict[Hashable, asyncio.TimerHandle] = {}
+        self._base, self._max = base_delay, max_delay
+
+    def add(self, key: Hashable) -> None:
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        if key in self._active:
+            self._dirty.add(key)  # run again once the current run ends, with the newest state
+        elif key not in self._queued:
+            self._queued.add(key)
+            self._queue.put_nowait(key)
+
+    def add_after(self, key: Hashable, delay: float) -> None:
+        if key in self._timers or key in self._queued:
+            return
+        self._timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, key)
+
+    def _fire(self, key: Hashable) -> None:
+        self._timers.pop(key, None)
+        self.add(key)
+
+    def retry(self, key: Hashable) -> float:
+        failures = self._failures.get(key, 0) + 1
+        self._failures[key] = failures
+        delay = float(min(self._max, self._base * 2.0 ** (failures - 1)))
+        self.add_after(key, delay)
+        return delay
+
+    def forget(self, key: Hashable) -> None:
+        self._failures.pop(key, None)
+
+    @property
+    def depth(self) -> int:
+        return len(self._queued) + len(self._active)
+
+    def idle(self) -> bool:
+        return not self._queued and not self._active and not self._timers
+
+    async def worker(self, handle: Handler) -> None:
+        while True:
+            key = await self._queue.get()
+            self._queued.discard(key)
+            self._active.add(key)
+            try:
+                await handle(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the handler reports its own errors; this only keeps the worker alive
+                logger.exception("reconcile of %s crashed; retrying", key)
+                self.retry(key)
+            finally:
+                self._active.discard(key)
+                if key in self._dirty:
+                    self._dirty.discard(key)
+                    self.add(key)

@@ -1,0 +1,59 @@
+"""Prometheus metrics. Labels carry kinds, reasons, modes and verbs: never a name's value, and not
+even names (an unbounded label set is an outage of its own)."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+UNSEAL = Counter("ironflow_unseal_total", "Unseal attempts by outcome (Unsealed or the failure reason).",
+                 ["outcome"], registry=REGISTRY)
+RECONCILE = Histogram("ironflow_reconcile_duration_seconds", "Time to reconcile one resource.", ["kind"],
+                      registry=REGISTRY, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+RECONCILE_ERRORS = Counter("ironflow_reconcile_errors_total", "Reconciles that failed and were retried.",
+                           ["kind"], registry=REGISTRY)
+API_WRITES = Counter("ironflow_api_writes_total", "Writes the operator sent to the API server.",
+                     ["resource", "verb"], registry=REGISTRY)
+OBJECTS = Gauge("ironflow_objects", "Resources by kind and Ready condition reason.",
+                ["kind", "ready", "reason"], registry=REGISTRY)
+MODE = Gauge("ironflow_master_key_mode", "1 for the current master-key mode (keyed, dev, invalid-key).",
+             ["mode"], registry=REGISTRY)
+QUEUE_DEPTH = Gauge("ironflow_queue_depth", "Reconciles queued or running.", registry=REGISTRY)
+BUILD = Gauge("ironflow_build_info", "Build information.", ["version", "python"], registry=REGISTRY)
+
+_conditions: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+
+
+def build_info() -> None:
+    try:
+        version = metadata.version("ironflow")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
+        version = "unknown"
+    BUILD.labels(version=version, python=platform.python_version()).set(1)
+
+
+def set_mode(mode: str) -> None:
+    for known in ("keyed", "dev", "invalid-key"):
+        MODE.labels(mode=known).set(1 if known == mode else 0)
+
+
+def record_condition(key: tuple[str, str, str], ready: str | None, reason: str | None) -> None:
+    """Track one resource's Ready condition (None when the resource is gone) and refresh the gauge."""
+    if ready is None or reason is None:
+        _conditions.pop(key, None)
+    else:
+        _conditions[key] = (key[0], ready, reason)
+    counts: dict[tuple[str, str, str], int] = {}
+    for labels in _conditions.values():
+        counts[labels] = counts.get(labels, 0) + 1
+    OBJECTS.clear()
+    for (kind, ready_, reason_), count in counts.items():
+        OBJECTS.labels(kind=kind, ready=ready_, reason=reason_).set(count)
+
+
+def exposition() -> bytes:
+    return generate_latest(REGISTRY)
