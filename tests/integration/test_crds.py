@@ -14,7 +14,7 @@ from ironflow.envtest.cluster import Cluster
 KEY_ID = "0123456789abcdef"
 SEALED = f"ifs:v1:{KEY_ID}:" + "A" * 60 + "bcdefghij-_0123456789"
 NAME_RULE = "every name must be a valid environment variable name"
-NOT_SEALED = "not a sealed value"
+NOT_SEALED = "must be a sealed value"
 
 
 def _secret(name: str, sealed: object) -> str:
@@ -113,13 +113,15 @@ def test_given_name_longer_than_253_when_created_then_rejected(
         "",
     ],
 )
-def test_given_malformed_sealed_value_when_created_then_rejected_as_not_sealed(
+def test_given_malformed_sealed_value_when_created_then_rejected_without_echoing_it(
     cluster: Cluster, crds: list[str], namespace: str, value: str
 ) -> None:
     result = _create(cluster, namespace, _secret("app", {"DB_PASSWORD": value}))
     assert result.returncode != 0
     assert NOT_SEALED in result.stderr
-    assert "spec.sealed[DB_PASSWORD]" in result.stderr or "spec.sealed.DB_PASSWORD" in result.stderr
+    assert "spec.sealed" in result.stderr
+    if value:
+        assert value not in result.stderr, "a rejected value (maybe a pasted plaintext) is echoed back"
 
 
 @pytest.mark.parametrize(
