@@ -1,0 +1,27 @@
+"""Fixtures for the CLI integration tests (a plugin module, so pytest can rewrite its asserts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_support import Cli, publish_sealing_key
+from kubernetes import client
+
+from ironflow.core.keyring import Keyring
+from ironflow.envtest.cluster import Cluster
+
+
+@pytest.fixture
+def cli(cluster: Cluster, crds: list[str], tmp_path: Path) -> Cli:
+    home = tmp_path / "home"
+    home.mkdir()
+    return Cli(cluster.kubeconfig, home)
+
+
+@pytest.fixture
+def keyring(k8s_api: client.ApiClient, namespace: str) -> Iterator[Keyring]:
+    published = publish_sealing_key(k8s_api, namespace)
+    assert published is not None
+    yield published

@@ -1,0 +1,171 @@
+"""`ironflow secret ...` against the real API server, run as the program a user types."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cli_support import BINARY, Cli, assert_one_line_error, publish_sealing_key, spec_map
+from kubernetes import client
+
+from ironflow.core.crypto import unseal
+from ironflow.core.keyring import Keyring
+from ironflow.envtest.cluster import Cluster
+
+pytest_plugins = ["cli_fixtures"]
+
+SECRETS = "ironflowsecrets"
+
+
+def test_given_published_key_when_secret_set_from_stdin_then_sealed_value_unseals_and_list_shows_no_value(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str, keyring: Keyring
+) -> None:
+    result = cli.ok("secret", "set", "DB_PASSWORD", "--env", namespace, "-", stdin="pa55-w0rd\n")
+    assert "DB_PASSWORD" in result.stdout and namespace in result.stdout
+
+    sealed = spec_map(k8s_api, namespace, SECRETS)["DB_PASSWORD"]
+    assert keyring.current is not None and sealed.startswith(f"ifs:v1:{keyring.current.kid}:")
+    assert unseal(keyring, namespace, "DB_PASSWORD", sealed, allow_dev=False) == b"pa55-w0rd"
+
+    listing = cli.ok("secret", "list", "--env", namespace)
+    assert "DB_PASSWORD" in listing.stdout and keyring.current.kid in listing.stdout
+    assert "pa55-w0rd" not in listing.stdout + listing.stderr and sealed not in listing.stdout
+    rows = json.loads(cli.ok("secret", "list", "--env", namespace, "-o", "json").stdout)
+    assert rows == [
+        {
+            "name": "DB_PASSWORD",
+            "resource": "app",
+            "keyId": keyring.current.kid,
+            "state": "Pending",
+            "reason": "",
+            "lastChanged": "",
+        }
+    ]
+
+
+def test_given_two_names_when_one_is_unset_then_the_other_stays(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str, keyring: Keyring
+) -> None:
+    cli.ok("secret", "set", "A", "one", "--env", namespace, "-r", "payments")
+    cli.ok("secret", "set", "B", "two", "--env", namespace, "-r", "payments")
+    cli.ok("secret", "unset", "A", "--env", namespace, "-r", "payments")
+    assert set(spec_map(k8s_api, namespace, SECRETS, "payments")) == {"B"}
+    again = cli("secret", "unset", "A", "--env", namespace, "-r", "payments")
+    assert_one_line_error(again, 1, "secret A is not set in IronflowSecret payments")
+
+
+def test_given_many_concurrent_secret_sets_when_all_finish_then_every_name_landed(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str, keyring: Keyring
+) -> None:
+    for round_ in range(3):
+        resource = f"race-{round_}"  # absent at first: the creations race too
+        names = [f"NAME_{round_}_{i}" for i in range(4)]
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            runs = list(
+                pool.map(
+                    lambda n, r=resource: cli("secret", "set", n, f"v-{n}", "--env", namespace, "-r", r),
+                    names,
+                )
+            )
+        assert [r.code for r in runs] == [0] * len(names), [r.stderr for r in runs]
+        stored = spec_map(k8s_api, namespace, SECRETS, resource)
+        assert set(stored) == set(names)
+        for name in names:
+            assert unseal(keyring, namespace, name, stored[name], allow_dev=False) == f"v-{name}".encode()
+
+
+def test_given_no_sealing_key_when_secret_set_then_one_line_reason_and_nothing_written(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str
+) -> None:
+    result = cli("secret", "set", "DB_PASSWORD", "x", "--env", namespace)
+    assert_one_line_error(
+        result, 1, f"no sealing key published in environment {namespace} yet", "--public-key FILE"
+    )
+    listed = client.CustomObjectsApi(k8s_api).list_namespaced_custom_object(
+        "ironflow.io", "v1alpha1", namespace, SECRETS
+    )
+    assert listed["items"] == []
+
+
+def test_given_unknown_environment_when_any_command_then_unknown_environment_reason(cli: Cli) -> None:
+    for args in (["secret", "set", "A", "x"], ["secret", "list"], ["config", "set", "A", "1"], ["status"]):
+        result = cli(*args, "--env", "no-such-env-here")
+        assert_one_line_error(result, 1, "unknown environment no-such-env-here")
+
+
+def test_given_dev_mode_when_secret_set_then_dev_form_stored_with_warning(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str
+) -> None:
+    publish_sealing_key(k8s_api, namespace, mode="dev")
+    result = cli.ok("secret", "set", "TOKEN", "-", "--env", namespace, stdin="abc")
+    assert "plaintext" in result.stderr and "no master key" in result.stderr
+    assert spec_map(k8s_api, namespace, SECRETS) == {"TOKEN": "dev:abc"}
+
+
+def test_given_invalid_key_mode_when_secret_set_then_refused(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str
+) -> None:
+    publish_sealing_key(k8s_api, namespace, mode="invalid-key")
+    assert_one_line_error(
+        cli("secret", "set", "TOKEN", "x", "--env", namespace), 1, "master key is malformed"
+    )
+
+
+def test_given_exported_public_key_when_sealing_offline_then_no_cluster_needed_and_operator_can_unseal(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str, keyring: Keyring, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "key.pem"
+    key_file.write_text(cli.ok("secret", "public-key", "--env", namespace).stdout)
+    offline = subprocess.run(
+        [
+            str(BINARY),
+            "secret",
+            "seal",
+            "API_TOKEN",
+            "tok",
+            "--env",
+            namespace,
+            "--public-key",
+            str(key_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "HOME": str(tmp_path),
+            "KUBECONFIG": str(tmp_path / "no-such-kubeconfig"),
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    assert offline.returncode == 0, offline.stderr
+    assert unseal(keyring, namespace, "API_TOKEN", offline.stdout.strip(), allow_dev=False) == b"tok"
+
+
+def test_given_user_without_permissions_when_secret_list_then_exit_3_refused(
+    cli: Cli, cluster: Cluster, k8s_api: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    nobody = cluster.service_account_kubeconfig(
+        k8s_api, namespace, "nobody", tmp_path / "nobody.yaml", rules=[]
+    )
+    result = cli("secret", "list", "--env", namespace, kubeconfig=nobody)
+    assert_one_line_error(result, 3, "the cluster refused the request")
+
+
+def test_given_user_with_namespaced_role_when_secret_set_then_it_works_without_reading_namespaces(
+    cli: Cli, cluster: Cluster, k8s_api: client.ApiClient, namespace: str, keyring: Keyring, tmp_path: Path
+) -> None:
+    rules = [
+        {"apiGroups": ["ironflow.io"], "resources": [SECRETS], "verbs": ["get", "list", "create", "patch"]},
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "verbs": ["get"],
+            "resourceNames": ["ironflow-sealing-key"],
+        },
+    ]
+    ci = cluster.service_account_kubeconfig(k8s_api, namespace, "ci", tmp_path / "ci.yaml", rules=rules)
+    result = cli("secret", "set", "CI_TOKEN", "x", "--env", namespace, kubeconfig=ci)
+    assert result.code == 0, result.stderr
+    assert set(spec_map(k8s_api, namespace, SECRETS)) == {"CI_TOKEN"}
