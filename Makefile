@@ -1,0 +1,98 @@
+# Ironflow: the one entry point for developers and CI. `make help` lists the targets.
+#
+# Safety: no target ever talks to a cluster it did not start or that was not named on purpose.
+# In-cluster hints are removed from the environment of every recipe; tests start their own
+# control plane (or use KUBECONFIG_TEST=PATH, passed to pytest as --kubeconfig).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+unexport KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CLUSTER_DIR ?= .cluster
+KUBECONFIG_TEST ?=
+PYTEST_ARGS ?=
+
+# The build script reuses its cache and prints the binary directory as its last stdout line.
+CP_DIR = $$(hack/build-control-plane.sh | tail -n 1)
+PYTEST_CLUSTER = $(if $(KUBECONFIG_TEST),--kubeconfig $(KUBECONFIG_TEST))
+
+# pytest exit code 5 means "no tests collected": for us that is always a mistake, say so.
+define pytest
+	rc=0; $(BIN)/pytest $(1) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests for: $(1)" >&2; fi; \
+	exit $$rc
+endef
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+.PHONY: install
+install: $(VENV)/.installed ## create .venv and install ironflow with its test tools
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+.PHONY: control-plane
+control-plane: ## build (first time, ~10-25 min) or reuse etcd, kube-apiserver, kube-controller-manager, kubectl, helm
+	@echo "control-plane binaries: $(CP_DIR)"
+
+.PHONY: cluster
+cluster: install ## start a local control plane in the background (kubeconfig: .cluster/kubeconfig)
+	$(BIN)/python -m ironflow.envtest up --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
+
+.PHONY: cluster-status
+cluster-status: install ## is the local control plane running and ready?
+	$(BIN)/python -m ironflow.envtest status --dir $(CLUSTER_DIR)
+
+.PHONY: cluster-down
+cluster-down: ## stop the local control plane; no process is left behind
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m ironflow.envtest down --dir $(CLUSTER_DIR); \
+	else echo "no $(VENV): nothing was started"; fi
+
+.PHONY: crds
+crds: install ## regenerate crds/ from hack/gen-crds.py
+	$(BIN)/python hack/gen-crds.py crds
+
+.PHONY: crds-check
+crds-check: install ## fail if crds/ differs from what hack/gen-crds.py generates
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(BIN)/python hack/gen-crds.py "$$tmp"; \
+	diff -ru "$$tmp" crds || { echo "crds/ is stale: run make crds" >&2; exit 1; }
+
+.PHONY: lint
+lint: install ## ruff
+	$(BIN)/ruff check operator tests hack
+
+.PHONY: typecheck
+typecheck: install ## mypy --strict on the package
+	$(BIN)/mypy
+
+.PHONY: imports
+imports: install ## import-linter layering contracts
+	$(BIN)/lint-imports
+
+.PHONY: unit
+unit: install ## unit tests (no cluster)
+	$(call pytest,-m "not integration and not e2e" $(PYTEST_ARGS))
+
+.PHONY: integration
+integration: install control-plane ## integration and e2e tests on a real API server started by the fixtures
+	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
+	$(call pytest,-m "integration or e2e" $(PYTEST_CLUSTER) $(PYTEST_ARGS))
+
+.PHONY: test
+test: install control-plane lint typecheck imports crds-check unit integration ## everything CI runs: lint, types, contracts, unit, integration
+	@echo "make test: all checks passed"
+
+.PHONY: run
+run: cluster ## run the operator against the local control plane (operator helper: refine)
+	$(CLUSTER_DIR)/bin/kubectl --kubeconfig $(CLUSTER_DIR)/kubeconfig apply --server-side -f crds/
+	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(BIN)/ironflow-operator --kubeconfig $(CLUSTER_DIR)/kubeconfig
