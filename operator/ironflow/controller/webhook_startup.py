@@ -1,0 +1,42 @@
+"""Starts the pod webhook with the operator and stops it with the operator.
+
+A startup handler, so the webhook serves before kopf handles anything, and a cleanup handler,
+so the port is released on shutdown. The registered configuration is left in place on purpose:
+while the operator is down, declaring pods are refused (nobody can inject their values) and
+every other pod is created as usual (it never reaches the webhook).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from ironflow.controller import state
+from ironflow.controller.webhook_options import current_options
+from ironflow.webhook.runner import RunningWebhook, start_webhook
+
+log = logging.getLogger("ironflow.webhook")
+_running: list[RunningWebhook] = []
+
+
+@kopf.on.startup()
+async def start_pod_webhook(**_: Any) -> None:
+    options = current_options()
+    if options is None:
+        log.info("pod webhook not started: neither --webhook-url nor --webhook-cert-dir given")
+        return
+    runtime = state.current()
+    try:
+        _running.append(await start_webhook(options, runtime.kube, runtime.options.operator_namespace))
+    except OSError as exc:  # port taken, unreadable certificates: a configuration error, not transient
+        raise kopf.PermanentError(
+            f"pod webhook cannot serve on {options.host}:{options.port}: {exc}"
+        ) from exc
+
+
+@kopf.on.cleanup()
+async def stop_pod_webhook(**_: Any) -> None:
+    while _running:
+        await _running.pop().stop()

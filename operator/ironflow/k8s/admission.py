@@ -1,0 +1,72 @@
+"""API calls the pod webhook makes: read an environment's resources, register the configuration.
+
+The webhook sits on the pod-creation path of every declaring pod, so its reads are bounded by a
+short deadline (the API server gives the whole call only a few seconds) and fail closed: the
+caller turns any error into a refusal naming the environment, never into a pod without values.
+Only names and status facts are used from the listed resources; sealed values are dropped here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ironflow.k8s.async_client import ApiError, Kube, group_path
+
+GROUP_VERSION: Final = "ironflow.io/v1alpha1"
+READ_DEADLINE_SECONDS: Final = 3.0
+WEBHOOK_CONFIGURATIONS: Final = "admissionregistration.k8s.io/v1"
+
+
+async def list_environment(
+    kube: Kube, namespace: str, deadline: float = READ_DEADLINE_SECONDS
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(IronflowSecrets, IronflowConfigs) of one namespace, stripped to names, times and status."""
+    secrets, configs = await asyncio.wait_for(
+        asyncio.gather(
+            kube.request("GET", group_path(GROUP_VERSION, "ironflowsecrets", namespace)),
+            kube.request("GET", group_path(GROUP_VERSION, "ironflowconfigs", namespace)),
+        ),
+        timeout=deadline,
+    )
+    return _stripped(secrets, "sealed"), _stripped(configs, "values")
+
+
+def _stripped(listing: Mapping[str, Any], field: str) -> list[dict[str, Any]]:
+    """Keep what ownership and versions need; sealed strings and config values go no further."""
+    out: list[dict[str, Any]] = []
+    for item in listing.get("items") or []:
+        meta = item.get("metadata") or {}
+        names = (item.get("spec") or {}).get(field) or {}
+        out.append(
+            {
+                "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "creationTimestamp")},
+                "spec": {field: dict.fromkeys(names, "") if isinstance(names, Mapping) else {}},
+                "status": {"names": (item.get("status") or {}).get("names") or {}},
+            }
+        )
+    return out
+
+
+async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> None:
+    """Create or replace the MutatingWebhookConfiguration the operator renders (dev and tests)."""
+    name = str(body["metadata"]["name"])
+    path = group_path(WEBHOOK_CONFIGURATIONS, "mutatingwebhookconfigurations")
+    existing = await kube.get(f"{path}/{name}")
+    if existing is None:
+        try:
+            await kube.create(path, body)
+            return
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            existing = await kube.get(f"{path}/{name}")
+    replacement = {
+        **body,
+        "metadata": {
+            **body["metadata"],
+            "resourceVersion": (existing or {}).get("metadata", {}).get("resourceVersion"),
+        },
+    }
+    await kube.request("PUT", f"{path}/{name}", body=replacement)

@@ -1,0 +1,78 @@
+"""Start the pod webhook inside the operator: serve, register (dev/tests), rotate until stopped.
+
+Registration is done here only when the API server reaches the operator by URL (`make run`,
+tests: loopback with our own CA). In-cluster installs register through the chart's template,
+rendered from the same `render_configuration`, with the CA injected by cert-manager. The
+configuration is deliberately left in place when the operator stops: declaring pods must fail
+closed while nobody can inject their values, and pods that declare nothing never reach it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ironflow.core.environment_view import EnvironmentView, build_view
+from ironflow.k8s.admission import apply_webhook_configuration, list_environment
+from ironflow.k8s.async_client import Kube
+from ironflow.webhook.admission import EnvironmentReader
+from ironflow.webhook.configuration import ClientTarget, WebhookParameters, render_configuration
+from ironflow.webhook.server import WebhookOptions, WebhookServer
+
+log = logging.getLogger("ironflow.webhook")
+
+
+def environment_reader(kube: Kube) -> EnvironmentReader:
+    async def read(namespace: str) -> EnvironmentView:
+        secrets, configs = await list_environment(kube, namespace)
+        return build_view(namespace, secrets, configs)
+
+    return read
+
+
+@dataclass
+class RunningWebhook:
+    server: WebhookServer
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await self.server.stop()
+
+
+async def start_webhook(
+    options: WebhookOptions,
+    kube: Kube,
+    operator_namespace: str,
+    excluded_namespaces: Sequence[str] = ("kube-system",),
+) -> RunningWebhook:
+    """Serving (and registered, with a URL) when this returns; stop() ends rotation and serving."""
+    server = WebhookServer(options, environment_reader(kube))
+    await server.start()
+
+    async def register(ca: bytes | None) -> None:
+        if options.url is None:
+            return
+        body = render_configuration(
+            WebhookParameters(
+                target=ClientTarget(url=options.url),
+                operator_namespace=operator_namespace,
+                ca_bundle=ca,
+                excluded_namespaces=tuple(excluded_namespaces),
+            )
+        )
+        await apply_webhook_configuration(kube, body)
+        log.info("registered pod webhook configuration for %s", options.url)
+
+    try:
+        await register(server.ca_bundle())
+    except Exception:
+        await server.stop()
+        raise
+    task = asyncio.create_task(server.rotate_forever(register), name="ironflow-webhook-rotation")
+    return RunningWebhook(server=server, task=task)
