@@ -6,6 +6,6 @@ its own line here.
 
 from __future__ import annotations
 
-from ironflow.controller import drift, login, resources, settings
+from ironflow.controller import drift, login, resources, rollouts, settings, webhook_startup
 
-__all__ = ["drift", "login", "resources", "settings"]
+__all__ = ["drift", "login", "resources", "rollouts", "settings", "webhook_startup"]

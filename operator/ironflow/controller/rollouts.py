@@ -1,0 +1,130 @@
+"""Targeted rollouts: roll the workloads whose pods declare a name whose value changed, no others.
+
+Two triggers feed one idempotent reconcile (core.rollout decides, this module only reads and
+patches): an IronflowSecret/IronflowConfig event whose per-name versions differ from what this
+process last saw re-checks the declaring workloads of that environment; a workload event records
+its baseline (first sight) or catches up on a change missed while the operator was down. Both
+are kopf event handlers, so nothing is stored on the workloads but our two annotations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from ironflow.controller import state
+from ironflow.core.environment_view import EnvironmentView, build_view
+from ironflow.core.rollout import ROLLOUT_DIGEST_ANNOTATION, opted_out, plan_rollout, template_declaration
+from ironflow.k8s.admission import list_environment
+from ironflow.k8s.async_client import ApiError, Kube, group_path
+from ironflow.k8s.workloads import APPS, list_workloads, patch_workload
+
+log = logging.getLogger("ironflow.rollouts")
+GROUP, VERSION = "ironflow.io", "v1alpha1"
+_seen_versions: dict[tuple[str, str, str], str] = {}
+
+
+async def _view(kube: Kube, namespace: str) -> EnvironmentView:
+    secrets, configs = await list_environment(kube, namespace, deadline=30.0)
+    return build_view(namespace, secrets, configs)
+
+
+def _declares(body: Mapping[str, Any], **_: Any) -> bool:
+    return template_declaration(body) is not None and not opted_out(body)
+
+
+async def reconcile_workload(
+    kube: Kube, resource: str, body: Mapping[str, Any], view: EnvironmentView
+) -> None:
+    """Apply the plan; on a concurrent change re-read once and plan again from the fresh object."""
+    meta = body.get("metadata") or {}
+    namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+    for _attempt in range(3):
+        patch = plan_rollout(body, view)
+        if patch is None:
+            return
+        if await patch_workload(kube, resource, namespace, name, patch, str(meta.get("resourceVersion"))):
+            if "spec" in patch:
+                digest = patch["spec"]["template"]["metadata"]["annotations"][ROLLOUT_DIGEST_ANNOTATION]
+                log.info(
+                    "rolled %s %s/%s: a declared value changed (digest %s)", resource, namespace, name, digest
+                )
+            return
+        fresh = await kube.get(group_path(APPS, resource, namespace, name))
+        if fresh is None:
+            return
+        body, meta = fresh, fresh.get("metadata") or {}
+
+
+async def reconcile_environment(kube: Kube, namespace: str) -> None:
+    view = await _view(kube, namespace)
+    for resource, body in await list_workloads(kube, namespace):
+        if _declares(body):
+            await reconcile_workload(kube, resource, body, view)
+
+
+def _versions_changed(kind: str, body: Mapping[str, Any]) -> bool:
+    meta = body.get("metadata") or {}
+    key = (kind, str(meta.get("namespace")), str(meta.get("name")))
+    names = (body.get("status") or {}).get("names") or {}
+    fingerprint = json.dumps(
+        {n: (f or {}).get("version") for n, f in names.items() if isinstance(f, Mapping)}, sort_keys=True
+    ) + json.dumps(sorted((body.get("spec") or {}).get("sealed" if kind == "secret" else "values") or {}))
+    if _seen_versions.get(key) == fingerprint:
+        return False
+    _seen_versions[key] = fingerprint
+    return True
+
+
+async def _on_environment_event(kind: str, event: Mapping[str, Any], namespace: str | None) -> None:
+    body = event.get("object") or {}
+    if namespace is None:
+        return
+    if event.get("type") == "DELETED":
+        meta = body.get("metadata") or {}
+        _seen_versions.pop((kind, namespace, str(meta.get("name"))), None)
+    elif not _versions_changed(kind, body):
+        return
+    try:
+        await reconcile_environment(state.current().kube, namespace)
+    except ApiError as exc:
+        log.warning("rollout check of environment %s failed: %s", namespace, exc)
+
+
+@kopf.on.event(GROUP, VERSION, "ironflowsecrets")
+async def secret_versions(event: Mapping[str, Any], namespace: str | None, **_: Any) -> None:
+    await _on_environment_event("secret", event, namespace)
+
+
+@kopf.on.event(GROUP, VERSION, "ironflowconfigs")
+async def config_versions(event: Mapping[str, Any], namespace: str | None, **_: Any) -> None:
+    await _on_environment_event("config", event, namespace)
+
+
+async def _on_workload_event(resource: str, event: Mapping[str, Any], namespace: str | None) -> None:
+    if event.get("type") == "DELETED" or namespace is None:
+        return
+    kube = state.current().kube
+    try:
+        await reconcile_workload(kube, resource, event.get("object") or {}, await _view(kube, namespace))
+    except ApiError as exc:
+        log.warning("rollout check of %s in %s failed: %s", resource, namespace, exc)
+
+
+@kopf.on.event("apps", "v1", "deployments", when=_declares)
+async def deployment_declares(event: Mapping[str, Any], namespace: str | None, **_: Any) -> None:
+    await _on_workload_event("deployments", event, namespace)
+
+
+@kopf.on.event("apps", "v1", "statefulsets", when=_declares)
+async def statefulset_declares(event: Mapping[str, Any], namespace: str | None, **_: Any) -> None:
+    await _on_workload_event("statefulsets", event, namespace)
+
+
+@kopf.on.event("apps", "v1", "daemonsets", when=_declares)
+async def daemonset_declares(event: Mapping[str, Any], namespace: str | None, **_: Any) -> None:
+    await _on_workload_event("daemonsets", event, namespace)
