@@ -1,0 +1,242 @@
+"""Declaring pods against the real API server: it calls the webhook over TLS for every one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from kubernetes import client
+from webhook_fixtures import (
+    OPERATOR_NAMESPACE,
+    WebhookProcess,
+    create_resource,
+    operator,  # noqa: F401  # fixture
+    pod_manifest,
+    wait_for_default_service_account,
+)
+
+from ironflow.envtest import eventually
+from ironflow.envtest.cluster import Cluster
+
+DB_REF = {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "app", "key": "DB_PASSWORD"}}}
+
+
+@pytest.fixture
+def dev(k8s_api: client.ApiClient, namespace: str, operator: WebhookProcess) -> str:  # noqa: F811
+    """An environment defining DB_PASSWORD and OTHER (secrets) and HTTP_TIMEOUT_MS (config)."""
+    create_resource(
+        k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:s3cret", "OTHER": "dev:x"}
+    )
+    create_resource(k8s_api, namespace, "IronflowConfig", "app", {"HTTP_TIMEOUT_MS": 2500})
+    wait_for_default_service_account(k8s_api, namespace)
+    return namespace
+
+
+def create_pod(api: client.ApiClient, ns: str, annotations: dict[str, str], **kw: Any) -> dict[str, Any]:
+    body = pod_manifest("p", annotations, **kw)
+    created = client.CoreV1Api(api).create_namespaced_pod(ns, body)
+    return dict(api.sanitize_for_serialization(created))
+
+
+def refusal(api: client.ApiClient, ns: str, annotations: dict[str, str], **kw: Any) -> str:
+    with pytest.raises(client.ApiException) as caught:
+        client.CoreV1Api(api).create_namespaced_pod(ns, pod_manifest("p", annotations, **kw))
+    return str(json.loads(caught.value.body)["message"])
+
+
+def ironflow_env(pod: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    return [c.get("env", []) for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]]
+
+
+def test_given_db_password_in_dev_when_pod_created_then_exactly_that_env_entry(
+    k8s_api: client.ApiClient, dev: str
+) -> None:
+    pod = create_pod(k8s_api, dev, {"ironflow.io/secrets": "DB_PASSWORD"})
+    assert ironflow_env(pod) == [[DB_REF]]
+    assert "volumes" not in pod["spec"] or all(
+        v["name"] != "ironflow-declared" for v in pod["spec"]["volumes"]
+    )
+    record = json.loads(pod["metadata"]["annotations"]["ironflow.io/injected"])
+    assert record["secrets"] == {"DB_PASSWORD": "app"} and record["configs"] == {}
+
+
+def test_given_files_mode_when_pod_created_then_projected_volume_has_only_declared_items(
+    k8s_api: client.ApiClient, dev: str
+) -> None:
+    pod = create_pod(
+        k8s_api,
+        dev,
+        {
+            "ironflow.io/secrets": "DB_PASSWORD",
+            "ironflow.io/configs": "HTTP_TIMEOUT_MS",
+            "ironflow.io/projection": "files",
+        },
+    )
+    assert ironflow_env(pod) == [[]]
+    volume = next(v for v in pod["spec"]["volumes"] if v["name"] == "ironflow-declared")
+    sources = volume["projected"]["sources"]
+    assert [s["secret"]["items"] for s in sources if "secret" in s] == [
+        [{"key": "DB_PASSWORD", "path": "secrets/DB_PASSWORD"}]
+    ]
+    assert [s["configMap"]["items"] for s in sources if "configMap" in s] == [
+        [{"key": "HTTP_TIMEOUT_MS", "path": "configs/HTTP_TIMEOUT_MS"}]
+    ]
+    mounts = pod["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": "ironflow-declared", "mountPath": "/var/run/ironflow", "readOnly": True} in mounts
+
+
+def test_given_env_and_files_when_pod_created_then_both_and_init_containers_too(
+    k8s_api: client.ApiClient, dev: str
+) -> None:
+    pod = create_pod(
+        k8s_api,
+        dev,
+        {"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/projection": "env,files"},
+        init=[{"name": "migrate", "image": "registry.invalid/m:1"}],
+    )
+    assert ironflow_env(pod) == [[DB_REF], [DB_REF]]
+    assert any(v["name"] == "ironflow-declared" for v in pod["spec"]["volumes"])
+
+
+def test_given_optional_name_undefined_when_pod_created_then_admitted_without_it(
+    k8s_api: client.ApiClient, dev: str
+) -> None:
+    pod = create_pod(k8s_api, dev, {"ironflow.io/secrets": "DB_PASSWORD, SLACK_WEBHOOK?"})
+    assert ironflow_env(pod) == [[DB_REF]]
+    assert json.loads(pod["metadata"]["annotations"]["ironflow.io/injected"])["absentOptional"] == [
+        "SLACK_WEBHOOK"
+    ]
+
+
+def test_given_required_name_undefined_when_pod_created_then_refused_naming_it_and_environment(
+    k8s_api: client.ApiClient, dev: str
+) -> None:
+    message = refusal(k8s_api, dev, {"ironflow.io/secrets": "DB_PASSWORD, STRIPE_KEY"})
+    assert f"environment {dev} does not define secret STRIPE_KEY" in message
+    assert "declarations.pods.ironflow.io" in message
+
+
+@pytest.mark.parametrize(
+    ("annotations", "expected"),
+    [
+        ({"ironflow.io/secrets": ""}, "ironflow.io/secrets: is empty"),
+        (
+            {"ironflow.io/secrets": "DB-PASSWORD"},
+            "name 'DB-PASSWORD' is not a valid environment variable name",
+        ),
+        ({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/projection": "volume"}, "unknown mode 'volume'"),
+        ({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/containers": "web"}, "no container named 'web'"),
+    ],
+)
+def test_given_malformed_annotation_when_pod_created_then_refused_with_precise_message(
+    k8s_api: client.ApiClient, dev: str, annotations: dict[str, str], expected: str
+) -> None:
+    assert expected in refusal(k8s_api, dev, annotations)
+
+
+def test_given_variable_already_set_when_pod_created_then_left_as_written_with_warning(
+    cluster: Cluster, dev: str
+) -> None:
+    manifest = pod_manifest(
+        "p",
+        {"ironflow.io/secrets": "DB_PASSWORD"},
+        containers=[
+            {
+                "name": "app",
+                "image": "registry.invalid/app:1",
+                "env": [{"name": "DB_PASSWORD", "value": "from-manifest"}],
+            }
+        ],
+    )
+    result = cluster.kubectl("create", "-n", dev, "-f", "-", input=json.dumps(manifest))
+    assert "Warning: ironflow: container app already sets DB_PASSWORD; left as written" in result.stderr
+    pod = json.loads(cluster.kubectl("get", "pod", "p", "-n", dev, "-o", "json").stdout)
+    assert pod["spec"]["containers"][0]["env"] == [{"name": "DB_PASSWORD", "value": "from-manifest"}]
+
+
+def test_given_server_dry_run_when_pod_created_then_injected_and_nothing_stored(
+    k8s_api: client.ApiClient, dev: str
+) -> None:
+    core = client.CoreV1Api(k8s_api)
+    out = core.create_namespaced_pod(
+        dev, pod_manifest("p", {"ironflow.io/secrets": "DB_PASSWORD"}), dry_run="All"
+    )
+    assert out.spec.containers[0].env[0].name == "DB_PASSWORD"
+    assert core.list_namespaced_pod(dev).items == []
+
+
+def test_given_operator_namespace_when_declaring_pod_created_then_webhook_not_called(
+    k8s_api: client.ApiClient,
+    operator: WebhookProcess,  # noqa: F811
+) -> None:
+    core = client.CoreV1Api(k8s_api)
+    try:
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=OPERATOR_NAMESPACE)))
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+    wait_for_default_service_account(k8s_api, OPERATOR_NAMESPACE)
+    out = core.create_namespaced_pod(
+        OPERATOR_NAMESPACE, pod_manifest("p", {"ironflow.io/secrets": "NOT_DEFINED"}), dry_run="All"
+    )
+    assert "ironflow.io/injected" not in (out.metadata.annotations or {})
+
+
+def test_given_deployment_declaring_db_password_when_controller_creates_pods_then_injected(
+    k8s_api: client.ApiClient, dev: str
+) -> None:
+    apps, core = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api)
+    apps.create_namespaced_deployment(dev, deployment("web", {"ironflow.io/secrets": "DB_PASSWORD"}))
+    pods = eventually(
+        lambda: core.list_namespaced_pod(dev, label_selector="app=web").items,
+        timeout=60,
+        what="the ReplicaSet controller to create a pod",
+    )
+    assert [[e.to_dict() for e in (c.env or [])] for c in pods[0].spec.containers] == [
+        [
+            {
+                "name": "DB_PASSWORD",
+                "value": None,
+                "value_from": {
+                    "config_map_key_ref": None,
+                    "field_ref": None,
+                    "file_key_ref": None,
+                    "resource_field_ref": None,
+                    "secret_key_ref": {"key": "DB_PASSWORD", "name": "app", "optional": None},
+                },
+            }
+        ]
+    ]
+
+
+def test_given_deployment_declaring_undefined_name_when_controller_creates_pods_then_refusal_in_events(
+    k8s_api: client.ApiClient, dev: str
+) -> None:
+    apps, core = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api)
+    apps.create_namespaced_deployment(dev, deployment("web", {"ironflow.io/secrets": "STRIPE_KEY"}))
+
+    def refused() -> list[str]:
+        events = core.list_namespaced_event(dev).items
+        return [e.message for e in events if e.reason == "FailedCreate" and "STRIPE_KEY" in (e.message or "")]
+
+    messages = eventually(refused, timeout=60, what="a FailedCreate event from the ReplicaSet controller")
+    assert f"environment {dev} does not define secret STRIPE_KEY" in messages[0]
+    assert core.list_namespaced_pod(dev).items == []
+
+
+def deployment(name: str, annotations: dict[str, str]) -> dict[str, Any]:
+    template = pod_manifest(name, annotations)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}, "annotations": annotations},
+                "spec": template["spec"],
+            },
+        },
+    }
