@@ -100,15 +100,26 @@ def webhook_template() -> str:
 
 
 def find_helm(explicit: str | None) -> str:
-    for candidate in (explicit, os.environ.get("HELM"), str(default_bin_dir() / "helm"), shutil.which("helm")):
+    cached = str(default_bin_dir() / "helm")
+    for candidate in (explicit, os.environ.get("HELM"), cached, shutil.which("helm")):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     raise SystemExit("helm not found: pass --helm, set HELM, or run `make control-plane`")
 
 
 def helm_template(helm: str, chart: Path) -> str:
-    argv = [helm, "template", RELEASE, str(chart), "--namespace", NAMESPACE, "--set", "createNamespace=true",
-            "--kube-version", KUBE_VERSION]
+    argv = [
+        helm,
+        "template",
+        RELEASE,
+        str(chart),
+        "--namespace",
+        NAMESPACE,
+        "--set",
+        "createNamespace=true",
+        "--kube-version",
+        KUBE_VERSION,
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_SERVICE_")}
     result = subprocess.run(argv, check=False, capture_output=True, text=True, env=env)
     if result.returncode != 0:
@@ -152,8 +163,14 @@ def stale(want: dict[Path, str]) -> list[str]:
     for path, text in sorted(want.items()):
         have = (ROOT / path).read_text() if (ROOT / path).is_file() else ""
         if have != text:
-            problems.extend(difflib.unified_diff(have.splitlines(True), text.splitlines(True),
-                                                 f"{path} (committed)", f"{path} (from its source)"))
+            problems.extend(
+                difflib.unified_diff(
+                    have.splitlines(True),
+                    text.splitlines(True),
+                    f"{path} (committed)",
+                    f"{path} (from its source)",
+                )
+            )
     return problems
 
 

@@ -1,0 +1,81 @@
+"""The whole product on the session's real control plane: chart, manifests/, operator, CLI.
+
+Everything under tests/e2e is marked `e2e`. The install fixture runs exactly what docs/install.md
+tells a user to run (`kubectl apply -f manifests/ -R`) and removes it afterwards, except the CRDs,
+which the session shares with the integration tests (the `crds` fixture applies the same files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from e2e_support import MANIFESTS, OPERATOR_NAMESPACE
+
+from ironflow.envtest import eventually
+from ironflow.envtest.cluster import Cluster
+
+HERE = Path(__file__).parent
+CERT_MANAGER_STAND_IN = HERE / "testdata" / "cert-manager-crds.yaml"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def helm(cluster: Cluster) -> Path:
+    if cluster.bin_dir is None or not (cluster.bin_dir / "helm").is_file():
+        raise pytest.UsageError("helm not found next to the control-plane binaries: run `make control-plane`")
+    return cluster.bin_dir / "helm"
+
+
+@pytest.fixture(scope="session")
+def cert_manager_crds(cluster: Cluster) -> None:
+    """cert-manager's CRDs must exist for the chart's Issuer/Certificate (docs: a prerequisite)."""
+    cluster.kubectl.apply(CERT_MANAGER_STAND_IN)
+    cluster.kubectl.wait_for(
+        "condition=Established",
+        "crd/issuers.cert-manager.io",
+        "crd/certificates.cert-manager.io",
+        timeout=60,
+    )
+
+
+def manifest_files() -> list[Path]:
+    """Every file of manifests/ that is not a CRD copy (those stay for the rest of the session)."""
+    return sorted(p for p in MANIFESTS.glob("*.yaml"))
+
+
+def manifest_objects() -> list[dict[str, object]]:
+    return [doc for path in manifest_files() for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+@pytest.fixture(scope="module")
+def installed(cluster: Cluster, crds: list[str], cert_manager_crds: None) -> Iterator[str]:
+    """`kubectl apply -f manifests/ -R`, as a user runs it (client-side apply, file order)."""
+    result = cluster.kubectl("apply", "-f", str(MANIFESTS), "-R", check=False)
+    assert result.returncode == 0, f"kubectl apply -f manifests/ -R failed:\n{result.stdout}\n{result.stderr}"
+    eventually(
+        lambda: (
+            cluster.kubectl(
+                "get", "serviceaccount/ironflow-operator", "-n", OPERATOR_NAMESPACE, check=False
+            ).returncode
+            == 0
+        ),
+        timeout=30,
+        what="the operator's ServiceAccount",
+    )
+    yield result.stdout
+    cluster.kubectl(
+        "delete",
+        "--ignore-not-found",
+        "--wait=false",
+        *[f"--filename={p}" for p in manifest_files()],
+        check=False,
+        timeout=120,
+    )

@@ -1,0 +1,128 @@
+"""Running the installed product from outside a pod: the operator with the Deployment's own
+arguments under the ServiceAccount's token, and the `ironflow` CLI as a user would.
+
+There is no kubelet in the test control plane, so the Deployment never gets a running pod; the
+operator runs as a local process instead, authenticated as the manifests' ServiceAccount, so the
+RBAC that manifests/ installs is what the API server enforces on every call it makes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ironflow.envtest import access, kubeconfig
+from ironflow.envtest.cluster import Cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = ROOT / "manifests"
+CHART = ROOT / "charts" / "ironflow"
+OPERATOR_NAMESPACE = "ironflow-system"
+BIN = Path(sys.executable).parent
+OPERATOR = BIN / "ironflow-operator"
+CLI = BIN / "ironflow"
+_CLUSTER_ENV = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """No in-cluster hints, no KUBECONFIG, no IRONFLOW_* settings leaking in from the session."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _CLUSTER_ENV and k != "KUBECONFIG" and not k.startswith("IRONFLOW_")
+    }
+    env.update(extra or {})
+    return env
+
+
+def service_account_kubeconfig(cluster: Cluster, namespace: str, name: str, path: Path) -> Path:
+    """A kubeconfig holding a TokenRequest token of an existing ServiceAccount (`kubectl create token`)."""
+    token = cluster.kubectl("create", "token", name, "-n", namespace, "--duration=1h").stdout.strip()
+    assert token.count(".") == 2, "kubectl create token did not print a JWT"
+    server, ca = access.cluster_of(cluster.kubeconfig)
+    config = kubeconfig.build(server, ca, user=f"{namespace}-{name}", token=token, namespace=namespace)
+    return kubeconfig.write(path, config)
+
+
+def container_args(deployment: Mapping[str, Any]) -> list[str]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    operator = next(c for c in containers if c["name"] == "operator")
+    return [str(a) for a in operator["args"]]
+
+
+def local_args(deployment_args: list[str], replace: Mapping[str, str | None], add: list[str]) -> list[str]:
+    """The Deployment's `--flag[=value]` arguments with some replaced (None drops one), plus more."""
+    out: list[str] = []
+    for arg in deployment_args:
+        flag = arg.split("=", 1)[0]
+        if flag in replace:
+            new = replace[flag]
+            if new is not None:
+                out.append(new)
+        else:
+            out.append(arg)
+    return out + add
+
+
+@dataclass
+class OperatorRun:
+    process: subprocess.Popen[bytes]
+    log: Path
+    health_port: int
+
+    @classmethod
+    def start(cls, argv: list[str], log: Path, health_port: int) -> OperatorRun:
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(OPERATOR), *argv], stdout=out, stderr=subprocess.STDOUT, env=clean_env()
+            )
+        return cls(process, log, health_port)
+
+    def ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"operator exited with {self.process.returncode}:\n{self.output()[-4000:]}")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(f"http://127.0.0.1:{self.health_port}/readyz", timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def ironflow(kubeconfig: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real `ironflow` console script, as a user runs it (admin kubeconfig named explicitly)."""
+    return subprocess.run(
+        [str(CLI), "--kubeconfig", str(kubeconfig), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+        check=False,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, result.args))} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    )
+    return result.stdout
