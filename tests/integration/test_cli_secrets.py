@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import signal
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -169,3 +174,58 @@ def test_given_user_with_namespaced_role_when_secret_set_then_it_works_without_r
     result = cli("secret", "set", "CI_TOKEN", "x", "--env", namespace, kubeconfig=ci)
     assert result.code == 0, result.stderr
     assert set(spec_map(k8s_api, namespace, SECRETS)) == {"CI_TOKEN"}
+
+
+def _talk(fd: int, replies: list[tuple[bytes, bytes]], done: bytes, timeout: float = 60.0) -> bytes:
+    """Answer prompts on a pseudo-terminal as a person would; returns everything the terminal showed."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    pending = list(replies)
+    while time.monotonic() < deadline and done not in seen:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if pending and pending[0][0] in seen:
+            os.write(fd, pending.pop(0)[1])
+    return seen
+
+
+def _reap(pid: int, timeout: float = 30.0) -> int:
+    """Wait for our child to exit; if it still waits for input after `timeout`, end it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            return status
+        time.sleep(0.05)  # polling the exit condition, bounded by the deadline
+    os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
+
+
+def test_given_terminal_when_secret_set_with_dash_then_prompt_hides_and_confirms_the_value(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str, keyring: Keyring
+) -> None:
+    env = {
+        "HOME": str(cli.home),
+        "KUBECONFIG": str(cli.kubeconfig),
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+    }
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI on a real terminal
+        os.execve(str(BINARY), [str(BINARY), "secret", "set", "TYPED", "--env", namespace, "-"], env)
+    try:
+        shown = _talk(fd, [(b"Value for TYPED", b"typed-v4lue\n"), (b"Repeat", b"typed-v4lue\n")], b"set in")
+    finally:
+        status = _reap(pid)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, shown
+    assert b"typed-v4lue" not in shown
+    sealed = spec_map(k8s_api, namespace, SECRETS)["TYPED"]
+    assert unseal(keyring, namespace, "TYPED", sealed, allow_dev=False) == b"typed-v4lue"
