@@ -81,12 +81,12 @@ imports: install ## import-linter layering contracts
 
 .PHONY: unit
 unit: install ## unit tests (no cluster)
-	$(call pytest,-m "not integration and not e2e" $(PYTEST_ARGS))
+	$(call pytest,tests/unit -m "not integration and not e2e" $(PYTEST_ARGS))
 
 .PHONY: integration
 integration: install control-plane ## integration and e2e tests on a real API server started by the fixtures
 	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
-	$(call pytest,-m "integration or e2e" $(PYTEST_CLUSTER) $(PYTEST_ARGS))
+	$(call pytest,tests/integration tests/e2e -m "integration or e2e" $(PYTEST_CLUSTER) $(PYTEST_ARGS))
 
 .PHONY: test
 test: install control-plane lint typecheck imports crds-check unit integration ## everything CI runs: lint, types, contracts, unit, integration
