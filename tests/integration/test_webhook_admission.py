@@ -240,3 +240,33 @@ def deployment(name: str, annotations: dict[str, str]) -> dict[str, Any]:
             },
         },
     }
+
+
+def test_given_canary_values_when_pods_admitted_then_operator_log_holds_none(
+    k8s_api: client.ApiClient,
+    namespace: str,
+    operator: WebhookProcess,  # noqa: F811
+) -> None:
+    create_resource(k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:canary-secret-51d"})
+    wait_for_default_service_account(k8s_api, namespace)
+    written = [{"name": "DB_PASSWORD", "value": "canary-manifest-83a"}]
+    create_pod(
+        k8s_api,
+        namespace,
+        {"ironflow.io/secrets": "DB_PASSWORD"},
+        containers=[{"name": "app", "image": "registry.invalid/app:1", "env": written}],
+    )
+    refusal(
+        k8s_api,
+        namespace,
+        {"ironflow.io/secrets": "MISSING"},
+        containers=[{"name": "app", "image": "registry.invalid/app:1", "env": written}],
+    )
+    eventually(
+        lambda: f"refused pod {namespace}/p" in operator.output(),
+        timeout=30,
+        what="the operator to log the refusal",
+    )
+    log = operator.output()
+    assert f"admitted pod {namespace}/p" in log
+    assert "canary-secret-51d" not in log and "canary-manifest-83a" not in log

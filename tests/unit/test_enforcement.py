@@ -44,3 +44,23 @@ def test_given_env_from_and_volume_of_managed_secret_when_checked_then_both_forb
 def test_given_reference_to_unmanaged_secret_when_checked_then_allowed() -> None:
     p = pod({}, {"name": "app", "envFrom": [{"secretRef": {"name": "tls-certs"}}]})
     assert forbidden_references(p, None, ENV) == []
+
+
+def test_given_defaulted_injected_volume_when_checked_then_allowed() -> None:
+    p = pod({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/projection": "files"})
+    d = parse_declaration(p["metadata"]["annotations"])
+    assert d is not None
+    out = jsonpatch.apply_patch(p, plan_injection(d, ENV, p).patch)
+    out["spec"]["volumes"][0]["projected"]["defaultMode"] = 420
+    assert forbidden_references(out, d, ENV) == []
+
+
+def test_given_our_volume_name_with_extra_items_when_checked_then_forbidden() -> None:
+    p = pod({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/projection": "files"})
+    d = parse_declaration(p["metadata"]["annotations"])
+    assert d is not None
+    out = jsonpatch.apply_patch(p, plan_injection(d, ENV, p).patch)
+    out["spec"]["volumes"][0]["projected"]["sources"][0]["secret"]["items"].append(
+        {"key": "OTHER", "path": "x"}
+    )
+    assert forbidden_references(out, d, ENV) == ["volume ironflow-declared (Secret app)"]

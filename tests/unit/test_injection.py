@@ -178,3 +178,12 @@ def test_given_existing_env_list_when_admitted_then_appended_after_user_entries(
     assert out["spec"]["containers"][0]["env"][1]["valueFrom"] == {
         "configMapKeyRef": {"name": "app", "key": "HTTP_TIMEOUT_MS"}
     }
+
+
+def test_given_api_server_defaulted_our_volume_when_reinvoked_then_no_change() -> None:
+    p = pod({"ironflow.io/secrets": "DB_PASSWORD, OTHER?", "ironflow.io/projection": "files"})
+    once, _ = admit(p)
+    once["spec"]["volumes"][0]["projected"]["defaultMode"] = 420  # what the API server adds
+    d = parse_declaration(once["metadata"]["annotations"])
+    assert d is not None
+    assert plan_injection(d, ENV, once).patch == []

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from ironflow.core.declarations import Declaration, DeclaredName
 from ironflow.core.environment_view import EnvironmentView
-from ironflow.core.injection import VOLUME_NAME, env_entry, volume
+from ironflow.core.injection import VOLUME_NAME, env_entry, normalized_volume, volume
 
 ENFORCE_LABEL: Final = "ironflow.io/enforce"
 
@@ -40,9 +40,9 @@ def forbidden_references(
                 name = (src.get("secretRef") or {}).get("name")
                 if name in managed:
                     found.append(f"container {cname} envFrom (Secret {name})")
-    ours = volume(resolved) if resolved else None
+    ours = normalized_volume(volume(resolved)) if resolved else None
     for v in spec.get("volumes") or []:
-        if v.get("name") == VOLUME_NAME and v == ours:
+        if v.get("name") == VOLUME_NAME and normalized_volume(v) == ours:
             continue
         for name in _volume_secrets(v):
             if name in managed:

@@ -162,12 +162,29 @@ def volume(resolved: list[tuple[DeclaredName, str]]) -> Json:
     return {"name": VOLUME_NAME, "projected": {"sources": sources}}
 
 
+def normalized_volume(v: Mapping[str, Any]) -> Json:
+    """The volume without what the API server fills in (defaultMode, optional: false), for comparing."""
+    sources: list[Json] = []
+    for src in (v.get("projected") or {}).get("sources") or []:
+        for kind in ("secret", "configMap"):
+            if kind in src:
+                body = src[kind] or {}
+                items = [{"key": i.get("key"), "path": i.get("path")} for i in body.get("items") or []]
+                sources.append(
+                    {kind: {"name": body.get("name"), "items": items, "optional": bool(body.get("optional"))}}
+                )
+        if not any(kind in src for kind in ("secret", "configMap")):
+            sources.append(dict(src))
+    rest = {k: val for k, val in v.items() if k not in ("name", "projected")}
+    return {"name": v.get("name"), "sources": sources, "other": rest}
+
+
 def _volume_ops(spec: Mapping[str, Any], resolved: list[tuple[DeclaredName, str]]) -> list[Json]:
     desired = volume(resolved)
     volumes = spec.get("volumes")
     for v in volumes or []:
         if v.get("name") == VOLUME_NAME:
-            if v == desired:
+            if normalized_volume(v) == normalized_volume(desired):
                 return []
             raise InjectionRefused(
                 f"the pod already has a volume named {VOLUME_NAME} that Ironflow did not make"

@@ -1,0 +1,104 @@
+"""Enforced environments (namespace label): managed Secrets are reachable only through a declaration."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from kubernetes import client
+from webhook_fixtures import (
+    WebhookProcess,
+    create_resource,
+    operator,  # noqa: F401  # fixture
+    pod_manifest,
+    wait_for_default_service_account,
+)
+
+from ironflow.envtest import eventually
+
+
+def label(api: client.ApiClient, ns: str) -> None:
+    client.CoreV1Api(api).patch_namespace(ns, {"metadata": {"labels": {"ironflow.io/enforce": "true"}}})
+
+
+@pytest.fixture
+def env(k8s_api: client.ApiClient, namespace: str, operator: WebhookProcess) -> str:  # noqa: F811
+    create_resource(k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:x", "OTHER": "dev:y"})
+    wait_for_default_service_account(k8s_api, namespace)
+    return namespace
+
+
+def envfrom_pod(secret: str) -> dict[str, Any]:
+    return pod_manifest(
+        "p",
+        {},
+        containers=[
+            {"name": "app", "image": "registry.invalid/app:1", "envFrom": [{"secretRef": {"name": secret}}]}
+        ],
+    )
+
+
+def dry_run(api: client.ApiClient, ns: str, body: dict[str, Any]) -> Any:
+    return client.CoreV1Api(api).create_namespaced_pod(ns, body, dry_run="All")
+
+
+def refusal(api: client.ApiClient, ns: str, body: dict[str, Any]) -> str:
+    with pytest.raises(client.ApiException) as caught:
+        dry_run(api, ns, body)
+    return str(json.loads(caught.value.body)["message"])
+
+
+def enforced(api: client.ApiClient, ns: str) -> bool:
+    """The API server's namespace informer has seen the label: an envFrom pod is refused."""
+    try:
+        dry_run(api, ns, envfrom_pod("app"))
+    except client.ApiException as error:
+        return error.status == 403
+    return False
+
+
+def test_given_unlabelled_environment_when_pod_mounts_managed_secret_then_admitted(
+    k8s_api: client.ApiClient, env: str
+) -> None:
+    assert dry_run(k8s_api, env, envfrom_pod("app")).metadata.name == "p"
+
+
+def test_given_enforced_environment_when_pod_reaches_managed_secret_around_declaration_then_refused(
+    k8s_api: client.ApiClient, env: str
+) -> None:
+    label(k8s_api, env)
+    eventually(lambda: enforced(k8s_api, env), timeout=30, what="enforcement to apply to the namespace")
+    message = refusal(k8s_api, env, envfrom_pod("app"))
+    assert "container app envFrom (Secret app)" in message and f"environment {env} is enforced" in message
+
+    volume = pod_manifest("p", {})
+    volume["spec"]["volumes"] = [{"name": "all", "secret": {"secretName": "app"}}]
+    assert "volume all (Secret app)" in refusal(k8s_api, env, volume)
+
+    sneaky = pod_manifest(
+        "p",
+        {"ironflow.io/secrets": "DB_PASSWORD"},
+        containers=[
+            {
+                "name": "app",
+                "image": "registry.invalid/app:1",
+                "env": [{"name": "OTHER", "valueFrom": {"secretKeyRef": {"name": "app", "key": "OTHER"}}}],
+            }
+        ],
+    )
+    assert "container app env OTHER (Secret app)" in refusal(k8s_api, env, sneaky)
+
+
+def test_given_enforced_environment_when_pod_declares_or_uses_unmanaged_secret_then_admitted(
+    k8s_api: client.ApiClient, env: str
+) -> None:
+    label(k8s_api, env)
+    eventually(lambda: enforced(k8s_api, env), timeout=30, what="enforcement to apply to the namespace")
+    declared = dry_run(
+        k8s_api,
+        env,
+        pod_manifest("p", {"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/projection": "env,files"}),
+    )
+    assert [e.name for e in declared.spec.containers[0].env] == ["DB_PASSWORD"]
+    assert dry_run(k8s_api, env, envfrom_pod("tls-certificates")).metadata.name == "p"
