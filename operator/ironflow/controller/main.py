@@ -43,6 +43,7 @@ async def serve(options: state.Options) -> None:
     runtime = state.Runtime(options=options, kube=kube)
     state.install(runtime)
     metrics.build_info()
+    metrics.QUEUE_DEPTH.set_function(lambda: runtime.queue.depth)
     runners = await health.serve(runtime)
     kopf_ready = asyncio.Event()
     handle = worker.handler(runtime)

@@ -37,6 +37,4 @@ def handler(runtime: Runtime) -> Handler:
                 metrics.RECONCILE_ERRORS.labels(kind=key[1]).inc()
             log = logger.debug if exc.status == 409 else logger.warning
             log("%s failed: %s; retrying in %.1fs", "/".join(map(str, key)), exc, delay)
-        finally:
-            metrics.QUEUE_DEPTH.set(runtime.queue.depth)
     return handle

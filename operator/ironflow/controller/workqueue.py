@@ -57,7 +57,8 @@ class WorkQueue:
 
     @property
     def depth(self) -> int:
-        return len(self._queued) + len(self._active)
+        """Queued, running and waiting-to-retry keys: zero means the operator has caught up."""
+        return len(self._queued | self._active | set(self._timers))
 
     def idle(self) -> bool:
         return not self._queued and not self._active and not self._timers

@@ -1,0 +1,147 @@
+"""API write economy, counted from the API server's audit log.
+
+An unchanged resource costs no writes, a changed one costs its projected object and its status
+(plus the Event announcing it), and a restart over many unchanged resources writes nothing. kopf
+keeps no state on any object: no annotations, no finalizers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+import pytest
+from kubernetes import client
+from operator_fixtures import (
+    GROUP,
+    PLURAL,
+    VERSION,
+    Operator,
+    OperatorProcess,
+    apply_cr,
+    get_cr,
+    new_key,
+    sealed,
+    wait_ready,
+    wait_status,
+)
+
+from ironflow.envtest import eventually
+from ironflow.envtest.audit import AuditLog
+from ironflow.envtest.cluster import Cluster
+
+pytest_plugins = ["operator_fixtures"]
+SECRET, CONFIG = "IronflowSecret", "IronflowConfig"
+WRITES = ("create", "update", "patch", "delete", "deletecollection")
+COUNT = 12
+
+
+def _writes(audit: AuditLog, user: str) -> Counter[tuple[str, str, str]]:
+    found: Counter[tuple[str, str, str]] = Counter()
+    for event in audit.events(user=user):
+        if event.verb in WRITES:
+            found[(event.verb, event.resource, event.subresource)] += 1
+    return found
+
+
+def _flush(audit: AuditLog, api: client.ApiClient, namespace: str) -> None:
+    """Audit records are written as requests complete: a marker request proves earlier ones are in."""
+    marker = f"audit-flush-{uuid.uuid4().hex[:8]}"
+    try:
+        client.CoreV1Api(api).read_namespaced_config_map(marker, namespace)
+    except client.ApiException as error:
+        assert error.status == 404
+    audit.wait_for(name=marker, timeout=30)
+
+
+def _settled(run: OperatorProcess, reconciles: float) -> bool:
+    return (
+        run.metric("ironflow_queue_depth") == 0
+        and run.metric("ironflow_reconcile_duration_seconds_count") >= reconciles
+    )
+
+
+def _no_kopf_traces(api: client.ApiClient, namespace: str) -> None:
+    core = client.CoreV1Api(api)
+    objects = [s.metadata for s in core.list_namespaced_secret(namespace).items]
+    objects += [c.metadata for c in core.list_namespaced_config_map(namespace).items]
+    for kind in (SECRET, CONFIG):
+        items = client.CustomObjectsApi(api).list_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL[kind]
+        )
+        objects += [
+            client.V1ObjectMeta(
+                **{
+                    "annotations": i["metadata"].get("annotations"),
+                    "finalizers": i["metadata"].get("finalizers"),
+                    "name": i["metadata"]["name"],
+                }
+            )
+            for i in items["items"]
+        ]
+    for meta in objects:
+        assert not any("kopf" in key for key in (meta.annotations or {})), meta.name
+        assert not meta.finalizers, meta.name
+
+
+def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_are_only_what_results_need(
+    operator: Operator, namespace: str, k8s_api: client.ApiClient, cluster: Cluster
+) -> None:
+    audit = cluster.audit
+    if audit is None:
+        pytest.skip("write counts need the audit log of the session's own control plane")
+    key = new_key()
+    operator.set_master_key(key)
+    run = operator.start()
+    for i in range(COUNT):
+        apply_cr(k8s_api, SECRET, namespace, f"s{i}", {f"S{i}": sealed(key, namespace, f"S{i}", f"v{i}")})
+        apply_cr(k8s_api, CONFIG, namespace, f"c{i}", {f"C{i}": i})
+    for i in range(COUNT):
+        wait_ready(k8s_api, SECRET, namespace, f"s{i}")
+        wait_ready(k8s_api, CONFIG, namespace, f"c{i}")
+    eventually(lambda: _settled(run, 2 * COUNT), what="operator idle")
+    _flush(audit, k8s_api, namespace)
+    initial = _writes(audit, operator.user)
+    # creation: one projected object, one status write per resource, plus the sealing key ConfigMap
+    assert initial[("create", "secrets", "")] == COUNT
+    assert initial[("create", "configmaps", "")] == COUNT + 1
+    assert initial[("patch", "ironflowsecrets", "status")] == COUNT
+    assert initial[("patch", "ironflowconfigs", "status")] == COUNT
+    assert initial[("patch", "secrets", "")] == 0 and initial[("patch", "configmaps", "")] == 0
+
+    # a metadata-only touch triggers a reconcile that must write nothing
+    before = run.metric("ironflow_reconcile_duration_seconds_count")
+    client.CustomObjectsApi(k8s_api).patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL[SECRET], "s0", {"metadata": {"annotations": {"touched": "yes"}}}
+    )
+    eventually(lambda: _settled(run, before + 1), what="the touched resource reconciled")
+    _flush(audit, k8s_api, namespace)
+    assert _writes(audit, operator.user) == initial
+
+    # a changed value: exactly its Secret and its status (and the Event announcing it)
+    version = get_cr(k8s_api, SECRET, namespace, "s1")["status"]["names"]["S1"]["version"]
+    apply_cr(k8s_api, SECRET, namespace, "s1", {"S1": sealed(key, namespace, "S1", "changed")})
+    wait_status(
+        k8s_api,
+        SECRET,
+        namespace,
+        "s1",
+        lambda c: c["status"]["names"]["S1"]["version"] != version,
+        "new version",
+    )
+    before = run.metric("ironflow_reconcile_duration_seconds_count")
+    eventually(lambda: _settled(run, before), what="operator idle after the change")
+    _flush(audit, k8s_api, namespace)
+    delta = _writes(audit, operator.user) - initial
+    assert delta == Counter(
+        {("patch", "secrets", ""): 1, ("patch", "ironflowsecrets", "status"): 1, ("create", "events", ""): 1}
+    ), delta
+    after_change = _writes(audit, operator.user)
+
+    # a restart over unchanged resources writes nothing at all
+    operator.stop()
+    run = operator.start()
+    eventually(lambda: _settled(run, 2 * COUNT), timeout=60, what="every resource reconciled after restart")
+    _flush(audit, k8s_api, namespace)
+    assert _writes(audit, operator.user) == after_change
+    _no_kopf_traces(k8s_api, namespace)
