@@ -12,6 +12,7 @@ import contextlib
 import logging
 import re
 import sys
+from typing import Any
 
 import click
 import kopf
@@ -19,6 +20,7 @@ import kopf
 from ironflow import metrics
 from ironflow.controller import health, logs, masterkey, namespaces, state, worker
 from ironflow.controller import registry as _registry  # registers every handler
+from ironflow.controller.webhook_options import configure_webhook, options_from, webhook_click_options
 from ironflow.k8s.async_client import Kube
 from ironflow.k8s.config import ClusterNotNamed, choose_cluster
 
@@ -89,11 +91,13 @@ async def serve(options: state.Options) -> None:
               default="info", show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Concurrent reconciles.")
+@webhook_click_options
 def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespace_list: tuple[str, ...],
          operator_namespace: str, master_key_secret: str, metrics_port: int, health_port: int,
-         bind_address: str, log_format: logs.LogFormat, log_level: str, workers: int) -> None:
+         bind_address: str, log_format: logs.LogFormat, log_level: str, workers: int, **webhook: Any) -> None:
     """Run the Ironflow operator: project IronflowSecrets and IronflowConfigs into Secrets and ConfigMaps."""
     logs.configure(log_format, log_level)
+    configure_webhook(options_from(webhook))
     try:
         cluster = choose_cluster(kubeconfig, context, in_cluster=in_cluster)
     except ClusterNotNamed as exc:
