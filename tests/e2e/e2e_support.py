@@ -57,6 +57,12 @@ def container_args(deployment: Mapping[str, Any]) -> list[str]:
     return [str(a) for a in operator["args"]]
 
 
+def container_env(deployment: Mapping[str, Any]) -> dict[str, str]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    operator = next(c for c in containers if c["name"] == "operator")
+    return {e["name"]: str(e["value"]) for e in operator.get("env") or []}
+
+
 def local_args(deployment_args: list[str], replace: Mapping[str, str | None], add: list[str]) -> list[str]:
     """The Deployment's `--flag[=value]` arguments with some replaced (None drops one), plus more."""
     out: list[str] = []
@@ -78,10 +84,10 @@ class OperatorRun:
     health_port: int
 
     @classmethod
-    def start(cls, argv: list[str], log: Path, health_port: int) -> OperatorRun:
+    def start(cls, argv: list[str], env: Mapping[str, str], log: Path, health_port: int) -> OperatorRun:
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [str(OPERATOR), *argv], stdout=out, stderr=subprocess.STDOUT, env=clean_env()
+                [str(OPERATOR), *argv], stdout=out, stderr=subprocess.STDOUT, env=clean_env(env)
             )
         return cls(process, log, health_port)
 

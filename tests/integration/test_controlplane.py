@@ -163,3 +163,39 @@ def test_given_configmap_created_when_reading_audit_log_then_create_recorded_wit
     assert event.request_object is not None
     assert event.request_object["data"] == {"marker": marker}
     assert event.contains(marker)
+
+
+def _listening_addresses(pid: int) -> set[str]:
+    """host:port of every listening TCP socket the process holds (read from /proc, no tools needed)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes:  # 0A = LISTEN
+                address, port = local.split(":")
+                raw = bytes.fromhex(address)
+                host = ".".join(str(b) for b in reversed(raw)) if width == 8 else raw.hex()
+                found.add(f"{host}:{int(port, 16)}")
+    return found
+
+
+def test_given_session_control_plane_when_inspecting_sockets_then_every_listener_is_loopback(
+    cluster: Cluster,
+) -> None:
+    if cluster.plane is None:
+        pytest.skip("only the session's own processes can be inspected")
+    listeners = {r.name: _listening_addresses(r.pid) for r in cluster.plane.records}
+    assert all(listeners.values()), f"every component listens somewhere: {listeners}"
+    for name, addresses in listeners.items():
+        assert all(a.startswith("127.0.0.1:") for a in addresses), (
+            f"{name} listens beyond loopback: {addresses}"
+        )
