@@ -98,7 +98,9 @@ def status_schema(extra_fact: dict[str, Any], noun: str) -> dict[str, Any]:
     }
 
 
-def crd(kind: str, plural: str, short: str, spec: dict[str, Any], status: dict[str, Any], doc: str) -> dict[str, Any]:
+def crd(
+    kind: str, plural: str, short: str, spec: dict[str, Any], status: dict[str, Any], doc: str
+) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -160,9 +162,10 @@ def secret_crd() -> dict[str, Any]:
             "sealed": {
                 "type": "object",
                 "description": "NAME -> sealed value. NAME is an environment variable name, unique in the "
-                "environment; the value is the string `ironflow secret seal` prints (ifs:v1:<key id>:<data>), "
-                "bound to this namespace and NAME. In development mode (no master key) `dev:<plaintext>` "
-                "is accepted too; with a master key it is refused.",
+                "environment; the value is the string `ironflow secret seal` prints "
+                "(ifs:v1:<key id>:<data>), bound to this namespace and NAME. "
+                "In development mode (no master key) `dev:<plaintext>` is accepted too; "
+                "with a master key it is refused.",
                 "maxProperties": MAX_NAMES,
                 "additionalProperties": {
                     "type": "string",
