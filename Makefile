@@ -93,6 +93,5 @@ test: install control-plane lint typecheck imports crds-check unit integration #
 	@echo "make test: all checks passed"
 
 .PHONY: run
-run: cluster ## run the operator against the local control plane (operator helper: refine)
-	$(CLUSTER_DIR)/bin/kubectl --kubeconfig $(CLUSTER_DIR)/kubeconfig apply --server-side -f crds/
-	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(BIN)/ironflow-operator --kubeconfig $(CLUSTER_DIR)/kubeconfig
+run: install ## the operator in the foreground: local control plane + dev key, or KUBECONFIG=PATH make run
+	BIN=$(BIN) CLUSTER_DIR=$(CLUSTER_DIR) hack/run.sh $(RUN_ARGS)

@@ -42,6 +42,13 @@ async def _watch_ready(flag: asyncio.Event, runtime: state.Runtime) -> None:
 
 async def serve(options: state.Options) -> None:
     kube = await Kube.connect(options.cluster)
+    try:
+        await _serve(options, kube)
+    finally:
+        await kube.close()
+
+
+async def _serve(options: state.Options, kube: Kube) -> None:
     runtime = state.Runtime(options=options, kube=kube)
     state.install(runtime)
     metrics.build_info()
@@ -68,7 +75,6 @@ async def serve(options: state.Options) -> None:
                 await task
         for runner in runners:
             await runner.cleanup()
-        await kube.close()
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "IRONFLOW"})
@@ -107,4 +113,8 @@ def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespac
                             operator_namespace=operator_namespace, master_key_secret=master_key_secret,
                             metrics_port=metrics_port, health_port=health_port, bind_address=bind_address,
                             workers=workers)
-    asyncio.run(serve(options))
+    try:
+        asyncio.run(serve(options))
+    except OSError as exc:  # a port in use, typically: say so without a traceback
+        click.echo(f"ironflow-operator: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `make run`: the operator in the foreground, against a cluster named on purpose.
+#
+# - KUBECONFIG unset: start (or reuse) the embedded control plane in $CLUSTER_DIR, apply crds/,
+#   create a development master key if there is none (and say so), run the operator with its pod
+#   webhook on loopback (the local API server can call it there).
+# - KUBECONFIG=PATH make run: run against that cluster (e.g. kind). CRDs are applied; no master key is
+#   ever created there: without one the operator runs in development mode and says so.
+# Nothing here reads ~/.kube/config or in-cluster credentials.
+set -euo pipefail
+unset KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$ROOT/.venv/bin}
+CLUSTER_DIR=${CLUSTER_DIR:-$ROOT/.cluster}
+OPERATOR_NAMESPACE=${IRONFLOW_OPERATOR_NAMESPACE:-ironflow-system}
+KEY_SECRET=${IRONFLOW_MASTER_KEY_SECRET:-ironflow-master-key}
+say() { printf 'make run: %s\n' "$*" >&2; }
+
+if [[ -z "${KUBECONFIG:-}" ]]; then
+  CP_DIR=${CP_DIR:-$("$ROOT/hack/build-control-plane.sh" | tail -n 1)}
+  "$BIN/python" -m ironflow.envtest up --dir "$CLUSTER_DIR" --bin-dir "$CP_DIR"
+  export KUBECONFIG=$CLUSTER_DIR/kubeconfig
+  KUBECTL=$CLUSTER_DIR/bin/kubectl
+  [[ -x $KUBECTL ]] || KUBECTL=$CP_DIR/kubectl
+  LOCAL=1
+else
+  first=${KUBECONFIG%%:*}
+  [[ -f $first ]] || { say "KUBECONFIG=$KUBECONFIG: no such file"; exit 2; }
+  export KUBECONFIG=$first
+  KUBECTL=$(command -v kubectl || true)
+  if [[ -z $KUBECTL ]]; then
+    CP_DIR=${CP_DIR:-$("$ROOT/hack/build-control-plane.sh" | tail -n 1)}
+    KUBECTL=$CP_DIR/kubectl
+  fi
+  LOCAL=0
+  say "running against the cluster named by KUBECONFIG=$KUBECONFIG (context $("$KUBECTL" --kubeconfig "$KUBECONFIG" config current-context))"
+fi
+k() { "$KUBECTL" --kubeconfig "$KUBECONFIG" "$@"; }
+
+k apply --server-side --force-conflicts -f "$ROOT/crds/" >/dev/null
+k wait --for=condition=Established --timeout=60s crd/ironflowsecrets.ironflow.io crd/ironflowconfigs.ironflow.io >/dev/null
+say "CRDs from crds/ applied"
+k get namespace "$OPERATOR_NAMESPACE" >/dev/null 2>&1 || k create namespace "$OPERATOR_NAMESPACE" >/dev/null
+
+if [[ $LOCAL == 1 ]] && ! k -n "$OPERATOR_NAMESPACE" get secret "$KEY_SECRET" >/dev/null 2>&1; then
+  keyfile=$(mktemp); trap 'rm -f "$keyfile"' EXIT
+  chmod 600 "$keyfile"
+  "$BIN/ironflow" keygen | tr -d '\n' >"$keyfile"
+  k -n "$OPERATOR_NAMESPACE" create secret generic "$KEY_SECRET" \
+    --from-file=IRONFLOW_MASTER_KEY="$keyfile" >/dev/null
+  rm -f "$keyfile"
+  say "created a DEVELOPMENT master key in Secret $OPERATOR_NAMESPACE/$KEY_SECRET (local control plane only;"
+  say "  it lives in $CLUSTER_DIR and dies with it — never use it for anything real)"
+fi
+
+args=(--kubeconfig "$KUBECONFIG" --operator-namespace "$OPERATOR_NAMESPACE")
+if [[ $LOCAL == 1 && -z "${IRONFLOW_WEBHOOK_URL:-}" && -z "${IRONFLOW_WEBHOOK_CERT_DIR:-}" ]]; then
+  args+=(--webhook-url "https://127.0.0.1:${IRONFLOW_WEBHOOK_PORT:-9443}" --webhook-cert-dir "$CLUSTER_DIR/webhook")
+fi
+if [[ $LOCAL == 1 ]]; then
+  args+=(--bind-address "${IRONFLOW_BIND_ADDRESS:-127.0.0.1}")
+fi
+say "starting ironflow-operator (Ctrl-C stops it; the control plane keeps running: make cluster-down)"
+exec "$BIN/ironflow-operator" "${args[@]}" "$@"
