@@ -1,0 +1,103 @@
+"""Pure parts of the operator glue: queue semantics, namespace patterns, master-key reading, redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Hashable
+
+from ironflow.controller.logs import REDACTED, RedactingFormatter, Redactor
+from ironflow.controller.masterkey import key_state
+from ironflow.controller.namespaces import is_static, matches
+from ironflow.controller.publisher import desired_data
+from ironflow.controller.workqueue import WorkQueue
+from ironflow.core.keyring import generate_master_key
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_given_key_queued_twice_when_worked_then_runs_once_and_never_concurrently() -> None:
+    async def scenario() -> list[Hashable]:
+        queue = WorkQueue()
+        seen: list[Hashable] = []
+        running: set[Hashable] = set()
+        second = asyncio.Event()
+
+        async def handle(key: Hashable) -> None:
+            assert key not in running
+            running.add(key)
+            seen.append(key)
+            await asyncio.sleep(0)
+            if len(seen) == 1:
+                queue.add("a")  # re-queued while running: must run again afterwards, not in parallel
+            running.discard(key)
+            if len(seen) == 2:
+                second.set()
+
+        queue.add("a")
+        queue.add("a")
+        workers = [asyncio.create_task(queue.worker(handle)) for _ in range(3)]
+        await asyncio.wait_for(second.wait(), timeout=5)
+        for worker in workers:
+            worker.cancel()
+        return seen
+
+    assert asyncio.run(scenario()) == ["a", "a"]
+
+
+def test_given_repeated_failures_when_retried_then_backoff_grows_to_a_cap() -> None:
+    async def scenario() -> list[float]:
+        queue = WorkQueue(base_delay=1.0, max_delay=4.0)
+        delays = []
+        for _ in range(4):
+            delays.append(queue.retry("k"))
+            queue.add("k")  # an explicit add cancels the pending timer
+        return delays
+
+    assert asyncio.run(scenario()) == [1.0, 2.0, 4.0, 4.0]
+
+
+def test_given_namespace_patterns_when_matched_then_kopf_semantics() -> None:
+    assert matches((), "anything")
+    assert matches(("prod-*", "!prod-legacy"), "prod-eu")
+    assert not matches(("prod-*", "!prod-legacy"), "prod-legacy")
+    assert matches(("!kube-*",), "default") and not matches(("!kube-*",), "kube-system")
+    assert is_static(("a", "b")) and not is_static(("a*",)) and not is_static(())
+
+
+def test_given_master_key_secret_states_when_read_then_dev_keyed_or_invalid() -> None:
+    assert key_state(None).mode == "dev"
+    assert key_state({"data": {"IRONFLOW_MASTER_KEY": ""}}).mode == "dev"
+    keyed = key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}})
+    assert keyed.mode == "keyed" and keyed.kid
+    broken = key_state({"data": {"IRONFLOW_MASTER_KEY": _b64("s3cr3t-but-short")}})
+    assert broken.mode == "invalid-key" and "s3cr3t" not in (broken.problem or "")
+    assert key_state({"data": {"IRONFLOW_MASTER_KEY": "%%%"}}).mode == "invalid-key"
+
+
+def test_given_key_states_when_published_then_public_key_only_when_keyed() -> None:
+    keyed = key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}})
+    assert "publicKey" in desired_data(keyed)
+    assert desired_data(key_state(None)) == {"algorithm": "X25519-HKDF-SHA256-AES256GCM/v1", "mode": "dev"}
+    assert "publicKey" not in desired_data(key_state({"data": {"IRONFLOW_MASTER_KEY": _b64("x")}}))
+
+
+def test_given_remembered_value_when_logged_by_mistake_then_redacted_in_every_form() -> None:
+    redactor = Redactor()
+    redactor.remember(b"hunter2-canary")
+    line = f"oops hunter2-canary and {_b64('hunter2-canary')}"
+    assert redactor.redact(line) == f"oops {REDACTED} and {REDACTED}"
+    redactor.remember(b"abc")  # too short to redact without mangling every log line
+    assert redactor.redact("abc") == "abc"
+
+
+def test_given_formatter_when_record_holds_value_then_output_redacted() -> None:
+    from ironflow.controller.logs import REDACTOR
+
+    REDACTOR.remember(b"formatter-canary-value")
+    formatter = RedactingFormatter(logging.Formatter("%(message)s"))
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "value=%s", ("formatter-canary-value",), None)
+    assert formatter.format(record) == f"value={REDACTED}"
