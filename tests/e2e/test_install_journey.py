@@ -1,8 +1,9 @@
 """manifests/ installed for real, the operator running under the manifests' ServiceAccount, and a
 user's first day with the CLI: master key, a secret, a config, status, promote, a declaring pod.
 
-The operator is a local process (no kubelet here) started with the Deployment's own arguments,
-except for what only makes sense in a pod: `--in-cluster` becomes a kubeconfig holding a token
+The operator is a local process (no kubelet here) started with the Deployment's own arguments
+(so it serves every namespace, as the default install does), except for what only makes sense
+in a pod: `--in-cluster` becomes a kubeconfig holding a token
 of the ServiceAccount (TokenRequest, `kubectl create token`), the webhook is reached by URL on
 loopback instead of through the Service, and ports are free ones. So every call it makes is
 authorised by the RBAC in manifests/ and nothing else; the audit log proves none was refused.
@@ -15,7 +16,6 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,14 +78,13 @@ def test_given_manifests_when_applied_with_kubectl_then_every_object_is_created(
 
 
 @pytest.fixture(scope="module")
-def environments(k8s_api: client.ApiClient) -> Iterator[tuple[str, str, str]]:
-    """Two environments matched by a namespace glob (so namespace discovery runs under RBAC too)."""
+def environments(k8s_api: client.ApiClient) -> Iterator[tuple[str, str]]:
     prefix = f"e2e-{uuid.uuid4().hex[:6]}"
     core = client.CoreV1Api(k8s_api)
     names = (f"{prefix}-staging", f"{prefix}-prod")
     for name in names:
         core.create_namespace({"metadata": {"name": name, "labels": {"ironflow.io/test": "true"}}})
-    yield f"{prefix}-*", *names
+    yield names
     for name in names:
         core.delete_namespace(name, propagation_policy="Background")
 
@@ -133,7 +132,7 @@ subjects: [{{kind: ServiceAccount, name: {SA_NAME}, namespace: {OPERATOR_NAMESPA
 def operator(
     cluster: Cluster,
     installed: str,
-    environments: tuple[str, str, str],
+    environments: tuple[str, str],
     url_webhook_registration: None,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OperatorRun]:
@@ -157,7 +156,7 @@ def operator(
             "--metrics-port": f"--metrics-port={metrics}",
             "--log-level": "--log-level=debug",  # the canary check covers every level
         },
-        add=["--bind-address=127.0.0.1", f"--namespace={environments[0]}"],
+        add=["--bind-address=127.0.0.1"],
     )
     env["IRONFLOW_WEBHOOK_URL"] = f"https://127.0.0.1:{webhook}"  # instead of the Service and mounted cert
     run = OperatorRun.start(argv, env, workdir / "operator.log", health)
@@ -166,6 +165,12 @@ def operator(
         yield run
     finally:
         run.stop()
+        # Serving every namespace (the default install), it published its sealing key everywhere.
+        cluster.kubectl(
+            "delete", "configmap", "--all-namespaces", "--ignore-not-found",
+            "--field-selector=metadata.name=ironflow-sealing-key",
+            "--selector=app.kubernetes.io/managed-by=ironflow-operator",
+        )  # fmt: skip
 
 
 def _data(cluster: Cluster, kind: str, namespace: str, name: str) -> dict[str, str] | None:
@@ -207,9 +212,9 @@ def _webhook_points_to(cluster: Cluster, url_prefix: str) -> bool:
 
 
 def test_given_installed_operator_when_user_follows_the_journey_then_values_flow_and_never_leak(
-    cluster: Cluster, operator: OperatorRun, environments: tuple[str, str, str], tmp_path: Path
+    cluster: Cluster, operator: OperatorRun, environments: tuple[str, str]
 ) -> None:
-    _, staging, prod = environments
+    staging, prod = environments
     admin = cluster.kubeconfig
 
     # Before the master key exists the operator serves in development mode and says so.
