@@ -12,7 +12,7 @@ import base64
 import json
 import logging
 import sys
-from typing import Literal
+from typing import Any, Literal
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -20,6 +20,7 @@ LogFormat = Literal["text", "json"]
 MIN_REDACT_BYTES = 4
 MAX_REMEMBERED = 20000
 REDACTED = "[REDACTED]"
+_JSON_FIELDS = frozenset({"time", "level", "logger", "message", "exc_info", "stack_info"})
 _QUIET = ("kubernetes_asyncio", "kubernetes", "urllib3", "aiohttp.access", "asyncio")
 
 
@@ -53,6 +54,21 @@ class Redactor:
 REDACTOR = Redactor()
 
 
+class _JsonFormatter(JsonFormatter):
+    """Only our fields: libraries attach arbitrary `extra` objects (kopf: its settings, object refs)
+    that must neither break serialisation nor carry anything we did not choose to log."""
+
+    def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord,
+                   message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_record, record, message_dict)
+        for key in list(log_record):
+            if key not in _JSON_FIELDS:
+                del log_record[key]
+        ref = getattr(record, "k8s_ref", None)
+        if isinstance(ref, dict) and ref.get("name"):
+            log_record["object"] = "/".join(str(ref[k]) for k in ("namespace", "name") if ref.get(k))
+
+
 class RedactingFormatter(logging.Formatter):
     def __init__(self, inner: logging.Formatter) -> None:
         super().__init__()
@@ -65,8 +81,8 @@ class RedactingFormatter(logging.Formatter):
 def configure(fmt: LogFormat, level: str) -> None:
     inner: logging.Formatter
     if fmt == "json":
-        inner = JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                              rename_fields={"levelname": "level", "asctime": "time", "name": "logger"})
+        inner = _JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                               rename_fields={"levelname": "level", "asctime": "time", "name": "logger"})
     else:
         inner = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     handler = logging.StreamHandler(sys.stderr)
