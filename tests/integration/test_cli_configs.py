@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cli_support import Cli, assert_one_line_error, publish_sealing_key, spec_map
 from kubernetes import client
 
 from ironflow.core.keyring import Keyring
+from ironflow.envtest.cluster import Cluster
 
 pytest_plugins = ["cli_fixtures"]
 
@@ -126,3 +128,20 @@ def test_given_keyed_environment_when_status_then_mode_key_id_and_unready_resour
     ]
     human = cli.ok("status", "--env", namespace).stdout
     assert "keyed" in human and keyring.current.kid in human and "not Ready" in human
+
+
+def test_given_name_in_older_resource_when_set_in_newer_one_then_warning_names_the_winner(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str
+) -> None:
+    cli.ok("config", "set", "LEVEL", "1", "--env", namespace, "-r", "base")
+    result = cli.ok("config", "set", "LEVEL", "2", "--env", namespace, "-r", "override")
+    assert "LEVEL is also defined by IronflowConfig base, which is older and wins" in result.stderr
+    assert cli.ok("config", "get", "LEVEL", "--env", namespace).stdout == "1\n"
+    assert cli.ok("config", "get", "LEVEL", "--env", namespace, "-r", "override").stdout == "2\n"
+
+
+def test_given_namespaced_user_when_status_of_all_environments_then_exit_3_with_hint(
+    cli: Cli, cluster: Cluster, k8s_api: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    viewer = cluster.service_account_kubeconfig(k8s_api, namespace, "viewer", tmp_path / "v.yaml", rules=[])
+    assert_one_line_error(cli("status", kubeconfig=viewer), 3, "refused", "pass --env NS")

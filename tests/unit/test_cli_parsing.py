@@ -25,8 +25,12 @@ PAIR = derive_sealing_key(MASTER)
 KEYRING = Keyring.from_master_keys(MASTER)
 
 
+NO_CLUSTER = {"KUBECONFIG": "/nonexistent/ironflow-unit-kubeconfig", "IRONFLOW_ENV": None}
+
+
 def run(*args: str, stdin: bytes | str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), input=stdin, prog_name="ironflow")
+    """Hermetic: even when the session has started a cluster, these tests name none."""
+    return CliRunner(env=NO_CLUSTER).invoke(cli, list(args), input=stdin, prog_name="ironflow")
 
 
 def assert_one_line_error(result: Result, code: int, *fragments: str) -> None:
@@ -212,7 +216,7 @@ def test_given_no_env_when_sealing_then_usage_error(bare_key_file: Path) -> None
 
 
 def test_given_env_variable_when_sealing_then_it_names_the_environment(bare_key_file: Path) -> None:
-    result = CliRunner(env={"IRONFLOW_ENV": "staging"}).invoke(
+    result = CliRunner(env={**NO_CLUSTER, "IRONFLOW_ENV": "staging"}).invoke(
         cli, ["secret", "seal", "A", "x", "--public-key", str(bare_key_file)]
     )
     assert opened(result.stdout.strip(), env="staging", name="A") == b"x"
@@ -242,7 +246,7 @@ def test_when_keygen_then_fresh_64_hex_keys() -> None:
     ],
 )
 def test_given_no_cluster_named_when_command_needs_one_then_exit_3_with_reason(args: list[str]) -> None:
-    # The test session pins HOME to an empty directory and KUBECONFIG to a missing file.
+    # HOME is an empty directory for the whole test session, and KUBECONFIG names a missing file.
     assert_one_line_error(run(*args), 3, "KUBECONFIG")
 
 

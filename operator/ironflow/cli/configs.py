@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
 from typing import Any
 
 import click
 
+from ironflow.cli.environments import environment_of, warn_if_shadowed
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, shorten, table
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
 from ironflow.cli.value_input import read_value
-from ironflow.core.environment import Definer, Environment, resolve
 from ironflow.core.model import config_string
 from ironflow.core.names import validate_name
-from ironflow.k8s.sync_resources import CONFIGS, Kind, entries, name_facts
+from ironflow.k8s.sync_resources import CONFIGS, entries, name_facts
 
 
 @click.group("config")
@@ -57,23 +56,6 @@ def compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def environment_of(
-    objs: Iterable[dict[str, Any]], kind: Kind
-) -> tuple[Environment, dict[str, dict[str, Any]]]:
-    """Who owns each name (oldest definition wins, as the operator decides), and the objects by name."""
-    by_name = {o["metadata"]["name"]: o for o in objs}
-    definers = [
-        Definer(
-            resource=name,
-            created=str(o["metadata"].get("creationTimestamp", "")),
-            names=frozenset(entries(o, kind)),
-            uid=str(o["metadata"].get("uid", "")),
-        )
-        for name, o in by_name.items()
-    ]
-    return resolve(definers), by_name
-
-
 @config_group.command("set")
 @click.argument("name")
 @click.argument("value", required=False, metavar="[VALUE|-]")
@@ -104,6 +86,7 @@ def config_set(
     parsed = text if as_string else parse_json_value(text)
     api = session.environment(env)
     api.set_entries(CONFIGS, env, resource, {name: parsed})
+    warn_if_shadowed(api, CONFIGS, env, resource, name)
     emit(
         session.output,
         {"name": name, "environment": env, "resource": resource, "value": parsed},

@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from ironflow.cli.configs import compact, environment_of
+from ironflow.cli.configs import compact
+from ironflow.cli.environments import environment_of
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, shorten
 from ironflow.cli.session import Session, pass_session, shared_options

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from ironflow.cli import sealing
+from ironflow.cli.environments import warn_if_shadowed
 from ironflow.cli.errors import UserError, redact
 from ironflow.cli.output import emit, table, warn
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
@@ -95,6 +96,7 @@ def secret_set(
     except ApiError as exc:
         exc.message = redact(exc.message, [sealed])
         raise
+    warn_if_shadowed(api, SECRETS, env, resource, name)
     result = {"name": name, "environment": env, "resource": resource, "mode": key.mode, "keyId": key.kid}
     sealed_for = f"sealed for key id {key.kid}" if key.kid else "development mode, plaintext"
     emit(

@@ -6,9 +6,11 @@ from typing import Any
 
 import click
 
+from ironflow.cli.errors import ClusterError
 from ironflow.cli.output import emit, shorten, table
 from ironflow.cli.session import ENV_VAR, Session, pass_session, shared_options
 from ironflow.core.sealing_key import CM_KEY_ID, CM_PUBLIC_KEY, SEALING_KEY_CONFIGMAP
+from ironflow.k8s.sync_errors import Forbidden
 from ironflow.k8s.sync_resources import CONFIGS, SECRETS, IronflowApi, mapping
 
 
@@ -68,11 +70,17 @@ def status(session: Session, env: str | None) -> None:
     if env is not None:
         api = session.environment(env)
         keys = [_key_row(env, api.get_configmap(env, SEALING_KEY_CONFIGMAP))]
+        not_ready, total = _not_ready(api, env)
     else:
         api = session.api()
-        found = api.list_configmaps_named(SEALING_KEY_CONFIGMAP)
-        keys = [_key_row(cm["metadata"].get("namespace", ""), cm) for cm in found]
-    not_ready, total = _not_ready(api, env)
+        try:
+            found = api.list_configmaps_named(SEALING_KEY_CONFIGMAP)
+            keys = [_key_row(cm["metadata"].get("namespace", ""), cm) for cm in found]
+            not_ready, total = _not_ready(api, None)
+        except Forbidden as exc:
+            raise ClusterError(
+                f"the cluster refused the request: {exc.message} (pass --env NS to look at one environment)"
+            ) from None
     result = {"keys": keys, "notReady": not_ready, "resources": total}
     emit(session.output, result, lambda: _human(result))
 

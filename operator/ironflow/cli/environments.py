@@ -1,0 +1,43 @@
+"""A whole environment's view of one kind: which resource owns each name (oldest wins).
+
+The operator decides ownership with core.environment; the CLI asks the same function so that
+what `config get` prints and what `promote` copies is what pods actually get, and so that a
+write into a resource that loses the name can be flagged instead of silently doing nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ironflow.cli.output import warn
+from ironflow.core.environment import Definer, Environment, resolve
+from ironflow.k8s.sync_resources import IronflowApi, Kind, entries
+
+
+def environment_of(
+    objs: Iterable[dict[str, Any]], kind: Kind
+) -> tuple[Environment, dict[str, dict[str, Any]]]:
+    """Who owns each name, and the objects by resource name."""
+    by_name = {o["metadata"]["name"]: o for o in objs}
+    definers = [
+        Definer(
+            resource=name,
+            created=str(o["metadata"].get("creationTimestamp", "")),
+            names=frozenset(entries(o, kind)),
+            uid=str(o["metadata"].get("uid", "")),
+        )
+        for name, o in by_name.items()
+    ]
+    return resolve(definers), by_name
+
+
+def warn_if_shadowed(api: IronflowApi, kind: Kind, namespace: str, resource: str, name: str) -> None:
+    """After a write: say so when an older resource defines the name, because that one wins."""
+    environment, _ = environment_of(api.list(kind, namespace), kind)
+    owner = environment.owner(name)
+    if owner is not None and owner != resource:
+        warn(
+            f"{name} is also defined by {kind.kind} {owner}, which is older and wins: pods keep getting "
+            f"that value until {name} is removed there (ironflow ... unset {name} -r {owner})"
+        )
