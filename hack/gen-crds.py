@@ -67,8 +67,9 @@ def name_fact(extra: dict[str, Any]) -> dict[str, Any]:
         },
         "version": {
             "type": "string",
-            "description": "Digest of the sealed or config source (never of the plaintext); "
-            "workloads roll when it changes.",
+            "description": "Changes when, and only when, the projected value of this name changes: "
+            "a token of the resource's uid and generation at that change, never derived from the value. "
+            "Workloads declaring the name roll when it changes.",
         },
     }
     props.update(extra)
