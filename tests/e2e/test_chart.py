@@ -131,3 +131,40 @@ def test_given_helm_template_when_applied_with_server_dry_run_then_api_server_ac
     assert {"Deployment", "ServiceAccount", "ClusterRole", "RoleBinding", "Service"} <= kinds
     assert "MutatingWebhookConfiguration" in kinds
     assert result.stdout.count("(server dry run)") == len(rest)
+
+
+def test_given_chart_when_helm_installs_then_uninstall_removes_it_and_keeps_the_crds(
+    cluster: Cluster, helm: Path, crds: list[str], cert_manager_crds: None, namespace: str
+) -> None:
+    kubeconfig = f"--kubeconfig={cluster.kubeconfig}"
+    install = [
+        "install",
+        "ironflow",
+        str(CHART),
+        "-n",
+        namespace,
+        kubeconfig,
+        "--set",
+        f"namespaces={{{namespace}}}",
+    ]
+    try:
+        assert "STATUS: deployed" in _helm(helm, *install).stdout
+        get = cluster.kubectl("get", "deployment/ironflow-operator", "rolebinding/ironflow-operator",
+                              "certificate/ironflow-webhook", "-n", namespace, "-o", "name")  # fmt: skip
+        assert len(get.stdout.split()) == 3
+        webhook = yaml.safe_load(
+            cluster.kubectl(
+                "get", "mutatingwebhookconfiguration/ironflow-pod-declarations", "-o", "yaml"
+            ).stdout
+        )
+        assert (
+            webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
+            == f"{namespace}/ironflow-webhook"
+        )
+        assert webhook["webhooks"][0]["clientConfig"]["service"]["namespace"] == namespace
+    finally:
+        _helm(helm, "uninstall", "ironflow", "-n", namespace, kubeconfig, "--wait")
+    gone = cluster.kubectl("get", "mutatingwebhookconfiguration/ironflow-pod-declarations", check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
+    assert cluster.kubectl("get", "deployment", "-n", namespace, "-o", "name").stdout.strip() == ""
+    cluster.kubectl("get", "crd/ironflowsecrets.ironflow.io", "crd/ironflowconfigs.ironflow.io")
