@@ -30,7 +30,7 @@ endef
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: install
 install: $(VENV)/.installed ## create .venv and install ironflow with its test tools
@@ -58,14 +58,16 @@ cluster-down: ## stop the local control plane; no process is left behind
 	else echo "no $(VENV): nothing was started"; fi
 
 .PHONY: crds
-crds: install ## regenerate crds/ from hack/gen-crds.py
+crds: install control-plane ## regenerate crds/ (hack/gen-crds.py), then its copies in the chart and manifests/
 	$(BIN)/python hack/gen-crds.py crds
+	HELM="$(CP_DIR)/helm" $(BIN)/python hack/gen-manifests.py
 
 .PHONY: crds-check
-crds-check: install ## fail if crds/ differs from what hack/gen-crds.py generates
+crds-check: install control-plane ## fail if crds/, its copies (chart, manifests/) or manifests/ are stale
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(BIN)/python hack/gen-crds.py "$$tmp"; \
 	diff -ru "$$tmp" crds || { echo "crds/ is stale: run make crds" >&2; exit 1; }
+	HELM="$(CP_DIR)/helm" PYTHON=$(BIN)/python hack/check-crd-copies.sh
 
 .PHONY: lint
 lint: install ## ruff
@@ -95,3 +97,12 @@ test: install control-plane lint typecheck imports crds-check unit integration #
 .PHONY: run
 run: install ## the operator in the foreground: local control plane + dev key, or KUBECONFIG=PATH make run
 	BIN=$(BIN) CLUSTER_DIR=$(CLUSTER_DIR) hack/run.sh $(RUN_ARGS)
+
+.PHONY: chart-lint
+chart-lint: control-plane ## helm lint --strict charts/ironflow
+	"$(CP_DIR)/helm" lint --strict charts/ironflow
+
+.PHONY: e2e
+e2e: install control-plane ## end-to-end: chart and manifests/ on a real API server, operator as its ServiceAccount, CLI journey
+	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
+	$(call pytest,tests/e2e -m e2e $(PYTEST_CLUSTER) $(PYTEST_ARGS))

@@ -83,7 +83,8 @@ def environments(k8s_api: client.ApiClient) -> Iterator[tuple[str, str]]:
     core = client.CoreV1Api(k8s_api)
     names = (f"{prefix}-staging", f"{prefix}-prod")
     for name in names:
-        core.create_namespace({"metadata": {"name": name, "labels": {"ironflow.io/test": "true"}}})
+        meta = client.V1ObjectMeta(name=name, labels={"ironflow.io/test": "true"})
+        core.create_namespace(client.V1Namespace(metadata=meta))
     yield names
     for name in names:
         core.delete_namespace(name, propagation_policy="Background")
