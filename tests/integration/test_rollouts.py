@@ -14,17 +14,18 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from operator_fixtures import OperatorProcess
 from webhook_fixtures import (
     GROUP,
     VERSION,
-    WebhookProcess,
     create_resource,
-    operator,  # noqa: F401  # fixture
     pod_manifest,
     wait_for_default_service_account,
 )
 
 from ironflow.envtest import eventually
+
+pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 
 OBSERVED = "ironflow.io/observed-versions"
 DIGEST = "ironflow.io/rollout-digest"
@@ -49,7 +50,7 @@ def deployment(
 
 
 @pytest.fixture
-def env(k8s_api: client.ApiClient, namespace: str, operator: WebhookProcess) -> str:  # noqa: F811
+def env(k8s_api: client.ApiClient, namespace: str, pod_webhook: OperatorProcess) -> str:
     create_resource(
         k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:one", "OTHER": "dev:one"}
     )

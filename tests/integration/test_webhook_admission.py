@@ -7,11 +7,9 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from operator_fixtures import Operator, OperatorProcess
 from webhook_fixtures import (
-    OPERATOR_NAMESPACE,
-    WebhookProcess,
     create_resource,
-    operator,  # noqa: F401  # fixture
     pod_manifest,
     wait_for_default_service_account,
 )
@@ -19,11 +17,13 @@ from webhook_fixtures import (
 from ironflow.envtest import eventually
 from ironflow.envtest.cluster import Cluster
 
+pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
+
 DB_REF = {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "app", "key": "DB_PASSWORD"}}}
 
 
 @pytest.fixture
-def dev(k8s_api: client.ApiClient, namespace: str, operator: WebhookProcess) -> str:  # noqa: F811
+def dev(k8s_api: client.ApiClient, namespace: str, pod_webhook: OperatorProcess) -> str:
     """An environment defining DB_PASSWORD and OTHER (secrets) and HTTP_TIMEOUT_MS (config)."""
     create_resource(
         k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:s3cret", "OTHER": "dev:x"}
@@ -167,18 +167,11 @@ def test_given_server_dry_run_when_pod_created_then_injected_and_nothing_stored(
 
 
 def test_given_operator_namespace_when_declaring_pod_created_then_webhook_not_called(
-    k8s_api: client.ApiClient,
-    operator: WebhookProcess,  # noqa: F811
+    k8s_api: client.ApiClient, operator: Operator, pod_webhook: OperatorProcess
 ) -> None:
-    core = client.CoreV1Api(k8s_api)
-    try:
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=OPERATOR_NAMESPACE)))
-    except client.ApiException as error:
-        if error.status != 409:
-            raise
-    wait_for_default_service_account(k8s_api, OPERATOR_NAMESPACE)
-    out = core.create_namespaced_pod(
-        OPERATOR_NAMESPACE, pod_manifest("p", {"ironflow.io/secrets": "NOT_DEFINED"}), dry_run="All"
+    wait_for_default_service_account(k8s_api, operator.operator_namespace)
+    out = client.CoreV1Api(k8s_api).create_namespaced_pod(
+        operator.operator_namespace, pod_manifest("p", {"ironflow.io/secrets": "NOT_DEFINED"}), dry_run="All"
     )
     assert "ironflow.io/injected" not in (out.metadata.annotations or {})
 
@@ -245,7 +238,7 @@ def deployment(name: str, annotations: dict[str, str]) -> dict[str, Any]:
 def test_given_canary_values_when_pods_admitted_then_operator_log_holds_none(
     k8s_api: client.ApiClient,
     namespace: str,
-    operator: WebhookProcess,  # noqa: F811
+    pod_webhook: OperatorProcess,
 ) -> None:
     create_resource(k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:canary-secret-51d"})
     wait_for_default_service_account(k8s_api, namespace)
@@ -263,10 +256,10 @@ def test_given_canary_values_when_pods_admitted_then_operator_log_holds_none(
         containers=[{"name": "app", "image": "registry.invalid/app:1", "env": written}],
     )
     eventually(
-        lambda: f"refused pod {namespace}/p" in operator.output(),
+        lambda: f"refused pod {namespace}/p" in pod_webhook.output(),
         timeout=30,
         what="the operator to log the refusal",
     )
-    log = operator.output()
+    log = pod_webhook.output()
     assert f"admitted pod {namespace}/p" in log
     assert "canary-secret-51d" not in log and "canary-manifest-83a" not in log

@@ -7,15 +7,16 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from operator_fixtures import OperatorProcess
 from webhook_fixtures import (
-    WebhookProcess,
     create_resource,
-    operator,  # noqa: F401  # fixture
     pod_manifest,
     wait_for_default_service_account,
 )
 
 from ironflow.envtest import eventually
+
+pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 
 
 def label(api: client.ApiClient, ns: str) -> None:
@@ -23,7 +24,7 @@ def label(api: client.ApiClient, ns: str) -> None:
 
 
 @pytest.fixture
-def env(k8s_api: client.ApiClient, namespace: str, operator: WebhookProcess) -> str:  # noqa: F811
+def env(k8s_api: client.ApiClient, namespace: str, pod_webhook: OperatorProcess) -> str:
     create_resource(k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:x", "OTHER": "dev:y"})
     wait_for_default_service_account(k8s_api, namespace)
     return namespace

@@ -3,52 +3,44 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes import client
+from operator_fixtures import Operator
 from webhook_fixtures import (
-    WebhookProcess,
     create_resource,
     pod_manifest,
-    running,
-    wait_for_default_service_account,
+    start_with_webhook,
+    wait_until_injecting,
 )
 
 from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
 
-
-@pytest.fixture
-def stopped_operator(
-    cluster: Cluster, crds: list[str], k8s_api: client.ApiClient, tmp_path: Path
-) -> Iterator[WebhookProcess]:
-    """An operator that registered its webhook and was then stopped (the configuration stays)."""
-    gen = running(cluster, k8s_api, tmp_path, operator=True)
-    proc = next(gen)
-    proc.stop()
-    assert proc.process.returncode is not None
-    yield proc
-    gen.close()
+pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 
 
 def test_given_operator_stopped_when_pods_created_then_plain_admitted_and_declaring_refused(
-    k8s_api: client.ApiClient, namespace: str, stopped_operator: WebhookProcess
+    k8s_api: client.ApiClient,
+    namespace: str,
+    operator: Operator,
+    webhook_cluster_role: str,
+    pod_webhook: object,
 ) -> None:
     create_resource(k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:x"})
-    wait_for_default_service_account(k8s_api, namespace)
     core, apps = client.CoreV1Api(k8s_api), client.AppsV1Api(k8s_api)
+    declaring = pod_manifest("declaring", {"ironflow.io/secrets": "DB_PASSWORD"})
+    assert core.create_namespaced_pod(namespace, declaring, dry_run="All").spec.containers[0].env
+
+    operator.stop()
+    assert operator.current.process.returncode is not None
 
     plain = core.create_namespaced_pod(namespace, pod_manifest("plain", {"team": "payments"}))
     assert plain.metadata.name == "plain"
-
     with pytest.raises(client.ApiException) as refused:
-        core.create_namespaced_pod(
-            namespace, pod_manifest("declaring", {"ironflow.io/secrets": "DB_PASSWORD"})
-        )
-    message = json.loads(refused.value.body)["message"]
-    assert 'failed calling webhook "declarations.pods.ironflow.io"' in message
+        core.create_namespaced_pod(namespace, declaring)
+    assert (
+        'failed calling webhook "declarations.pods.ironflow.io"' in json.loads(refused.value.body)["message"]
+    )
 
     template = pod_manifest("x", {})
     apps.create_namespaced_deployment(
@@ -64,9 +56,12 @@ def test_given_operator_stopped_when_pods_created_then_plain_admitted_and_declar
             },
         },
     )
-    pods = eventually(
-        lambda: len(core.list_namespaced_pod(namespace, label_selector="app=ordinary").items) == 2 or None,
+    eventually(
+        lambda: len(core.list_namespaced_pod(namespace, label_selector="app=ordinary").items) == 2,
         timeout=60,
         what="the controller manager to create both ordinary pods",
     )
-    assert pods
+
+    start_with_webhook(operator, operator.workdir)
+    wait_until_injecting(k8s_api, namespace, operator.current)
+    assert core.create_namespaced_pod(namespace, declaring).spec.containers[0].env[0].name == "DB_PASSWORD"

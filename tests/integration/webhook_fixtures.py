@@ -1,101 +1,43 @@
-"""The pod webhook as a real process the API server calls over TLS, plus helpers for its tests.
+"""The operator with its pod webhook, as the API server sees it in `make run`, plus test helpers.
 
-`python -m ironflow.webhook` runs the same server and registration code the operator runs
-in-process; the API server reaches it through the URL client config on loopback, exactly as in
-`make run`. Readiness is proven the honest way: a server-side dry-run of a declaring pod comes
-back injected (the API server's webhook cache has picked the configuration up).
+The operator runs as a real subprocess under its own ServiceAccount (operator_fixtures), with
+RBAC for exactly what the webhook and rollouts add: reading workloads and patching them, and
+registering the webhook configuration. The API server reaches the webhook through the URL client
+config on loopback with the operator's own CA. Readiness is proven the honest way: a server-side
+dry run of a declaring pod comes back injected (the API server's webhook cache has it).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
+from operator_fixtures import Operator, OperatorProcess
 
 from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
 from ironflow.envtest.ports import free_ports
 
 GROUP, VERSION = "ironflow.io", "v1alpha1"
-OPERATOR_NAMESPACE = "ironflow-system"
+WEBHOOK_CLUSTER_ROLE = "ironflow-operator-webhook-test"
+WEBHOOK_RULES: list[dict[str, Any]] = [
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments", "statefulsets", "daemonsets"],
+        "verbs": ["get", "list", "watch", "patch"],
+    },
+    {
+        "apiGroups": ["admissionregistration.k8s.io"],
+        "resources": ["mutatingwebhookconfigurations"],
+        "verbs": ["get", "create", "update"],
+    },
+]
 
 
-@dataclass
-class WebhookProcess:
-    process: subprocess.Popen[bytes]
-    log: Path
-    url: str
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def start_webhook_process(cluster: Cluster, workdir: Path) -> WebhookProcess:
-    port = free_ports(1)[0]
-    url = f"https://127.0.0.1:{port}"
-    log = workdir / "webhook.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_SERVICE_")}
-    argv = [
-        sys.executable,
-        "-m",
-        "ironflow.webhook",
-        f"--kubeconfig={cluster.kubeconfig}",
-        f"--cert-dir={workdir / 'certs'}",
-        f"--port={port}",
-        f"--url={url}",
-        f"--operator-namespace={OPERATOR_NAMESPACE}",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-    return WebhookProcess(process, log, url)
-
-
-def start_operator_process(cluster: Cluster, workdir: Path) -> WebhookProcess:
-    """The real `ironflow-operator`, with its pod webhook registered by URL on loopback."""
-    port = free_ports(1)[0]
-    url = f"https://127.0.0.1:{port}"
-    log = workdir / "operator.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_SERVICE_", "IRONFLOW_"))}
-    env.update({"IRONFLOW_WEBHOOK_URL": url, "IRONFLOW_WEBHOOK_CERT_DIR": str(workdir / "certs")})
-    executable = Path(sys.executable).with_name("ironflow-operator")
-    argv = [
-        str(executable),
-        f"--kubeconfig={cluster.kubeconfig}",
-        f"--operator-namespace={OPERATOR_NAMESPACE}",
-        "--metrics-port=0",
-        "--health-port=0",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-    return WebhookProcess(process, log, url)
-
-
-def ensure_namespace(api: client.ApiClient, name: str) -> None:
-    try:
-        client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    except client.ApiException as error:
-        if error.status != 409:
-            raise
-
-
-def wait_until_injecting(api: client.ApiClient, namespace: str, proc: WebhookProcess | None = None) -> None:
+def wait_until_injecting(api: client.ApiClient, namespace: str, proc: OperatorProcess | None = None) -> None:
     """A dry-run declaring pod comes back with the injection record: the API server calls us."""
     core = client.CoreV1Api(api)
 
@@ -167,27 +109,51 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def running(
-    cluster: Cluster, k8s_api: client.ApiClient, workdir: Path, operator: bool
-) -> Iterator[WebhookProcess]:
-    """Start the process, wait until the API server calls its webhook, stop it afterwards."""
-    core = client.CoreV1Api(k8s_api)
-    probe_ns = unique("webhook-probe")
-    ensure_namespace(k8s_api, probe_ns)
-    ensure_namespace(k8s_api, OPERATOR_NAMESPACE)
-    proc = (start_operator_process if operator else start_webhook_process)(cluster, workdir)
+@pytest.fixture(scope="session")
+def webhook_cluster_role(k8s_api: client.ApiClient, crds: list[str]) -> str:
+    body = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": WEBHOOK_CLUSTER_ROLE},
+        "rules": WEBHOOK_RULES,
+    }
     try:
-        wait_for_default_service_account(k8s_api, probe_ns)
-        wait_until_injecting(k8s_api, probe_ns, proc)
-        yield proc
+        client.RbacAuthorizationV1Api(k8s_api).create_cluster_role(body)
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+    return WEBHOOK_CLUSTER_ROLE
+
+
+def start_with_webhook(op: Operator, workdir: Path) -> OperatorProcess:
+    url = f"https://127.0.0.1:{free_ports(1)[0]}"
+    return op.start(f"--webhook-url={url}", f"--webhook-cert-dir={workdir / f'certs-{len(op.runs)}'}")
+
+
+@pytest.fixture
+def pod_webhook(
+    operator: Operator, k8s_api: client.ApiClient, namespace: str, webhook_cluster_role: str, tmp_path: Path
+) -> Iterator[OperatorProcess]:
+    """The operator serving the test's namespace, its webhook registered and called by the API server."""
+    rbac = client.RbacAuthorizationV1Api(k8s_api)
+    account_namespace, account = operator.user.split(":")[2:4]
+    binding = unique("ironflow-webhook-test")
+    rbac.create_cluster_role_binding(
+        {
+            "metadata": {"name": binding},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": webhook_cluster_role,
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
+        }
+    )
+    try:
+        run = start_with_webhook(operator, tmp_path)
+        wait_for_default_service_account(k8s_api, namespace)
+        wait_until_injecting(k8s_api, namespace, run)
+        yield run
     finally:
-        proc.stop()
-        core.delete_namespace(probe_ns, propagation_policy="Background")
-
-
-@pytest.fixture(scope="module")
-def operator(
-    cluster: Cluster, crds: list[str], k8s_api: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[WebhookProcess]:
-    """The whole operator (projection, rollouts, webhook) as a subprocess."""
-    yield from running(cluster, k8s_api, tmp_path_factory.mktemp("operator"), operator=True)
+        operator.stop()
+        rbac.delete_cluster_role_binding(binding)
