@@ -86,12 +86,12 @@ unit: install ## unit tests (no cluster)
 	$(call pytest,tests/unit -m "not integration and not e2e" $(PYTEST_ARGS))
 
 .PHONY: integration
-integration: install control-plane ## integration and e2e tests on a real API server started by the fixtures
+integration: install control-plane ## integration tests on a real API server started by the fixtures
 	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
-	$(call pytest,tests/integration tests/e2e -m "integration or e2e" $(PYTEST_CLUSTER) $(PYTEST_ARGS))
+	$(call pytest,tests/integration -m integration $(PYTEST_CLUSTER) $(PYTEST_ARGS))
 
 .PHONY: test
-test: install control-plane lint typecheck imports crds-check unit integration ## everything CI runs: lint, types, contracts, unit, integration
+test: install control-plane lint typecheck imports crds-check chart-lint unit integration e2e ## everything CI runs: lint, types, contracts, CRD copies, unit, integration, e2e
 	@echo "make test: all checks passed"
 
 .PHONY: run
@@ -102,6 +102,8 @@ run: install ## the operator in the foreground: local control plane + dev key, o
 chart-lint: control-plane ## helm lint --strict charts/ironflow
 	"$(CP_DIR)/helm" lint --strict charts/ironflow
 
+# e2e installs cluster-wide objects (CRDs, webhook configuration, RBAC) the way a user would, so
+# it runs in its own pytest session, on a control plane integration tests have not shaped.
 .PHONY: e2e
 e2e: install control-plane ## end-to-end: chart and manifests/ on a real API server, operator as its ServiceAccount, CLI journey
 	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
