@@ -11,6 +11,7 @@ from operator_fixtures import Operator, OperatorProcess
 from webhook_fixtures import (
     create_resource,
     pod_manifest,
+    unique,
     wait_for_default_service_account,
 )
 
@@ -263,3 +264,18 @@ def test_given_canary_values_when_pods_admitted_then_operator_log_holds_none(
     log = pod_webhook.output()
     assert f"admitted pod {namespace}/p" in log
     assert "canary-secret-51d" not in log and "canary-manifest-83a" not in log
+
+
+def test_given_namespace_the_operator_does_not_serve_when_declaring_pod_created_then_refused(
+    k8s_api: client.ApiClient, pod_webhook: OperatorProcess
+) -> None:
+    core = client.CoreV1Api(k8s_api)
+    other = unique("not-served")
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=other)))
+    try:
+        create_resource(k8s_api, other, "IronflowSecret", "app", {"DB_PASSWORD": "dev:x"})
+        wait_for_default_service_account(k8s_api, other)
+        message = refusal(k8s_api, other, {"ironflow.io/secrets": "DB_PASSWORD"})
+        assert f"environment {other} is not served by this Ironflow operator" in message
+    finally:
+        core.delete_namespace(other, propagation_policy="Background")

@@ -71,3 +71,14 @@ def test_given_enforced_env_and_envfrom_managed_secret_when_reviewed_then_denied
     out = asyncio.run(review_enforcement(_review(p), _read))
     assert out["response"]["allowed"] is False
     assert "container app envFrom (Secret app)" in out["response"]["status"]["message"]
+
+
+def test_given_namespace_not_served_when_reviewed_then_denied_saying_so() -> None:
+    from ironflow.webhook.admission import EnvironmentNotServed
+
+    async def not_served(namespace: str) -> EnvironmentView:
+        raise EnvironmentNotServed(namespace)
+
+    out = asyncio.run(review_declarations(_review(pod({"ironflow.io/secrets": "DB_PASSWORD"})), not_served))
+    assert out["response"]["allowed"] is False
+    assert "environment dev is not served by this Ironflow operator" in out["response"]["status"]["message"]

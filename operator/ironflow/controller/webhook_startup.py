@@ -13,7 +13,7 @@ from typing import Any
 
 import kopf
 
-from ironflow.controller import state
+from ironflow.controller import namespaces, state
 from ironflow.controller.webhook_options import current_options
 from ironflow.webhook.runner import RunningWebhook, start_webhook
 
@@ -29,7 +29,15 @@ async def start_pod_webhook(**_: Any) -> None:
         return
     runtime = state.current()
     try:
-        _running.append(await start_webhook(options, runtime.kube, runtime.options.operator_namespace))
+        patterns = runtime.options.namespaces
+        _running.append(
+            await start_webhook(
+                options,
+                runtime.kube,
+                runtime.options.operator_namespace,
+                serves=lambda namespace: namespaces.matches(patterns, namespace),
+            )
+        )
     except OSError as exc:  # port taken, unreadable certificates: a configuration error, not transient
         raise kopf.PermanentError(
             f"pod webhook cannot serve on {options.host}:{options.port}: {exc}"

@@ -54,9 +54,18 @@ def _pod_label(namespace: str, pod: Mapping[str, Any]) -> str:
     return f"{namespace}/{meta.get('name') or (meta.get('generateName') or '') + '*'}"
 
 
+class EnvironmentNotServed(Exception):
+    """The operator does not serve this namespace (--namespace): nothing would ever be projected there."""
+
+
 async def _view(read: EnvironmentReader, namespace: str) -> EnvironmentView:
     try:
         return await read(namespace)
+    except EnvironmentNotServed:
+        raise EnvironmentUnavailable(
+            f"environment {namespace} is not served by this Ironflow operator, so nothing it declares "
+            "would ever be projected there"
+        ) from None
     except Exception as exc:  # fail closed whatever went wrong, and say so without details
         log.warning("reading environment %s failed: %s", namespace, type(exc).__name__)
         raise EnvironmentUnavailable(

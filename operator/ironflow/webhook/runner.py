@@ -12,21 +12,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.k8s.admission import apply_webhook_configuration, list_environment
 from ironflow.k8s.async_client import Kube
-from ironflow.webhook.admission import EnvironmentReader
+from ironflow.webhook.admission import EnvironmentNotServed, EnvironmentReader
 from ironflow.webhook.configuration import ClientTarget, WebhookParameters, render_configuration
 from ironflow.webhook.server import WebhookOptions, WebhookServer
 
 log = logging.getLogger("ironflow.webhook")
 
 
-def environment_reader(kube: Kube) -> EnvironmentReader:
+def environment_reader(kube: Kube, serves: Callable[[str], bool] | None = None) -> EnvironmentReader:
     async def read(namespace: str) -> EnvironmentView:
+        if serves is not None and not serves(namespace):
+            raise EnvironmentNotServed(namespace)
         secrets, configs = await list_environment(kube, namespace)
         return build_view(namespace, secrets, configs)
 
@@ -50,9 +52,14 @@ async def start_webhook(
     kube: Kube,
     operator_namespace: str,
     excluded_namespaces: Sequence[str] = ("kube-system",),
+    serves: Callable[[str], bool] | None = None,
 ) -> RunningWebhook:
-    """Serving (and registered, with a URL) when this returns; stop() ends rotation and serving."""
-    server = WebhookServer(options, environment_reader(kube))
+    """Serving (and registered, with a URL) when this returns; stop() ends rotation and serving.
+
+    `serves` tells whether the operator serves a namespace (--namespace): declaring pods elsewhere
+    are refused, since nothing would ever be projected for them.
+    """
+    server = WebhookServer(options, environment_reader(kube, serves))
     await server.start()
 
     async def register(ca: bytes | None) -> None:
