@@ -13,7 +13,7 @@ from ironflow.cli.errors import EXIT_CLUSTER, EXIT_USER, UserError, redact, tran
 from ironflow.cli.output import table
 from ironflow.cli.promote import plan
 from ironflow.cli.value_input import strip_one_newline
-from ironflow.core.crypto import derive_sealing_key, sealing_key_configmap_data
+from ironflow.core.crypto import MAX_PLAINTEXT_BYTES, derive_sealing_key, sealing_key_configmap_data
 from ironflow.k8s import sync_errors as e
 
 PAIR = derive_sealing_key(bytes(range(32)))
@@ -145,6 +145,13 @@ def test_given_non_utf8_value_in_dev_mode_when_sealed_then_refused() -> None:
     assert sealing.seal_for(key, "dev", "A", b"ok") == "dev:ok"
     with pytest.raises(UserError):
         sealing.seal_for(key, "dev", "A", b"\xff")
+
+
+def test_given_oversized_value_in_dev_mode_when_sealed_then_refused_like_a_sealed_one() -> None:
+    key = sealing.from_data({"mode": "dev"}, "x")
+    with pytest.raises(UserError) as caught:
+        sealing.seal_for(key, "dev", "A", b"v" * (MAX_PLAINTEXT_BYTES + 1))
+    assert "at most" in caught.value.message and "vvv" not in caught.value.message
 
 
 @pytest.mark.parametrize(

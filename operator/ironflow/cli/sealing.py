@@ -21,6 +21,7 @@ import yaml
 from ironflow.cli.errors import UserError
 from ironflow.core.crypto import (
     ALGORITHM,
+    MAX_PLAINTEXT_BYTES,
     InvalidSealingKey,
     dev_value,
     key_id,
@@ -112,6 +113,10 @@ def from_file(path: str) -> SealingKey:
 
 def seal_for(key: SealingKey, namespace: str, name: str, plaintext: bytes) -> str:
     if key.mode == "dev":
+        if len(plaintext) > MAX_PLAINTEXT_BYTES:  # the same limit as sealed values: the operator enforces it
+            raise UserError(
+                f"value for {name} is {len(plaintext)} bytes; at most {MAX_PLAINTEXT_BYTES} are accepted"
+            )
         try:
             return dev_value(plaintext)
         except ValueError:

@@ -12,7 +12,13 @@ from ironflow.cli.errors import UserError, redact
 from ironflow.cli.output import emit, table, warn
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
 from ironflow.cli.value_input import read_value
-from ironflow.core.crypto import MalformedSealedValue, UnknownFormatVersion, is_dev_form, parse_sealed
+from ironflow.core.crypto import (
+    DEV_PREFIX,
+    MalformedSealedValue,
+    UnknownFormatVersion,
+    is_dev_form,
+    parse_sealed,
+)
 from ironflow.core.names import validate_name, validate_namespace
 from ironflow.core.sealing_key import SEALING_KEY_CONFIGMAP
 from ironflow.k8s.sync_errors import ApiError
@@ -94,7 +100,7 @@ def secret_set(
     try:
         api.set_entries(SECRETS, env, resource, {name: sealed})
     except ApiError as exc:
-        exc.message = redact(exc.message, [sealed])
+        exc.message = redact(exc.message, [sealed, sealed.removeprefix(DEV_PREFIX)])
         raise
     warn_if_shadowed(api, SECRETS, env, resource, name)
     result = {"name": name, "environment": env, "resource": resource, "mode": key.mode, "keyId": key.kid}
