@@ -91,7 +91,8 @@ def secret_set(
 ) -> None:
     """Seal VALUE for NAME in the environment and write it into the IronflowSecret.
 
-    VALUE - reads stdin (hidden prompt at a terminal). Only the sealed string is sent.
+    A VALUE of - reads stdin (a hidden prompt at a terminal); --from-file reads a file.
+    Sealing happens here: only the sealed string is sent to the cluster.
     """
     sealed, key = _sealed(session, name, env, public_key, value, from_file, allow_empty)
     if key.mode == "dev":
