@@ -10,16 +10,18 @@ the operator has demonstrably processed the change that could have triggered the
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
-from operator_fixtures import OperatorProcess
+from operator_fixtures import Operator, OperatorProcess
 from webhook_fixtures import (
     GROUP,
     VERSION,
     create_resource,
     pod_manifest,
+    start_with_webhook,
     wait_for_default_service_account,
 )
 
@@ -199,3 +201,20 @@ def test_given_statefulset_or_daemonset_declaring_when_value_changes_then_templa
         timeout=60,
         what=f"the {kind} template to carry a new digest",
     )
+
+
+def test_given_value_changed_while_operator_down_when_it_restarts_then_the_workload_rolls(
+    k8s_api: client.ApiClient, env: str, operator: Operator, tmp_path: Path
+) -> None:
+    client.AppsV1Api(k8s_api).create_namespaced_deployment(
+        env, deployment("web", {"ironflow.io/secrets": "DB_PASSWORD"})
+    )
+    baseline(k8s_api, env, "web")
+    eventually(lambda: revision(k8s_api, env, "web"), timeout=60, what="the first revision of web")
+    operator.stop()
+
+    set_secret(k8s_api, env, "DB_PASSWORD", "dev:changed-while-down")
+    assert revision(k8s_api, env, "web") == "1"
+
+    start_with_webhook(operator, tmp_path)
+    eventually(lambda: rolled(k8s_api, env, "web"), timeout=60, what="web to roll after the restart")

@@ -20,7 +20,7 @@ def workload(
 ) -> dict[str, Any]:
     return {
         "metadata": {"name": "web", "annotations": dict(annotations or {})},
-        "spec": {"template": {"metadata": {"annotations": template_annotations}, "spec": {"containers": []}}},
+        "spec": {"template": {"metadata": {"annotations": dict(template_annotations)}, "spec": {"containers": []}}},
     }
 
 
@@ -114,3 +114,20 @@ def test_given_unchanged_versions_when_reconciled_again_then_nothing_written() -
 
 def test_given_malformed_declaration_when_reconciled_then_untouched() -> None:
     assert plan_rollout(workload({"ironflow.io/secrets": "1BAD"}), view()) is None
+
+
+def test_given_required_name_removed_when_reconciled_then_no_rollout_into_refused_pods() -> None:
+    w = apply(
+        workload(DECLARES_DB),
+        plan_rollout(workload(DECLARES_DB), view(secrets={"app": {"DB_PASSWORD": "v1"}})),
+    )
+    assert plan_rollout(w, view(secrets={"app": {"OTHER": "o1"}})) is None
+    patch = plan_rollout(w, view(secrets={"app": {"DB_PASSWORD": "v2"}}))
+    assert patch is not None and "spec" in patch
+
+
+def test_given_optional_name_removed_when_reconciled_then_rolls() -> None:
+    decl = {"ironflow.io/secrets": "SLACK_WEBHOOK?"}
+    w = apply(workload(decl), plan_rollout(workload(decl), view(secrets={"app": {"SLACK_WEBHOOK": "s1"}})))
+    patch = plan_rollout(w, view(secrets={"app": {"OTHER": "o1"}}))
+    assert patch is not None and "spec" in patch

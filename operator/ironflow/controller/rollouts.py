@@ -18,7 +18,14 @@ import kopf
 
 from ironflow.controller import state
 from ironflow.core.environment_view import EnvironmentView, build_view
-from ironflow.core.rollout import ROLLOUT_DIGEST_ANNOTATION, opted_out, plan_rollout, template_declaration
+from ironflow.core.rollout import (
+    OBSERVED_VERSIONS_ANNOTATION,
+    OPT_OUT_ANNOTATION,
+    ROLLOUT_DIGEST_ANNOTATION,
+    opted_out,
+    plan_rollout,
+    template_declaration,
+)
 from ironflow.k8s.admission import list_environment
 from ironflow.k8s.async_client import ApiError, Kube, group_path
 from ironflow.k8s.workloads import APPS, list_workloads, patch_workload
@@ -26,6 +33,7 @@ from ironflow.k8s.workloads import APPS, list_workloads, patch_workload
 log = logging.getLogger("ironflow.rollouts")
 GROUP, VERSION = "ironflow.io", "v1alpha1"
 _seen_versions: dict[tuple[str, str, str], str] = {}
+_seen_workloads: dict[tuple[str, str, str], str] = {}
 
 
 async def _view(kube: Kube, namespace: str) -> EnvironmentView:
@@ -105,14 +113,38 @@ async def config_versions(event: Mapping[str, Any], namespace: str | None, **_: 
     await _on_environment_event("config", event, namespace)
 
 
+def _workload_fingerprint(body: Mapping[str, Any]) -> str:
+    """What a workload event can change for rollouts; status-only updates (frequent) leave it alone."""
+    meta = body.get("metadata") or {}
+    template = ((body.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    return json.dumps(
+        [
+            meta.get("uid"),
+            annotations.get(OBSERVED_VERSIONS_ANNOTATION),
+            annotations.get(OPT_OUT_ANNOTATION),
+            template.get("annotations") or {},
+        ],
+        sort_keys=True,
+    )
+
+
 async def _on_workload_event(resource: str, event: Mapping[str, Any], namespace: str | None) -> None:
+    body = event.get("object") or {}
+    key = (resource, str(namespace), str((body.get("metadata") or {}).get("name")))
     if event.get("type") == "DELETED" or namespace is None:
+        _seen_workloads.pop(key, None)
         return
+    fingerprint = _workload_fingerprint(body)
+    if _seen_workloads.get(key) == fingerprint:
+        return  # environment changes reach it through reconcile_environment instead
     kube = state.current().kube
     try:
-        await reconcile_workload(kube, resource, event.get("object") or {}, await _view(kube, namespace))
+        await reconcile_workload(kube, resource, body, await _view(kube, namespace))
     except ApiError as exc:
         log.warning("rollout check of %s in %s failed: %s", resource, namespace, exc)
+        return
+    _seen_workloads[key] = fingerprint
 
 
 @kopf.on.event("apps", "v1", "deployments", when=_declares)

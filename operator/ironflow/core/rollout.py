@@ -43,11 +43,18 @@ def opted_out(workload: Mapping[str, Any]) -> bool:
 
 
 def current_versions(declaration: Declaration, view: EnvironmentView) -> dict[str, str | None]:
-    """kind/NAME -> version; ABSENT when undefined; None when defined but not yet versioned."""
+    """kind/NAME -> version; ABSENT for an undefined optional name; None when undecidable.
+
+    A required name that is undefined is undecidable rather than a change: rolling would only
+    replace running pods with pods the webhook must refuse, so the workload keeps what it runs.
+    """
     out: dict[str, str | None] = {}
     for d in declaration.names:
         key = f"{d.kind}/{d.name}"
-        out[key] = ABSENT if view.source(d.kind, d.name) is None else view.version(d.kind, d.name)
+        if view.source(d.kind, d.name) is None:
+            out[key] = ABSENT if d.optional else None
+        else:
+            out[key] = view.version(d.kind, d.name)
     return out
 
 
