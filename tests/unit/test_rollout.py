@@ -20,7 +20,9 @@ def workload(
 ) -> dict[str, Any]:
     return {
         "metadata": {"name": "web", "annotations": dict(annotations or {})},
-        "spec": {"template": {"metadata": {"annotations": dict(template_annotations)}, "spec": {"containers": []}}},
+        "spec": {
+            "template": {"metadata": {"annotations": dict(template_annotations)}, "spec": {"containers": []}}
+        },
     }
 
 
