@@ -55,9 +55,25 @@ def manifest_objects() -> list[dict[str, object]]:
     return [doc for path in manifest_files() for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
+def remove_dev_webhook_registration(cluster: Cluster) -> None:
+    """A cluster Ironflow was never installed on has no pod webhook configuration.
+
+    The integration tests of this session leave one registered by URL (on purpose: declaring pods
+    fail closed); a client-side apply would merge the chart's Service into it (invalid), and Helm
+    would refuse to adopt it. Remove it, as `make run` users are told to (docs/install.md).
+    """
+    cluster.kubectl("delete", "--ignore-not-found", "mutatingwebhookconfiguration/ironflow-pod-declarations")
+
+
+@pytest.fixture
+def fresh_cluster(cluster: Cluster) -> None:
+    remove_dev_webhook_registration(cluster)
+
+
 @pytest.fixture(scope="module")
 def installed(cluster: Cluster, crds: list[str], cert_manager_crds: None) -> Iterator[str]:
     """`kubectl apply -f manifests/ -R`, as a user runs it (client-side apply, file order)."""
+    remove_dev_webhook_registration(cluster)
     result = cluster.kubectl("apply", "-f", str(MANIFESTS), "-R", check=False)
     assert result.returncode == 0, f"kubectl apply -f manifests/ -R failed:\n{result.stdout}\n{result.stderr}"
     eventually(

@@ -112,7 +112,13 @@ def _dry_run(cluster: Cluster, docs: list[dict[str, Any]]) -> subprocess.Complet
     ],
 )
 def test_given_helm_template_when_applied_with_server_dry_run_then_api_server_accepts_all(
-    cluster: Cluster, helm: Path, crds: list[str], cert_manager_crds: None, namespace: str, values: list[str]
+    cluster: Cluster,
+    helm: Path,
+    crds: list[str],
+    cert_manager_crds: None,
+    fresh_cluster: None,
+    namespace: str,
+    values: list[str],
 ) -> None:
     # The fixture's namespace is both the release namespace and the one environment served, so
     # the per-namespace RoleBinding variant is rendered too.
@@ -134,7 +140,12 @@ def test_given_helm_template_when_applied_with_server_dry_run_then_api_server_ac
 
 
 def test_given_chart_when_helm_installs_then_uninstall_removes_it_and_keeps_the_crds(
-    cluster: Cluster, helm: Path, crds: list[str], cert_manager_crds: None, namespace: str
+    cluster: Cluster,
+    helm: Path,
+    crds: list[str],
+    cert_manager_crds: None,
+    fresh_cluster: None,
+    namespace: str,
 ) -> None:
     kubeconfig = f"--kubeconfig={cluster.kubeconfig}"
     install = [
@@ -147,8 +158,8 @@ def test_given_chart_when_helm_installs_then_uninstall_removes_it_and_keeps_the_
         "--set",
         f"namespaces={{{namespace}}}",
     ]
+    assert "STATUS: deployed" in _helm(helm, *install).stdout
     try:
-        assert "STATUS: deployed" in _helm(helm, *install).stdout
         get = cluster.kubectl("get", "deployment/ironflow-operator", "rolebinding/ironflow-operator",
                               "certificate/ironflow-webhook", "-n", namespace, "-o", "name")  # fmt: skip
         assert len(get.stdout.split()) == 3
