@@ -78,7 +78,7 @@ def config_set(
 ) -> None:
     """Set NAME to VALUE, a JSON value (2500, true, '"text"', '{"a":1}'); - reads stdin."""
     validate_name(name)
-    raw = read_value(value, from_file, prompt=f"Value for {name}", confirm=False, allow_empty=as_string)
+    raw = read_value(value, from_file, prompt=f"Value for {name}", secret=False, allow_empty=as_string)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

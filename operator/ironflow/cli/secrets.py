@@ -61,9 +61,7 @@ def _sealed(
     validate_name(name)
     validate_namespace(env)
     key = _key(session, env, public_key)  # before the value is typed: fail early, not after
-    plaintext = read_value(
-        value, from_file, prompt=f"Value for {name}", confirm=True, allow_empty=allow_empty
-    )
+    plaintext = read_value(value, from_file, prompt=f"Value for {name}", secret=True, allow_empty=allow_empty)
     return sealing.seal_for(key, env, name, plaintext), key
 
 

@@ -33,7 +33,7 @@ def read_value(
     from_file: str | None,
     *,
     prompt: str,
-    confirm: bool,
+    secret: bool,
     allow_empty: bool = False,
 ) -> bytes:
     if value is not None and from_file is not None:
@@ -47,7 +47,7 @@ def read_value(
             raise UserError(f"cannot read {from_file}: {exc.strerror or exc}") from None
         source = f"file {from_file}"
     elif value == STDIN:
-        data, source = _read_stdin(prompt, confirm), "stdin"
+        data, source = _read_stdin(prompt, secret), "stdin"
     else:
         assert value is not None
         data, source = os.fsencode(value), "the argument"
@@ -56,10 +56,11 @@ def read_value(
     return data
 
 
-def _read_stdin(prompt: str, confirm: bool) -> bytes:
+def _read_stdin(prompt: str, secret: bool) -> bytes:
+    """A secret is typed blind and twice; a config value is visible, so once is enough."""
     if sys.stdin.isatty():
         text: str = click.prompt(
-            prompt, hide_input=True, confirmation_prompt=confirm, default="", show_default=False
+            prompt, hide_input=secret, confirmation_prompt=secret, default="", show_default=False
         )
         return text.encode("utf-8")
     return strip_one_newline(sys.stdin.buffer.read())
