@@ -98,3 +98,25 @@ def test_given_policy_when_parsed_then_leases_dropped_events_kept_and_rest_full(
     assert levels == ["None", "None", "Request", "RequestResponse"]
     assert policy["rules"][0]["resources"][0]["resources"] == ["leases"]
     assert "resources" not in policy["rules"][-1], "the last rule must catch everything"
+
+
+def test_given_growing_log_when_read_repeatedly_then_new_records_and_completed_lines_appear(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.log"
+    path.write_text(_record("get", "pods") + "\n" + _record("create", "pods")[:20])
+    log = AuditLog(path)
+    assert [e.verb for e in log.events()] == ["get"]
+    with path.open("a") as handle:
+        handle.write(_record("create", "pods")[20:] + "\n")
+    assert [e.verb for e in log.events()] == ["get", "create"]
+
+
+def test_given_log_replaced_when_read_again_then_only_new_file_counts(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    path.write_text(_record("get", "pods") + "\n" + _record("list", "pods") + "\n")
+    log = AuditLog(path)
+    assert len(log.events()) == 2
+    path.unlink()
+    path.write_text(_record("delete", "pods") + "\n")
+    assert [e.verb for e in log.events()] == ["delete"]

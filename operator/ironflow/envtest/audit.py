@@ -10,6 +10,7 @@ the places a secret must never leak to.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -141,17 +142,36 @@ def matches(
 
 
 class AuditLog:
-    """Reads `<cluster dir>/audit.log`; every call rereads the file, so results are current."""
+    """Reads `<cluster dir>/audit.log` incrementally: each call parses only what was appended since.
+
+    A whole test session writes tens of megabytes; re-parsing all of it on every poll of
+    `wait_for` would make waiting slower the longer the session runs.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._inode = -1
+        self._offset = 0
+        self._events: list[AuditEvent] = []
+
+    def _refresh(self) -> list[AuditEvent]:
+        try:
+            with self.path.open("rb") as handle:
+                inode, size = os.fstat(handle.fileno()).st_ino, os.fstat(handle.fileno()).st_size
+                if inode != self._inode or size < self._offset:  # a new or truncated file
+                    self._inode, self._offset, self._events = inode, 0, []
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        complete = chunk.rfind(b"\n") + 1  # a line the server is still writing waits for the next call
+        self._events.extend(parse_lines(chunk[:complete].decode("utf-8", errors="replace").splitlines()))
+        self._offset += complete
+        return self._events
 
     def events(self, **filters: str | None) -> list[AuditEvent]:
         """Completed requests matching all given filters (verb, resource, user, namespace, name...)."""
-        if not self.path.exists():
-            return []
-        with self.path.open(encoding="utf-8") as handle:
-            return [event for event in parse_lines(iter(handle)) if matches(event, **filters)]
+        return [event for event in self._refresh() if matches(event, **filters)]
 
     def wait_for(
         self,

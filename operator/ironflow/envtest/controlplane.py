@@ -57,6 +57,7 @@ class ControlPlane:
         self.ports: Ports | None = None
         self.timings: dict[str, float] = {}
         self._ca: CertificateAuthority | None = None
+        self._audit = AuditLog(self.layout.audit_log)
         self._started: list[tuple[subprocess.Popen[bytes], processes.ProcessRecord]] = []
 
     @property
@@ -71,7 +72,7 @@ class ControlPlane:
 
     @property
     def audit(self) -> AuditLog:
-        return AuditLog(self.layout.audit_log)
+        return self._audit
 
     @property
     def records(self) -> tuple[processes.ProcessRecord, ...]:
