@@ -170,11 +170,20 @@ def _namespace_name(test_name: str) -> str:
 
 @pytest.fixture
 def namespace(request: pytest.FixtureRequest, k8s_api: client.ApiClient) -> Iterator[str]:
-    """A fresh namespace per test, deleted afterwards (deletion completes in the background)."""
+    """A fresh namespace per test, deleted afterwards (deletion completes in the background).
+
+    Handed over only once its `default` ServiceAccount exists: until the controller manager
+    creates it, the API server refuses every pod in the namespace.
+    """
     core = client.CoreV1Api(k8s_api)
     name = _namespace_name(request.node.name)
     core.create_namespace(
         client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"ironflow.io/test": "true"}))
+    )
+    eventually(
+        lambda: core.list_namespaced_service_account(name, field_selector="metadata.name=default").items,
+        timeout=30,
+        what=f"the default ServiceAccount in {name}",
     )
     yield name
     try:
