@@ -176,12 +176,13 @@ def test_given_user_with_namespaced_role_when_secret_set_then_it_works_without_r
     assert set(spec_map(k8s_api, namespace, SECRETS)) == {"CI_TOKEN"}
 
 
-def _talk(fd: int, replies: list[tuple[bytes, bytes]], done: bytes, timeout: float = 60.0) -> bytes:
-    """Answer prompts on a pseudo-terminal as a person would; returns everything the terminal showed."""
+def _talk(fd: int, replies: list[tuple[bytes, bytes]], timeout: float = 60.0) -> bytes:
+    """Answer prompts on a pseudo-terminal as a person would, until the program closes it;
+    returns everything the terminal showed."""
     seen = b""
     deadline = time.monotonic() + timeout
     pending = list(replies)
-    while time.monotonic() < deadline and done not in seen:
+    while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
             try:
@@ -217,15 +218,22 @@ def test_given_terminal_when_secret_set_with_dash_then_prompt_hides_and_confirms
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
     }
+    out_r, out_w = os.pipe()  # stdout is a pipe (a script reading -o json); stdin and stderr the terminal
     pid, fd = pty.fork()
     if pid == 0:  # the child: the CLI on a real terminal
-        os.execve(str(BINARY), [str(BINARY), "secret", "set", "TYPED", "--env", namespace, "-"], env)
+        os.dup2(out_w, 1)
+        args = [str(BINARY), "secret", "set", "TYPED", "--env", namespace, "-", "-o", "json"]
+        os.execve(str(BINARY), args, env)
+    os.close(out_w)
     try:
-        shown = _talk(fd, [(b"Value for TYPED", b"typed-v4lue\n"), (b"Repeat", b"typed-v4lue\n")], b"set in")
+        shown = _talk(fd, [(b"Value for TYPED", b"typed-v4lue\n"), (b"Repeat", b"typed-v4lue\n")])
     finally:
         status = _reap(pid)
         os.close(fd)
+    with os.fdopen(out_r, "rb") as out:
+        printed = out.read()
     assert os.waitstatus_to_exitcode(status) == 0, shown
-    assert b"typed-v4lue" not in shown
+    assert b"Value for TYPED" in shown and b"typed-v4lue" not in shown + printed
+    assert json.loads(printed)["name"] == "TYPED"  # the prompts did not go to stdout
     sealed = spec_map(k8s_api, namespace, SECRETS)["TYPED"]
     assert unseal(keyring, namespace, "TYPED", sealed, allow_dev=False) == b"typed-v4lue"

@@ -60,7 +60,7 @@ def _read_stdin(prompt: str, secret: bool) -> bytes:
     """A secret is typed blind and twice; a config value is visible, so once is enough."""
     if sys.stdin.isatty():
         text: str = click.prompt(
-            prompt, hide_input=secret, confirmation_prompt=secret, default="", show_default=False
+            prompt, hide_input=secret, confirmation_prompt=secret, default="", show_default=False, err=True
         )
         return text.encode("utf-8")
     return strip_one_newline(sys.stdin.buffer.read())
