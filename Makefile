@@ -108,3 +108,7 @@ chart-lint: control-plane ## helm lint --strict charts/ironflow
 e2e: install control-plane ## end-to-end: chart and manifests/ on a real API server, operator as its ServiceAccount, CLI journey
 	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
 	$(call pytest,tests/e2e -m e2e $(PYTEST_CLUSTER) $(PYTEST_ARGS))
+
+.PHONY: bench
+bench: install control-plane ## operator write-count and throughput benchmark on the embedded control plane -> docs/benchmarks.md
+	IRONFLOW_CP_DIR="$(CP_DIR)" $(BIN)/python benchmarks/operator_bench.py $(BENCH_ARGS)
