@@ -86,7 +86,7 @@ def installed(cluster: Cluster, crds: list[str], cert_manager_crds: None) -> Ite
         timeout=30,
         what="the operator's ServiceAccount",
     )
-    yield result.stdout
+    yield result.stdout + result.stderr
     cluster.kubectl(
         "delete",
         "--ignore-not-found",

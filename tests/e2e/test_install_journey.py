@@ -68,6 +68,11 @@ def test_given_manifests_when_applied_with_kubectl_then_every_object_is_created(
         "validatingadmissionpolicy.admissionregistration.k8s.io/ironflowconfig-names.ironflow.io",
     ):
         assert expected in created, f"{expected} not in `kubectl apply` output:\n{installed}"
+    # The namespace enforces the restricted Pod Security profile; the API server warns on apply
+    # when a workload's pod template would violate it.
+    assert "would violate PodSecurity" not in installed, installed
+    labels = json.loads(cluster.kubectl("get", "namespace", OPERATOR_NAMESPACE, "-o", "json").stdout)
+    assert labels["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     deployment = json.loads(
         cluster.kubectl("get", "deployment/ironflow-operator", "-n", OPERATOR_NAMESPACE, "-o", "json").stdout
     )
