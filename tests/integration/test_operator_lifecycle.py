@@ -226,3 +226,27 @@ def test_given_keyed_operator_when_serving_namespace_then_sealing_key_published(
     assert data["mode"] == "keyed" and data["algorithm"] == "X25519-HKDF-SHA256-AES256GCM/v1"
     client.CoreV1Api(k8s_api).delete_namespaced_config_map("ironflow-sealing-key", namespace)
     eventually(published, what="sealing-key ConfigMap put back after deletion")
+
+
+def test_given_namespace_glob_when_matching_namespace_appears_later_then_served(
+    operator: Operator, namespace: str, k8s_api: client.ApiClient
+) -> None:
+    key = new_key()
+    operator.set_master_key(key)
+    late = f"{namespace[:50]}-late"
+    operator.namespaces = [f"{namespace[:50]}-l*", f"!{namespace[:50]}-lost"]
+    operator.start()
+    core = client.CoreV1Api(k8s_api)
+    core.create_namespace({"metadata": {"name": late, "labels": {"ironflow.io/test": "true"}}})
+    try:
+        kid = derive_sealing_key(bytes.fromhex(key)).kid
+        eventually(
+            lambda: (configmap_data(k8s_api, late, "ironflow-sealing-key") or {}).get("keyId") == kid,
+            what="sealing key published into the namespace created after start",
+        )
+        apply_cr(k8s_api, SECRET, late, "app", {"A": sealed(key, late, "A", "a")})
+        wait_ready(k8s_api, SECRET, late, "app")
+        assert secret_data(k8s_api, late, "app") == {"A": "a"}
+        assert configmap_data(k8s_api, namespace, "ironflow-sealing-key") is None  # not matched, not served
+    finally:
+        core.delete_namespace(late, propagation_policy="Background")
