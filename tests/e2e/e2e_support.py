@@ -8,6 +8,7 @@ RBAC that manifests/ installs is what the API server enforces on every call it m
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ironflow.envtest import access, kubeconfig
+from ironflow.envtest import access, eventually, kubeconfig
 from ironflow.envtest.cluster import Cluster
+from ironflow.envtest.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
@@ -132,3 +134,53 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
         f"{' '.join(map(str, result.args))} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
     )
     return result.stdout
+
+
+def start_as_deployed(
+    cluster: Cluster, namespace: str, workdir: Path, webhook_url: str | None = None
+) -> OperatorRun:
+    """The installed Deployment's operator, run locally: its arguments and environment, except
+    the ServiceAccount's token for --in-cluster, free loopback ports, debug logs (so the canary
+    checks cover every level) and, instead of the Service and the mounted certificate, the
+    webhook by URL (or none)."""
+    deployment = json.loads(
+        cluster.kubectl("get", "deployment/ironflow-operator", "-n", namespace, "-o", "json").stdout
+    )
+    account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+    token_config = service_account_kubeconfig(cluster, namespace, account, workdir / "sa.kubeconfig")
+    args = container_args(deployment)
+    for flag in ("--in-cluster", "--health-port", "--metrics-port", "--log-level"):
+        assert any(a.split("=")[0] == flag for a in args), f"the Deployment no longer passes {flag}: {args}"
+    env = container_env(deployment)
+    assert env.pop("IRONFLOW_WEBHOOK_CERT_DIR") == "/etc/ironflow/webhook-tls", env
+    env.pop("IRONFLOW_WEBHOOK_PORT")
+    if webhook_url is not None:
+        env["IRONFLOW_WEBHOOK_URL"] = webhook_url
+    health, metrics = free_ports(2)
+    argv = local_args(
+        args,
+        replace={
+            "--in-cluster": f"--kubeconfig={token_config}",
+            "--health-port": f"--health-port={health}",
+            "--metrics-port": f"--metrics-port={metrics}",
+            "--log-level": "--log-level=debug",
+        },
+        add=["--bind-address=127.0.0.1"],
+    )
+    run = OperatorRun.start(argv, env, workdir / "operator.log", health)
+    try:
+        eventually(run.ready, timeout=90, what="operator /readyz under the ServiceAccount token")
+    except BaseException:
+        run.stop()
+        raise
+    return run
+
+
+def refused_calls(cluster: Cluster, user: str) -> list[tuple[str, str, str, str, str]]:
+    """Requests of `user` the API server refused (403), from the audit log (own control plane)."""
+    assert cluster.audit is not None, "the RBAC proof needs the session's own control plane (audit log)"
+    return [
+        (e.verb, e.resource, e.subresource, e.namespace, e.name)
+        for e in cluster.audit.events(user=user)
+        if e.status_code == 403
+    ]

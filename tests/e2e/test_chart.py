@@ -4,16 +4,19 @@ is accepted by the real API server (server-side dry run, CRDs first)."""
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from e2e_support import CHART, ROOT, clean_env
+from e2e_support import CHART, ROOT, clean_env, refused_calls, start_as_deployed
+from kubernetes import client
 
-from ironflow.envtest import K8S_VERSION
+from ironflow.envtest import K8S_VERSION, eventually
 from ironflow.envtest.cluster import Cluster
 from ironflow.webhook.configuration import ClientTarget, WebhookParameters, render_configuration
 
@@ -139,14 +142,22 @@ def test_given_helm_template_when_applied_with_server_dry_run_then_api_server_ac
     assert result.stdout.count("(server dry run)") == len(rest)
 
 
-def test_given_chart_when_helm_installs_then_uninstall_removes_it_and_keeps_the_crds(
+def test_given_chart_serving_one_namespace_when_installed_then_operator_works_on_namespaced_rbac_alone(
     cluster: Cluster,
     helm: Path,
+    k8s_api: client.ApiClient,
     crds: list[str],
     cert_manager_crds: None,
     fresh_cluster: None,
     namespace: str,
+    tmp_path: Path,
 ) -> None:
+    """helm install with `namespaces: [one]`, the operator under the chart's ServiceAccount: the
+    per-namespace RoleBinding and the master-key Role suffice; nothing is granted elsewhere."""
+    served = f"e2e-served-{uuid.uuid4().hex[:6]}"
+    core = client.CoreV1Api(k8s_api)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=served)))
+    user = f"system:serviceaccount:{namespace}:ironflow-operator"
     kubeconfig = f"--kubeconfig={cluster.kubeconfig}"
     install = [
         "install",
@@ -156,26 +167,50 @@ def test_given_chart_when_helm_installs_then_uninstall_removes_it_and_keeps_the_
         namespace,
         kubeconfig,
         "--set",
-        f"namespaces={{{namespace}}}",
+        f"namespaces={{{served}}}",
     ]
     assert "STATUS: deployed" in _helm(helm, *install).stdout
     try:
-        get = cluster.kubectl("get", "deployment/ironflow-operator", "rolebinding/ironflow-operator",
-                              "certificate/ironflow-webhook", "-n", namespace, "-o", "name")  # fmt: skip
-        assert len(get.stdout.split()) == 3
-        webhook = yaml.safe_load(
+        cluster.kubectl("get", "rolebinding/ironflow-operator", "-n", served)
+        webhook = json.loads(
             cluster.kubectl(
-                "get", "mutatingwebhookconfiguration/ironflow-pod-declarations", "-o", "yaml"
+                "get", "mutatingwebhookconfiguration/ironflow-pod-declarations", "-o", "json"
             ).stdout
         )
-        assert (
-            webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
-            == f"{namespace}/ironflow-webhook"
+        annotation = webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
+        assert annotation == f"{namespace}/ironflow-webhook"
+        can_i = cluster.kubectl(
+            "auth", "can-i", "list", "secrets", "-n", "default", f"--as={user}", check=False
         )
-        assert webhook["webhooks"][0]["clientConfig"]["service"]["namespace"] == namespace
+        assert can_i.stdout.strip() == "no", "environment rights granted outside the served namespace"
+
+        run = start_as_deployed(cluster, namespace, tmp_path)  # no master key: development mode
+        try:
+            cluster.kubectl.apply_text(_DEV_SECRET, namespace=served)
+            eventually(
+                lambda: cluster.kubectl("get", "secret/app", "-n", served, "-o", "jsonpath={.data.TOKEN}",
+                                        check=False).stdout == base64.b64encode(b"dev-value").decode(),
+                timeout=60,
+                what="Secret app projected in the served namespace",
+            )  # fmt: skip
+        finally:
+            run.stop()
+        assert not refused_calls(cluster, user), "the chart's ServiceAccount was refused"
+        assert "dev-value" not in run.output()
     finally:
         _helm(helm, "uninstall", "ironflow", "-n", namespace, kubeconfig, "--wait")
+        core.delete_namespace(served, propagation_policy="Background")
     gone = cluster.kubectl("get", "mutatingwebhookconfiguration/ironflow-pod-declarations", check=False)
     assert gone.returncode != 0 and "NotFound" in gone.stderr
     assert cluster.kubectl("get", "deployment", "-n", namespace, "-o", "name").stdout.strip() == ""
     cluster.kubectl("get", "crd/ironflowsecrets.ironflow.io", "crd/ironflowconfigs.ironflow.io")
+
+
+_DEV_SECRET = """
+apiVersion: ironflow.io/v1alpha1
+kind: IronflowSecret
+metadata: {name: app}
+spec:
+  sealed:
+    TOKEN: "dev:dev-value"
+"""

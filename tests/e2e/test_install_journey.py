@@ -19,16 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from e2e_support import (
-    OPERATOR_NAMESPACE,
-    OperatorRun,
-    container_args,
-    container_env,
-    ironflow,
-    local_args,
-    ok,
-    service_account_kubeconfig,
-)
+from e2e_support import OPERATOR_NAMESPACE, OperatorRun, ironflow, ok, refused_calls, start_as_deployed
 from kubernetes import client
 
 from ironflow.envtest import eventually
@@ -143,31 +134,9 @@ def operator(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OperatorRun]:
     workdir = tmp_path_factory.mktemp("e2e-operator")
-    kubeconfig = service_account_kubeconfig(cluster, OPERATOR_NAMESPACE, SA_NAME, workdir / "sa.kubeconfig")
-    deployment = json.loads(
-        cluster.kubectl("get", "deployment/ironflow-operator", "-n", OPERATOR_NAMESPACE, "-o", "json").stdout
-    )
-    args = container_args(deployment)
-    for flag in ("--in-cluster", "--health-port", "--metrics-port", "--log-level"):
-        assert any(a.split("=")[0] == flag for a in args), f"the Deployment no longer passes {flag}: {args}"
-    env = container_env(deployment)
-    assert env.pop("IRONFLOW_WEBHOOK_CERT_DIR") == "/etc/ironflow/webhook-tls", env
-    env.pop("IRONFLOW_WEBHOOK_PORT")
-    health, metrics, webhook = free_ports(3)
-    argv = local_args(
-        args,
-        replace={
-            "--in-cluster": f"--kubeconfig={kubeconfig}",
-            "--health-port": f"--health-port={health}",
-            "--metrics-port": f"--metrics-port={metrics}",
-            "--log-level": "--log-level=debug",  # the canary check covers every level
-        },
-        add=["--bind-address=127.0.0.1"],
-    )
-    env["IRONFLOW_WEBHOOK_URL"] = f"https://127.0.0.1:{webhook}"  # instead of the Service and mounted cert
-    run = OperatorRun.start(argv, env, workdir / "operator.log", health)
+    (webhook,) = free_ports(1)
+    run = start_as_deployed(cluster, OPERATOR_NAMESPACE, workdir, webhook_url=f"https://127.0.0.1:{webhook}")
     try:
-        eventually(run.ready, timeout=90, what="operator /readyz under the ServiceAccount token")
         yield run
     finally:
         run.stop()
@@ -294,12 +263,10 @@ def test_given_installed_operator_when_user_follows_the_journey_then_values_flow
 
     # RBAC from manifests/ sufficed: the API server refused nothing the operator asked for.
     log = operator.output()
-    if cluster.audit is not None:
-        calls = cluster.audit.events(user=SA_USER)
-        assert any(e.verb == "create" and e.resource == "secrets" for e in calls), "operator made no Secret"
-        refused_calls = [(e.verb, e.resource, e.subresource, e.namespace, e.name) for e in calls
-                         if e.status_code == 403]  # fmt: skip
-        assert not refused_calls, f"the ServiceAccount was refused: {refused_calls}"
+    assert cluster.audit is not None
+    calls = cluster.audit.events(user=SA_USER)
+    assert any(e.verb == "create" and e.resource == "secrets" for e in calls), "the operator made no Secret"
+    assert not refused_calls(cluster, SA_USER), "the ServiceAccount was refused"
     assert "403" not in log and "Forbidden" not in log, log[-3000:]
 
     # The value never reached the operator's log, at debug level, in any form.
