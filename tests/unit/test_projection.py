@@ -156,3 +156,15 @@ def test_given_hand_edited_projection_when_repaired_then_version_unchanged() -> 
     assert proj.write == "update"
     assert status2["names"]["A"]["version"] == status["names"]["A"]["version"]
     assert status_patch(res2, status2) is None
+
+
+def test_given_write_refused_when_status_computed_then_projection_failed_and_old_facts_kept() -> None:
+    first = resource(SECRET_KIND, {"DB": sealed("DB", b"v")})
+    _, status, _ = run(first, KEYED, Actual.absent())
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"w")}, generation=2, status=status)
+    proj = project(res, evaluate(res, KEYED, {}), owned({"DB": b"v"}), NOW)
+    state = ready(res, proj, KEYED, "the API server answered 403 Forbidden")
+    assert (state.status, state.reason) == ("False", "ProjectionFailed")
+    desired = desired_status(res, proj, KEYED, NOW, "the API server answered 403 Forbidden")
+    assert desired["names"] == status["names"]
+    assert [e.reason for e in events(res, proj, KEYED, state)] == ["ProjectionFailed"]

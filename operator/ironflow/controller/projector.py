@@ -124,9 +124,16 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     actual = actual_from(kind, await kube.get(core_path(plural, namespace, name)))
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     projection = project(resource, outcomes, actual, now)
-    await _write(kube, resource, projection, actual)
-    state = ready(resource, projection, keys)
-    patch = status_patch(resource, desired_status(resource, projection, keys, now))
+    refused: ApiError | None = None
+    try:
+        await _write(kube, resource, projection, actual)
+    except ApiError as exc:
+        if exc.transient or exc.status == 404:  # 404: deleted since we read it; recreate on retry
+            raise
+        refused = exc  # say so in status, then retry with backoff (RBAC or a limit may be fixed)
+    write_error = f"the API server answered {refused.status} {refused.reason}" if refused else None
+    state = ready(resource, projection, keys, write_error)
+    patch = status_patch(resource, desired_status(resource, projection, keys, now, write_error))
     if patch is not None:
         try:
             updated = await kube.merge_patch(
@@ -147,3 +154,5 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
         logger.debug("%s %s/%s: up to date", kind, namespace, name)
     metrics.record_condition((kind, namespace, name), state.status, state.reason)
     metrics.RECONCILE.labels(kind=kind).observe(time.monotonic() - started)
+    if refused is not None:
+        raise refused

@@ -17,6 +17,7 @@ from ironflow.core.outcomes import INVALID_NAME, MASTER_KEY_INVALID, NAME_CONFLI
 from ironflow.core.projection import OWNERSHIP_CONFLICT, Projection
 
 MAX_MESSAGE = 1500
+PROJECTION_FAILED = "ProjectionFailed"
 EventType = Literal["Normal", "Warning"]
 
 
@@ -42,7 +43,8 @@ def _target(resource: Resource) -> str:
     return f"{'Secret' if resource.kind == SECRET_KIND else 'ConfigMap'} {resource.name}"
 
 
-def ready(resource: Resource, projection: Projection, keys: KeyState) -> Ready:
+def ready(resource: Resource, projection: Projection, keys: KeyState,
+          write_error: str | None = None) -> Ready:
     facts = projection.facts
     failed = [f for f in facts.values() if f.state == "Failed" and f.reason != MASTER_KEY_INVALID]
     conflicts = [f for f in facts.values() if f.state == "Conflict"]
@@ -50,6 +52,9 @@ def ready(resource: Resource, projection: Projection, keys: KeyState) -> Ready:
     if projection.write == "blocked":
         return Ready("False", OWNERSHIP_CONFLICT,
                      f"{_target(resource)} exists and is not owned by this resource; it is left untouched")
+    if write_error:
+        return Ready("False", PROJECTION_FAILED,
+                     f"{_target(resource)} could not be written ({write_error}); what it holds now stays")
     if any(f.reason == MASTER_KEY_INVALID for f in facts.values()):
         return Ready("False", MASTER_KEY_INVALID,
                      _clip(f"the master key is malformed, so nothing is unsealed and every projection is "
@@ -75,13 +80,18 @@ def _condition(resource: Resource, state: Ready, now: str) -> dict[str, Any]:
             "observedGeneration": resource.generation, "lastTransitionTime": since or now}
 
 
-def desired_status(resource: Resource, projection: Projection, keys: KeyState, now: str) -> dict[str, Any]:
+def desired_status(resource: Resource, projection: Projection, keys: KeyState, now: str,
+                   write_error: str | None = None) -> dict[str, Any]:
+    names = {name: fact.as_status() for name, fact in projection.facts.items()}
+    if write_error:  # nothing new reached the projection: the facts it had stay true
+        old = resource.status.get("names")
+        names = dict(old) if isinstance(old, Mapping) else {}
     return {
         "observedGeneration": resource.generation,
         "nameCount": len(resource.names),
         "mode": keys.mode,
-        "conditions": [_condition(resource, ready(resource, projection, keys), now)],
-        "names": {name: fact.as_status() for name, fact in projection.facts.items()},
+        "conditions": [_condition(resource, ready(resource, projection, keys, write_error), now)],
+        "names": names,
     }
 
 
@@ -110,7 +120,7 @@ def events(resource: Resource, projection: Projection, keys: KeyState, state: Re
         out.append(Event("Warning", "DevMode", "the operator runs in development mode (no master key): "
                          "dev-form values are accepted; set the ironflow-master-key Secret for production"))
     reason_changed = old_ready.get("reason") != state.reason
-    if state.reason in (OWNERSHIP_CONFLICT, MASTER_KEY_INVALID):
+    if state.reason in (OWNERSHIP_CONFLICT, MASTER_KEY_INVALID, PROJECTION_FAILED):
         if reason_changed:
             out.append(Event("Warning", state.reason, state.message))
         return out
