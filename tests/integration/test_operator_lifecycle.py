@@ -250,3 +250,28 @@ def test_given_namespace_glob_when_matching_namespace_appears_later_then_served(
         assert configmap_data(k8s_api, namespace, "ironflow-sealing-key") is None  # not matched, not served
     finally:
         core.delete_namespace(late, propagation_policy="Background")
+
+
+def test_given_named_namespace_missing_at_start_when_created_later_then_sealing_key_published(
+    operator: Operator, namespace: str, k8s_api: client.ApiClient
+) -> None:
+    key = new_key()
+    operator.set_master_key(key)
+    late = f"{namespace[:50]}-named"
+    operator.namespaces = [namespace, late]
+    operator.start()
+    kid = derive_sealing_key(bytes.fromhex(key)).kid
+    eventually(
+        lambda: (configmap_data(k8s_api, namespace, "ironflow-sealing-key") or {}).get("keyId") == kid,
+        what="sealing key in the existing namespace",
+    )
+    core = client.CoreV1Api(k8s_api)
+    core.create_namespace({"metadata": {"name": late, "labels": {"ironflow.io/test": "true"}}})
+    try:
+        eventually(
+            lambda: (configmap_data(k8s_api, late, "ironflow-sealing-key") or {}).get("keyId") == kid,
+            timeout=60,
+            what="sealing key published once the named namespace exists",
+        )
+    finally:
+        core.delete_namespace(late, propagation_policy="Background")

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from ironflow import metrics
+from ironflow.controller.namespaces import is_static
 from ironflow.controller.state import Runtime
 from ironflow.core.crypto import ALGORITHM, SEALING_KEY_CONFIGMAP, sealing_key_configmap_data
 from ironflow.core.outcomes import KeyState
@@ -53,6 +54,7 @@ async def publish(runtime: Runtime, namespace: str, keys: KeyState) -> None:
         metrics.API_WRITES.labels(resource="configmaps", verb="patch").inc()
         logger.info("updated %s in %s (mode %s)", SEALING_KEY_CONFIGMAP, namespace, keys.mode)
     except ApiError as exc:
-        if exc.status == 404 or (exc.status == 403 and "terminat" in exc.message):
-            return  # the namespace is gone or going; nothing to publish into
-        raise
+        gone = exc.status == 404 or (exc.status == 403 and "terminat" in exc.message)
+        if gone and not is_static(runtime.options.namespaces):
+            return  # a discovered namespace that is gone or going: its watch event drops it
+        raise  # a named namespace that does not exist (yet): retried with backoff until it does
