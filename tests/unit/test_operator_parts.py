@@ -101,3 +101,26 @@ def test_given_formatter_when_record_holds_value_then_output_redacted() -> None:
     formatter = RedactingFormatter(logging.Formatter("%(message)s"))
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "value=%s", ("formatter-canary-value",), None)
     assert formatter.format(record) == f"value={REDACTED}"
+
+
+def test_given_no_cluster_named_when_operator_starts_then_refuses_with_exit_code_2() -> None:
+    from click.testing import CliRunner
+
+    from ironflow.controller.main import main
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        result = CliRunner().invoke(main, [], env={"KUBECONFIG": "", "KUBERNETES_SERVICE_HOST": "10.0.0.1",
+                                                   "KUBERNETES_SERVICE_PORT": "443"})
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert result.exit_code == 2
+    assert "no cluster named" in result.output
+
+
+def test_given_namespace_flags_and_variable_when_split_then_deduplicated_list() -> None:
+    from ironflow.controller.main import _split
+
+    assert _split(("a,b", "c d", "a")) == ("a", "b", "c", "d")
