@@ -243,14 +243,13 @@ Writes are counted from the API server's audit log for the operator's user only.
 | writes of the restart | {fmt(r["restart_writes"])} |
 
 Per resource, a creation costs its projected object, its status and the Events announcing the
-outcome (`Projected`, plus `DevMode` in dev mode); a change costs one patch of the projection,
-one status patch and one `Projected` Event; a restart over unchanged resources costs nothing.
-Each resource needs about three writes, so the operator's ceiling is roughly a third of the raw
-write rate; the rest of the gap is per-reconcile latency (unsealing is well under a millisecond
-per value; the GET comparing desired with actual state is a few). Writes are sequential within one reconcile (projection, then
-status, then Events), so each reconcile waits for several etcd commits; `--workers` raises
-concurrency. On a small shared machine (the numbers above: 2 CPUs, control plane and operator
-on the same host) compare the ratios, not the absolute rates.
+outcome (`Projected`, plus `DevMode` in dev mode); a change costs one patch of the projection and
+one status patch; a restart over unchanged resources costs nothing. Writes are sequential within
+one reconcile (projection, then status, then Events), so each reconcile waits for several etcd
+commits; the rest is per-reconcile latency (unsealing is well under a millisecond per value, the
+GET comparing desired with actual state a few milliseconds). `--workers` raises concurrency. On a
+small shared machine (here: 2 CPUs, control plane, operator and client on the same host) compare
+the ratios, not the absolute rates.
 """
 
 

@@ -133,14 +133,8 @@ def events(resource: Resource, projection: Projection, keys: KeyState, state: Re
                 "UnsealFailed" if resource.kind == SECRET_KIND else INVALID_NAME)
             kept = "; its last good value stays projected" if name in projection.data else ""
             out.append(Event("Warning", kind, _clip(fact.message + kept)))
-    changed = projection.changed_names
-    removed = sorted(n for n in old_names if n not in projection.facts)
-    if changed or removed or (state.status == "True" and old_ready.get("status") != "True"):
-        detail = []
-        if changed:
-            detail.append("changed: " + ", ".join(changed))
-        if removed:
-            detail.append("removed: " + ", ".join(removed))
-        suffix = f" ({'; '.join(detail)})" if detail else ""
-        out.append(Event("Normal", "Projected", _clip(state.message + suffix)))
+    if state.status == "True" and old_ready.get("status") != "True":
+        # Only the transition is announced: a value change while Ready stays True costs exactly the
+        # projection and the status (its new `version` and `lastChanged` say what changed).
+        out.append(Event("Normal", "Projected", state.message))
     return out
