@@ -169,7 +169,11 @@ def test_given_chart_serving_one_namespace_when_installed_then_operator_works_on
         "--set",
         f"namespaces={{{served}}}",
     ]
-    assert "STATUS: deployed" in _helm(helm, *install).stdout
+    installed = _helm(helm, *install).stdout
+    assert "STATUS: deployed" in installed
+    # NOTES.txt tells the user how to make the master key, for this release's namespace.
+    assert f"kubectl create secret generic ironflow-master-key -n {namespace}" in installed
+    assert 'IRONFLOW_MASTER_KEY="$(ironflow keygen)"' in installed
     try:
         cluster.kubectl("get", "rolebinding/ironflow-operator", "-n", served)
         webhook = json.loads(
