@@ -124,3 +124,25 @@ def test_given_namespace_flags_and_variable_when_split_then_deduplicated_list() 
     from ironflow.controller.main import _split
 
     assert _split(("a,b", "c d", "a")) == ("a", "b", "c", "d")
+
+
+def test_given_operator_settings_when_configured_then_kopf_state_stays_in_memory_and_quiet() -> None:
+    import kopf
+
+    from ironflow.controller.settings import configure
+    from ironflow.controller.state import Options
+    from ironflow.controller.storage import MemoryDiffBaseStorage, MemoryProgressStorage
+    from ironflow.k8s.config import ClusterChoice
+
+    settings = kopf.OperatorSettings()
+    options = Options(ClusterChoice("k", None, False), (), "ironflow-system", "ironflow-master-key", 0, 0,
+                      "127.0.0.1", 1)
+    configure(settings, options)
+    assert isinstance(settings.persistence.progress_storage, MemoryProgressStorage)
+    assert isinstance(settings.persistence.diffbase_storage, MemoryDiffBaseStorage)
+    assert settings.posting.enabled is False and settings.peering.standalone is True
+    body = kopf.Body({"metadata": {"uid": "u1", "annotations": {}}, "data": {"K": "dmFsdWU="}})
+    patch = kopf.Patch()
+    settings.persistence.diffbase_storage.store(body=body, patch=patch, essence={"data": {"K": "x"}})
+    assert settings.persistence.diffbase_storage.fetch(body=body) == {"data": {"K": "x"}}
+    assert not patch  # nothing would be written to the object

@@ -20,6 +20,7 @@ import kopf
 from ironflow import metrics
 from ironflow.controller import health, logs, masterkey, namespaces, state, worker
 from ironflow.controller import registry as _registry  # registers every handler
+from ironflow.controller.settings import configure
 from ironflow.controller.webhook_options import configure_webhook, options_from, webhook_click_options
 from ironflow.k8s.async_client import Kube
 from ironflow.k8s.config import ClusterNotNamed, choose_cluster
@@ -64,9 +65,11 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     scope = ", ".join(options.namespaces) if options.namespaces else "all namespaces"
     logger.info("serving %s; master key Secret %s/%s; cluster: %s", scope, options.operator_namespace,
                 options.master_key_secret, options.cluster.describe())
+    settings = kopf.OperatorSettings()
+    configure(settings, options)
     try:
         await kopf.operator(clusterwide=not options.namespaces, namespaces=list(options.namespaces),
-                            standalone=True, ready_flag=kopf_ready)
+                            standalone=True, ready_flag=kopf_ready, settings=settings)
     finally:
         for task in tasks:
             task.cancel()

@@ -1,5 +1,6 @@
 """kopf settings: quiet, standalone, and filtered on the server.
 
+- kopf keeps its progress and diff-base state in memory (controller/storage.py), never on objects;
 - kopf must not post its log lines as Events (values could one day reach a message; we post our own
   Events, and only on transitions);
 - watches of Secrets and ConfigMaps are narrowed server-side to what the operator made;
@@ -10,11 +11,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import kopf
 
 from ironflow.controller import state
+from ironflow.controller.storage import MemoryDiffBaseStorage, MemoryProgressStorage
 from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL
 
 SettingsHook = Callable[[kopf.OperatorSettings, state.Options], None]
@@ -23,6 +24,8 @@ SETTINGS_HOOKS: list[SettingsHook] = []
 
 def configure(settings: kopf.OperatorSettings, options: state.Options) -> None:
     settings.posting.enabled = False
+    settings.persistence.progress_storage = MemoryProgressStorage()
+    settings.persistence.diffbase_storage = MemoryDiffBaseStorage()
     settings.peering.standalone = True
     selector = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
     settings.watching.label_selectors["v1", "secrets"] = selector
@@ -32,8 +35,3 @@ def configure(settings: kopf.OperatorSettings, options: state.Options) -> None:
     settings.scanning.disabled = False
     for hook in SETTINGS_HOOKS:
         hook(settings, options)
-
-
-@kopf.on.startup()
-async def _startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-    configure(settings, state.current().options)
