@@ -209,6 +209,10 @@ def test_given_unowned_preexisting_secret_when_cr_created_then_never_overwritten
     secret = core.read_namespaced_secret("app", namespace)
     assert not secret.metadata.owner_references and not (secret.metadata.labels or {})
 
+    core.delete_namespaced_secret("app", namespace)  # the owner of the name gives it up
+    wait_ready(k8s_api, SECRET, namespace, "app", timeout=60)
+    assert secret_data(k8s_api, namespace, "app") == {"DB": "v"}
+
 
 def test_given_keyed_operator_when_serving_namespace_then_sealing_key_published(
     operator: Operator, namespace: str, k8s_api: client.ApiClient

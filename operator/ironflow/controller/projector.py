@@ -28,6 +28,9 @@ from ironflow.core.projection import Actual, Projection, labels, project
 from ironflow.k8s.async_client import ApiError, Kube, core_path, group_path
 
 logger = logging.getLogger("ironflow.projector")
+# An object we do not own is invisible to our label-filtered watch, so its removal sends no event:
+# a blocked resource looks again this often (one read, no write).
+BLOCKED_RECHECK_SECONDS = 15.0
 
 
 def _target(kind: Kind) -> tuple[str, str]:
@@ -156,3 +159,5 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     metrics.RECONCILE.labels(kind=kind).observe(time.monotonic() - started)
     if refused is not None:
         raise refused
+    if projection.write == "blocked":
+        runtime.queue.add_after(("cr", kind, namespace, name), BLOCKED_RECHECK_SECONDS)
