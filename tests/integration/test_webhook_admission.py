@@ -279,3 +279,18 @@ def test_given_namespace_the_operator_does_not_serve_when_declaring_pod_created_
         assert f"environment {other} is not served by this Ironflow operator" in message
     finally:
         core.delete_namespace(other, propagation_policy="Background")
+
+
+def test_given_unowned_secret_named_like_the_resource_when_declaring_pod_created_then_refused(
+    k8s_api: client.ApiClient, dev: str
+) -> None:
+    client.CoreV1Api(k8s_api).create_namespaced_secret(
+        dev, {"metadata": {"name": "legacy"}, "stringData": {"DB_LEGACY": "not-ironflows"}}
+    )
+    create_resource(k8s_api, dev, "IronflowSecret", "legacy", {"DB_LEGACY": "dev:ours"})
+    message = refusal(k8s_api, dev, {"ironflow.io/secrets": "DB_LEGACY"})
+    assert "secret DB_LEGACY (its Secret legacy)" in message and "not managed by Ironflow" in message
+    assert dev in message
+    # The environment's own, operator-owned Secret is still injected beside it.
+    pod = create_pod(k8s_api, dev, {"ironflow.io/secrets": "DB_PASSWORD, DB_LEGACY?"})
+    assert ironflow_env(pod) == [[DB_REF]]

@@ -20,6 +20,7 @@ def view(
     secrets: dict[str, dict[str, str | None]] | None = None,
     configs: dict[str, dict[str, str | None]] | None = None,
     namespace: str = "dev",
+    foreign: tuple[tuple[str, str], ...] = (),
 ) -> EnvironmentView:
     s = [
         resource(r, f"2026-01-0{i + 1}T00:00:00Z", n, "sealed")
@@ -29,7 +30,7 @@ def view(
         resource(r, f"2026-01-0{i + 1}T00:00:00Z", n, "values")
         for i, (r, n) in enumerate((configs or {}).items())
     ]
-    return build_view(namespace, s, c)
+    return build_view(namespace, s, c, foreign=foreign)
 
 
 def pod(

@@ -187,3 +187,17 @@ def test_given_api_server_defaulted_our_volume_when_reinvoked_then_no_change() -
     d = parse_declaration(once["metadata"]["annotations"])
     assert d is not None
     assert plan_injection(d, ENV, once).patch == []
+
+
+def test_given_projected_secret_owned_by_someone_else_when_required_name_declared_then_refused() -> None:
+    env = view(secrets={"app": {"DB_PASSWORD": "v1"}}, foreign=(("secret", "app"),))
+    d = parse_declaration({"ironflow.io/secrets": "DB_PASSWORD"})
+    assert d is not None
+    with pytest.raises(InjectionRefused, match=r"secret DB_PASSWORD \(its Secret app\).*not managed by Ironflow"):
+        plan_injection(d, env, pod({"ironflow.io/secrets": "DB_PASSWORD"}))
+
+
+def test_given_projected_secret_owned_by_someone_else_when_optional_name_declared_then_left_out() -> None:
+    env = view(secrets={"app": {"DB_PASSWORD": "v1"}}, foreign=(("secret", "app"),))
+    out, _ = admit(pod({"ironflow.io/secrets": "DB_PASSWORD?"}), env)
+    assert "env" not in out["spec"]["containers"][0]

@@ -24,10 +24,16 @@ class EnvironmentView:
     owners: Mapping[Kind, Environment]
     versions: Mapping[tuple[Kind, str], str]  # (kind, NAME) -> version token of the winning resource
     resources: Mapping[Kind, frozenset[str]]  # every resource's name: each projects an object so named
+    # (kind, resource) whose same-named object exists but belongs to someone else (OwnershipConflict)
+    foreign: frozenset[tuple[Kind, str]] = frozenset()
 
     def source(self, kind: Kind, name: str) -> str | None:
         """The projected Secret/ConfigMap name (same as the defining resource) or None if undefined."""
         return self.owners[kind].owner(name)
+
+    def is_foreign(self, kind: Kind, resource: str) -> bool:
+        """True when the object a pod would read is not the one Ironflow projects."""
+        return (kind, resource) in self.foreign
 
     def version(self, kind: Kind, name: str) -> str | None:
         """None when the name is defined but the operator has not reported a version yet."""
@@ -38,6 +44,7 @@ def build_view(
     namespace: str,
     secrets: Iterable[Mapping[str, Any]],
     configs: Iterable[Mapping[str, Any]],
+    foreign: Iterable[tuple[str, str]] = (),
 ) -> EnvironmentView:
     owners: dict[Kind, Environment] = {}
     versions: dict[tuple[Kind, str], str] = {}
@@ -52,7 +59,12 @@ def build_view(
             version = _status_version(by_name.get(owner, {}), name)
             if version:
                 versions[(k, name)] = version
-    return EnvironmentView(namespace=namespace, owners=owners, versions=versions, resources=resources)
+    blocked: set[tuple[Kind, str]] = set()
+    for kind_name, resource in foreign:
+        if kind_name in ("secret", "config"):
+            blocked.add(("secret" if kind_name == "secret" else "config", resource))
+    return EnvironmentView(namespace=namespace, owners=owners, versions=versions, resources=resources,
+                           foreign=frozenset(blocked))
 
 
 def _name(item: Mapping[str, Any]) -> str:

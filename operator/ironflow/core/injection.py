@@ -61,20 +61,35 @@ def plan_injection(declaration: Declaration, view: EnvironmentView, pod: Mapping
     return Injection(patch=patch, warnings=warnings, record=record)
 
 
+OBJECT_KIND = {"secret": "Secret", "config": "ConfigMap"}
+
+
 def _resolve(
     declaration: Declaration, view: EnvironmentView
 ) -> tuple[list[tuple[DeclaredName, str]], list[str]]:
     resolved: list[tuple[DeclaredName, str]] = []
     absent: list[str] = []
     missing: list[str] = []
+    foreign: list[str] = []
     for d in declaration.names:
         source = view.source(d.kind, d.name)
-        if source is not None:
+        if source is not None and view.is_foreign(d.kind, source):
+            if d.optional:
+                absent.append(d.name)
+            else:
+                foreign.append(f"{d.kind} {d.name} (its {OBJECT_KIND[d.kind]} {source})")
+        elif source is not None:
             resolved.append((d, source))
         elif d.optional:
             absent.append(d.name)
         else:
             missing.append(f"{d.kind} {d.name}")
+    if foreign:
+        raise InjectionRefused(
+            f"environment {view.namespace} defines {', '.join(foreign)}, but that object is not managed "
+            "by Ironflow (ownership conflict), so it is not what Ironflow would project; remove or "
+            "rename the foreign object, or the resource defining the name"
+        )
     if missing:
         raise InjectionRefused(
             f"environment {view.namespace} does not define {', '.join(missing)}; define it with "

@@ -49,6 +49,43 @@ def _stripped(listing: Mapping[str, Any], field: str) -> list[dict[str, Any]]:
     return out
 
 
+METADATA_ONLY: Final = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+PROJECTED: Final = {"secret": "secrets", "config": "configmaps"}
+
+
+async def foreign_projections(
+    kube: Kube,
+    namespace: str,
+    resources: Mapping[str, list[dict[str, Any]]],
+    deadline: float = READ_DEADLINE_SECONDS,
+) -> set[tuple[str, str]]:
+    """(kind, resource) pairs whose same-named Secret/ConfigMap exists but is not this resource's.
+
+    API.md never overwrites an object the operator does not own, so such a resource projects
+    nothing; a pod pointed at that name would read someone else's object. Only metadata is
+    fetched (PartialObjectMetadata), so no Secret data enters the webhook for this check.
+    """
+    checks = [
+        (kind, item) for kind, items in resources.items() for item in items
+        if (item.get("metadata") or {}).get("name")
+    ]
+
+    async def foreign(kind: str, item: Mapping[str, Any]) -> bool:
+        meta = item.get("metadata") or {}
+        found = await kube.get(f"/api/v1/namespaces/{namespace}/{PROJECTED[kind]}/{meta['name']}",
+                               accept=METADATA_ONLY)
+        if found is None:
+            return False  # not projected yet: the operator will create it, owned
+        owners = (found.get("metadata") or {}).get("ownerReferences") or []
+        return not any(o.get("uid") == meta.get("uid") for o in owners)
+
+    results = await asyncio.wait_for(
+        asyncio.gather(*(foreign(kind, item) for kind, item in checks)), timeout=deadline
+    )
+    return {(kind, str(item["metadata"]["name"])) for (kind, item), bad in zip(checks, results, strict=True)
+            if bad}
+
+
 async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> None:
     """Create or replace the MutatingWebhookConfiguration the operator renders (dev and tests)."""
     name = str(body["metadata"]["name"])

@@ -115,8 +115,9 @@ class Kube:
 
     async def _send(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
                     body: Any = None, content_type: str = "application/json",
-                    limits: float | aiohttp.ClientTimeout | None = 30.0) -> aiohttp.ClientResponse:
-        headers = {"Accept": "application/json", "Content-Type": content_type}
+                    limits: float | aiohttp.ClientTimeout | None = 30.0,
+                    accept: str = "application/json") -> aiohttp.ClientResponse:
+        headers = {"Accept": accept, "Content-Type": content_type}
         try:
             response: aiohttp.ClientResponse = await self._api.call_api(
                 path, method, query_params=list((query or {}).items()), header_params=headers,
@@ -130,8 +131,10 @@ class Kube:
         return response
 
     async def request(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
-                      body: Any = None, content_type: str = "application/json") -> dict[str, Any]:
-        response = await self._send(method, path, query=query, body=body, content_type=content_type)
+                      body: Any = None, content_type: str = "application/json",
+                      accept: str = "application/json") -> dict[str, Any]:
+        response = await self._send(method, path, query=query, body=body, content_type=content_type,
+                                    accept=accept)
         try:
             payload = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -140,9 +143,9 @@ class Kube:
             response.release()
         return dict(json.loads(payload)) if payload else {}
 
-    async def get(self, path: str) -> dict[str, Any] | None:
+    async def get(self, path: str, *, accept: str = "application/json") -> dict[str, Any] | None:
         try:
-            return await self.request("GET", path)
+            return await self.request("GET", path, accept=accept)
         except ApiError as exc:
             if exc.status == 404:
                 return None

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ironflow.core.environment_view import EnvironmentView, build_view
-from ironflow.k8s.admission import apply_webhook_configuration, list_environment
+from ironflow.k8s.admission import apply_webhook_configuration, foreign_projections, list_environment
 from ironflow.k8s.async_client import Kube
 from ironflow.webhook.admission import EnvironmentNotServed, EnvironmentReader
 from ironflow.webhook.configuration import ClientTarget, WebhookParameters, render_configuration
@@ -30,7 +30,8 @@ def environment_reader(kube: Kube, serves: Callable[[str], bool] | None = None) 
         if serves is not None and not serves(namespace):
             raise EnvironmentNotServed(namespace)
         secrets, configs = await list_environment(kube, namespace)
-        return build_view(namespace, secrets, configs)
+        foreign = await foreign_projections(kube, namespace, {"secret": secrets, "config": configs})
+        return build_view(namespace, secrets, configs, foreign=foreign)
 
     return read
 
