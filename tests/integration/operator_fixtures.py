@@ -261,15 +261,24 @@ def apply_cr(api: client.ApiClient, kind: str, namespace: str, name: str, entrie
         "metadata": {"name": name, "namespace": namespace},
         "spec": {field_name: entries},
     }
-    try:
-        current = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL[kind], name)
-    except client.ApiException as error:
-        if error.status != 404:
-            raise
-        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL[kind], body)
-        return
-    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-    custom.replace_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL[kind], name, body)
+    # The operator writes status concurrently, so a replace can lose the resourceVersion race (409):
+    # read again and retry, like any client doing optimistic concurrency.
+    for _attempt in range(10):
+        try:
+            current = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL[kind], name)
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
+            custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL[kind], body)
+            return
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        try:
+            custom.replace_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL[kind], name, body)
+            return
+        except client.ApiException as error:
+            if error.status != 409:
+                raise
+    raise AssertionError(f"{kind} {namespace}/{name}: 10 conflicting writes in a row")
 
 
 def get_cr(api: client.ApiClient, kind: str, namespace: str, name: str) -> dict[str, Any]:
