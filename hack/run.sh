@@ -36,7 +36,10 @@ else
   LOCAL=0
   say "running against the cluster named by KUBECONFIG=$KUBECONFIG (context $("$KUBECTL" --kubeconfig "$KUBECONFIG" config current-context))"
 fi
-k() { "$KUBECTL" --kubeconfig "$KUBECONFIG" "$@"; }
+# A private discovery cache: kubectl caches discovery per server for minutes, and a cache taken
+# before the CRDs existed would make the user's next `kubectl get ironflow` fail for no reason.
+KUBECTL_CACHE=$(mktemp -d)
+k() { "$KUBECTL" --kubeconfig "$KUBECONFIG" --cache-dir "$KUBECTL_CACHE" "$@"; }
 
 k apply --server-side --force-conflicts -f "$ROOT/crds/" >/dev/null
 k wait --for=condition=Established --timeout=60s crd/ironflowsecrets.ironflow.io crd/ironflowconfigs.ironflow.io >/dev/null
@@ -44,7 +47,7 @@ say "CRDs from crds/ applied"
 k get namespace "$OPERATOR_NAMESPACE" >/dev/null 2>&1 || k create namespace "$OPERATOR_NAMESPACE" >/dev/null
 
 if [[ $LOCAL == 1 ]] && ! k -n "$OPERATOR_NAMESPACE" get secret "$KEY_SECRET" >/dev/null 2>&1; then
-  keyfile=$(mktemp); trap 'rm -f "$keyfile"' EXIT
+  keyfile=$(mktemp); trap 'rm -f "$keyfile"; rm -rf "$KUBECTL_CACHE"' EXIT
   chmod 600 "$keyfile"
   "$BIN/ironflow" keygen | tr -d '\n' >"$keyfile"
   k -n "$OPERATOR_NAMESPACE" create secret generic "$KEY_SECRET" \
@@ -61,5 +64,6 @@ fi
 if [[ $LOCAL == 1 ]]; then
   args+=(--bind-address "${IRONFLOW_BIND_ADDRESS:-127.0.0.1}")
 fi
+rm -rf "$KUBECTL_CACHE"
 say "starting ironflow-operator (Ctrl-C stops it; the control plane keeps running: make cluster-down)"
 exec "$BIN/ironflow-operator" "${args[@]}" "$@"
