@@ -193,7 +193,8 @@ def test_given_projected_secret_owned_by_someone_else_when_required_name_declare
     env = view(secrets={"app": {"DB_PASSWORD": "v1"}}, foreign=(("secret", "app"),))
     d = parse_declaration({"ironflow.io/secrets": "DB_PASSWORD"})
     assert d is not None
-    with pytest.raises(InjectionRefused, match=r"secret DB_PASSWORD \(its Secret app\).*not managed by Ironflow"):
+    expected = r"secret DB_PASSWORD \(its Secret app\).*not managed by Ironflow"
+    with pytest.raises(InjectionRefused, match=expected):
         plan_injection(d, env, pod({"ironflow.io/secrets": "DB_PASSWORD"}))
 
 
