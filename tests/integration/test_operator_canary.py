@@ -102,3 +102,33 @@ def test_given_canary_values_through_every_scenario_when_scanned_then_plaintext_
         pytest.skip(
             "scanned logs, Events, CRs, annotations and metrics; the audit part needs the own control plane"
         )
+
+
+def test_given_dev_mode_plaintext_in_spec_when_scanned_then_it_reaches_only_the_spec_and_the_secret(
+    operator: Operator, namespace: str, k8s_api: client.ApiClient
+) -> None:
+    # Dev mode is the one place plaintext sits in a CR (by design, in spec.sealed); the operator
+    # must still never copy it into its log (DEBUG), Events, status, annotations or metrics.
+    canary = f"CANARY-DEV-{uuid.uuid4().hex[:12]}"
+    run = operator.start()  # no master key: development mode
+    apply_cr(k8s_api, SECRET, namespace, "app", {"DB": f"dev:{canary}"})
+    wait_ready(k8s_api, SECRET, namespace, "app", reason="DevMode")
+    assert secret_data(k8s_api, namespace, "app") == {"DB": canary}
+    core, custom = client.CoreV1Api(k8s_api), client.CustomObjectsApi(k8s_api)
+    serialize = k8s_api.sanitize_for_serialization
+    cr = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL[SECRET], "app")
+    metas = [s.metadata for s in core.list_namespaced_secret(namespace).items]
+    metas += [c.metadata for c in core.list_namespaced_config_map(namespace).items]
+    places = {
+        "operator log": operator.logs(),
+        "metrics": run.metrics(),
+        "events": json.dumps(serialize(core.list_namespaced_event(namespace))),
+        "status": json.dumps(cr.get("status")),
+        "CR metadata": json.dumps(cr["metadata"]),
+        "annotations and labels": json.dumps(
+            [serialize(m.annotations) for m in metas] + [serialize(m.labels) for m in metas]
+        ),
+    }
+    assert "DEBUG" in places["operator log"]
+    assert canary in json.dumps(cr["spec"]), "positive control: the scan finds the value where it is"
+    assert [(where, form) for form in _forms(canary) for where, text in places.items() if form in text] == []
