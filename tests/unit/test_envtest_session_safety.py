@@ -16,11 +16,13 @@ def test_given_test_session_when_inspecting_environment_then_in_cluster_hints_ar
         config.load_incluster_config()  # type: ignore[no-untyped-call]
 
 
-def test_given_test_session_when_inspecting_home_then_it_is_an_empty_temporary_directory() -> None:
+def test_given_test_session_when_inspecting_home_then_it_is_a_temporary_directory_without_kubeconfig() -> None:
     home = Path(os.environ["HOME"])
     assert home == Path.home()
     assert home.name.startswith("ironflow-test-home-")
-    assert not (home / ".kube").exists()
+    # kubectl may leave a discovery cache (~/.kube/cache) when integration tests ran first in this
+    # session; what must never exist is a default kubeconfig a client could fall back to.
+    assert not (home / ".kube" / "config").exists()
 
 
 def test_given_test_session_when_inspecting_kubeconfig_then_it_is_pinned_explicitly() -> None:

@@ -2,9 +2,14 @@
 
 Two triggers feed one idempotent reconcile (core.rollout decides, this module only reads and
 patches): an IronflowSecret/IronflowConfig event whose per-name versions differ from what this
-process last saw re-checks the declaring workloads of that environment; a workload event records
-its baseline (first sight) or catches up on a change missed while the operator was down. Both
-are kopf event handlers, so nothing is stored on the workloads but our two annotations.
+process last saw queues a re-check of the declaring workloads of that environment; a workload
+event records its baseline (first sight) or catches up on a change missed while the operator was
+down. Both are kopf event handlers, so nothing is stored on the workloads but our two annotations.
+
+Environment checks go through the operator's work queue as ("rollout", namespace): a burst of
+status changes (a restart, a key rotation, a bulk apply) collapses into one check per namespace,
+and a failed check is retried with backoff instead of being lost. The environment is read from
+the operator's in-memory cache of resources, not listed again for every event.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import kopf
 
 from ironflow.controller import state
 from ironflow.core.environment_view import EnvironmentView, build_view
+from ironflow.core.model import CONFIG_KIND, SECRET_KIND
 from ironflow.core.rollout import (
     OBSERVED_VERSIONS_ANNOTATION,
     OPT_OUT_ANNOTATION,
@@ -26,7 +32,6 @@ from ironflow.core.rollout import (
     plan_rollout,
     template_declaration,
 )
-from ironflow.k8s.admission import list_environment
 from ironflow.k8s.async_client import ApiError, Kube, group_path
 from ironflow.k8s.workloads import APPS, list_workloads, patch_workload
 
@@ -36,9 +41,14 @@ _seen_versions: dict[tuple[str, str, str], str] = {}
 _seen_workloads: dict[tuple[str, str, str], str] = {}
 
 
-async def _view(kube: Kube, namespace: str) -> EnvironmentView:
-    secrets, configs = await list_environment(kube, namespace, deadline=30.0)
-    return build_view(namespace, secrets, configs)
+ROLLOUT_KEY = "rollout"
+
+
+async def _view(runtime: state.Runtime, namespace: str) -> EnvironmentView:
+    await runtime.cache.prime(runtime.kube, namespace)
+    return build_view(
+        namespace, runtime.cache.bodies(SECRET_KIND, namespace), runtime.cache.bodies(CONFIG_KIND, namespace)
+    )
 
 
 def _declares(body: Mapping[str, Any], **_: Any) -> bool:
@@ -68,11 +78,12 @@ async def reconcile_workload(
         body, meta = fresh, fresh.get("metadata") or {}
 
 
-async def reconcile_environment(kube: Kube, namespace: str) -> None:
-    view = await _view(kube, namespace)
-    for resource, body in await list_workloads(kube, namespace):
+async def reconcile_environment(runtime: state.Runtime, namespace: str) -> None:
+    """The queued check of one environment; API errors propagate so the queue retries it."""
+    view = await _view(runtime, namespace)
+    for resource, body in await list_workloads(runtime.kube, namespace):
         if _declares(body):
-            await reconcile_workload(kube, resource, body, view)
+            await reconcile_workload(runtime.kube, resource, body, view)
 
 
 def _versions_changed(kind: str, body: Mapping[str, Any]) -> bool:
@@ -97,10 +108,7 @@ async def _on_environment_event(kind: str, event: Mapping[str, Any], namespace: 
         _seen_versions.pop((kind, namespace, str(meta.get("name"))), None)
     elif not _versions_changed(kind, body):
         return
-    try:
-        await reconcile_environment(state.current().kube, namespace)
-    except ApiError as exc:
-        log.warning("rollout check of environment %s failed: %s", namespace, exc)
+    state.current().queue.add((ROLLOUT_KEY, namespace))
 
 
 @kopf.on.event(GROUP, VERSION, "ironflowsecrets")
@@ -138,9 +146,9 @@ async def _on_workload_event(resource: str, event: Mapping[str, Any], namespace:
     fingerprint = _workload_fingerprint(body)
     if _seen_workloads.get(key) == fingerprint:
         return  # environment changes reach it through reconcile_environment instead
-    kube = state.current().kube
+    runtime = state.current()
     try:
-        await reconcile_workload(kube, resource, body, await _view(kube, namespace))
+        await reconcile_workload(runtime.kube, resource, body, await _view(runtime, namespace))
     except ApiError as exc:
         log.warning("rollout check of %s in %s failed: %s", resource, namespace, exc)
         return

@@ -82,6 +82,9 @@ class Cache:
     def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
         return self._bodies.get((kind, namespace), {}).get(name)
 
+    def bodies(self, kind: Kind, namespace: str) -> list[dict[str, Any]]:
+        return list(self._bodies.get((kind, namespace), {}).values())
+
     def names_of(self, kind: Kind, namespace: str) -> list[str]:
         return list(self._bodies.get((kind, namespace), {}))
 

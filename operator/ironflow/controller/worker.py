@@ -1,4 +1,4 @@
-"""Queue keys -> reconciles: resources, and the sealing-key ConfigMap of a namespace.
+"""Queue keys -> reconciles: resources, the sealing-key ConfigMap and the rollouts of a namespace.
 
 Nothing runs before the master key has been read once, so the first reconcile after a start is
 already right and a restart does not flap projections through a guessed mode.
@@ -10,7 +10,7 @@ import logging
 from collections.abc import Hashable
 
 from ironflow import metrics
-from ironflow.controller import projector, publisher
+from ironflow.controller import projector, publisher, rollouts
 from ironflow.controller.state import Runtime
 from ironflow.controller.workqueue import Handler
 from ironflow.k8s.async_client import ApiError
@@ -30,6 +30,8 @@ def handler(runtime: Runtime) -> Handler:
                 await projector.reconcile(runtime, kind, namespace, name, keys)
             elif key[0] == "sealing-key":
                 await publisher.publish(runtime, key[1], keys)
+            elif key[0] == rollouts.ROLLOUT_KEY:
+                await rollouts.reconcile_environment(runtime, key[1])
             runtime.queue.forget(key)
         except ApiError as exc:
             delay = runtime.queue.retry(key)
