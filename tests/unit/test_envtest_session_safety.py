@@ -16,7 +16,7 @@ def test_given_test_session_when_inspecting_environment_then_in_cluster_hints_ar
         config.load_incluster_config()  # type: ignore[no-untyped-call]
 
 
-def test_given_test_session_when_inspecting_home_then_it_is_a_temporary_directory_without_kubeconfig() -> None:
+def test_given_test_session_when_inspecting_home_then_it_is_a_temporary_dir_without_kubeconfig() -> None:
     home = Path(os.environ["HOME"])
     assert home == Path.home()
     assert home.name.startswith("ironflow-test-home-")
