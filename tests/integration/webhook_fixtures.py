@@ -23,12 +23,8 @@ from ironflow.envtest.ports import free_ports
 
 GROUP, VERSION = "ironflow.io", "v1alpha1"
 WEBHOOK_CLUSTER_ROLE = "ironflow-operator-webhook-test"
+# Registration by URL is a dev/test feature: the installed RBAC leaves it to the chart.
 WEBHOOK_RULES: list[dict[str, Any]] = [
-    {
-        "apiGroups": ["apps"],
-        "resources": ["deployments", "statefulsets", "daemonsets"],
-        "verbs": ["get", "list", "watch", "patch"],
-    },
     {
         "apiGroups": ["admissionregistration.k8s.io"],
         "resources": ["mutatingwebhookconfigurations"],
