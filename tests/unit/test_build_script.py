@@ -1,0 +1,48 @@
+"""hack/build-control-plane.sh says what is missing in one line instead of failing obscurely."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "hack" / "build-control-plane.sh"
+
+
+def _run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {"HOME": str(tmp_path), "IRONFLOW_CACHE_DIR": str(tmp_path / "cache")}
+    return subprocess.run(
+        ["bash", str(SCRIPT)], env={**base, **env}, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_given_no_go_on_path_when_building_then_one_line_says_go_is_missing(tmp_path: Path) -> None:
+    result = _run(tmp_path, PATH="/usr/bin:/bin")
+    assert result.returncode == 1
+    assert "ERROR: Go is not installed" in result.stderr
+    assert result.stdout == ""
+
+
+def test_given_unreachable_module_proxy_when_building_then_it_says_so(tmp_path: Path) -> None:
+    go = shutil.which("go")
+    assert go is not None, "Go is part of this project's toolchain (README: a fresh machine has Go)"
+    path = f"{Path(go).parent}:/usr/bin:/bin"
+    result = _run(tmp_path, PATH=path, GOPROXY="http://127.0.0.1:9")
+    assert result.returncode == 1
+    assert "ERROR: cannot reach the Go module proxy (http://127.0.0.1:9)" in result.stderr
+
+
+def test_given_complete_cache_when_building_then_reused_without_go(tmp_path: Path) -> None:
+    pins = dict(re.findall(r'^(\w+)_VERSION="\$\{IRONFLOW_\w+:-(v[\d.]+)\}"', SCRIPT.read_text(), re.M))
+    key = f"k8s-{pins['K8S']}_etcd-{pins['ETCD']}_helm-{pins['HELM']}"
+    bin_dir = tmp_path / "cache" / "control-plane" / key
+    bin_dir.mkdir(parents=True)
+    for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "helm"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    result = _run(tmp_path, PATH="/usr/bin:/bin")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(bin_dir)
+    assert "using cached binaries" in result.stderr
