@@ -103,3 +103,32 @@ def test_given_enforced_environment_when_pod_declares_or_uses_unmanaged_secret_t
     )
     assert [e.name for e in declared.spec.containers[0].env] == ["DB_PASSWORD"]
     assert dry_run(k8s_api, env, envfrom_pod("tls-certificates")).metadata.name == "p"
+
+
+def _debug_container(name: str, env: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"name": name, "image": "registry.invalid/debug:1", "env": env}
+
+
+def test_given_enforced_environment_when_debug_container_reaches_managed_secret_then_refused(
+    k8s_api: client.ApiClient, env: str
+) -> None:
+    core = client.CoreV1Api(k8s_api)
+    core.create_namespaced_pod(env, pod_manifest("target", {"ironflow.io/secrets": "DB_PASSWORD"}))
+    label(k8s_api, env)
+    eventually(lambda: enforced(k8s_api, env), timeout=30, what="enforcement to apply to the namespace")
+    pod = core.read_namespaced_pod("target", env)
+    body = k8s_api.sanitize_for_serialization(pod)
+
+    # kubectl debug: an ephemeral container reading a managed Secret around the declaration
+    peek = [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "app", "key": "OTHER"}}}]
+    body["spec"]["ephemeralContainers"] = [_debug_container("peek", peek)]
+    with pytest.raises(client.ApiException) as caught:
+        core.replace_namespaced_pod_ephemeralcontainers("target", env, body)
+    message = str(json.loads(caught.value.body)["message"])
+    assert "container peek env X (Secret app)" in message and f"environment {env} is enforced" in message
+
+    # an ordinary debug container (no managed Secret) is still allowed, even though the pod's own
+    # containers hold the injected DB_PASSWORD reference
+    body["spec"]["ephemeralContainers"] = [_debug_container("shell", [])]
+    updated = core.replace_namespaced_pod_ephemeralcontainers("target", env, body)
+    assert [c.name for c in updated.spec.ephemeral_containers] == ["shell"]

@@ -110,6 +110,11 @@ async def review_enforcement(review: Mapping[str, Any], read: EnvironmentReader)
         view = await _view(read, namespace)
     except EnvironmentUnavailable as exc:
         return deny(uid, f"ironflow: {exc}")
+    if (review.get("request") or {}).get("subResource") == "ephemeralcontainers":
+        # Only the debug containers are new; the rest of the pod was checked when it was created
+        # (and its injected entries may predate a later change of the environment).
+        spec = pod.get("spec") or {}
+        pod = {"spec": {"ephemeralContainers": spec.get("ephemeralContainers") or []}}
     found = forbidden_references(pod, declaration, view)
     if not found:
         return _response(uid, True)

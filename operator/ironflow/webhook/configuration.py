@@ -45,6 +45,7 @@ REFERENCES_SECRET_EXPRESSION = " || ".join(
     [
         f"object.spec.containers.exists(c, {_CONTAINER})",
         f"(has(object.spec.initContainers) && object.spec.initContainers.exists(c, {_CONTAINER}))",
+        f"(has(object.spec.ephemeralContainers) && object.spec.ephemeralContainers.exists(c, {_CONTAINER}))",
         "(has(object.spec.volumes) && object.spec.volumes.exists(v, has(v.secret) || (has(v.projected)"
         " && has(v.projected.sources) && v.projected.sources.exists(s, has(s.secret)))))",
     ]
@@ -121,6 +122,18 @@ def render_configuration(p: WebhookParameters) -> dict[str, Any]:
         "name": ENFORCEMENT_WEBHOOK,
         "clientConfig": p.target.client_config(ENFORCE_PATH, p.ca_bundle),
         **common,
+        # `kubectl debug` adds containers to a running pod through this subresource: in an enforced
+        # environment they must not reach managed Secrets around the declaration either.
+        "rules": [
+            *common["rules"],
+            {
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "operations": ["UPDATE"],
+                "resources": ["pods/ephemeralcontainers"],
+                "scope": "Namespaced",
+            },
+        ],
         "reinvocationPolicy": "IfNeeded",
         "namespaceSelector": {
             "matchLabels": {ENFORCE_LABEL: "true"},
