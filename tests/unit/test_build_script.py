@@ -11,15 +11,25 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "hack" / "build-control-plane.sh"
 
 
+BASH = shutil.which("bash") or "/bin/bash"
+
+
 def _run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {"HOME": str(tmp_path), "IRONFLOW_CACHE_DIR": str(tmp_path / "cache")}
     return subprocess.run(
-        ["bash", str(SCRIPT)], env={**base, **env}, capture_output=True, text=True, timeout=60, check=False
+        [BASH, str(SCRIPT)], env={**base, **env}, capture_output=True, text=True, timeout=60, check=False
     )
 
 
+def _empty_path(tmp_path: Path) -> str:
+    """A PATH with no tools at all: wherever Go is installed on this machine, it is not found."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    return str(empty)
+
+
 def test_given_no_go_on_path_when_building_then_one_line_says_go_is_missing(tmp_path: Path) -> None:
-    result = _run(tmp_path, PATH="/usr/bin:/bin")
+    result = _run(tmp_path, PATH=_empty_path(tmp_path))
     assert result.returncode == 1
     assert "ERROR: Go is not installed" in result.stderr
     assert result.stdout == ""
@@ -42,7 +52,7 @@ def test_given_complete_cache_when_building_then_reused_without_go(tmp_path: Pat
     for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "helm"):
         (bin_dir / name).write_text("#!/bin/sh\n")
         (bin_dir / name).chmod(0o755)
-    result = _run(tmp_path, PATH="/usr/bin:/bin")
+    result = _run(tmp_path, PATH=_empty_path(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(bin_dir)
     assert "using cached binaries" in result.stderr
