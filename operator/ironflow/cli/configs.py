@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ironflow.cli.environments import environment_of, warn_if_shadowed
+from ironflow.cli.environments import environment_of, unset_name, warn_if_shadowed
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, shorten, table
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
@@ -166,12 +166,4 @@ def config_list(session: Session, env: str, resource: str | None) -> None:
 @pass_session
 def config_unset(session: Session, name: str, env: str, resource: str) -> None:
     """Remove NAME from the IronflowConfig."""
-    validate_name(name)
-    api = session.environment(env)
-    if not api.remove_entry(CONFIGS, env, resource, name):
-        raise UserError(f"config {name} is not set in IronflowConfig {resource} of environment {env}")
-    emit(
-        session.output,
-        {"name": name, "environment": env, "resource": resource, "removed": True},
-        lambda: f"config {name} removed from environment {env} (IronflowConfig {resource})",
-    )
+    unset_name(session, CONFIGS, "config", name, env, resource)

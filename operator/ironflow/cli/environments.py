@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ironflow.cli.output import warn
+from ironflow.cli.errors import UserError
+from ironflow.cli.output import emit, warn
+from ironflow.cli.session import Session
 from ironflow.core.environment import Definer, Environment, resolve
+from ironflow.core.names import validate_name
 from ironflow.k8s.sync_resources import IronflowApi, Kind, entries
 
 
@@ -41,3 +44,16 @@ def warn_if_shadowed(api: IronflowApi, kind: Kind, namespace: str, resource: str
             f"{name} is also defined by {kind.kind} {owner}, which is older and wins: pods keep getting "
             f"that value until {name} is removed there (ironflow ... unset {name} -r {owner})"
         )
+
+
+def unset_name(session: Session, kind: Kind, noun: str, name: str, env: str, resource: str) -> None:
+    """`secret unset` and `config unset`: one JSON patch removing one name, or a one-line reason."""
+    validate_name(name)
+    api = session.environment(env)
+    if not api.remove_entry(kind, env, resource, name):
+        raise UserError(f"{noun} {name} is not set in {kind.kind} {resource} of environment {env}")
+    emit(
+        session.output,
+        {"name": name, "environment": env, "resource": resource, "removed": True},
+        lambda: f"{noun} {name} removed from environment {env} ({kind.kind} {resource})",
+    )

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ironflow.cli import sealing
-from ironflow.cli.environments import warn_if_shadowed
+from ironflow.cli.environments import unset_name, warn_if_shadowed
 from ironflow.cli.errors import UserError, redact
 from ironflow.cli.output import emit, table, warn
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
@@ -213,12 +213,4 @@ def secret_list(session: Session, env: str, resource: str | None) -> None:
 @pass_session
 def secret_unset(session: Session, name: str, env: str, resource: str) -> None:
     """Remove NAME from the IronflowSecret (the projected Secret follows)."""
-    validate_name(name)
-    api = session.environment(env)
-    if not api.remove_entry(SECRETS, env, resource, name):
-        raise UserError(f"secret {name} is not set in IronflowSecret {resource} of environment {env}")
-    emit(
-        session.output,
-        {"name": name, "environment": env, "resource": resource, "removed": True},
-        lambda: f"secret {name} removed from environment {env} (IronflowSecret {resource})",
-    )
+    unset_name(session, SECRETS, "secret", name, env, resource)
