@@ -108,6 +108,8 @@ def test_given_new_declaring_deployment_when_operator_records_baseline_then_no_r
     recorded = baseline(k8s_api, env, "web")
     assert set(recorded) == {"secret/DB_PASSWORD"}
     assert len(eventually(lambda: replica_sets(k8s_api, env, "web"), timeout=60, what="a ReplicaSet")) == 1
+    # The deployment controller writes the revision annotation after creating the ReplicaSet.
+    eventually(lambda: revision(k8s_api, env, "web"), timeout=60, what="the first revision of web")
     d = read(k8s_api, env, "web")
     assert DIGEST not in (d.spec.template.metadata.annotations or {})
     assert revision(k8s_api, env, "web") == "1"
@@ -129,6 +131,7 @@ def test_given_db_password_changes_when_reconciled_then_only_the_declaring_deplo
         eventually(
             lambda n=name: replica_sets(k8s_api, env, n), timeout=60, what=f"the first ReplicaSet of {name}"
         )
+        eventually(lambda n=name: revision(k8s_api, env, n), timeout=60, what=f"the first revision of {name}")
 
     set_secret(k8s_api, env, "DB_PASSWORD", "dev:two")
 
