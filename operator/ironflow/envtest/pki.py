@@ -9,7 +9,6 @@ Kubernetes client and token verifier has supported the longest.
 from __future__ import annotations
 
 import datetime
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ironflow.core.tls_names import subject_alt_names
 
 VALIDITY = datetime.timedelta(days=365)
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -130,13 +131,7 @@ class CertificateAuthority:
 
     def issue_serving(self, common_name: str, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> KeyPair:
         """A TLS server certificate; `hosts` may mix IP addresses and DNS names."""
-        sans: list[x509.GeneralName] = []
-        for host in hosts:
-            try:
-                sans.append(x509.IPAddress(ipaddress.ip_address(host)))
-            except ValueError:
-                sans.append(x509.DNSName(host))
-        return self._issue(_name(common_name), [ExtendedKeyUsageOID.SERVER_AUTH], sans)
+        return self._issue(_name(common_name), [ExtendedKeyUsageOID.SERVER_AUTH], subject_alt_names(hosts))
 
     def issue_client(self, user: str, groups: tuple[str, ...] = ()) -> KeyPair:
         """A client certificate: the API server reads the user from CN and the groups from O."""

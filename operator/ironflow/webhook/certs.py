@@ -11,7 +11,6 @@ tls.key and optionally ca.crt); then the operator never writes, it only reloads 
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ironflow.core.tls_names import subject_alt_names
 
 CA_VALIDITY = datetime.timedelta(days=365)
 SERVING_VALIDITY = datetime.timedelta(days=90)
@@ -159,12 +160,6 @@ def _serving_certificate(
     now: datetime.datetime,
     validity: datetime.timedelta,
 ) -> x509.Certificate:
-    sans: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            sans.append(x509.DNSName(host))
     return (
         x509.CertificateBuilder()
         .subject_name(_name(hosts[0] if hosts else "ironflow-webhook"))
@@ -173,7 +168,7 @@ def _serving_certificate(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - SKEW)
         .not_valid_after(min(now + validity, ca.not_valid_after_utc))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.SubjectAlternativeName(subject_alt_names(hosts)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
