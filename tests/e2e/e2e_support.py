@@ -22,6 +22,7 @@ from typing import Any
 from ironflow.envtest import access, eventually, kubeconfig
 from ironflow.envtest.cluster import Cluster
 from ironflow.envtest.ports import free_ports
+from ironflow.envtest.processes import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
@@ -107,13 +108,7 @@ class OperatorRun:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        terminate(self.process)
 
 
 def ironflow(kubeconfig: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -26,6 +26,7 @@ from ironflow.core.keyring import generate_master_key
 from ironflow.envtest import eventually
 from ironflow.envtest.cluster import Cluster
 from ironflow.envtest.ports import free_ports
+from ironflow.envtest.processes import terminate
 
 GROUP, VERSION = "ironflow.io", "v1alpha1"
 PLURAL = {"IronflowSecret": "ironflowsecrets", "IronflowConfig": "ironflowconfigs"}
@@ -122,13 +123,7 @@ class OperatorProcess:
         return total
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        terminate(self.process)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

@@ -113,3 +113,17 @@ def stop(records: Sequence[ProcessRecord], timeout: float = 15.0) -> list[Proces
         if _wait_gone([record], timeout):
             _signal_group(record, signal.SIGKILL)
     return _wait_gone(records, timeout)
+
+
+def terminate(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float = 20.0) -> None:
+    """Stop a child started by a test (an operator run): SIGTERM, then SIGKILL after `grace`.
+
+    SIGTERM first so the operator's shutdown path (and its last log lines) is exercised."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
