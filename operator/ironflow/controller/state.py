@@ -56,6 +56,9 @@ class Cache:
         self._bodies: dict[tuple[Kind, str], dict[str, dict[str, Any]]] = {}
         self._primed: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
+        # Resolved per (kind, namespace) on first use and forgotten when a body there changes, so
+        # a burst of reconciles in one namespace parses its resources once, not once per reconcile.
+        self._environments: dict[tuple[Kind, str], Environment] = {}
 
     async def prime(self, kube: Kube, namespace: str) -> None:
         if namespace in self._primed:
@@ -75,9 +78,11 @@ class Cache:
         old = bucket.get(meta["name"])
         if old is None or _rv(body) >= _rv(old) or old["metadata"].get("uid") != meta.get("uid"):
             bucket[meta["name"]] = dict(body)
+            self._environments.pop((kind, meta["namespace"]), None)
 
     def drop(self, kind: Kind, namespace: str, name: str) -> None:
         self._bodies.get((kind, namespace), {}).pop(name, None)
+        self._environments.pop((kind, namespace), None)
 
     def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
         return self._bodies.get((kind, namespace), {}).get(name)
@@ -89,6 +94,12 @@ class Cache:
         return list(self._bodies.get((kind, namespace), {}))
 
     def environment(self, kind: Kind, namespace: str) -> Environment:
+        cached = self._environments.get((kind, namespace))
+        if cached is None:
+            cached = self._environments[(kind, namespace)] = self._resolve(kind, namespace)
+        return cached
+
+    def _resolve(self, kind: Kind, namespace: str) -> Environment:
         definers = []
         for body in self._bodies.get((kind, namespace), {}).values():
             try:

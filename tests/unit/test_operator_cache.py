@@ -1,0 +1,54 @@
+"""The operator's CR cache: the resolved environment is memoised, and never stale after a change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ironflow.controller.state import Cache
+from ironflow.core.model import API_VERSION, SECRET_KIND
+
+
+def _body(name: str, created: str, names: list[str], rv: int = 1) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": SECRET_KIND,
+        "metadata": {
+            "namespace": "dev",
+            "name": name,
+            "uid": f"uid-{name}",
+            "creationTimestamp": created,
+            "resourceVersion": str(rv),
+        },
+        "spec": {"sealed": {n: f"dev:{n.lower()}" for n in names}},
+    }
+
+
+def test_given_unchanged_namespace_when_environment_read_twice_then_the_same_resolution_is_reused() -> None:
+    cache = Cache()
+    cache.put(SECRET_KIND, _body("app", "2026-01-01T00:00:00Z", ["DB"]))
+
+    assert cache.environment(SECRET_KIND, "dev") is cache.environment(SECRET_KIND, "dev")
+
+
+def test_given_older_definer_when_it_drops_the_name_then_the_next_read_hands_it_over() -> None:
+    cache = Cache()
+    cache.put(SECRET_KIND, _body("old", "2026-01-01T00:00:00Z", ["DB"]))
+    cache.put(SECRET_KIND, _body("new", "2026-02-01T00:00:00Z", ["DB"]))
+    assert cache.environment(SECRET_KIND, "dev").owner("DB") == "old"
+
+    cache.put(SECRET_KIND, _body("old", "2026-01-01T00:00:00Z", ["OTHER"], rv=2))
+    assert cache.environment(SECRET_KIND, "dev").owner("DB") == "new"
+
+    cache.drop(SECRET_KIND, "dev", "new")
+    assert cache.environment(SECRET_KIND, "dev").owner("DB") is None
+
+
+def test_given_stale_body_when_put_then_it_is_ignored_and_the_resolution_stands() -> None:
+    cache = Cache()
+    cache.put(SECRET_KIND, _body("app", "2026-01-01T00:00:00Z", ["DB"], rv=5))
+    before = cache.environment(SECRET_KIND, "dev")
+
+    cache.put(SECRET_KIND, _body("app", "2026-01-01T00:00:00Z", ["OTHER"], rv=4))
+
+    assert cache.environment(SECRET_KIND, "dev").owner("DB") == "app"
+    assert cache.environment(SECRET_KIND, "dev") is before
