@@ -52,3 +52,27 @@ def test_given_stale_body_when_put_then_it_is_ignored_and_the_resolution_stands(
 
     assert cache.environment(SECRET_KIND, "dev").owner("DB") == "app"
     assert cache.environment(SECRET_KIND, "dev") is before
+
+
+def test_given_status_only_update_when_put_then_no_re_resolution() -> None:
+    cache = Cache()
+    cache.put(SECRET_KIND, _body("app", "2026-01-01T00:00:00Z", ["DB"], rv=1))
+    before = cache.environment(SECRET_KIND, "dev")
+
+    patched = _body("app", "2026-01-01T00:00:00Z", ["DB"], rv=2)
+    patched["status"] = {"observedGeneration": 1}
+    cache.put(SECRET_KIND, patched)
+
+    assert cache.environment(SECRET_KIND, "dev") is before
+    assert cache.get(SECRET_KIND, "dev", "app") == patched
+
+
+def test_given_body_that_does_not_parse_when_put_then_it_claims_nothing() -> None:
+    cache = Cache()
+    cache.put(SECRET_KIND, _body("old", "2026-01-01T00:00:00Z", ["DB"]))
+    broken = _body("old", "2026-01-01T00:00:00Z", ["DB"], rv=2)
+    broken["spec"] = "not an object"
+    cache.put(SECRET_KIND, broken)
+    cache.put(SECRET_KIND, _body("new", "2026-02-01T00:00:00Z", ["DB"]))
+
+    assert cache.environment(SECRET_KIND, "dev").owner("DB") == "new"

@@ -51,13 +51,24 @@ def _rv(body: Mapping[str, Any]) -> int:
         return 0
 
 
+def _claim(kind: Kind, body: Mapping[str, Any]) -> Definer | None:
+    """None for a body that does not parse: it claims nothing, as the reconcile will report."""
+    try:
+        res = parse_resource(kind, body)
+    except InvalidResource:
+        return None
+    return Definer(res.name, res.created, res.names, res.uid)
+
+
 class Cache:
     def __init__(self) -> None:
         self._bodies: dict[tuple[Kind, str], dict[str, dict[str, Any]]] = {}
         self._primed: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
-        # Resolved per (kind, namespace) on first use and forgotten when a body there changes, so
-        # a burst of reconciles in one namespace parses its resources once, not once per reconcile.
+        # Each body's claim on names, parsed once when it arrives, and the environment resolved
+        # from them, kept until a claim changes. A status patch or an edited value changes no
+        # claim, so reconciles in a busy namespace neither re-parse it nor re-resolve it.
+        self._claims: dict[tuple[Kind, str], dict[str, Definer | None]] = {}
         self._environments: dict[tuple[Kind, str], Environment] = {}
 
     async def prime(self, kube: Kube, namespace: str) -> None:
@@ -78,10 +89,15 @@ class Cache:
         old = bucket.get(meta["name"])
         if old is None or _rv(body) >= _rv(old) or old["metadata"].get("uid") != meta.get("uid"):
             bucket[meta["name"]] = dict(body)
-            self._environments.pop((kind, meta["namespace"]), None)
+            claims = self._claims.setdefault((kind, meta["namespace"]), {})
+            claim = _claim(kind, body)
+            if meta["name"] not in claims or claims[meta["name"]] != claim:
+                claims[meta["name"]] = claim
+                self._environments.pop((kind, meta["namespace"]), None)
 
     def drop(self, kind: Kind, namespace: str, name: str) -> None:
         self._bodies.get((kind, namespace), {}).pop(name, None)
+        self._claims.get((kind, namespace), {}).pop(name, None)
         self._environments.pop((kind, namespace), None)
 
     def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
@@ -96,18 +112,9 @@ class Cache:
     def environment(self, kind: Kind, namespace: str) -> Environment:
         cached = self._environments.get((kind, namespace))
         if cached is None:
-            cached = self._environments[(kind, namespace)] = self._resolve(kind, namespace)
+            claims = self._claims.get((kind, namespace), {}).values()
+            cached = self._environments[(kind, namespace)] = resolve(c for c in claims if c is not None)
         return cached
-
-    def _resolve(self, kind: Kind, namespace: str) -> Environment:
-        definers = []
-        for body in self._bodies.get((kind, namespace), {}).values():
-            try:
-                res = parse_resource(kind, body)
-            except InvalidResource:
-                continue
-            definers.append(Definer(res.name, res.created, res.names, res.uid))
-        return resolve(definers)
 
     def resources(self) -> Iterator[tuple[Kind, str, str]]:
         for (kind, namespace), bucket in list(self._bodies.items()):
