@@ -26,6 +26,7 @@ QUEUE_DEPTH = Gauge("ironflow_queue_depth", "Reconciles queued or running.", reg
 BUILD = Gauge("ironflow_build_info", "Build information.", ["version", "python"], registry=REGISTRY)
 
 _conditions: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+_counts: dict[tuple[str, str, str], int] = {}
 
 
 def build_info() -> None:
@@ -42,17 +43,27 @@ def set_mode(mode: str) -> None:
 
 
 def record_condition(key: tuple[str, str, str], ready: str | None, reason: str | None) -> None:
-    """Track one resource's Ready condition (None when the resource is gone) and refresh the gauge."""
-    if ready is None or reason is None:
-        _conditions.pop(key, None)
-    else:
-        _conditions[key] = (key[0], ready, reason)
-    counts: dict[tuple[str, str, str], int] = {}
-    for labels in _conditions.values():
-        counts[labels] = counts.get(labels, 0) + 1
-    OBJECTS.clear()
-    for (kind, ready_, reason_), count in counts.items():
-        OBJECTS.labels(kind=kind, ready=ready_, reason=reason_).set(count)
+    """Track one resource's Ready condition (None when the resource is gone).
+
+    Counts move by one per call, so a reconcile costs the same with ten resources or ten
+    thousand; a series whose count reaches zero is removed rather than left at 0."""
+    old = _conditions.pop(key, None)
+    new = None if ready is None or reason is None else (key[0], ready, reason)
+    if old == new:
+        if new is not None:
+            _conditions[key] = new
+        return
+    if old is not None:
+        _counts[old] -= 1
+        if _counts[old]:
+            OBJECTS.labels(*old).set(_counts[old])
+        else:
+            del _counts[old]
+            OBJECTS.remove(*old)
+    if new is not None:
+        _conditions[key] = new
+        _counts[new] = _counts.get(new, 0) + 1
+        OBJECTS.labels(*new).set(_counts[new])
 
 
 def exposition() -> bytes:

@@ -25,8 +25,20 @@ _QUIET = ("kubernetes_asyncio", "kubernetes", "urllib3", "aiohttp.access", "asyn
 
 
 class Redactor:
+    """The plaintexts (and their encoded forms) held now, found in a line in one pass.
+
+    Forms are indexed by their first PREFIX characters, so a line costs one dictionary lookup
+    per character however many values the operator holds; scanning the line once per remembered
+    form made every log line cost O(values), quadratic over a busy namespace. Eviction is least
+    recently remembered first, and each reconcile re-remembers the values it holds.
+    """
+
+    PREFIX = 4
+
     def __init__(self) -> None:
-        self._needles: dict[str, None] = {}
+        self._needles: dict[str, None] = {}  # insertion order = recency
+        self._by_prefix: dict[str, set[str]] = {}
+        self._short: set[str] = set()  # forms shorter than PREFIX (multi-byte characters)
 
     def remember(self, value: bytes) -> None:
         if len(value) < MIN_REDACT_BYTES:
@@ -39,15 +51,36 @@ class Redactor:
             pass
         for form in forms:
             if form in self._needles:
+                del self._needles[form]  # refreshed: move to the recent end
+                self._needles[form] = None
                 continue
             self._needles[form] = None
+            if len(form) < self.PREFIX:
+                self._short.add(form)
+            else:
+                self._by_prefix.setdefault(form[: self.PREFIX], set()).add(form)
             if len(self._needles) > MAX_REMEMBERED:
-                self._needles.pop(next(iter(self._needles)))
+                self._forget(next(iter(self._needles)))
+
+    def _forget(self, form: str) -> None:
+        del self._needles[form]
+        self._short.discard(form)
+        bucket = self._by_prefix.get(form[: self.PREFIX])
+        if bucket is not None:
+            bucket.discard(form)
+            if not bucket:
+                del self._by_prefix[form[: self.PREFIX]]
 
     def redact(self, line: str) -> str:
-        for needle in self._needles:
-            if needle in line:
-                line = line.replace(needle, REDACTED)
+        found = {form for form in self._short if form in line}
+        by_prefix, width = self._by_prefix, self.PREFIX
+        if by_prefix:
+            for i in range(len(line) - width + 1):
+                bucket = by_prefix.get(line[i : i + width])
+                if bucket:
+                    found.update(form for form in bucket if line.startswith(form, i))
+        for form in sorted(found, key=len, reverse=True):  # longest first: no half-redacted form
+            line = line.replace(form, REDACTED)
         return line
 
 
