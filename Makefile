@@ -71,7 +71,7 @@ crds-check: install control-plane ## fail if crds/, its copies (chart, manifests
 
 .PHONY: lint
 lint: install ## ruff
-	$(BIN)/ruff check operator tests hack
+	$(BIN)/ruff check operator tests hack benchmarks
 
 .PHONY: typecheck
 typecheck: install ## mypy --strict on the package
