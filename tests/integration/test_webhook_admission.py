@@ -294,3 +294,31 @@ def test_given_unowned_secret_named_like_the_resource_when_declaring_pod_created
     # The environment's own, operator-owned Secret is still injected beside it.
     pod = create_pod(k8s_api, dev, {"ironflow.io/secrets": "DB_PASSWORD, DB_LEGACY?"})
     assert ironflow_env(pod) == [[DB_REF]]
+
+
+def test_given_many_resources_when_pod_declares_two_names_then_only_their_objects_are_checked(
+    k8s_api: client.ApiClient, dev: str, operator: Operator, cluster: Cluster
+) -> None:
+    audit = cluster.audit
+    if audit is None:
+        pytest.skip("counting the webhook's reads needs the session's own control plane (audit log)")
+    for i in range(8):
+        create_resource(k8s_api, dev, "IronflowSecret", f"extra-{i}", {f"EXTRA_{i}": "dev:x"})
+    core = client.CoreV1Api(k8s_api)
+    wanted = {"app"} | {f"extra-{i}" for i in range(8)}
+    eventually(
+        lambda: wanted <= {s.metadata.name for s in core.list_namespaced_secret(dev).items},
+        timeout=60,
+        what="every resource projected",
+    )
+
+    declared = {"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/configs": "HTTP_TIMEOUT_MS"}
+    pod = create_pod(k8s_api, dev, declared)
+
+    audit.wait_for(verb="create", resource="pods", namespace=dev, name=pod["metadata"]["name"])
+    checked = sorted(
+        (e.resource, e.name)
+        for e in audit.events(user=operator.user, namespace=dev, verb="get")
+        if (e.raw.get("responseObject") or {}).get("kind") == "PartialObjectMetadata"
+    )
+    assert checked == [("configmaps", "app"), ("secrets", "app")]

@@ -5,21 +5,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Collection
 from typing import Any
 
 from helpers_ironflow_env import pod, view
 
+from ironflow.core.declarations import Kind
 from ironflow.core.environment_view import EnvironmentView
 from ironflow.webhook.admission import review_declarations, review_enforcement
 
 ENV = view(secrets={"app": {"DB_PASSWORD": "v1"}})
 
 
-async def _read(namespace: str) -> EnvironmentView:
+async def _read(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
     return ENV
 
 
-async def _broken(namespace: str) -> EnvironmentView:
+async def _broken(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
     raise ConnectionError("canary-should-not-appear")
 
 
@@ -76,9 +78,24 @@ def test_given_enforced_env_and_envfrom_managed_secret_when_reviewed_then_denied
 def test_given_namespace_not_served_when_reviewed_then_denied_saying_so() -> None:
     from ironflow.webhook.admission import EnvironmentNotServed
 
-    async def not_served(namespace: str) -> EnvironmentView:
+    async def not_served(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
         raise EnvironmentNotServed(namespace)
 
     out = asyncio.run(review_declarations(_review(pod({"ironflow.io/secrets": "DB_PASSWORD"})), not_served))
     assert out["response"]["allowed"] is False
     assert "environment dev is not served by this Ironflow operator" in out["response"]["status"]["message"]
+
+
+def test_given_declaring_pod_when_reviewed_then_reader_learns_exactly_the_declared_names() -> None:
+    seen: list[list[tuple[Kind, str]]] = []
+
+    async def recording(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
+        seen.append(list(declared))
+        return ENV
+
+    annotations = {"ironflow.io/secrets": "DB_PASSWORD, OTHER?", "ironflow.io/configs": "HTTP_TIMEOUT_MS"}
+    asyncio.run(review_declarations(_review(pod(annotations)), recording))
+
+    assert [sorted(names) for names in seen] == [
+        [("config", "HTTP_TIMEOUT_MS"), ("secret", "DB_PASSWORD"), ("secret", "OTHER")]
+    ]

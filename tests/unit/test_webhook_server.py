@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections.abc import Collection
 from pathlib import Path
 
 from cryptography import x509
 from helpers_ironflow_env import view
 
+from ironflow.core.declarations import Kind
 from ironflow.core.environment_view import EnvironmentView
 from ironflow.webhook.server import WebhookOptions, WebhookServer
 
 
-async def _read(namespace: str) -> EnvironmentView:
+async def _read(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
     return view(secrets={"app": {"DB_PASSWORD": "v1"}}, namespace=namespace)
 
 

@@ -12,17 +12,19 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
-from ironflow.core.declarations import DeclarationError, parse_declaration
+from ironflow.core.declarations import Declaration, DeclarationError, Kind, parse_declaration
 from ironflow.core.enforcement import ENFORCE_LABEL, forbidden_references
 from ironflow.core.environment_view import EnvironmentView
 from ironflow.core.injection import InjectionRefused, plan_injection
 
 log = logging.getLogger("ironflow.webhook")
 
-EnvironmentReader = Callable[[str], Awaitable[EnvironmentView]]
+# (namespace, the (kind, NAME) pairs the pod declares) -> the environment; the declared names
+# bound the ownership checks to the objects this pod would actually read.
+EnvironmentReader = Callable[[str, Collection[tuple[Kind, str]]], Awaitable[EnvironmentView]]
 
 
 class EnvironmentUnavailable(Exception):
@@ -58,9 +60,15 @@ class EnvironmentNotServed(Exception):
     """The operator does not serve this namespace (--namespace): nothing would ever be projected there."""
 
 
-async def _view(read: EnvironmentReader, namespace: str) -> EnvironmentView:
+def _declared(declaration: Declaration | None) -> list[tuple[Kind, str]]:
+    return [(d.kind, d.name) for d in declaration.names] if declaration is not None else []
+
+
+async def _view(
+    read: EnvironmentReader, namespace: str, declared: Collection[tuple[Kind, str]]
+) -> EnvironmentView:
     try:
-        return await read(namespace)
+        return await read(namespace, declared)
     except EnvironmentNotServed:
         raise EnvironmentUnavailable(
             f"environment {namespace} is not served by this Ironflow operator, so nothing it declares "
@@ -84,7 +92,7 @@ async def review_declarations(review: Mapping[str, Any], read: EnvironmentReader
     if declaration is None:
         return _response(uid, True)
     try:
-        view = await _view(read, namespace)
+        view = await _view(read, namespace, _declared(declaration))
         injection = plan_injection(declaration, view, pod)
     except (EnvironmentUnavailable, InjectionRefused) as exc:
         log.info("refused pod %s: %s", _pod_label(namespace, pod), exc)
@@ -107,7 +115,7 @@ async def review_enforcement(review: Mapping[str, Any], read: EnvironmentReader)
     except DeclarationError as exc:
         return deny(uid, f"ironflow: {exc}", code=400)
     try:
-        view = await _view(read, namespace)
+        view = await _view(read, namespace, _declared(declaration))
     except EnvironmentUnavailable as exc:
         return deny(uid, f"ironflow: {exc}")
     if (review.get("request") or {}).get("subResource") == "ephemeralcontainers":

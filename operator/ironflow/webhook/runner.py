@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from ironflow.core.declarations import Kind
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.k8s.admission import apply_webhook_configuration, foreign_projections, list_environment
 from ironflow.k8s.async_client import Kube
@@ -26,12 +27,20 @@ log = logging.getLogger("ironflow.webhook")
 
 
 def environment_reader(kube: Kube, serves: Callable[[str], bool] | None = None) -> EnvironmentReader:
-    async def read(namespace: str) -> EnvironmentView:
+    async def read(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
         if serves is not None and not serves(namespace):
             raise EnvironmentNotServed(namespace)
         secrets, configs = await list_environment(kube, namespace)
-        foreign = await foreign_projections(kube, namespace, {"secret": secrets, "config": configs})
-        return build_view(namespace, secrets, configs, foreign=foreign)
+        view = build_view(namespace, secrets, configs)
+        # Only the objects this pod would read need their ownership checked: one metadata GET per
+        # defining resource the pod draws on, not one per resource in the namespace.
+        sources = {(kind, view.source(kind, name)) for kind, name in declared}
+        drawn_on = {
+            kind: [item for item in items if (kind, (item.get("metadata") or {}).get("name")) in sources]
+            for kind, items in (("secret", secrets), ("config", configs))
+        }
+        foreign = await foreign_projections(kube, namespace, drawn_on)
+        return build_view(namespace, secrets, configs, foreign=foreign) if foreign else view
 
     return read
 
