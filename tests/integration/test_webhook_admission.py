@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from operator_fixtures import Operator, OperatorProcess
+from operator_fixtures import GROUP, Operator, OperatorProcess
 from webhook_fixtures import (
     create_resource,
     pod_manifest,
@@ -296,7 +296,7 @@ def test_given_unowned_secret_named_like_the_resource_when_declaring_pod_created
     assert ironflow_env(pod) == [[DB_REF]]
 
 
-def test_given_many_resources_when_pod_declares_two_names_then_only_their_objects_are_checked(
+def test_given_many_resources_when_pod_declares_two_names_then_no_list_and_only_their_objects_checked(
     k8s_api: client.ApiClient, dev: str, operator: Operator, cluster: Cluster
 ) -> None:
     audit = cluster.audit
@@ -312,6 +312,12 @@ def test_given_many_resources_when_pod_declares_two_names_then_only_their_object
         what="every resource projected",
     )
 
+    def lists() -> int:
+        return len(
+            [e for e in audit.events(user=operator.user, namespace=dev, verb="list") if e.api_group == GROUP]
+        )
+
+    listed_before = lists()
     declared = {"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/configs": "HTTP_TIMEOUT_MS"}
     pod = create_pod(k8s_api, dev, declared)
 
@@ -322,3 +328,4 @@ def test_given_many_resources_when_pod_declares_two_names_then_only_their_object
         if (e.raw.get("responseObject") or {}).get("kind") == "PartialObjectMetadata"
     )
     assert checked == [("configmaps", "app"), ("secrets", "app")]
+    assert lists() == listed_before, "the environment came from the operator's cache, not a LIST per pod"

@@ -8,6 +8,7 @@ every other pod is created as usual (it never reaches the webhook).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -15,10 +16,22 @@ import kopf
 
 from ironflow.controller import namespaces, state
 from ironflow.controller.webhook_options import current_options
-from ironflow.webhook.runner import RunningWebhook, start_webhook
+from ironflow.core.model import CONFIG_KIND, SECRET_KIND
+from ironflow.k8s.admission import READ_DEADLINE_SECONDS, stripped
+from ironflow.webhook.runner import Resources, RunningWebhook, start_webhook
 
 log = logging.getLogger("ironflow.webhook")
 _running: list[RunningWebhook] = []
+
+
+async def cached_environment(namespace: str) -> Resources:
+    """The namespace's resources as the operator holds them (listed once, then kept by watch)."""
+    cache = state.current().cache
+    await asyncio.wait_for(cache.prime(state.current().kube, namespace), timeout=READ_DEADLINE_SECONDS)
+    return (
+        stripped(cache.bodies(SECRET_KIND, namespace), "sealed"),
+        stripped(cache.bodies(CONFIG_KIND, namespace), "values"),
+    )
 
 
 @kopf.on.startup()
@@ -36,6 +49,7 @@ async def start_pod_webhook(**_: Any) -> None:
                 runtime.kube,
                 runtime.options.operator_namespace,
                 serves=lambda namespace: namespaces.matches(patterns, namespace),
+                cached=cached_environment,
             )
         )
     except OSError as exc:  # port taken, unreadable certificates: a configuration error, not transient

@@ -9,7 +9,7 @@ Only names and status facts are used from the listed resources; sealed values ar
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ironflow.k8s.async_client import ApiError, Kube, group_path
@@ -30,13 +30,13 @@ async def list_environment(
         ),
         timeout=deadline,
     )
-    return _stripped(secrets, "sealed"), _stripped(configs, "values")
+    return stripped(secrets.get("items") or [], "sealed"), stripped(configs.get("items") or [], "values")
 
 
-def _stripped(listing: Mapping[str, Any], field: str) -> list[dict[str, Any]]:
+def stripped(items: Iterable[Mapping[str, Any]], field: str) -> list[dict[str, Any]]:
     """Keep what ownership and versions need; sealed strings and config values go no further."""
     out: list[dict[str, Any]] = []
-    for item in listing.get("items") or []:
+    for item in items:
         meta = item.get("metadata") or {}
         names = (item.get("spec") or {}).get(field) or {}
         out.append(

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ironflow.core.declarations import Kind
 from ironflow.core.environment_view import EnvironmentView, build_view
@@ -26,12 +27,37 @@ from ironflow.webhook.server import WebhookOptions, WebhookServer
 log = logging.getLogger("ironflow.webhook")
 
 
-def environment_reader(kube: Kube, serves: Callable[[str], bool] | None = None) -> EnvironmentReader:
+Resources = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+# namespace -> (IronflowSecrets, IronflowConfigs), stripped of values, from memory (the operator's cache)
+CachedLister = Callable[[str], Awaitable[Resources]]
+
+
+def environment_reader(
+    kube: Kube, serves: Callable[[str], bool] | None = None, cached: CachedLister | None = None
+) -> EnvironmentReader:
+    """Reads for admission, from the operator's cache when it has one, live otherwise.
+
+    The cache decides only admissions: a pod whose declared names the cache does not know is
+    checked again against a live listing, because the cache may trail a resource created a
+    moment ago (the pod and its IronflowSecret applied together). So a busy namespace costs no
+    LIST per pod, and no pod is refused on stale data.
+    """
+
+    async def listed(
+        namespace: str, declared: Collection[tuple[Kind, str]]
+    ) -> tuple[Resources, EnvironmentView]:
+        if cached is not None:
+            resources = await cached(namespace)
+            view = build_view(namespace, *resources)
+            if all(view.source(kind, name) is not None for kind, name in declared):
+                return resources, view
+        resources = await list_environment(kube, namespace)
+        return resources, build_view(namespace, *resources)
+
     async def read(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
         if serves is not None and not serves(namespace):
             raise EnvironmentNotServed(namespace)
-        secrets, configs = await list_environment(kube, namespace)
-        view = build_view(namespace, secrets, configs)
+        (secrets, configs), view = await listed(namespace, declared)
         # Only the objects this pod would read need their ownership checked: one metadata GET per
         # defining resource the pod draws on, not one per resource in the namespace.
         sources = {(kind, view.source(kind, name)) for kind, name in declared}
@@ -63,13 +89,14 @@ async def start_webhook(
     operator_namespace: str,
     excluded_namespaces: Sequence[str] = ("kube-system",),
     serves: Callable[[str], bool] | None = None,
+    cached: CachedLister | None = None,
 ) -> RunningWebhook:
     """Serving (and registered, with a URL) when this returns; stop() ends rotation and serving.
 
     `serves` tells whether the operator serves a namespace (--namespace): declaring pods elsewhere
     are refused, since nothing would ever be projected for them.
     """
-    server = WebhookServer(options, environment_reader(kube, serves))
+    server = WebhookServer(options, environment_reader(kube, serves, cached))
     await server.start()
 
     async def register(ca: bytes | None) -> None:

@@ -1,0 +1,67 @@
+"""Which source the webhook's environment reader trusts: the operator's cache, or a live listing.
+
+The Kubernetes side is a stand-in that records paths: what is tested is the decision (cache hit,
+live fallback, ownership reads bounded by the declared names), not the API server, which the
+integration tests in tests/integration/test_webhook_admission.py exercise for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from helpers_ironflow_env import resource
+
+from ironflow.webhook.runner import Resources, environment_reader
+
+
+class _RecordingKube:
+    """Answers the two LISTs from `live` and every metadata GET with an object owned by nobody."""
+
+    def __init__(self, live: Resources) -> None:
+        self.live = live
+        self.paths: list[str] = []
+
+    async def request(self, method: str, path: str, **_: Any) -> dict[str, Any]:
+        self.paths.append(path)
+        secrets, configs = self.live
+        return {"items": secrets if path.endswith("/ironflowsecrets") else configs}
+
+    async def get(self, path: str, **_: Any) -> dict[str, Any] | None:
+        self.paths.append(path)
+        return None  # not projected yet: nothing foreign
+
+
+def _app(names: dict[str, str | None], created: str = "2026-01-01T00:00:00Z") -> dict[str, Any]:
+    return resource("app", created, names, "sealed")
+
+
+def test_given_cache_knows_every_declared_name_when_read_then_no_list_and_one_get_per_source() -> None:
+    other = resource("other", "2026-01-02T00:00:00Z", {"X": None}, "sealed")
+    cached: Resources = ([_app({"DB": "v1"}), other], [])
+    kube = _RecordingKube(live=([], []))
+
+    async def from_cache(namespace: str) -> Resources:
+        return cached
+
+    read = environment_reader(kube, cached=from_cache)  # type: ignore[arg-type]
+    view = asyncio.run(read("dev", [("secret", "DB")]))
+
+    assert view.source("secret", "DB") == "app"
+    assert kube.paths == ["/api/v1/namespaces/dev/secrets/app"]
+
+
+def test_given_cache_trailing_a_new_resource_when_read_then_live_listing_decides() -> None:
+    kube = _RecordingKube(live=([_app({"DB": "v1"})], []))
+
+    async def stale(namespace: str) -> Resources:
+        return ([], [])
+
+    read = environment_reader(kube, cached=stale)  # type: ignore[arg-type]
+    view = asyncio.run(read("dev", [("secret", "DB")]))
+
+    assert view.source("secret", "DB") == "app"
+    assert [p for p in kube.paths if p.endswith(("/ironflowsecrets", "/ironflowconfigs"))] == [
+        "/apis/ironflow.io/v1alpha1/namespaces/dev/ironflowsecrets",
+        "/apis/ironflow.io/v1alpha1/namespaces/dev/ironflowconfigs",
+    ]
