@@ -76,3 +76,16 @@ def test_given_body_that_does_not_parse_when_put_then_it_claims_nothing() -> Non
     cache.put(SECRET_KIND, _body("new", "2026-02-01T00:00:00Z", ["DB"]))
 
     assert cache.environment(SECRET_KIND, "dev").owner("DB") == "new"
+
+
+def test_given_namespace_when_bodies_change_then_revision_moves_and_stale_puts_leave_it() -> None:
+    cache = Cache()
+    start = cache.revision("dev")
+    cache.put(SECRET_KIND, _body("app", "2026-01-01T00:00:00Z", ["DB"], rv=5))
+    after_put = cache.revision("dev")
+    cache.put(SECRET_KIND, _body("app", "2026-01-01T00:00:00Z", ["DB"], rv=4))  # stale: ignored
+    after_stale = cache.revision("dev")
+    cache.drop(SECRET_KIND, "dev", "app")
+
+    assert start < after_put == after_stale < cache.revision("dev")
+    assert cache.revision("other") == 0

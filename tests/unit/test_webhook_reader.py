@@ -65,3 +65,20 @@ def test_given_cache_trailing_a_new_resource_when_read_then_live_listing_decides
         "/apis/ironflow.io/v1alpha1/namespaces/dev/ironflowsecrets",
         "/apis/ironflow.io/v1alpha1/namespaces/dev/ironflowconfigs",
     ]
+
+
+def test_given_unchanged_cache_when_many_pods_read_then_the_view_is_built_once() -> None:
+    kube = _RecordingKube(live=([], []))
+    current: Resources = ([_app({"DB": "v1"})], [])
+
+    async def from_cache(namespace: str) -> Resources:
+        return current
+
+    read = environment_reader(kube, cached=from_cache)  # type: ignore[arg-type]
+    first = asyncio.run(read("dev", [("secret", "DB")]))
+    second = asyncio.run(read("dev", [("secret", "DB")]))
+    current = ([_app({"DB": "v2"})], [])  # the operator's cache moved on: a new object
+    third = asyncio.run(read("dev", [("secret", "DB")]))
+
+    assert second is first
+    assert third is not first and third.version("secret", "DB") == "v2"

@@ -70,6 +70,7 @@ class Cache:
         # claim, so reconciles in a busy namespace neither re-parse it nor re-resolve it.
         self._claims: dict[tuple[Kind, str], dict[str, Definer | None]] = {}
         self._environments: dict[tuple[Kind, str], Environment] = {}
+        self._revisions: dict[str, int] = {}  # per namespace: bumped whenever a body there changes
 
     async def prime(self, kube: Kube, namespace: str) -> None:
         if namespace in self._primed:
@@ -89,6 +90,7 @@ class Cache:
         old = bucket.get(meta["name"])
         if old is None or _rv(body) >= _rv(old) or old["metadata"].get("uid") != meta.get("uid"):
             bucket[meta["name"]] = dict(body)
+            self._revisions[meta["namespace"]] = self._revisions.get(meta["namespace"], 0) + 1
             claims = self._claims.setdefault((kind, meta["namespace"]), {})
             claim = _claim(kind, body)
             if meta["name"] not in claims or claims[meta["name"]] != claim:
@@ -97,8 +99,13 @@ class Cache:
 
     def drop(self, kind: Kind, namespace: str, name: str) -> None:
         self._bodies.get((kind, namespace), {}).pop(name, None)
+        self._revisions[namespace] = self._revisions.get(namespace, 0) + 1
         self._claims.get((kind, namespace), {}).pop(name, None)
         self._environments.pop((kind, namespace), None)
+
+    def revision(self, namespace: str) -> int:
+        """Changes whenever any body of the namespace does: lets readers reuse what they derived."""
+        return self._revisions.get(namespace, 0)
 
     def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
         return self._bodies.get((kind, namespace), {}).get(name)

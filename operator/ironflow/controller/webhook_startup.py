@@ -24,14 +24,25 @@ log = logging.getLogger("ironflow.webhook")
 _running: list[RunningWebhook] = []
 
 
+_derived: dict[str, tuple[int, Resources]] = {}
+
+
 async def cached_environment(namespace: str) -> Resources:
-    """The namespace's resources as the operator holds them (listed once, then kept by watch)."""
+    """The namespace's resources as the operator holds them (listed once, then kept by watch).
+
+    The same object is returned until a body of the namespace changes, so a burst of pods (a
+    Deployment scaling up) strips the namespace once and the webhook can reuse its view."""
     cache = state.current().cache
     await asyncio.wait_for(cache.prime(state.current().kube, namespace), timeout=READ_DEADLINE_SECONDS)
-    return (
-        stripped(cache.bodies(SECRET_KIND, namespace), "sealed"),
-        stripped(cache.bodies(CONFIG_KIND, namespace), "values"),
-    )
+    revision = cache.revision(namespace)
+    known = _derived.get(namespace)
+    if known is None or known[0] != revision:
+        resources = (
+            stripped(cache.bodies(SECRET_KIND, namespace), "sealed"),
+            stripped(cache.bodies(CONFIG_KIND, namespace), "values"),
+        )
+        known = _derived[namespace] = (revision, resources)
+    return known[1]
 
 
 @kopf.on.startup()

@@ -43,12 +43,19 @@ def environment_reader(
     LIST per pod, and no pod is refused on stale data.
     """
 
+    last: dict[str, tuple[Resources, EnvironmentView]] = {}
+
     async def listed(
         namespace: str, declared: Collection[tuple[Kind, str]]
     ) -> tuple[Resources, EnvironmentView]:
         if cached is not None:
             resources = await cached(namespace)
-            view = build_view(namespace, *resources)
+            known = last.get(namespace)
+            if known is not None and known[0] is resources:  # unchanged since the last pod
+                view = known[1]
+            else:
+                view = build_view(namespace, *resources)
+                last[namespace] = (resources, view)
             if all(view.source(kind, name) is not None for kind, name in declared):
                 return resources, view
         resources = await list_environment(kube, namespace)
