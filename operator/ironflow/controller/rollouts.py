@@ -42,6 +42,7 @@ _seen_workloads: dict[tuple[str, str, str], str] = {}
 
 
 ROLLOUT_KEY = "rollout"
+ATTEMPTS = 3
 
 
 async def _view(runtime: state.Runtime, namespace: str) -> EnvironmentView:
@@ -58,10 +59,15 @@ def _declares(body: Mapping[str, Any], **_: Any) -> bool:
 async def reconcile_workload(
     kube: Kube, resource: str, body: Mapping[str, Any], view: EnvironmentView
 ) -> None:
-    """Apply the plan; on a concurrent change re-read once and plan again from the fresh object."""
+    """Apply the plan; on a concurrent change re-read and plan again from the fresh object.
+
+    A workload that keeps changing under us (the deployment controller writes a new Deployment's
+    status several times in its first second) raises a 409 ApiError after the last attempt, so
+    the caller retries later instead of taking the check as done: a baseline skipped silently
+    would never be recorded, and the workload would not roll on the next change."""
     meta = body.get("metadata") or {}
     namespace, name = str(meta.get("namespace")), str(meta.get("name"))
-    for _attempt in range(3):
+    for _attempt in range(ATTEMPTS):
         patch = plan_rollout(body, view)
         if patch is None:
             return
@@ -76,6 +82,7 @@ async def reconcile_workload(
         if fresh is None:
             return
         body, meta = fresh, fresh.get("metadata") or {}
+    raise ApiError(409, "Conflict", f"{resource} {namespace}/{name} changed during all {ATTEMPTS} attempts")
 
 
 async def reconcile_environment(runtime: state.Runtime, namespace: str) -> None:
@@ -150,7 +157,11 @@ async def _on_workload_event(resource: str, event: Mapping[str, Any], namespace:
     try:
         await reconcile_workload(runtime.kube, resource, body, await _view(runtime, namespace))
     except ApiError as exc:
-        log.warning("rollout check of %s in %s failed: %s", resource, namespace, exc)
+        # Not marked as seen, and the namespace's check is queued: the queue retries with backoff.
+        (log.debug if exc.status == 409 else log.warning)(
+            "rollout check of %s in %s failed: %s; queued again", resource, namespace, exc
+        )
+        runtime.queue.add((ROLLOUT_KEY, namespace))
         return
     _seen_workloads[key] = fingerprint
 
