@@ -205,6 +205,9 @@ class Operator:
         client.CoreV1Api(self.api).delete_namespaced_secret("ironflow-master-key", self.operator_namespace)
 
 
+LOG_TAIL = 120
+
+
 @pytest.fixture
 def operator(
     cluster: Cluster, k8s_api: client.ApiClient, namespace: str, operator_cluster_role: str, tmp_path: Path
@@ -240,6 +243,10 @@ def operator(
         yield op
     finally:
         op.stop()
+        # pytest shows a teardown's output only when the test failed: the operator's side of it,
+        # without kopf's own DEBUG chatter
+        lines = [line for line in op.logs().splitlines() if " DEBUG   kopf." not in line]
+        print(f"--- operator log without kopf DEBUG, last {LOG_TAIL} lines ---", *lines[-LOG_TAIL:], sep="\n")
         rbac.delete_cluster_role_binding(binding)
         core.delete_namespace(op_ns, propagation_policy="Background")
 
