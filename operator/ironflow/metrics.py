@@ -47,13 +47,12 @@ def record_condition(key: tuple[str, str, str], ready: str | None, reason: str |
 
     Counts move by one per call, so a reconcile costs the same with ten resources or ten
     thousand; a series whose count reaches zero is removed rather than left at 0."""
-    old = _conditions.pop(key, None)
+    old = _conditions.get(key)
     new = None if ready is None or reason is None else (key[0], ready, reason)
     if old == new:
-        if new is not None:
-            _conditions[key] = new
         return
     if old is not None:
+        del _conditions[key]
         _counts[old] -= 1
         if _counts[old]:
             OBJECTS.labels(*old).set(_counts[old])

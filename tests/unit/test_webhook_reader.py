@@ -12,6 +12,9 @@ from typing import Any
 
 from helpers_ironflow_env import resource
 
+from ironflow.controller.state import Cache
+from ironflow.controller.webhook_startup import cached_environments
+from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.webhook.runner import Resources, environment_reader
 
 
@@ -41,8 +44,8 @@ def test_given_cache_knows_every_declared_name_when_read_then_no_list_and_one_ge
     cached: Resources = ([_app({"DB": "v1"}), other], [])
     kube = _RecordingKube(live=([], []))
 
-    async def from_cache(namespace: str) -> Resources:
-        return cached
+    async def from_cache(namespace: str) -> tuple[Resources, EnvironmentView]:
+        return cached, build_view(namespace, *cached)
 
     read = environment_reader(kube, cached=from_cache)  # type: ignore[arg-type]
     view = asyncio.run(read("dev", [("secret", "DB")]))
@@ -54,8 +57,8 @@ def test_given_cache_knows_every_declared_name_when_read_then_no_list_and_one_ge
 def test_given_cache_trailing_a_new_resource_when_read_then_live_listing_decides() -> None:
     kube = _RecordingKube(live=([_app({"DB": "v1"})], []))
 
-    async def stale(namespace: str) -> Resources:
-        return ([], [])
+    async def stale(namespace: str) -> tuple[Resources, EnvironmentView]:
+        return ([], []), build_view(namespace, [], [])
 
     read = environment_reader(kube, cached=stale)  # type: ignore[arg-type]
     view = asyncio.run(read("dev", [("secret", "DB")]))
@@ -67,18 +70,35 @@ def test_given_cache_trailing_a_new_resource_when_read_then_live_listing_decides
     ]
 
 
-def test_given_unchanged_cache_when_many_pods_read_then_the_view_is_built_once() -> None:
-    kube = _RecordingKube(live=([], []))
-    current: Resources = ([_app({"DB": "v1"})], [])
+def _cr(name: str, rv: int, versions: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "ironflow.io/v1alpha1",
+        "kind": "IronflowSecret",
+        "metadata": {
+            "namespace": "dev",
+            "name": name,
+            "uid": f"uid-{name}",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "resourceVersion": str(rv),
+        },
+        "spec": {"sealed": {n: "dev:x" for n in versions}},
+        "status": {"names": {n: {"version": v} for n, v in versions.items()}},
+    }
 
-    async def from_cache(namespace: str) -> Resources:
-        return current
 
-    read = environment_reader(kube, cached=from_cache)  # type: ignore[arg-type]
-    first = asyncio.run(read("dev", [("secret", "DB")]))
-    second = asyncio.run(read("dev", [("secret", "DB")]))
-    current = ([_app({"DB": "v2"})], [])  # the operator's cache moved on: a new object
-    third = asyncio.run(read("dev", [("secret", "DB")]))
+def test_given_unchanged_namespace_when_many_pods_read_then_derived_once_and_renewed_on_change() -> None:
+    cache = Cache()
+    cache.put("IronflowSecret", _cr("app", 1, {"DB": "v1"}))
+    read = cached_environments(cache, _RecordingKube(live=([], [])))  # type: ignore[arg-type]
+
+    async def scenario() -> tuple[Any, Any, Any]:
+        first = await read("dev")
+        second = await read("dev")
+        cache.put("IronflowSecret", _cr("app", 2, {"DB": "v2"}))  # a status patch: new version
+        return first, second, await read("dev")
+
+    first, second, third = asyncio.run(scenario())
 
     assert second is first
-    assert third is not first and third.version("secret", "DB") == "v2"
+    assert third is not first and third[1].version("secret", "DB") == "v2"
+    assert third[0][0][0]["spec"] == {"sealed": {"DB": ""}}  # stripped: no sealed string kept

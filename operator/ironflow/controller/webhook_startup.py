@@ -15,34 +15,38 @@ from typing import Any
 import kopf
 
 from ironflow.controller import namespaces, state
+from ironflow.controller.state import Cache
 from ironflow.controller.webhook_options import current_options
+from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND
 from ironflow.k8s.admission import READ_DEADLINE_SECONDS, stripped
-from ironflow.webhook.runner import Resources, RunningWebhook, start_webhook
+from ironflow.k8s.async_client import Kube
+from ironflow.webhook.runner import CachedLister, Resources, RunningWebhook, start_webhook
 
 log = logging.getLogger("ironflow.webhook")
 _running: list[RunningWebhook] = []
 
 
-_derived: dict[str, tuple[int, Resources]] = {}
+def cached_environments(cache: Cache, kube: Kube) -> CachedLister:
+    """The webhook's view of a namespace as the operator holds it (listed once, kept by watch).
 
+    Stripped and resolved once per revision of the namespace, so a burst of pods (a Deployment
+    scaling up) costs one derivation, not one per pod."""
+    derived: dict[str, tuple[int, tuple[Resources, EnvironmentView]]] = {}
 
-async def cached_environment(namespace: str) -> Resources:
-    """The namespace's resources as the operator holds them (listed once, then kept by watch).
+    async def read(namespace: str) -> tuple[Resources, EnvironmentView]:
+        await asyncio.wait_for(cache.prime(kube, namespace), timeout=READ_DEADLINE_SECONDS)
+        revision = cache.revision(namespace)
+        known = derived.get(namespace)
+        if known is None or known[0] != revision:
+            resources = (
+                stripped(cache.bodies(SECRET_KIND, namespace), "sealed"),
+                stripped(cache.bodies(CONFIG_KIND, namespace), "values"),
+            )
+            known = derived[namespace] = (revision, (resources, build_view(namespace, *resources)))
+        return known[1]
 
-    The same object is returned until a body of the namespace changes, so a burst of pods (a
-    Deployment scaling up) strips the namespace once and the webhook can reuse its view."""
-    cache = state.current().cache
-    await asyncio.wait_for(cache.prime(state.current().kube, namespace), timeout=READ_DEADLINE_SECONDS)
-    revision = cache.revision(namespace)
-    known = _derived.get(namespace)
-    if known is None or known[0] != revision:
-        resources = (
-            stripped(cache.bodies(SECRET_KIND, namespace), "sealed"),
-            stripped(cache.bodies(CONFIG_KIND, namespace), "values"),
-        )
-        known = _derived[namespace] = (revision, resources)
-    return known[1]
+    return read
 
 
 @kopf.on.startup()
@@ -60,7 +64,7 @@ async def start_pod_webhook(**_: Any) -> None:
                 runtime.kube,
                 runtime.options.operator_namespace,
                 serves=lambda namespace: namespaces.matches(patterns, namespace),
-                cached=cached_environment,
+                cached=cached_environments(runtime.cache, runtime.kube),
             )
         )
     except OSError as exc:  # port taken, unreadable certificates: a configuration error, not transient

@@ -28,8 +28,9 @@ log = logging.getLogger("ironflow.webhook")
 
 
 Resources = tuple[list[dict[str, Any]], list[dict[str, Any]]]
-# namespace -> (IronflowSecrets, IronflowConfigs), stripped of values, from memory (the operator's cache)
-CachedLister = Callable[[str], Awaitable[Resources]]
+# namespace -> its (IronflowSecrets, IronflowConfigs) stripped of values, and their view, from
+# memory (the operator's cache)
+CachedLister = Callable[[str], Awaitable[tuple[Resources, EnvironmentView]]]
 
 
 def environment_reader(
@@ -43,19 +44,11 @@ def environment_reader(
     LIST per pod, and no pod is refused on stale data.
     """
 
-    last: dict[str, tuple[Resources, EnvironmentView]] = {}
-
     async def listed(
         namespace: str, declared: Collection[tuple[Kind, str]]
     ) -> tuple[Resources, EnvironmentView]:
         if cached is not None:
-            resources = await cached(namespace)
-            known = last.get(namespace)
-            if known is not None and known[0] is resources:  # unchanged since the last pod
-                view = known[1]
-            else:
-                view = build_view(namespace, *resources)
-                last[namespace] = (resources, view)
+            resources, view = await cached(namespace)
             if all(view.source(kind, name) is not None for kind, name in declared):
                 return resources, view
         resources = await list_environment(kube, namespace)
