@@ -68,7 +68,8 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     settings = kopf.OperatorSettings()
     configure(settings, options)
     try:
-        await kopf.operator(clusterwide=not options.namespaces, namespaces=list(options.namespaces),
+        await kopf.operator(clusterwide=not options.namespaces,
+                            namespaces=namespaces.kopf_patterns(options.namespaces),
                             standalone=True, ready_flag=kopf_ready, settings=settings)
     finally:
         for task in tasks:

@@ -2,7 +2,7 @@
 
 An explicit list of plain names needs no discovery (and no cluster-wide permission): each is
 published to directly. Globs, exclusions (`!name`) or "all namespaces" need a namespace watch,
-matched with the same fnmatch rules kopf applies to its own namespace patterns.
+matched with fnmatch; kopf gets the same set through `kopf_patterns`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,28 @@ def is_static(patterns: tuple[str, ...]) -> bool:
 
 
 def matches(patterns: tuple[str, ...], namespace: str) -> bool:
-    """kopf's semantics: includes (or everything if there are none), minus `!` exclusions."""
+    """Served: any include matches (everything if there is none), and no `!` exclusion does."""
     if not patterns:
         return True
     includes = [p for p in patterns if not p.startswith("!")]
     excludes = [p[1:] for p in patterns if p.startswith("!")]
     included = not includes or any(fnmatch.fnmatchcase(namespace, p) for p in includes)
     return included and not any(fnmatch.fnmatchcase(namespace, p) for p in excludes)
+
+
+def kopf_patterns(patterns: tuple[str, ...]) -> list[str]:
+    """The same set as `matches`, written the way kopf reads namespace patterns.
+
+    kopf ORs the entries of its list, and a lone `!name` entry means "everything but name", so
+    handing it `["team-*", "!team-legacy"]` would watch every namespace but team-legacy. Within
+    one entry it reads globs left to right, a first exclusion implying `*`. So each include gets
+    its own entry carrying all the exclusions, and exclusions alone make a single entry.
+    """
+    includes = [p for p in patterns if not p.startswith("!")]
+    excludes = [p for p in patterns if p.startswith("!")]
+    if not includes:
+        return [", ".join(excludes)] if excludes else []
+    return [", ".join([include, *excludes]) for include in includes]
 
 
 def _serve(runtime: Runtime, namespace: str) -> None:
