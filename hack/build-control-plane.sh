@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the real control plane (etcd, kube-apiserver, kube-controller-manager, kubectl, helm)
-# from their published Go modules at pinned versions, into a cache outside the repo.
+# Builds the real control plane (etcd, kube-apiserver, kube-controller-manager, kubectl, helm) and
+# the node's Kubernetes parts (kubelet, kube-scheduler, kube-proxy, crictl) from their published Go
+# modules at pinned versions, into a cache outside the repo.
 #
 # Why from source: this machine has no Docker engine and no internet except the Go module
 # proxy, so envtest's prebuilt tarballs cannot be fetched. Building once per machine, keyed by
@@ -15,11 +16,12 @@ set -euo pipefail
 K8S_VERSION="${IRONFLOW_K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${IRONFLOW_ETCD_VERSION:-v3.6.8}"
 HELM_VERSION="${IRONFLOW_HELM_VERSION:-v3.21.4}"
+CRICTL_VERSION="${IRONFLOW_CRICTL_VERSION:-v1.37.0}"
 
 CACHE="${IRONFLOW_CACHE_DIR:-$HOME/.cache/ironflow}"
-KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}"
+KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}_crictl-${CRICTL_VERSION}"
 OUT="${IRONFLOW_CP_DIR:-$CACHE/control-plane/$KEY}"
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl helm)
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl helm kubelet kube-scheduler kube-proxy crictl)
 
 say() { printf '[control-plane] %s\n' "$*" >&2; }
 die() { printf '[control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -39,6 +41,20 @@ command -v go >/dev/null 2>&1 || die "Go is not installed (need go >= 1.26 on PA
 GO_MINOR="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
 if [ "${GO_MINOR:-0}" -lt 26 ] && [ -z "${GOTOOLCHAIN:-}" ]; then
   die "Go $(go env GOVERSION) is too old for Kubernetes ${K8S_VERSION} (needs go1.26); export GOTOOLCHAIN=go1.27.3"
+fi
+
+# Two builds into one cache at once would race on the same .tmp files: serialise them. The lock
+# is taken after the fast path, so a warm cache never waits; the check repeats under the lock.
+mkdir -p "$(dirname "$OUT")"
+exec 9>"$OUT.lock"
+if ! flock -n 9; then
+  say "another build into $OUT is running; waiting for it"
+  flock 9
+fi
+if complete; then
+  say "using cached binaries in $OUT (built by the other run)"
+  echo "$OUT"
+  exit 0
 fi
 
 export GOMODCACHE="${IRONFLOW_GOMODCACHE:-$CACHE/go/mod}"
@@ -100,7 +116,7 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   VFLAGS="$VFLAGS -X $p.gitVersion=${K8S_VERSION} -X $p.gitMajor=1 -X $p.gitMinor=${K8S_MINOR}"
   VFLAGS="$VFLAGS -X $p.gitCommit=module-${K8S_VERSION} -X $p.gitTreeState=clean -X $p.buildDate=${DATE}"
 done
-for b in kube-apiserver kube-controller-manager kubectl; do
+for b in kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy; do
   [ -x "$OUT/$b" ] || build "$KDIR" "$OUT/$b" "k8s.io/kubernetes/cmd/$b" "$VFLAGS"
 done
 
@@ -125,6 +141,12 @@ HDIR="$WORK/helm"; mkdir -p "$HDIR"
 printf 'module ironflow.local/helm\ngo 1.26.0\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" >"$HDIR/go.mod"
 [ -x "$OUT/helm" ] || build "$HDIR" "$OUT/helm" "helm.sh/helm/v3/cmd/helm" \
   "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+
+# --- crictl: the node harness talks CRI through it (sandboxes cleanup, image import checks) ---
+CDIR="$WORK/crictl"; mkdir -p "$CDIR"
+printf 'module ironflow.local/crictl\ngo 1.26.0\nrequire sigs.k8s.io/cri-tools %s\n' "$CRICTL_VERSION" >"$CDIR/go.mod"
+[ -x "$OUT/crictl" ] || build "$CDIR" "$OUT/crictl" "sigs.k8s.io/cri-tools/cmd/crictl" \
+  "-X sigs.k8s.io/cri-tools/pkg/version.Version=${CRICTL_VERSION}"
 
 complete || die "build finished but binaries are missing in $OUT"
 printf '%s\n' "$K8S_VERSION" >"$OUT/VERSION"
