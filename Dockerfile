@@ -1,34 +1,45 @@
 # syntax=docker/dockerfile:1
 # The Ironflow operator image: ghcr.io/ironflow/ironflow-operator:<version>.
-# Two stages: build a wheel with the build tools, install only the wheel and its runtime
-# dependencies into a slim image that runs as a non-root user with a read-only root filesystem.
 #   docker build -t ghcr.io/ironflow/ironflow-operator:0.1.0 .
-
-FROM python:3.11-slim AS build
+#
+# The same image `make image` (hack/build-image.sh) builds without a Docker engine, from the same
+# inputs: Debian bookworm's Python 3.11 (python3.11-minimal + libpython3.11-stdlib, no shell
+# tools beyond what they pull, no pip, no compiler), the runtime dependencies pinned with hashes
+# in requirements/operator.lock, the ironflow wheel built from this tree, byte code compiled at
+# build time (the root filesystem is read-only at run time), user 65532.
+FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-COPY pyproject.toml README.md* ./
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
+COPY requirements/operator.lock pyproject.toml README.md ./
 COPY operator ./operator
-RUN pip wheel --no-deps --wheel-dir /wheels .
+RUN pip install --no-deps --require-hashes --only-binary=:all: --no-compile --target /site -r operator.lock \
+ && pip wheel --no-deps --wheel-dir /wheels . \
+ && rm -rf /site/bin && pip install --no-deps --no-compile --target /site /wheels/*.whl \
+ && rm -rf /site/bin /site/kubernetes/aio
 
-FROM python:3.11-slim
+FROM debian:bookworm-slim
 LABEL org.opencontainers.image.title="ironflow-operator" \
       org.opencontainers.image.description="Kubernetes operator for sealed secrets and config per environment" \
       org.opencontainers.image.source="https://github.com/ironflow/ironflow" \
       org.opencontainers.image.licenses="Apache-2.0"
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_CACHE_DIR=1
-COPY --from=build /wheels /wheels
-RUN pip install /wheels/*.whl && rm -rf /wheels \
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3.11-minimal libpython3.11-stdlib \
+ && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man \
+ && ln -sf python3.11 /usr/bin/python3
+COPY --from=build /site /usr/lib/python3/dist-packages
+RUN for entry in ironflow-operator:ironflow.controller.main ironflow:ironflow.cli.main; do \
+      printf '#!/usr/bin/python3.11\nimport sys\nfrom %s import main\nsys.exit(main())\n' "${entry#*:}" \
+        > "/usr/local/bin/${entry%%:*}" && chmod 0755 "/usr/local/bin/${entry%%:*}"; \
+    done \
+ && python3.11 -m compileall -q -j 0 --invalidation-mode unchecked-hash /usr/lib/python3.11 /usr/lib/python3/dist-packages \
  && groupadd --system --gid 65532 ironflow \
  && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin ironflow
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # Numeric, so Kubernetes can verify runAsNonRoot without resolving the name.
 USER 65532:65532
 WORKDIR /tmp
 # 8080 /metrics, 8081 /healthz and /readyz, 9443 the pod webhook (HTTPS).
 EXPOSE 8080 8081 9443
-ENTRYPOINT ["ironflow-operator"]
+ENTRYPOINT ["/usr/local/bin/ironflow-operator"]
 CMD ["--in-cluster"]

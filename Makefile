@@ -90,8 +90,29 @@ integration: install control-plane ## integration tests on a real API server sta
 	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
 	$(call pytest,tests/integration -m integration $(PYTEST_CLUSTER) $(PYTEST_ARGS))
 
+IMAGE_VERSION := $(shell sed -nE 's/^version = "([^"]+)"/\1/p' pyproject.toml | head -n1)
+IMAGE ?= ghcr.io/ironflow/ironflow-operator:$(IMAGE_VERSION)
+IMAGE_ARCHIVE ?= .build/ironflow-operator-$(IMAGE_VERSION).oci.tar
+
+.PHONY: image
+image: ## the operator image as an OCI archive, without Docker (mmdebstrap + pinned wheels + umoci) -> .build/
+	hack/install-image-tools.sh
+	IRONFLOW_IMAGE="$(IMAGE)" PYTHON=$(PYTHON) hack/build-image.sh $(IMAGE_ARCHIVE)
+
+.PHONY: image-test
+image-test: install image ## build the image, then check the archive (user, entry point, contents, pins)
+	export IRONFLOW_IMAGE_ARCHIVE="$(IMAGE_ARCHIVE)" IRONFLOW_IMAGE="$(IMAGE)"; \
+	$(call pytest,tests/image -m image $(PYTEST_ARGS))
+
+.PHONY: lock
+lock: ## re-pin requirements/operator.lock (hashes) from pyproject.toml's dependencies
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; "$$tmp/venv/bin/pip" install --quiet pip-tools; \
+	PIP_FIND_LINKS= "$$tmp/venv/bin/pip-compile" --quiet --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-find-links --no-emit-index-url -o requirements/operator.lock pyproject.toml
+
 .PHONY: test
-test: install control-plane lint typecheck imports crds-check chart-lint unit integration e2e ## everything CI runs: lint, types, contracts, CRD copies, unit, integration, e2e
+test: install control-plane lint typecheck imports crds-check chart-lint unit integration e2e image-test ## everything CI runs: lint, types, contracts, CRD copies, unit, integration, e2e, image
 	@echo "make test: all checks passed"
 
 .PHONY: run
