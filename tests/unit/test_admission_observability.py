@@ -68,7 +68,7 @@ def test_given_no_admission_yet_when_scraped_then_every_outcome_series_exists_at
         assert f'ironflow_webhook_admissions_total{{outcome="{outcome}",webhook="declarations"}}' in text
 
 
-def test_given_mistyped_ironflow_annotation_when_reviewed_then_allowed_with_a_warning_naming_the_fix() -> None:
+def test_given_mistyped_ironflow_annotation_when_reviewed_then_allowed_with_warning_naming_fix() -> None:
     out = asyncio.run(
         review_declarations(_review({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/config": "X"}), _read)
     )

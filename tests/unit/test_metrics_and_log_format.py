@@ -59,7 +59,7 @@ def test_given_json_logs_when_a_line_is_written_then_time_is_iso8601_utc(capture
     assert ISO_UTC.match(record["time"]), record["time"]
 
 
-def test_given_text_logs_when_a_line_is_written_then_it_starts_with_iso8601_utc(captured: io.StringIO) -> None:
+def test_given_text_logs_when_a_line_is_written_then_it_starts_iso8601_utc(captured: io.StringIO) -> None:
     _configure(captured, "text", "info")
     logging.getLogger("ironflow.test").info("hello")
     assert ISO_UTC.match(captured.getvalue().split(" ", 1)[0])
@@ -90,7 +90,7 @@ def test_given_info_level_when_kopf_retries_then_first_attempts_hidden_and_persi
     assert any("ERROR" in line and "escalating" in line for line in lines)
 
 
-def test_given_debug_level_when_kopf_reports_each_event_then_it_is_logged_as_debug(captured: io.StringIO) -> None:
+def test_given_debug_level_when_kopf_reports_each_event_then_logged_as_debug(captured: io.StringIO) -> None:
     _configure(captured, "text", "debug")
     logging.getLogger("kopf.objects").info("Handler 'on_secret' succeeded.")
     assert "DEBUG" in captured.getvalue() and "succeeded" in captured.getvalue()
