@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
-from typing import Final, Literal
+from typing import Literal
 
 from prometheus_client import (
     CollectorRegistry,
@@ -22,7 +22,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-DISTRIBUTION: Final = "ironflow-operator"  # pyproject's [project] name, for the build version
+from ironflow.core.model import DISTRIBUTION
 
 # Before any metric is made: the flag is read when a metric is created.
 disable_created_metrics()  # type: ignore[no-untyped-call]
