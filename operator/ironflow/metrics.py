@@ -104,5 +104,17 @@ def record_admission(webhook: str, outcome: AdmissionOutcome, seconds: float) ->
     ADMISSION_SECONDS.labels(webhook=webhook).observe(seconds)
 
 
+_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "info": ("_info",)}
+
+
+def series_names() -> set[str]:
+    """Every series name /metrics can carry, sampled yet or not: what dashboards and alerts may query."""
+    names = set()
+    for family in REGISTRY.collect():
+        names.update(family.name + suffix for suffix in _SUFFIXES.get(family.type, ("",)))
+        names.update(sample.name for sample in family.samples)
+    return names
+
+
 def exposition() -> bytes:
     return generate_latest(REGISTRY)

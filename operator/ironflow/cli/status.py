@@ -172,13 +172,11 @@ def status(session: Session, env: str | None, operator_namespace: str, wide: boo
 def _human(result: dict[str, Any], wide: bool) -> str:
     cut = (lambda text: text) if wide else (lambda text: shorten(text, 80))
     operator, webhook = result["operator"], result["webhook"]
-    lines = [f"operator: {operator['state']} ({cut(operator['detail'])})"]
-    if webhook["state"] == "ok":
-        lines.append(f"webhook: ok ({cut(webhook['detail'])})")
-    elif webhook["state"] == "unknown":
-        lines.append(f"webhook: unknown ({cut(webhook['detail'])})")
+    lines = [f"operator: {operator['state']} ({operator['detail']})"]
+    if webhook["state"] in ("ok", "unknown"):
+        lines.append(f"webhook: {webhook['state']} ({webhook['detail']})")
     else:
-        lines.extend(f"webhook: PROBLEM: {cut(p)}" for p in webhook["problems"])
+        lines.extend(f"webhook: PROBLEM: {p}" for p in webhook["problems"])
     lines.extend(f"webhook: note: {n}" for n in webhook["notes"])
     lines += ["", _keys_human(result["keys"]), "", _resources_human(result, cut)]
     if result["blocked"]:
