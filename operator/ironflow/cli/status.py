@@ -155,8 +155,8 @@ def status(session: Session, env: str | None, operator_namespace: str, wide: boo
     webhook = check_webhook(api.client)
     result: dict[str, Any] = {
         "operator": {"state": liveness.state, "detail": liveness.detail, "source": liveness.source},
-        "webhook": {"state": webhook.state, "detail": webhook.detail, "problems": webhook.problems,
-                    "notes": webhook.notes},
+        "webhook": {"state": webhook.state, "detail": webhook.detail, "checked": webhook.checked,
+                    "problems": webhook.problems, "notes": webhook.notes},
         "keys": keys,
         "notReady": not_ready,
         "resources": total,
@@ -173,11 +173,13 @@ def _human(result: dict[str, Any], wide: bool) -> str:
     cut = (lambda text: text) if wide else (lambda text: shorten(text, 80))
     operator, webhook = result["operator"], result["webhook"]
     lines = [f"operator: {operator['state']} ({operator['detail']})"]
-    if webhook["state"] in ("ok", "unknown"):
-        lines.append(f"webhook: {webhook['state']} ({webhook['detail']})")
+    if webhook["state"] == "unknown":
+        lines.append(f"webhook: unknown ({webhook['detail']})")
     else:
-        lines.extend(f"webhook: PROBLEM: {p}" for p in webhook["problems"])
-    lines.extend(f"webhook: note: {n}" for n in webhook["notes"])
+        lines.append(f"webhook: {webhook['state']}")
+        lines.extend(f"  {line}" for line in webhook["checked"])
+        lines.extend(f"  PROBLEM: {p}" for p in webhook["problems"])
+    lines.extend(f"  note: {n}" for n in webhook["notes"])
     lines += ["", _keys_human(result["keys"]), "", _resources_human(result, cut)]
     if result["blocked"]:
         lines += ["", f"{len(result['blocked'])} workload(s) whose pods are refused:", table(

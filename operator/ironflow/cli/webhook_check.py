@@ -33,6 +33,7 @@ class WebhookCheck:
     state: State
     detail: str
     problems: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)  # one line per webhook: its bundle and endpoint
     notes: list[str] = field(default_factory=list)
 
 
@@ -62,7 +63,7 @@ def check_webhook(client: SyncClient, now: datetime | None = None) -> WebhookChe
     if not details:
         check.problems.append(f"the webhook configuration {CONFIGURATION_NAME} has no webhooks")
     check.state = "problem" if check.problems else "ok"
-    check.detail = "; ".join(details)
+    check.detail, check.checked = "; ".join(details), details
     return check
 
 

@@ -104,8 +104,12 @@ class _IsoTime(logging.Formatter):
         return iso_utc(record.created)
 
 
-# kopf's lines for every handled event: nothing happened that the operator's own log does not say.
-_KOPF_CHATTER = re.compile(r"^(Handler '.*' succeeded|.* is processed: \d+ succeeded; 0 failed)\.$")
+# kopf's lines for every handled event, and its start-up steps: nothing happened that the
+# operator's own log does not say.
+_KOPF_CHATTER = re.compile(
+    r"^(Handler '.*' succeeded|Activity '.*' succeeded|.* is processed: \d+ succeeded; 0 failed"
+    r"|Initial authentication has (been initiated|finished))\.$"
+)
 # "Request attempt #2/10 failed; will retry: ..." (not "escalating": that one is the last attempt).
 _KOPF_RETRY = re.compile(r"^Request attempt #(\d+)(/\d+)? failed; will retry")
 PERSISTENT_RETRY = 4  # from this attempt on (about 4 s of backoff) a retry is worth a WARNING
