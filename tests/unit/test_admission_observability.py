@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Collection
 from typing import Any
 
@@ -102,3 +103,11 @@ def test_given_annotations_ironflow_writes_when_listed_then_all_are_known() -> N
     written = {injection.RECORD_ANNOTATION, rollout.ROLLOUT_DIGEST_ANNOTATION,
                rollout.OBSERVED_VERSIONS_ANNOTATION, rollout.OPT_OUT_ANNOTATION}
     assert written <= KNOWN_ANNOTATIONS
+
+
+def test_given_secret_value_under_mistyped_annotation_when_warned_then_value_not_in_response() -> None:
+    canary = "canary-s3cr3t-pasted-into-an-annotation"
+    out = asyncio.run(review_declarations(
+        _review({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/secret": canary}), _read
+    ))
+    assert out["response"]["warnings"] and canary not in json.dumps(out)
