@@ -41,7 +41,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 .PHONY: control-plane
-control-plane: ## build (first time, ~10-25 min) or reuse etcd, kube-apiserver, kube-controller-manager, kubectl, helm
+control-plane: ## build (first time, ~10-25 min) or reuse etcd, kube-apiserver, kube-controller-manager, kubectl, helm, node binaries
 	@echo "control-plane binaries: $(CP_DIR)"
 
 .PHONY: cluster

@@ -101,10 +101,14 @@ async def _serve(options: state.Options, kube: Kube) -> None:
               default="info", show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Concurrent reconciles.")
+@click.option("--sealing-key-excluded-namespaces", "sealing_key_excluded",
+              default=",".join(state.SYSTEM_NAMESPACES), show_default=True,
+              help="Served namespaces given no sealing-key ConfigMap (comma-separated; empty: none).")
 @webhook_click_options
 def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespace_list: tuple[str, ...],
          operator_namespace: str, master_key_secret: str, metrics_port: int, health_port: int,
-         bind_address: str, log_format: logs.LogFormat, log_level: str, workers: int, **webhook: Any) -> None:
+         bind_address: str, log_format: logs.LogFormat, log_level: str, workers: int,
+         sealing_key_excluded: str, **webhook: Any) -> None:
     """Run the Ironflow operator: project IronflowSecrets and IronflowConfigs into Secrets and ConfigMaps."""
     logs.configure(log_format, log_level)
     configure_webhook(options_from(webhook))
@@ -116,7 +120,7 @@ def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespac
     options = state.Options(cluster=cluster, namespaces=_split(namespace_list),
                             operator_namespace=operator_namespace, master_key_secret=master_key_secret,
                             metrics_port=metrics_port, health_port=health_port, bind_address=bind_address,
-                            workers=workers)
+                            workers=workers, sealing_key_excluded=_split((sealing_key_excluded,)))
     try:
         asyncio.run(serve(options))
     except OSError as exc:  # a port in use, typically: say so without a traceback

@@ -30,6 +30,9 @@ from ironflow.k8s.async_client import Kube, group_path
 from ironflow.k8s.config import ClusterChoice
 
 KINDS: tuple[Kind, ...] = (SECRET_KIND, CONFIG_KIND)
+# Kubernetes' own namespaces: nobody keeps environments there, and a public key published into
+# kube-public is readable by anyone, even unauthenticated users on some clusters.
+SYSTEM_NAMESPACES: tuple[str, ...] = ("kube-system", "kube-public", "kube-node-lease")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Options:
     health_port: int
     bind_address: str
     workers: int
+    # Served namespaces that get no ironflow-sealing-key ConfigMap (--sealing-key-excluded-namespaces).
+    sealing_key_excluded: tuple[str, ...] = SYSTEM_NAMESPACES
 
 
 def _rv(body: Mapping[str, Any]) -> int:

@@ -25,6 +25,7 @@ PLURALS: Final[Mapping[str, str]] = {SECRET_KIND: "ironflowsecrets", CONFIG_KIND
 SPEC_FIELD: Final[Mapping[str, str]] = {SECRET_KIND: "sealed", CONFIG_KIND: "values"}
 MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
 MANAGED_BY: Final = "ironflow-operator"
+DISTRIBUTION: Final = "ironflow-operator"  # the Python distribution (pyproject [project] name)
 
 
 class InvalidResource(ValueError):

@@ -12,10 +12,19 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
-from ironflow.core.declarations import Declaration, DeclarationError, Kind, parse_declaration
+from ironflow import metrics
+from ironflow.core.declaration_hints import kind_hints
+from ironflow.core.declarations import (
+    Declaration,
+    DeclarationError,
+    Kind,
+    parse_declaration,
+    unknown_annotation_warnings,
+)
 from ironflow.core.enforcement import ENFORCE_LABEL, forbidden_references
 from ironflow.core.environment_view import EnvironmentView
 from ironflow.core.injection import InjectionRefused, plan_injection
@@ -83,41 +92,75 @@ async def _view(
 
 
 async def review_declarations(review: Mapping[str, Any], read: EnvironmentReader) -> dict[str, Any]:
-    uid, namespace, pod = _request(review)
+    return await _measured("declarations", _review_declarations(review, read))
+
+
+async def review_enforcement(review: Mapping[str, Any], read: EnvironmentReader) -> dict[str, Any]:
+    """Only called for namespaces labelled for enforcement (the configuration's namespaceSelector)."""
+    return await _measured("enforcement", _review_enforcement(review, read))
+
+
+Decided = tuple[metrics.AdmissionOutcome, dict[str, Any]]
+
+
+async def _measured(webhook: str, decision: Awaitable[Decided]) -> dict[str, Any]:
+    """Count and time each decision; an exception is an `error` outcome (and still raises)."""
+    started = time.perf_counter()
+    outcome: metrics.AdmissionOutcome = "error"
     try:
-        declaration = parse_declaration((pod.get("metadata") or {}).get("annotations"))
+        outcome, response = await decision
+        return response
+    finally:
+        metrics.record_admission(webhook, outcome, time.perf_counter() - started)
+
+
+def _with_warnings(response: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    if warnings:
+        response["response"]["warnings"] = [f"ironflow: {w}" for w in warnings]
+    return response
+
+
+async def _review_declarations(review: Mapping[str, Any], read: EnvironmentReader) -> Decided:
+    uid, namespace, pod = _request(review)
+    annotations = (pod.get("metadata") or {}).get("annotations")
+    warnings = unknown_annotation_warnings(annotations)
+    try:
+        declaration = parse_declaration(annotations)
     except DeclarationError as exc:
         log.info("refused pod %s: %s", _pod_label(namespace, pod), exc)
-        return deny(uid, f"ironflow: {exc}", code=400)
+        return "refused", _with_warnings(deny(uid, f"ironflow: {exc}", code=400), warnings)
     if declaration is None:
-        return _response(uid, True)
+        return "allowed", _with_warnings(_response(uid, True), warnings)
     try:
         view = await _view(read, namespace, _declared(declaration))
-        injection = plan_injection(declaration, view, pod)
-    except (EnvironmentUnavailable, InjectionRefused) as exc:
+    except EnvironmentUnavailable as exc:
         log.info("refused pod %s: %s", _pod_label(namespace, pod), exc)
-        return deny(uid, f"ironflow: {exc}")
+        return "error", deny(uid, f"ironflow: {exc}")
+    hints = kind_hints(declaration, view)
+    try:
+        injection = plan_injection(declaration, view, pod)
+    except InjectionRefused as exc:
+        log.info("refused pod %s: %s", _pod_label(namespace, pod), exc)
+        message = "; ".join([f"ironflow: {exc}", *hints])
+        return "refused", _with_warnings(deny(uid, message), warnings)
     log.info("admitted pod %s: %s", _pod_label(namespace, pod), injection.record)
     extra: dict[str, Any] = {}
     if injection.patch:
         extra["patchType"] = "JSONPatch"
         extra["patch"] = base64.b64encode(json.dumps(injection.patch).encode()).decode()
-    if injection.warnings:
-        extra["warnings"] = [f"ironflow: {w}" for w in injection.warnings]
-    return _response(uid, True, **extra)
+    return "allowed", _with_warnings(_response(uid, True, **extra), [*injection.warnings, *warnings, *hints])
 
 
-async def review_enforcement(review: Mapping[str, Any], read: EnvironmentReader) -> dict[str, Any]:
-    """Only called for namespaces labelled for enforcement (the configuration's namespaceSelector)."""
+async def _review_enforcement(review: Mapping[str, Any], read: EnvironmentReader) -> Decided:
     uid, namespace, pod = _request(review)
     try:
         declaration = parse_declaration((pod.get("metadata") or {}).get("annotations"))
     except DeclarationError as exc:
-        return deny(uid, f"ironflow: {exc}", code=400)
+        return "refused", deny(uid, f"ironflow: {exc}", code=400)
     try:
         view = await _view(read, namespace, _declared(declaration))
     except EnvironmentUnavailable as exc:
-        return deny(uid, f"ironflow: {exc}")
+        return "error", deny(uid, f"ironflow: {exc}")
     if (review.get("request") or {}).get("subResource") == "ephemeralcontainers":
         # Only the debug containers are new; the rest of the pod was checked when it was created
         # (and its injected entries may predate a later change of the environment).
@@ -125,9 +168,9 @@ async def review_enforcement(review: Mapping[str, Any], read: EnvironmentReader)
         pod = {"spec": {"ephemeralContainers": spec.get("ephemeralContainers") or []}}
     found = forbidden_references(pod, declaration, view)
     if not found:
-        return _response(uid, True)
+        return "allowed", _response(uid, True)
     log.info("refused pod %s: undeclared references to managed Secrets", _pod_label(namespace, pod))
-    return deny(
+    return "refused", deny(
         uid,
         f"ironflow: environment {namespace} is enforced ({ENFORCE_LABEL}=true): pods reach Ironflow "
         f"Secrets only by declaring names in ironflow.io/secrets; refused: {'; '.join(found)}",
