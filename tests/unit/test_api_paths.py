@@ -90,3 +90,17 @@ def test_given_hostile_namespace_when_webhook_reads_then_no_request_is_sent(name
     with pytest.raises(InvalidPathSegment):
         asyncio.run(admission.foreign_projections(kube, namespace, {"secret": [item]}))  # type: ignore[arg-type]
     assert kube.paths == []
+
+
+def test_given_resource_name_with_traversal_when_cli_builds_path_then_user_error_not_traceback() -> None:
+    from ironflow.cli.errors import EXIT_USER, translate
+    from ironflow.k8s.sync_resources import CONFIGS, IronflowApi
+
+    class _Client:
+        def request(self, *_: object, **__: object) -> dict[str, object]:
+            raise AssertionError("no request may be sent for such a name")
+
+    with pytest.raises(InvalidPathSegment) as caught:
+        IronflowApi(_Client()).get(CONFIGS, "dev", "../x")  # type: ignore[arg-type]
+    translated = translate(caught.value)
+    assert translated is not None and translated.exit_code == EXIT_USER
