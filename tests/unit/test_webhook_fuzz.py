@@ -16,6 +16,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from helpers_ironflow_env import view
 from hypothesis import HealthCheck, given, settings
@@ -148,3 +149,24 @@ def test_given_arbitrary_bodies_when_posted_then_always_a_clean_admission_answer
         logging.getLogger("ironflow.webhook").removeHandler(errors)
     assert all(is_valid_namespace(ns) for ns in reader.namespaces), set(reader.namespaces)
     assert [r.getMessage() for r in errors.records] == []
+
+
+def test_given_a_bug_in_the_review_when_posted_then_fail_closed_denial_without_its_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(body: object, read: object) -> dict[str, Any]:
+        raise KeyError("canary-pod-field-7c1")
+
+    monkeypatch.setattr("ironflow.webhook.server.review_declarations", broken)
+    server = WebhookServer(WebhookOptions(port=0, cert_dir=tmp_path), _Reader())
+
+    async def scenario() -> tuple[int, str]:
+        async with TestClient(TestServer(server.application())) as client:
+            response = await client.post(MUTATE_PATH, json={"request": {"uid": "u-1"}})
+            return response.status, await response.text()
+
+    status, text = asyncio.run(scenario())
+    response = json.loads(text)["response"]
+    assert status == 200 and response["allowed"] is False and response["uid"] == "u-1"
+    assert response["status"]["code"] == 500 and "KeyError" in response["status"]["message"]
+    assert "canary" not in text

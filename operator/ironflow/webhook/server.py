@@ -26,7 +26,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ironflow.webhook.admission import EnvironmentReader, deny, review_declarations, review_enforcement
+from ironflow.webhook.admission import (
+    EnvironmentReader,
+    decisions,
+    deny,
+    review_declarations,
+    review_enforcement,
+)
 from ironflow.webhook.certs import DEFAULT_HOSTS, CertPaths, ensure_certificates
 from ironflow.webhook.client_auth import ClientCa, client_name_allowed
 from ironflow.webhook.configuration import ENFORCE_PATH, MUTATE_PATH
@@ -142,7 +148,8 @@ class WebhookServer:
             try:
                 result = await review(body, self._read)
             except Exception as exc:  # fail closed, and without the exception's text (it may quote the pod)
-                log.error("admission review failed: %s; the pod is refused", type(exc).__name__)
+                failed = type(exc).__name__
+                decisions.log(logging.ERROR, "admission review failed: %s; the pod is refused", failed)
                 message = f"ironflow: internal error ({type(exc).__name__}); the pod is refused"
                 result = deny(review_uid(body), message, 500)
             return web.Response(text=json.dumps(result), content_type="application/json")
