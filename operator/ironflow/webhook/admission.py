@@ -4,7 +4,9 @@ Everything that decides lives in the pure core; this module only reads the envir
 the given reader, turns refusals into denials and patches into a base64 JSONPatch. It never logs
 or echoes the pod: a pod spec may carry plaintext env values written by its author, so messages
 and logs hold names, namespaces and reasons only. Errors fail closed: a declaring pod that cannot
-be checked is refused, and the message says why and which environment.
+be checked is refused, and the message says why and which environment. Nothing of a review is
+used before `review.parse_review` has checked it: a review the API server would never send is a
+400 before any read, and decisions are logged through the rate-limited, escaping DecisionLog.
 """
 
 from __future__ import annotations
