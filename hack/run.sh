@@ -60,6 +60,10 @@ fi
 args=(--kubeconfig "$KUBECONFIG" --operator-namespace "$OPERATOR_NAMESPACE")
 if [[ $LOCAL == 1 && -z "${IRONFLOW_WEBHOOK_URL:-}" && -z "${IRONFLOW_WEBHOOK_CERT_DIR:-}" ]]; then
   args+=(--webhook-url "https://127.0.0.1:${IRONFLOW_WEBHOOK_PORT:-9443}" --webhook-cert-dir "$CLUSTER_DIR/webhook")
+  # Mutual TLS: the local API server presents its webhook client certificate (envtest/webhook_client.py).
+  if [[ -f "$CLUSTER_DIR/webhook-client.kubeconfig" ]]; then
+    args+=(--webhook-client-ca "$CLUSTER_DIR/pki/ca.crt" --webhook-client-name kube-apiserver-webhook-client)
+  fi
 fi
 if [[ $LOCAL == 1 ]]; then
   args+=(--bind-address "${IRONFLOW_BIND_ADDRESS:-127.0.0.1}")

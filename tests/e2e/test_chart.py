@@ -87,6 +87,40 @@ def test_given_weakened_failure_policy_when_templated_then_chart_refuses(helm: P
     assert "failurePolicy is fixed to Fail" in result.stderr
 
 
+MTLS_AND_POLICY = [
+    "networkPolicy.enabled=true",
+    "networkPolicy.apiServerPeers[0].ipBlock.cidr=10.0.0.10/32",
+    "webhook.clientAuth.caConfigMap=apiserver-webhook-client-ca",
+    "webhook.clientAuth.names[0]=kube-apiserver-webhook-client",
+]
+
+
+def test_given_network_policy_without_api_server_peers_when_templated_then_chart_refuses(helm: Path) -> None:
+    values = ["--set", "networkPolicy.enabled=true"]
+    result = _helm(helm, "template", "x", str(CHART), "--kube-version", K8S_VERSION, *values, check=False)
+    assert result.returncode != 0
+    assert "networkPolicy.enabled needs networkPolicy.apiServerPeers" in result.stderr
+
+
+def test_given_client_auth_and_network_policy_when_templated_then_webhook_port_only_from_api_server(
+    helm: Path,
+) -> None:
+    docs = _template(helm, "ops", *MTLS_AND_POLICY)
+    policy = next(d for d in docs if d["kind"] == "NetworkPolicy")
+    webhook_rule = next(r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == 9443)
+    assert webhook_rule["from"] == [{"ipBlock": {"cidr": "10.0.0.10/32"}}]
+    assert all("from" not in r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] != 9443)
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "--webhook-client-ca=/etc/ironflow/webhook-client-ca/ca.crt" in container["args"]
+    assert "--webhook-client-name=kube-apiserver-webhook-client" in container["args"]
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "apiserver-webhook-client-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]} in [
+        v.get("configMap") for v in volumes
+    ]
+    assert not [d for d in _template(helm, "ops") if d["kind"] == "NetworkPolicy"]  # off by default
+
+
 def test_given_chart_when_rendered_with_defaults_then_manifests_dir_is_identical(helm: Path) -> None:
     result = subprocess.run(
         [str(ROOT / "hack" / "check-crd-copies.sh")],
@@ -112,6 +146,7 @@ def _dry_run(cluster: Cluster, docs: list[dict[str, Any]]) -> subprocess.Complet
             ["webhook.certManager.enabled=false", "webhook.caBundle=QUJD", "logging.format=text"],
             id="provided-certs",
         ),
+        pytest.param(MTLS_AND_POLICY, id="mtls-and-network-policy"),
     ],
 )
 def test_given_helm_template_when_applied_with_server_dry_run_then_api_server_accepts_all(

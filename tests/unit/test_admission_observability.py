@@ -27,7 +27,11 @@ async def _broken(namespace: str, declared: Collection[tuple[Kind, str]]) -> Env
 
 
 def _review(annotations: dict[str, str]) -> dict[str, Any]:
-    return {"request": {"uid": "u1", "namespace": "dev", "object": pod(annotations), "operation": "CREATE"}}
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {"uid": "u1", "namespace": "dev", "object": pod(annotations), "operation": "CREATE"},
+    }
 
 
 def _count(webhook: str, outcome: str) -> float:

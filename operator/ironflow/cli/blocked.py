@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ironflow.core.injection import missing_from_refusal
-from ironflow.k8s.sync_client import SyncClient, path_segment
+from ironflow.k8s.paths import segment as path_segment
+from ironflow.k8s.sync_client import SyncClient
 
 IRONFLOW_WEBHOOKS: Final = ("declarations.pods.ironflow.io", "enforcement.pods.ironflow.io", "ironflow:")
 

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from ironflow.k8s.sync_client import SyncClient, path_segment
+from ironflow.k8s.paths import segment as path_segment
+from ironflow.k8s.sync_client import SyncClient
 from ironflow.k8s.sync_errors import Forbidden, NotFound
 
 DEPLOYMENT: Final = "ironflow-operator"  # the chart's and manifests/' name and pod label

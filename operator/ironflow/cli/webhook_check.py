@@ -18,7 +18,8 @@ from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 from ironflow.core.ca_bundle import check_ca_bundle
-from ironflow.k8s.sync_client import SyncClient, path_segment
+from ironflow.k8s.paths import segment as path_segment
+from ironflow.k8s.sync_client import SyncClient
 from ironflow.k8s.sync_errors import ClusterUnavailable, Forbidden, NotFound
 from ironflow.webhook.configuration import CONFIGURATION_NAME
 

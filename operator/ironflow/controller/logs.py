@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 from pythonjsonlogger.json import JsonFormatter
 
+from ironflow.core.log_text import escape_control
+
 LogFormat = Literal["text", "json"]
 MIN_REDACT_BYTES = 4
 MAX_REMEMBERED = 20000
@@ -163,7 +165,20 @@ class RedactingFormatter(logging.Formatter):
         self._inner = inner
 
     def format(self, record: logging.LogRecord) -> str:
-        return REDACTOR.redact(self._inner.format(record))
+        return REDACTOR.redact(self._inner.format(_one_line(record)))
+
+
+def _one_line(record: logging.LogRecord) -> logging.LogRecord:
+    """A copy whose message cannot break the line (core/log_text.py); tracebacks stay as they are.
+
+    Redacted before it is escaped: a value with a control character would no longer match its
+    remembered forms once escaped."""
+    message = record.getMessage()
+    if escape_control(message) == message:
+        return record
+    copy = logging.makeLogRecord(record.__dict__)
+    copy.msg, copy.args = escape_control(REDACTOR.redact(message)), None
+    return copy
 
 
 def configure(fmt: LogFormat, level: str) -> None:

@@ -114,6 +114,7 @@ def kube_apiserver(bin_dir: Path, layout: Layout, ports: Ports) -> list[str]:
         "--allow-privileged=true",
         "--endpoint-reconciler-type=none",  # endpoints may not be loopback; nothing here needs them
         "--profiling=false",
+        f"--admission-control-config-file={layout.root / 'admission-config.yaml'}",  # webhook_client.py
         f"--audit-policy-file={layout.audit_policy}",
         f"--audit-log-path={layout.audit_log}",
         "--audit-log-format=json",

@@ -21,6 +21,8 @@ from ironflow.envtest.pki import CertificateAuthority, service_account_keys
 from ironflow.envtest.ports import free_ports
 from ironflow.envtest.readiness import ComponentFailed, Prober, http_ok, wait_until
 from ironflow.envtest.state import ClusterState
+from ironflow.envtest.webhook_client import FILES as WEBHOOK_CLIENT_FILES
+from ironflow.envtest.webhook_client import write_webhook_client_config
 
 ADMIN_USER = "ironflow-envtest-admin"
 START_ATTEMPTS = 3  # a kernel-picked free port can be taken by someone else before we bind it
@@ -36,6 +38,7 @@ _GENERATED = (
     "kube-apiserver.log",
     "kube-controller-manager.log",
     "bin",
+    *WEBHOOK_CLIENT_FILES,
 )
 
 
@@ -160,6 +163,8 @@ class ControlPlane:
             ),
         )
         layout.audit_policy.write_text(POLICY)
+        # The API server presents a client certificate to webhooks (envtest/webhook_client.py).
+        write_webhook_client_config(ca, layout)
         (layout.root / "bin").symlink_to(self.bin_dir)
 
     def _spawn(self, name: str, argv: list[str]) -> tuple[subprocess.Popen[bytes], Path]:

@@ -12,7 +12,8 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from ironflow.k8s.async_client import ApiError, Kube, group_path
+from ironflow.k8s.async_client import ApiError, Kube
+from ironflow.k8s.paths import core_path, group_path
 
 GROUP_VERSION: Final = "ironflow.io/v1alpha1"
 READ_DEADLINE_SECONDS: Final = 3.0
@@ -72,8 +73,7 @@ async def foreign_projections(
 
     async def foreign(kind: str, item: Mapping[str, Any]) -> bool:
         meta = item.get("metadata") or {}
-        found = await kube.get(f"/api/v1/namespaces/{namespace}/{PROJECTED[kind]}/{meta['name']}",
-                               accept=METADATA_ONLY)
+        found = await kube.get(core_path(PROJECTED[kind], namespace, str(meta["name"])), accept=METADATA_ONLY)
         if found is None:
             return False  # not projected yet: the operator will create it, owned
         owners = (found.get("metadata") or {}).get("ownerReferences") or []
@@ -90,7 +90,8 @@ async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> No
     """Create or replace the MutatingWebhookConfiguration the operator renders (dev and tests)."""
     name = str(body["metadata"]["name"])
     path = group_path(WEBHOOK_CONFIGURATIONS, "mutatingwebhookconfigurations")
-    existing = await kube.get(f"{path}/{name}")
+    item = group_path(WEBHOOK_CONFIGURATIONS, "mutatingwebhookconfigurations", name=name)
+    existing = await kube.get(item)
     if existing is None:
         try:
             await kube.create(path, body)
@@ -98,7 +99,7 @@ async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> No
         except ApiError as exc:
             if exc.status != 409:
                 raise
-            existing = await kube.get(f"{path}/{name}")
+            existing = await kube.get(item)
     replacement = {
         **body,
         "metadata": {
@@ -106,4 +107,4 @@ async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> No
             "resourceVersion": (existing or {}).get("metadata", {}).get("resourceVersion"),
         },
     }
-    await kube.request("PUT", f"{path}/{name}", body=replacement)
+    await kube.request("PUT", item, body=replacement)

@@ -17,10 +17,12 @@ import aiohttp
 from kubernetes_asyncio import client, config
 
 from ironflow.k8s.config import ClusterChoice
+from ironflow.k8s.paths import core_path, group_path
 
 USER_AGENT = "ironflow-operator/0.1.0"
 MERGE_PATCH = "application/merge-patch+json"
 _AUTH = ["BearerToken"]
+__all__ = ["ApiError", "Credentials", "Kube", "core_path", "credentials", "group_path"]
 
 
 class ApiError(Exception):
@@ -65,28 +67,6 @@ async def credentials(choice: ClusterChoice) -> Credentials:
     token = auth[len("Bearer "):] if isinstance(auth, str) and auth.startswith("Bearer ") else auth
     return Credentials(server=str(cfg.host), ca_path=cfg.ssl_ca_cert, certificate_path=cfg.cert_file,
                        private_key_path=cfg.key_file, token=token, insecure=not cfg.verify_ssl)
-
-
-def core_path(resource: str, namespace: str | None = None, name: str | None = None,
-              sub: str | None = None) -> str:
-    return _path("/api/v1", resource, namespace, name, sub)
-
-
-def group_path(group_version: str, resource: str, namespace: str | None = None,
-               name: str | None = None, sub: str | None = None) -> str:
-    return _path(f"/apis/{group_version}", resource, namespace, name, sub)
-
-
-def _path(base: str, resource: str, namespace: str | None, name: str | None, sub: str | None) -> str:
-    parts = [base]
-    if namespace:
-        parts.append(f"namespaces/{namespace}")
-    parts.append(resource)
-    if name:
-        parts.append(name)
-    if sub:
-        parts.append(sub)
-    return "/".join(parts)
 
 
 async def _error(response: aiohttp.ClientResponse) -> ApiError:

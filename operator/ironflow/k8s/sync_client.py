@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
-from urllib.parse import quote
 
 import urllib3
 from kubernetes import client as k8s_client
@@ -125,8 +124,3 @@ def _reason(exc: BaseException) -> str:
     if isinstance(inner, BaseException):
         return _reason(inner)
     return _one_line(str(exc)) if str(exc) else type(exc).__name__
-
-
-def path_segment(text: str) -> str:
-    """Names reach URLs from user input: quote them so nothing can change the path."""
-    return quote(text, safe="")

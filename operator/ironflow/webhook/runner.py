@@ -29,8 +29,8 @@ log = logging.getLogger("ironflow.webhook")
 
 Resources = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 # namespace -> its (IronflowSecrets, IronflowConfigs) stripped of values, and their view, from
-# memory (the operator's cache)
-CachedLister = Callable[[str], Awaitable[tuple[Resources, EnvironmentView]]]
+# memory (the operator's cache); None when the operator does not hold that namespace
+CachedLister = Callable[[str], Awaitable[tuple[Resources, EnvironmentView] | None]]
 
 
 def environment_reader(
@@ -47,8 +47,9 @@ def environment_reader(
     async def listed(
         namespace: str, declared: Collection[tuple[Kind, str]]
     ) -> tuple[Resources, EnvironmentView]:
-        if cached is not None:
-            resources, view = await cached(namespace)
+        found = await cached(namespace) if cached is not None else None
+        if found is not None:
+            resources, view = found
             if all(view.source(kind, name) is not None for kind, name in declared):
                 return resources, view
         resources = await list_environment(kube, namespace)
