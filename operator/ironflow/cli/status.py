@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from ironflow.cli.errors import ClusterError
+from ironflow.cli.errors import EXIT_USER, ClusterError
+from ironflow.cli.liveness import DEFAULT_OPERATOR_NAMESPACE, liveness_line, liveness_row, operator_liveness
 from ironflow.cli.output import emit, shorten, table
 from ironflow.cli.session import ENV_VAR, Session, pass_session, shared_options
 from ironflow.core.sealing_key import CM_KEY_ID, CM_PUBLIC_KEY, SEALING_KEY_CONFIGMAP
@@ -63,10 +64,17 @@ def _not_ready(api: IronflowApi, namespace: str | None) -> tuple[list[dict[str, 
     metavar="NS",
     help="one environment (default: every namespace you may list).",
 )
+@click.option(
+    "--operator-namespace",
+    default=DEFAULT_OPERATOR_NAMESPACE,
+    show_default=True,
+    envvar="IRONFLOW_OPERATOR_NAMESPACE",
+    help="namespace of the operator and its leader Lease.",
+)
 @shared_options
 @pass_session
-def status(session: Session, env: str | None) -> None:
-    """Operator mode (keyed or dev) and key id per environment, and resources that are not Ready."""
+def status(session: Session, env: str | None, operator_namespace: str) -> None:
+    """Operator alive (its leader Lease), mode and key id per environment, resources not Ready."""
     if env is not None:
         api = session.environment(env)
         keys = [_key_row(env, api.get_configmap(env, SEALING_KEY_CONFIGMAP))]
@@ -81,21 +89,26 @@ def status(session: Session, env: str | None) -> None:
             raise ClusterError(
                 f"the cluster refused the request: {exc.message} (pass --env NS to look at one environment)"
             ) from None
-    result = {"keys": keys, "notReady": not_ready, "resources": total}
+    alive = operator_liveness(session.api().client, operator_namespace)
+    result = {"operator": liveness_row(alive, operator_namespace), "keys": keys, "notReady": not_ready,
+              "resources": total}
     emit(session.output, result, lambda: _human(result))
+    if alive.needs_attention:
+        click.get_current_context().exit(EXIT_USER)
 
 
 def _human(result: dict[str, Any]) -> str:
     keys = result["keys"]
+    lines = [liveness_line(result["operator"]), ""]
     if keys:
-        lines = [
+        lines += [
             table(
                 ["ENVIRONMENT", "MODE", "KEY ID"],
                 [[k["environment"], k["mode"], k["keyId"] or "-"] for k in keys],
             )
         ]
     else:
-        lines = ["no sealing key published in any namespace: is the operator running?"]
+        lines.append("no sealing key published in any namespace: is the operator running?")
     lines.extend(f"{k['environment']}: {k['note']}" for k in keys if k.get("note"))
     lines.append("")
     if result["notReady"]:
