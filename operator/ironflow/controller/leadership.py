@@ -128,16 +128,20 @@ class Leadership:
                     self.namespace, self.options.lease_name, self.identity, self.options.lease_duration,
                     self.options.renew_deadline, self.options.retry_period)
         while True:
-            started = self._clock()
-            try:
-                ours = await self._attempt()
-            except (ApiError, LostRace, TimeoutError) as exc:
-                logger.debug("Lease attempt failed: %s", exc)
-                ours = False
-            if ours:
-                self._valid_until = started + self.options.renew_deadline
-            self._announce()
+            await self.step()
             await asyncio.sleep(self.options.retry_period)
+
+    async def step(self) -> None:
+        """One attempt to take or renew the Lease, then the gain/loss transition it implies."""
+        started = self._clock()
+        try:
+            ours = await self._attempt()
+        except (ApiError, LostRace, TimeoutError) as exc:
+            logger.debug("Lease attempt failed: %s", exc)
+            ours = False
+        if ours:
+            self._valid_until = started + self.options.renew_deadline
+        self._announce()
 
     def _announce(self) -> None:
         leading = self.is_leading()
