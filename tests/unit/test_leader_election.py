@@ -50,8 +50,9 @@ class LeaseStore:
             raise ApiError(0, "ClientConnectorError", "API server unreachable")
         return self.body
 
-    async def request(self, method: str, path: str, *, body: Mapping[str, Any], guarded: bool = True,
-                      **_: Any) -> dict[str, Any]:
+    async def request(
+        self, method: str, path: str, *, body: Mapping[str, Any], guarded: bool = True, **_: Any
+    ) -> dict[str, Any]:
         assert guarded is False, "Lease writes must bypass the leader gate"
         if self.down:
             raise ApiError(0, "ClientConnectorError", "API server unreachable")
@@ -201,8 +202,9 @@ def test_given_standby_when_a_key_is_dequeued_then_nothing_is_reconciled_and_the
         leadership = _candidate(LeaseStore(), clock, "a")
         keys_loaded = asyncio.Event()
         keys_loaded.set()
-        runtime = types.SimpleNamespace(keys_loaded=keys_loaded, keys=object(), leadership=leadership,
-                                        queue=WorkQueue())
+        runtime = types.SimpleNamespace(
+            keys_loaded=keys_loaded, keys=object(), leadership=leadership, queue=WorkQueue()
+        )
         handle = worker.handler(runtime)  # type: ignore[arg-type]
         await handle(("cr", "IronflowSecret", "ns", "app"))
         assert reconciled == [] and runtime.queue.idle()
@@ -236,7 +238,10 @@ def test_given_lease_when_status_reads_it_then_alive_stale_released_or_missing()
 
 def test_given_registered_configuration_when_compared_then_server_defaults_do_not_count_as_change() -> None:
     wanted = {"webhooks": [{"name": "w", "clientConfig": {"url": "https://x"}, "rules": [{"a": 1}]}]}
-    actual = {"webhooks": [{"name": "w", "clientConfig": {"url": "https://x"}, "rules": [{"a": 1}],
-                            "objectSelector": {}}]}
+    actual = {
+        "webhooks": [
+            {"name": "w", "clientConfig": {"url": "https://x"}, "rules": [{"a": 1}], "objectSelector": {}}
+        ]
+    }
     assert _contains(actual, wanted)
     assert not _contains(actual, {"webhooks": [{"name": "w", "clientConfig": {"url": "https://y"}}]})
