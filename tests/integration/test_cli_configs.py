@@ -120,14 +120,18 @@ def test_given_keyed_environment_when_status_then_mode_key_id_and_unready_resour
     cli: Cli, k8s_api: client.ApiClient, namespace: str, keyring: Keyring
 ) -> None:
     cli.ok("config", "set", "A", "1", "--env", namespace)
-    result = json.loads(cli.ok("status", "--env", namespace, "-o", "json").stdout)
+    run = cli("status", "--env", namespace, "-o", "json")
+    result = json.loads(run.stdout)
+    # no operator runs here: its leader Lease is missing, which needs attention (exit 1)
+    assert run.code == 1 and result["operator"]["state"] == "missing" and result["operator"]["alive"] is False
     assert keyring.current is not None
     assert result["keys"] == [{"environment": namespace, "mode": "keyed", "keyId": keyring.current.kid}]
     assert [(r["kind"], r["name"], r["reason"]) for r in result["notReady"]] == [
         ("IronflowConfig", "app", "NotObserved")
     ]
-    human = cli.ok("status", "--env", namespace).stdout
+    human = cli("status", "--env", namespace).stdout
     assert "keyed" in human and keyring.current.kid in human and "not Ready" in human
+    assert "operator NOT alive (Lease ironflow-system/ironflow-operator)" in human
 
 
 def test_given_name_in_older_resource_when_set_in_newer_one_then_warning_names_the_winner(
