@@ -185,6 +185,8 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
         leader_writes[("create", "secrets", "app")] == 1 and leader_writes[("patch", "secrets", "app")] == 1
     )
     assert leader_writes[("patch", "deployments", "web")] == 2  # baseline, then the roll
+    registrations = {k: n for k, n in leader_writes.items() if k[1] == "mutatingwebhookconfigurations"}
+    assert sum(registrations.values()) == 1, registrations  # registered once, not again at its gain
     assert writes(audit, b.user) == Counter(), writes(audit, b.user)
     assert audit.events(user=b.user, resource="leases", verb="get"), "B never tried the Lease"
     code, doc = _status(cli, namespace, a.operator_namespace)
