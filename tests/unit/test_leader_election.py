@@ -16,6 +16,8 @@ import pytest
 
 from ironflow.controller import worker
 from ironflow.controller.leadership import ElectionOptions, Leadership
+from ironflow.controller.resync import resync
+from ironflow.controller.state import Cache
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.lease import LeaseRecord, claimed, liveness, may_acquire, parse_lease, released
 from ironflow.k8s.admission import _contains
@@ -245,3 +247,24 @@ def test_given_registered_configuration_when_compared_then_server_defaults_do_no
     }
     assert _contains(actual, wanted)
     assert not _contains(actual, {"webhooks": [{"name": "w", "clientConfig": {"url": "https://y"}}]})
+
+
+def test_given_cached_resources_when_leadership_gained_then_everything_is_queued_once() -> None:
+    async def scenario() -> WorkQueue:
+        cache = Cache()
+        for kind, name in (("IronflowSecret", "app"), ("IronflowConfig", "app")):
+            cache.put(
+                kind, {"metadata": {"name": name, "namespace": "dev", "uid": kind, "resourceVersion": "1"}}
+            )
+        runtime = types.SimpleNamespace(cache=cache, queue=WorkQueue(), served_namespaces={"dev", "empty"})
+        resync(runtime)  # type: ignore[arg-type]
+        return runtime.queue
+
+    queue = asyncio.run(scenario())
+    assert queue._queued == {
+        ("cr", "IronflowSecret", "dev", "app"),
+        ("cr", "IronflowConfig", "dev", "app"),
+        ("sealing-key", "dev"),
+        ("sealing-key", "empty"),
+        ("rollout", "dev"),
+    }

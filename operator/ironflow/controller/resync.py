@@ -41,9 +41,11 @@ async def sync_cache(runtime: Runtime) -> None:
 
 
 def resync(runtime: Runtime) -> None:
-    """Queue every resource, every sealing-key ConfigMap and every environment's rollout check."""
+    """Queue every resource, every sealing-key ConfigMap, and the rollout check of every environment
+    that holds a resource (elsewhere no declared value exists to roll for; the first resource
+    created there queues its check)."""
     queue = runtime.queue
-    seen: set[str] = set(runtime.served_namespaces)
+    seen: set[str] = set()
     for kind, namespace, name in runtime.cache.resources():
         queue.add(("cr", kind, namespace, name))
         seen.add(namespace)
