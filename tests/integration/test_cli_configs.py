@@ -121,8 +121,11 @@ def test_given_keyed_environment_when_status_then_mode_key_id_and_unready_resour
 ) -> None:
     cli.ok("config", "set", "A", "1", "--env", namespace)
     run = cli("status", "--env", namespace, "-o", "json")
-    assert run.code == 4, run.stderr  # a resource the operator has not reported on needs attention
     result = json.loads(run.stdout)
+    # no operator runs here: its leader Lease is missing, and a resource the operator has not
+    # reported on needs attention too (exit 4)
+    assert run.code == 4, run.stderr
+    assert result["operator"]["state"] == "down" and result["operator"]["source"] == "leader Lease"
     assert keyring.current is not None
     assert result["keys"] == [{"environment": namespace, "mode": "keyed", "keyId": keyring.current.kid}]
     assert [(r["kind"], r["name"], r["reason"]) for r in result["notReady"]] == [
@@ -130,6 +133,7 @@ def test_given_keyed_environment_when_status_then_mode_key_id_and_unready_resour
     ]
     human = cli("status", "--env", namespace).stdout
     assert "keyed" in human and keyring.current.kid in human and "not Ready" in human
+    assert "operator NOT alive (Lease ironflow-system/ironflow-operator)" in human
 
 
 def test_given_name_in_older_resource_when_set_in_newer_one_then_warning_names_the_winner(

@@ -12,6 +12,7 @@ server's webhook cache has it).
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +105,20 @@ def create_resource(
         "spec": {field: names},
     }
     client.CustomObjectsApi(api).create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
+
+
+def assert_fail_closed(api: client.ApiClient, namespace: str, declaring: dict[str, Any]) -> None:
+    """No operator serves the webhook: a plain pod is created, the declaring pod is refused."""
+    core = client.CoreV1Api(api)
+    plain = core.create_namespaced_pod(namespace, pod_manifest(unique("plain"), {"team": "payments"}))
+    assert plain.metadata.name.startswith("plain-")
+    try:
+        core.create_namespaced_pod(namespace, declaring)
+    except client.ApiException as refused:
+        message = json.loads(refused.body)["message"]
+        assert 'failed calling webhook "declarations.pods.ironflow.io"' in message, message
+    else:
+        raise AssertionError("a declaring pod was admitted while no operator served the webhook")
 
 
 def unique(prefix: str) -> str:

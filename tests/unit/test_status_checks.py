@@ -19,7 +19,7 @@ from ironflow.cli.status import _staleness
 from ironflow.core.ca_bundle import check_ca_bundle
 from ironflow.core.declarations import parse_declaration
 from ironflow.core.injection import InjectionRefused, missing_from_refusal, plan_injection
-from ironflow.k8s.sync_errors import NotFound
+from ironflow.k8s.sync_errors import Forbidden, NotFound
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -135,9 +135,22 @@ def test_given_proxy_refused_by_api_server_when_asked_then_pod_ready_condition_d
     assert down.state == "down"
 
 
-def test_given_no_operator_deployment_when_asked_then_unknown_saying_why() -> None:
-    result = liveness.operator_alive(FakeClient({}), "ironflow-system")  # type: ignore[arg-type]
+class LeaseForbidden(FakeClient):
+    def request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if "/leases/" in path:
+            raise Forbidden("no", status=403, reason="Forbidden")
+        return super().request(method, path, **kwargs)
+
+
+def test_given_lease_unreadable_and_no_operator_deployment_when_asked_then_unknown_saying_why() -> None:
+    result = liveness.operator_alive(LeaseForbidden({}), "ironflow-system")  # type: ignore[arg-type]
     assert result.state == "unknown" and "cannot be determined" in result.detail
+
+
+def test_given_no_lease_and_no_operator_deployment_when_asked_then_down() -> None:
+    result = liveness.operator_alive(FakeClient({}), "ironflow-system")  # type: ignore[arg-type]
+    assert (result.state, result.source) == ("down", "leader Lease")
+    assert "no operator has ever taken the leader Lease" in result.detail
 
 
 def test_given_deployment_with_pending_pod_when_asked_then_down() -> None:

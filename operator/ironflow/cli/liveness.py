@@ -1,11 +1,12 @@
 """Is the operator alive? Asked of the cluster, never guessed from what it last wrote.
 
-`operator_alive` runs probes in order and the first that can tell wins. Today there is one: the
-operator's Deployment in its namespace, and its pods' `/readyz` through the API server's pod
-proxy (falling back to the pod's Ready condition, which the same endpoint drives, when the proxy
-is not allowed). An operator running outside the cluster (`make run`) leaves nothing to ask, and
-`status` says so instead of claiming either way. When the operator takes a leader Lease, a Lease
-probe goes first in PROBES.
+`operator_alive` runs probes in order and the first that can tell wins. First the leader Lease
+(every replica, in the cluster or `make run`, competes for it and the leader renews it): renewed
+within its duration is alive, stale or released is down. A missing Lease (never taken, or an
+operator run with --no-leader-election) asks the next probe: the operator's Deployment in its
+namespace, and its pods' `/readyz` through the API server's pod proxy (falling back to the pod's
+Ready condition, which the same endpoint drives, when the proxy is not allowed). If nothing else
+can tell, a missing Lease means down: leader election is the default everywhere.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from ironflow.cli.lease_liveness import operator_liveness
 from ironflow.k8s.paths import segment as path_segment
 from ironflow.k8s.sync_client import SyncClient
 from ironflow.k8s.sync_errors import Forbidden, NotFound
@@ -37,10 +39,17 @@ Probe = Callable[[SyncClient, str], Liveness | None]
 
 
 def operator_alive(client: SyncClient, operator_namespace: str) -> Liveness:
+    lease = operator_liveness(client, operator_namespace)
+    if lease.state == "alive":
+        return Liveness("alive", lease.describe(), "leader Lease")
+    if lease.state in ("stale", "released"):
+        return Liveness("down", lease.describe(), "leader Lease")
     for probe in PROBES:
         found = probe(client, operator_namespace)
         if found is not None:
             return found
+    if lease.state == "missing":
+        return Liveness("down", lease.describe(), "leader Lease")
     return Liveness(
         "unknown",
         f"no {DEPLOYMENT} Deployment in {operator_namespace}: if the operator runs outside the cluster "

@@ -154,6 +154,8 @@ async def _on_workload_event(resource: str, event: Mapping[str, Any], namespace:
     if _seen_workloads.get(key) == fingerprint:
         return  # environment changes reach it through reconcile_environment instead
     runtime = state.current()
+    if not runtime.leadership.is_leading():
+        return  # a standby writes nothing; a new leader checks every environment (controller/resync.py)
     try:
         await reconcile_workload(runtime.kube, resource, body, await _view(runtime, namespace))
     except ApiError as exc:

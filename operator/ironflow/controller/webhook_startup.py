@@ -72,15 +72,19 @@ async def start_pod_webhook(**_: Any) -> None:
     runtime = state.current()
     try:
         patterns, served = runtime.options.namespaces, runtime.served_namespaces
-        _running.append(
-            await start_webhook(
-                options,
-                runtime.kube,
-                runtime.options.operator_namespace,
-                serves=lambda namespace: namespaces.matches(patterns, namespace),
-                cached=CachedEnvironments(runtime.cache, runtime.kube, known=served.__contains__),
-            )
+        running = await start_webhook(
+            options,
+            runtime.kube,
+            runtime.options.operator_namespace,
+            serves=lambda namespace: namespaces.matches(patterns, namespace),
+            cached=CachedEnvironments(runtime.cache, runtime.kube, known=served.__contains__),
+            may_register=runtime.leadership.is_leading,
         )
+        _running.append(running)
+        # Every replica serves; only the leader registers its URL (dev/tests), again at each gain.
+        if running.register is not None:
+            register = running.register
+            runtime.leadership.on_gain(lambda: register(running.server.ca_bundle()))
     except OSError as exc:  # port taken, unreadable certificates: a configuration error, not transient
         raise kopf.PermanentError(
             f"pod webhook cannot serve on {options.host}:{options.port}: {exc}"

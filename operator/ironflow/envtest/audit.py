@@ -2,9 +2,11 @@
 
 Tests use it to prove negative facts ("the canary value was never written anywhere but the
 Secret") and to see who did what ("the operator, not the test, created the ConfigMap"). The
-policy records full request and response bodies for everything except lease renewals and
-health probes, which are pure noise; Events are kept (request bodies) because they are one of
-the places a secret must never leak to.
+policy records full request and response bodies for everything except the control plane's own
+lease renewals (kube-system, kube-node-lease) and health probes, which are pure noise; Events are
+kept (request bodies) because they are one of the places a secret must never leak to. Leases
+elsewhere (the operator's leader election) are kept at Metadata level: who wrote which Lease, and
+when, is what the high-availability tests count.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ kind: Policy
 omitStages: ["RequestReceived"]
 rules:
   - level: None
+    namespaces: ["kube-system", "kube-node-lease"]
+    resources:
+      - group: coordination.k8s.io
+        resources: ["leases"]
+  - level: Metadata
     resources:
       - group: coordination.k8s.io
         resources: ["leases"]

@@ -100,6 +100,9 @@ async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> No
             if exc.status != 409:
                 raise
             existing = await kube.get(item)
+    wanted = {k: body[k] for k in ("metadata", "webhooks") if k in body}
+    if existing is not None and _contains(existing, wanted):
+        return  # already registered as rendered: a new leader re-registering costs no write
     replacement = {
         **body,
         "metadata": {
@@ -108,3 +111,13 @@ async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> No
         },
     }
     await kube.request("PUT", item, body=replacement)
+
+
+def _contains(actual: Any, wanted: Any) -> bool:
+    """Whether `actual` holds everything `wanted` says (the server adds defaults, never removes)."""
+    if isinstance(wanted, Mapping):
+        return isinstance(actual, Mapping) and all(_contains(actual.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(actual, list) and len(actual) == len(wanted) and all(
+            _contains(a, w) for a, w in zip(actual, wanted, strict=True))
+    return bool(actual == wanted)

@@ -9,7 +9,7 @@ and a clipped message; request and response bodies are never logged.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,13 @@ class ApiError(Exception):
     @property
     def transient(self) -> bool:
         return self.status in (0, 409, 429) or self.status >= 500
+
+
+class NotLeading(ApiError):
+    """A write refused before it was sent: this replica does not hold the leader Lease (any more)."""
+
+    def __init__(self) -> None:
+        super().__init__(0, "NotLeading", "this replica is not the leader; the write was not sent")
 
 
 @dataclass(frozen=True)
@@ -79,10 +86,16 @@ async def _error(response: aiohttp.ClientResponse) -> ApiError:
 
 
 class Kube:
-    """One connection pool for the operator's own calls (kopf keeps its own)."""
+    """One connection pool for the operator's own calls (kopf keeps its own).
+
+    `write_guard` (set by the leader election) runs before every request that is not a GET and
+    raises NotLeading to stop it: the one gate through which every write the operator issues
+    passes, so a replica that is not (or no longer) the leader cannot write, whatever the caller.
+    """
 
     def __init__(self, api: client.ApiClient) -> None:
         self._api = api
+        self.write_guard: Callable[[], None] | None = None
 
     @classmethod
     async def connect(cls, choice: ClusterChoice) -> Kube:
@@ -96,7 +109,9 @@ class Kube:
     async def _send(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
                     body: Any = None, content_type: str = "application/json",
                     limits: float | aiohttp.ClientTimeout | None = 30.0,
-                    accept: str = "application/json") -> aiohttp.ClientResponse:
+                    accept: str = "application/json", guarded: bool = True) -> aiohttp.ClientResponse:
+        if guarded and method != "GET" and self.write_guard is not None:
+            self.write_guard()
         headers = {"Accept": accept, "Content-Type": content_type}
         try:
             response: aiohttp.ClientResponse = await self._api.call_api(
@@ -112,9 +127,10 @@ class Kube:
 
     async def request(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
                       body: Any = None, content_type: str = "application/json",
-                      accept: str = "application/json") -> dict[str, Any]:
+                      accept: str = "application/json", guarded: bool = True) -> dict[str, Any]:
+        """`guarded=False` only for the Lease itself (see write_guard)."""
         response = await self._send(method, path, query=query, body=body, content_type=content_type,
-                                    accept=accept)
+                                    accept=accept, guarded=guarded)
         try:
             payload = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:

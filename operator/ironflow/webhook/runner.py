@@ -76,6 +76,7 @@ def environment_reader(
 class RunningWebhook:
     server: WebhookServer
     task: asyncio.Task[None]
+    register: Callable[[bytes | None], Awaitable[None]] | None = None
 
     async def stop(self) -> None:
         self.task.cancel()
@@ -91,6 +92,7 @@ async def start_webhook(
     excluded_namespaces: Sequence[str] = ("kube-system",),
     serves: Callable[[str], bool] | None = None,
     cached: CachedLister | None = None,
+    may_register: Callable[[], bool] | None = None,
 ) -> RunningWebhook:
     """Serving (and registered, with a URL) when this returns; stop() ends rotation and serving.
 
@@ -101,8 +103,8 @@ async def start_webhook(
     await server.start()
 
     async def register(ca: bytes | None) -> None:
-        if options.url is None:
-            return
+        if options.url is None or (may_register is not None and not may_register()):
+            return  # no URL (the chart registers), or a standby replica (the leader registers)
         body = render_configuration(
             WebhookParameters(
                 target=ClientTarget(url=options.url),
@@ -120,4 +122,4 @@ async def start_webhook(
         await server.stop()
         raise
     task = asyncio.create_task(server.rotate_forever(register), name="ironflow-webhook-rotation")
-    return RunningWebhook(server=server, task=task)
+    return RunningWebhook(server=server, task=task, register=register)
