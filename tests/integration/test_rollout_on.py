@@ -15,7 +15,17 @@ from typing import Any
 
 from kubernetes import client
 from operator_fixtures import Operator, events_for
-from test_rollouts import OBSERVED, baseline, deployment, env, read, replica_sets, revision, rolled, set_secret
+from test_rollouts import (
+    OBSERVED,
+    baseline,
+    deployment,
+    env,
+    read,
+    replica_sets,
+    revision,
+    rolled,
+    set_secret,
+)
 
 from ironflow.envtest import eventually
 
@@ -65,9 +75,9 @@ def test_given_rollout_on_app_when_a_value_of_app_changes_then_only_that_deploym
     assert "IronflowSecret app" in event.message
     assert not [e for e in events_for(k8s_api, env, "bystander") if e.reason == "RolledOut"]
 
+    wanted = f"rolled Deployment {env}/chart"
     log_line = eventually(
-        lambda: next((line for line in operator.logs().splitlines() if f"rolled Deployment {env}/chart" in line),
-                     None),
+        lambda: next((line for line in operator.logs().splitlines() if wanted in line), None),
         timeout=30,
         what="the rollout's log line",
     )
