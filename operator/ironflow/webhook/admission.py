@@ -12,19 +12,27 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Any
+from collections.abc import Awaitable, Collection, Mapping
+from typing import Any, Protocol
 
 from ironflow.core.declarations import Declaration, DeclarationError, Kind, parse_declaration
-from ironflow.core.enforcement import ENFORCE_LABEL, forbidden_references
+from ironflow.core.enforcement import ENFORCE_LABEL, forbidden_references, referenced_secrets
 from ironflow.core.environment_view import EnvironmentView
 from ironflow.core.injection import InjectionRefused, plan_injection
 
 log = logging.getLogger("ironflow.webhook")
 
-# (namespace, the (kind, NAME) pairs the pod declares) -> the environment; the declared names
-# bound the ownership checks to the objects this pod would actually read.
-EnvironmentReader = Callable[[str, Collection[tuple[Kind, str]]], Awaitable[EnvironmentView]]
+class EnvironmentReader(Protocol):
+    """(namespace, the (kind, NAME) pairs the pod declares) -> the environment.
+
+    The declared names bound the ownership checks to the objects this pod would actually read.
+    `secrets` (enforcement only) are the Secret names the pod refers to: the view lists those that
+    are not managed and do not exist in `missing_secrets`.
+    """
+
+    def __call__(
+        self, namespace: str, declared: Collection[tuple[Kind, str]], *, secrets: Collection[str] = ()
+    ) -> Awaitable[EnvironmentView]: ...
 
 
 class EnvironmentUnavailable(Exception):
@@ -65,10 +73,11 @@ def _declared(declaration: Declaration | None) -> list[tuple[Kind, str]]:
 
 
 async def _view(
-    read: EnvironmentReader, namespace: str, declared: Collection[tuple[Kind, str]]
+    read: EnvironmentReader, namespace: str, declared: Collection[tuple[Kind, str]],
+    secrets: Collection[str] = (),
 ) -> EnvironmentView:
     try:
-        return await read(namespace, declared)
+        return await (read(namespace, declared, secrets=secrets) if secrets else read(namespace, declared))
     except EnvironmentNotServed:
         raise EnvironmentUnavailable(
             f"environment {namespace} is not served by this Ironflow operator, so nothing it declares "
@@ -114,15 +123,15 @@ async def review_enforcement(review: Mapping[str, Any], read: EnvironmentReader)
         declaration = parse_declaration((pod.get("metadata") or {}).get("annotations"))
     except DeclarationError as exc:
         return deny(uid, f"ironflow: {exc}", code=400)
-    try:
-        view = await _view(read, namespace, _declared(declaration))
-    except EnvironmentUnavailable as exc:
-        return deny(uid, f"ironflow: {exc}")
     if (review.get("request") or {}).get("subResource") == "ephemeralcontainers":
         # Only the debug containers are new; the rest of the pod was checked when it was created
         # (and its injected entries may predate a later change of the environment).
         spec = pod.get("spec") or {}
         pod = {"spec": {"ephemeralContainers": spec.get("ephemeralContainers") or []}}
+    try:
+        view = await _view(read, namespace, _declared(declaration), referenced_secrets(pod))
+    except EnvironmentUnavailable as exc:
+        return deny(uid, f"ironflow: {exc}")
     found = forbidden_references(pod, declaration, view)
     if not found:
         return _response(uid, True)
@@ -130,5 +139,7 @@ async def review_enforcement(review: Mapping[str, Any], read: EnvironmentReader)
     return deny(
         uid,
         f"ironflow: environment {namespace} is enforced ({ENFORCE_LABEL}=true): pods reach Ironflow "
-        f"Secrets only by declaring names in ironflow.io/secrets; refused: {'; '.join(found)}",
+        f"Secrets only by declaring names in ironflow.io/secrets, and any other Secret a pod refers to "
+        f"must exist before the pod (an IronflowSecret could take its name later); "
+        f"refused: {'; '.join(found)}",
     )
