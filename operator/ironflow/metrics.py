@@ -42,6 +42,10 @@ OBJECTS = Gauge("ironflow_objects", "Resources by kind and Ready condition reaso
 MODE = Gauge("ironflow_master_key_mode", "1 for the current master-key mode (keyed, dev, invalid-key).",
              ["mode"], registry=REGISTRY)
 QUEUE_DEPTH = Gauge("ironflow_queue_depth", "Reconciles queued or running.", registry=REGISTRY)
+# -- rollouts (controller/rollouts.py) --
+ROLLOUTS = Counter("ironflow_rollouts_total", "Workload rollouts the operator triggered, by workload kind.",
+                   ["kind"], registry=REGISTRY)
+# -- end rollouts --
 BUILD = Gauge("ironflow_build_info", "Build information.", ["version", "python"], registry=REGISTRY)
 ADMISSIONS = Counter("ironflow_webhook_admissions_total",
                      "Pod admission reviews by webhook (declarations, enforcement) and outcome "

@@ -102,3 +102,17 @@ def test_given_unchanged_namespace_when_many_pods_read_then_derived_once_and_ren
     assert first is not None and second is first
     assert third is not None and third is not first and third[1].version("secret", "DB") == "v2"
     assert third[0][0][0]["spec"] == {"sealed": {"DB": ""}}  # stripped: no sealed string kept
+
+
+def test_given_referenced_secrets_when_read_then_unmanaged_ones_looked_up_and_absent_ones_listed() -> None:
+    cached: Resources = ([_app({"DB": "v1"})], [])
+    kube = _RecordingKube(live=([], []))
+
+    async def from_cache(namespace: str) -> tuple[Resources, EnvironmentView]:
+        return cached, build_view(namespace, *cached)
+
+    read = environment_reader(kube, cached=from_cache)  # type: ignore[arg-type]
+    view = asyncio.run(read("dev", [], secrets=["app", "future", "../../x"]))
+
+    assert view.missing_secrets == {"future", "../../x"}
+    assert kube.paths == ["/api/v1/namespaces/dev/secrets/future"]  # never a path from a bad name

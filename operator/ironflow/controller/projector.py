@@ -24,7 +24,15 @@ from ironflow.core.conditions import desired_status, ready, status_patch
 from ironflow.core.conditions import events as transition_events
 from ironflow.core.model import API_VERSION, PLURALS, SECRET_KIND, Kind, Resource, parse_resource
 from ironflow.core.outcomes import KeyState, NameOutcome, evaluate
-from ironflow.core.projection import Actual, Projection, labels, project
+from ironflow.core.projection import (
+    VERSIONS_ANNOTATION,
+    Actual,
+    Projection,
+    labels,
+    parse_versions,
+    project,
+    versions_annotation,
+)
 from ironflow.k8s.async_client import ApiError, Kube, core_path, group_path
 
 logger = logging.getLogger("ironflow.projector")
@@ -65,10 +73,11 @@ def actual_from(kind: Kind, body: Mapping[str, Any] | None) -> Actual:
                   and str(ref.get("apiVersion", "")).startswith("ironflow.io/")), None)
     labelled = all((meta.get("labels") or {}).get(k) == v for k, v in labels().items())
     return Actual(exists=True, owner_uid=owner, labelled=labelled, data=_decode(kind, body.get("data") or {}),
-                  resource_version=meta.get("resourceVersion"))
+                  resource_version=meta.get("resourceVersion"),
+                  versions=parse_versions((meta.get("annotations") or {}).get(VERSIONS_ANNOTATION)))
 
 
-def _body(resource: Resource, data: Mapping[str, bytes]) -> dict[str, Any]:
+def _body(resource: Resource, projection: Projection) -> dict[str, Any]:
     _, object_kind = _target(resource.kind)
     body: dict[str, Any] = {
         "apiVersion": "v1",
@@ -77,10 +86,11 @@ def _body(resource: Resource, data: Mapping[str, bytes]) -> dict[str, Any]:
             "name": resource.name,
             "namespace": resource.namespace,
             "labels": labels(),
+            "annotations": {VERSIONS_ANNOTATION: versions_annotation(projection.versions)},
             "ownerReferences": [{"apiVersion": API_VERSION, "kind": resource.kind, "name": resource.name,
                                  "uid": resource.uid, "controller": True}],
         },
-        "data": _encode(resource.kind, data),
+        "data": _encode(resource.kind, projection.data),
     }
     if resource.kind == SECRET_KIND:
         body["type"] = "Opaque"
@@ -90,12 +100,15 @@ def _body(resource: Resource, data: Mapping[str, bytes]) -> dict[str, Any]:
 async def _write(kube: Kube, resource: Resource, projection: Projection, actual: Actual) -> None:
     plural, _ = _target(resource.kind)
     if projection.write == "create":
-        await kube.create(core_path(plural, resource.namespace), _body(resource, projection.data))
+        await kube.create(core_path(plural, resource.namespace), _body(resource, projection))
         metrics.API_WRITES.labels(resource=plural, verb="create").inc()
     elif projection.write == "update":
         data: dict[str, str | None] = dict(_encode(resource.kind, projection.data))
         data.update({k: None for k in actual.data if k not in projection.data})
-        patch = {"metadata": {"resourceVersion": actual.resource_version, "labels": labels()}, "data": data}
+        # The versions travel in the same write as the values they describe (see core.projection).
+        annotations = {VERSIONS_ANNOTATION: versions_annotation(projection.versions)}
+        patch = {"metadata": {"resourceVersion": actual.resource_version, "labels": labels(),
+                              "annotations": annotations}, "data": data}
         await kube.merge_patch(core_path(plural, resource.namespace, resource.name), patch)
         metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
 

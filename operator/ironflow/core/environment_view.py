@@ -26,6 +26,9 @@ class EnvironmentView:
     resources: Mapping[Kind, frozenset[str]]  # every resource's name: each projects an object so named
     # (kind, resource) whose same-named object exists but belongs to someone else (OwnershipConflict)
     foreign: frozenset[tuple[Kind, str]] = frozenset()
+    # Secrets a pod refers to outside its declaration that do not exist (only filled for the
+    # enforcement check, core/enforcement.py): a future IronflowSecret could take their names.
+    missing_secrets: frozenset[str] = frozenset()
 
     def source(self, kind: Kind, name: str) -> str | None:
         """The projected Secret/ConfigMap name (same as the defining resource) or None if undefined."""

@@ -9,6 +9,7 @@ Only names and status facts are used from the listed resources; sealed values ar
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -52,6 +53,7 @@ def stripped(items: Iterable[Mapping[str, Any]], field: str) -> list[dict[str, A
 
 METADATA_ONLY: Final = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 PROJECTED: Final = {"secret": "secrets", "config": "configmaps"}
+_OBJECT_NAME: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 async def foreign_projections(
@@ -84,6 +86,24 @@ async def foreign_projections(
     )
     return {(kind, str(item["metadata"]["name"])) for (kind, item), bad in zip(checks, results, strict=True)
             if bad}
+
+
+async def missing_secrets(
+    kube: Kube, namespace: str, names: Iterable[str], deadline: float = READ_DEADLINE_SECONDS
+) -> set[str]:
+    """Which of these Secrets do not exist (enforcement): metadata only, so no data is read.
+
+    Names come from a pod not validated yet; one that cannot name a Secret is never put into a
+    path and counts as missing (the pod is refused, as the API server would refuse it anyway)."""
+    wanted = sorted(set(names))
+
+    async def absent(name: str) -> bool:
+        if len(name) > 253 or not _OBJECT_NAME.match(name):
+            return True
+        return await kube.get(core_path("secrets", namespace, name), accept=METADATA_ONLY) is None
+
+    results = await asyncio.wait_for(asyncio.gather(*(absent(n) for n in wanted)), timeout=deadline)
+    return {name for name, gone in zip(wanted, results, strict=True) if gone}
 
 
 async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> None:

@@ -15,8 +15,8 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from collections.abc import Awaitable, Collection
+from typing import Any, Protocol
 
 from ironflow import metrics
 from ironflow.core.declaration_hints import kind_hints
@@ -27,7 +27,7 @@ from ironflow.core.declarations import (
     parse_declaration,
     unknown_annotation_warnings,
 )
-from ironflow.core.enforcement import ENFORCE_LABEL, forbidden_references
+from ironflow.core.enforcement import ENFORCE_LABEL, forbidden_references, referenced_secrets
 from ironflow.core.environment_view import EnvironmentView
 from ironflow.core.injection import InjectionRefused, plan_injection
 from ironflow.webhook.decision_log import DecisionLog
@@ -36,9 +36,17 @@ from ironflow.webhook.review import BadReview, Review, parse_review, review_uid
 log = logging.getLogger("ironflow.webhook")
 decisions = DecisionLog(log)
 
-# (namespace, the (kind, NAME) pairs the pod declares) -> the environment; the declared names
-# bound the ownership checks to the objects this pod would actually read.
-EnvironmentReader = Callable[[str, Collection[tuple[Kind, str]]], Awaitable[EnvironmentView]]
+class EnvironmentReader(Protocol):
+    """(namespace, the (kind, NAME) pairs the pod declares) -> the environment.
+
+    The declared names bound the ownership checks to the objects this pod would actually read.
+    `secrets` (enforcement only) are the Secret names the pod refers to: the view lists those that
+    are not managed and do not exist in `missing_secrets`.
+    """
+
+    def __call__(
+        self, namespace: str, declared: Collection[tuple[Kind, str]], *, secrets: Collection[str] = ()
+    ) -> Awaitable[EnvironmentView]: ...
 
 
 class EnvironmentUnavailable(Exception):
@@ -70,10 +78,11 @@ def _declared(declaration: Declaration | None) -> list[tuple[Kind, str]]:
 
 
 async def _view(
-    read: EnvironmentReader, namespace: str, declared: Collection[tuple[Kind, str]]
+    read: EnvironmentReader, namespace: str, declared: Collection[tuple[Kind, str]],
+    secrets: Collection[str] = (),
 ) -> EnvironmentView:
     try:
-        return await read(namespace, declared)
+        return await (read(namespace, declared, secrets=secrets) if secrets else read(namespace, declared))
     except EnvironmentNotServed:
         raise EnvironmentUnavailable(
             f"environment {namespace} is not served by this Ironflow operator, so nothing it declares "
@@ -167,15 +176,15 @@ async def _review_enforcement(body: object, read: EnvironmentReader) -> Decided:
         declaration = parse_declaration(review.annotations)
     except DeclarationError as exc:
         return "refused", deny(uid, f"ironflow: {exc}", code=400)
-    try:
-        view = await _view(read, namespace, _declared(declaration))
-    except EnvironmentUnavailable as exc:
-        return "error", deny(uid, f"ironflow: {exc}")
     if review.sub_resource == "ephemeralcontainers":
         # Only the debug containers are new; the rest of the pod was checked when it was created
         # (and its injected entries may predate a later change of the environment).
         spec = pod.get("spec") or {}
         pod = {"spec": {"ephemeralContainers": spec.get("ephemeralContainers") or []}}
+    try:
+        view = await _view(read, namespace, _declared(declaration), referenced_secrets(pod))
+    except EnvironmentUnavailable as exc:
+        return "error", deny(uid, f"ironflow: {exc}")
     found = forbidden_references(pod, declaration, view)
     if not found:
         return "allowed", _response(uid, True)
@@ -183,5 +192,7 @@ async def _review_enforcement(body: object, read: EnvironmentReader) -> Decided:
     return "refused", deny(
         uid,
         f"ironflow: environment {namespace} is enforced ({ENFORCE_LABEL}=true): pods reach Ironflow "
-        f"Secrets only by declaring names in ironflow.io/secrets; refused: {'; '.join(found)}",
+        f"Secrets only by declaring names in ironflow.io/secrets, and any other Secret a pod refers to "
+        f"must exist before the pod (an IronflowSecret could take its name later); "
+        f"refused: {'; '.join(found)}",
     )

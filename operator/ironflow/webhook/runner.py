@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,12 @@ from typing import Any
 
 from ironflow.core.declarations import Kind
 from ironflow.core.environment_view import EnvironmentView, build_view
-from ironflow.k8s.admission import apply_webhook_configuration, foreign_projections, list_environment
+from ironflow.k8s.admission import (
+    apply_webhook_configuration,
+    foreign_projections,
+    list_environment,
+    missing_secrets,
+)
 from ironflow.k8s.async_client import Kube
 from ironflow.webhook.admission import EnvironmentNotServed, EnvironmentReader
 from ironflow.webhook.configuration import ClientTarget, WebhookParameters, render_configuration
@@ -55,19 +61,27 @@ def environment_reader(
         resources = await list_environment(kube, namespace)
         return resources, build_view(namespace, *resources)
 
-    async def read(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
+    async def read(
+        namespace: str, declared: Collection[tuple[Kind, str]], *, secrets: Collection[str] = ()
+    ) -> EnvironmentView:
         if serves is not None and not serves(namespace):
             raise EnvironmentNotServed(namespace)
-        (secrets, configs), view = await listed(namespace, declared)
+        (listed_secrets, configs), view = await listed(namespace, declared)
         # Only the objects this pod would read need their ownership checked: one metadata GET per
         # defining resource the pod draws on, not one per resource in the namespace.
         sources = {(kind, view.source(kind, name)) for kind, name in declared}
         drawn_on = {
             kind: [item for item in items if (kind, (item.get("metadata") or {}).get("name")) in sources]
-            for kind, items in (("secret", secrets), ("config", configs))
+            for kind, items in (("secret", listed_secrets), ("config", configs))
         }
         foreign = await foreign_projections(kube, namespace, drawn_on)
-        return build_view(namespace, secrets, configs, foreign=foreign) if foreign else view
+        if foreign:
+            view = build_view(namespace, listed_secrets, configs, foreign=foreign)
+        unmanaged = [n for n in secrets if n not in view.resources.get("secret", frozenset())]
+        if unmanaged:  # enforcement: a Secret referred to must exist (core/enforcement.py)
+            missing = await missing_secrets(kube, namespace, unmanaged)
+            view = dataclasses.replace(view, missing_secrets=frozenset(missing))
+        return view
 
     return read
 
