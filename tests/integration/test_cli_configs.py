@@ -133,7 +133,7 @@ def test_given_keyed_environment_when_status_then_mode_key_id_and_unready_resour
     ]
     human = cli("status", "--env", namespace).stdout
     assert "keyed" in human and keyring.current.kid in human and "not Ready" in human
-    assert "operator NOT alive (Lease ironflow-system/ironflow-operator)" in human
+    assert "operator: down (no operator has ever taken the leader Lease" in human
 
 
 def test_given_name_in_older_resource_when_set_in_newer_one_then_warning_names_the_winner(

@@ -9,6 +9,7 @@ so themselves).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ def test_given_healthy_environment_when_status_then_exit_0_and_nothing_needs_att
     operator.set_master_key(key)
     apply_cr(k8s_api, "IronflowSecret", namespace, "app", {"A": sealed(key, namespace, "A", "a")})
     wait_ready(k8s_api, "IronflowSecret", namespace, "app")
-    run, doc = _status(cli, namespace)
+    run, doc = _status(cli, namespace, "--operator-namespace", operator.operator_namespace)
     assert run.code == 0, run.stdout
     assert doc["attention"] == [] and doc["notReady"] == []
     assert doc["webhook"]["state"] == "ok" and "reachable" in doc["webhook"]["detail"]
@@ -102,8 +103,10 @@ def _deployment(name: str, annotations: dict[str, str]) -> dict[str, Any]:
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": {"labels": {"app": name}, "annotations": annotations},
-                         "spec": pod_manifest(name, {})["spec"]},
+            "template": {
+                "metadata": {"labels": {"app": name}, "annotations": annotations},
+                "spec": pod_manifest(name, {})["spec"],
+            },
         },
     }
 
@@ -133,6 +136,12 @@ def test_given_deployment_declaring_missing_name_when_status_then_blocked_with_t
 def test_given_operator_deployment_without_ready_pod_when_status_then_operator_down(
     cli: Cli, k8s_api: client.ApiClient, namespace: str, operator: Operator
 ) -> None:
+    # Without a Lease (an operator run with --no-leader-election), the Deployment decides.
+    operator.stop()
+    with contextlib.suppress(client.ApiException):  # 404: this test's operator never led
+        client.CoordinationV1Api(k8s_api).delete_namespaced_lease(
+            "ironflow-operator", operator.operator_namespace
+        )
     body = _deployment("ironflow-operator", {})
     labels = {"app.kubernetes.io/name": "ironflow-operator"}
     body["spec"]["selector"]["matchLabels"] = labels
@@ -140,8 +149,9 @@ def test_given_operator_deployment_without_ready_pod_when_status_then_operator_d
     client.AppsV1Api(k8s_api).create_namespaced_deployment(operator.operator_namespace, body)
 
     def down() -> dict[str, Any] | None:
-        run = cli("status", "--env", namespace, "--operator-namespace", operator.operator_namespace,
-                  "-o", "json")
+        run = cli(
+            "status", "--env", namespace, "--operator-namespace", operator.operator_namespace, "-o", "json"
+        )
         doc: dict[str, Any] = json.loads(run.stdout)
         return doc if doc["operator"]["state"] == "down" and run.code == EXIT_ATTENTION else None
 
@@ -155,9 +165,16 @@ def test_given_value_sealed_for_another_key_when_secret_list_then_reason_per_nam
 ) -> None:
     key = new_key()
     operator.set_master_key(key)
-    apply_cr(k8s_api, "IronflowSecret", namespace, "app", {
-        "GOOD": sealed(key, namespace, "GOOD", "g"), "BAD": sealed(new_key(), namespace, "BAD", "b"),
-    })
+    apply_cr(
+        k8s_api,
+        "IronflowSecret",
+        namespace,
+        "app",
+        {
+            "GOOD": sealed(key, namespace, "GOOD", "g"),
+            "BAD": sealed(new_key(), namespace, "BAD", "b"),
+        },
+    )
     wait_ready(k8s_api, "IronflowSecret", namespace, "app", reason="UnsealFailed")
     listing = cli.ok("secret", "list", "--env", namespace).stdout
     lines = {line.split()[0]: line for line in listing.splitlines()[1:]}

@@ -53,7 +53,7 @@ def test_given_operator_keyed_with_keygen_key_when_user_sets_values_then_project
 
     status = eventually(all_ready, what="ironflow status with nothing not Ready")
     assert status["keys"] == [{"environment": namespace, "mode": "keyed", "keyId": kid}]
-    assert status["operator"]["alive"] is True and status["operator"]["state"] == "alive"
+    assert (status["operator"]["state"], status["operator"]["source"]) == ("alive", "leader Lease")
 
 
 def test_given_operator_without_master_key_when_user_sets_secret_then_dev_form_warned_and_projected(
