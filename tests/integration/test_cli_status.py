@@ -50,8 +50,8 @@ def test_given_healthy_environment_when_status_then_exit_0_and_nothing_needs_att
     assert run.code == 0, run.stdout
     assert doc["attention"] == [] and doc["notReady"] == []
     assert doc["webhook"]["state"] == "ok" and "reachable" in doc["webhook"]["detail"]
-    assert doc["operator"]["state"] == "unknown"  # runs outside the cluster here: said plainly
-    assert "cannot be determined" in run.stdout and "nothing needs attention" in run.stdout
+    assert (doc["operator"]["state"], doc["operator"]["source"]) == ("alive", "leader Lease")
+    assert " leads, Lease renewed " in run.stdout and "nothing needs attention" in run.stdout
 
 
 def test_given_operator_stopped_and_resource_changed_when_status_then_stale_and_webhook_unreachable(
