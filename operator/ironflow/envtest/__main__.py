@@ -19,7 +19,7 @@ from ironflow.envtest import processes
 from ironflow.envtest.binaries import find_bin_dir
 from ironflow.envtest.components import Layout
 from ironflow.envtest.controlplane import ControlPlane, stop_recorded
-from ironflow.envtest.node import Node, NodeState, NodeUnavailable, unavailable_reason
+from ironflow.envtest.node import Node, NodeState, NodeUnavailable, admin_kubectl, unavailable_reason
 from ironflow.envtest.nodecleanup import clean_node
 from ironflow.envtest.nodeconfig import NodeLayout
 from ironflow.envtest.readiness import ComponentFailed, Prober
@@ -105,7 +105,7 @@ def _stop_everything(layout: Layout) -> list[str]:
     state = ClusterState.load(layout.state)
     if node.state.exists() or node.containerd_config.exists():
         bins = Path(state.bin_dir) if state else find_bin_dir()
-        kubectl = [str(bins / "kubectl"), f"--kubeconfig={layout.kubeconfig}"]
+        kubectl = admin_kubectl(bins, layout)
         problems += clean_node(node, bins, kubectl if state else None)
     problems += [f"still alive: {r}" for r in stop_recorded(layout.root)]
     return problems

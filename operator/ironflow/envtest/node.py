@@ -63,6 +63,15 @@ def unavailable_reason(bin_dir: Path) -> str | None:
     return reason
 
 
+def admin_kubectl(bin_dir: Path, cluster: Layout) -> list[str]:
+    """kubectl as the cluster's admin; its discovery cache stays in the cluster dir, not in ~/.kube."""
+    return [
+        str(bin_dir / "kubectl"),
+        f"--kubeconfig={cluster.kubeconfig}",
+        f"--cache-dir={cluster.root / 'kubectl-cache'}",
+    ]
+
+
 class Node:
     """`start()` after the control plane is ready; `stop()` before it stops."""
 
@@ -94,11 +103,15 @@ class Node:
         self._started.clear()
         return problems
 
+    @property
+    def records(self) -> tuple[processes.ProcessRecord, ...]:
+        return tuple(record for _, record in self._started)
+
     def describe_timings(self) -> str:
         return ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.timings.items())
 
     def _admin_kubectl(self) -> list[str]:
-        return [str(self.bin_dir / "kubectl"), f"--kubeconfig={self.cluster.kubeconfig}"]
+        return admin_kubectl(self.bin_dir, self.cluster)
 
     def _spawn(self, name: str, argv: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
         log = self.layout.log(name)
@@ -130,6 +143,10 @@ class Node:
 
     def _start(self) -> None:
         begin = time.monotonic()
+        for proc, _ in self._started:  # a restart after a crash: reap what died
+            proc.poll()
+        self._started.clear()
+        self.timings = {}
         clean_leftovers(self.bin_dir)
         MachineRecord(str(self.layout.root), read_sysctls(), absent_outside_dirs()).save()
         shutil.rmtree(self.layout.root, ignore_errors=True)

@@ -6,8 +6,8 @@ kubelet and scheduler stop -> every sandbox is stopped and removed through CRI (
 address and the veth, the netns goes), with containerd restarted on the same state if it died ->
 containerd stops -> shims and container processes that outlived it are killed -> every mount
 under the node directory goes (overlay roots, netns, the kubelet's bind mount of its root) ->
-the bridge -> the cgroup trees -> the sysctls the kubelet changed, and the directories outside
-the node directory that the node created.
+the bridge -> the cgroup trees -> the kubelet's log symlinks in /var/log/containers -> the
+sysctls the kubelet changed, and the directories outside the node directory that the node created.
 """
 
 from __future__ import annotations
@@ -118,6 +118,7 @@ def clean_node(layout: NodeLayout, bin_dir: Path, kubectl: list[str] | None) -> 
     if nodehost.bridge_exists():
         problems.append(f"bridge {BRIDGE} still exists")
     problems += [f"cgroup left: {path}" for path in nodehost.remove_cgroups()]
+    nodehost.remove_log_links(layout.root)
     record = nodehost.MachineRecord.load()
     if record is not None and Path(record.node_dir) == layout.root:
         nodehost.restore_sysctls(record.sysctls)

@@ -24,9 +24,16 @@ from pathlib import Path
 from ironflow.envtest.nodeconfig import BRIDGE, CGROUP_ROOT, SYSCTLS
 
 MACHINE_RECORD = Path("/run/ironflow-node.json")
-# Directories containerd and libcni create outside the node directory whatever they are told
-# (shim sockets, the CNI result cache): removed at the end only if the node created them.
-OUTSIDE_DIRS = (Path("/run/containerd"), Path("/var/lib/cni"))
+# Directories created outside the node directory whatever the components are told: containerd's
+# shim sockets, libcni's result cache, the kubelet's device-plugin directory and its legacy
+# /var/log/containers symlinks. Removed at the end only if the node created them.
+OUTSIDE_DIRS = (
+    Path("/run/containerd"),
+    Path("/var/lib/cni"),
+    Path("/var/lib/kubelet"),
+    Path("/var/log/containers"),
+)
+CONTAINER_LOG_LINKS = Path("/var/log/containers")
 MNT_DETACH = 2
 
 
@@ -187,6 +194,16 @@ def delete_bridge() -> None:
 
 def absent_outside_dirs() -> list[str]:
     return [str(d) for d in OUTSIDE_DIRS if not d.exists()]
+
+
+def remove_log_links(directory: Path) -> None:
+    """The kubelet's /var/log/containers symlinks into `directory` (the dir may predate the node)."""
+    root = str(directory.resolve()) + "/"
+    if not CONTAINER_LOG_LINKS.is_dir():
+        return
+    for link in CONTAINER_LOG_LINKS.iterdir():
+        if link.is_symlink() and os.readlink(link).startswith(root):
+            link.unlink(missing_ok=True)
 
 
 def remove_created(created: list[str]) -> None:
