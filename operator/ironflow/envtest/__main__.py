@@ -67,7 +67,7 @@ def up(directory: Path, bin_dir: str | None, timeout: float, with_node: bool) ->
     reason = unavailable_reason(bins) if with_node else None
     if reason is not None:
         print(
-            f"envtest: no node on this machine: {reason} (without --node: control plane only)",
+            f"envtest: no node on this machine: {reason} (control plane alone: no --node; make: NODE=0)",
             file=sys.stderr,
         )
         return 3
