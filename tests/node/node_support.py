@@ -18,9 +18,11 @@ from ironflow.envtest.nodeconfig import BUSYBOX_IMAGE
 
 ROOT = "/var/run/ironflow"
 END = "=== end"
-# env, then every projected file as "=== <path>" followed by its exact bytes, then END.
+# env, the mount points under /var/run ("MOUNT <point>"), then every projected file as
+# "=== <path>" followed by its exact bytes, then END.
 REPORT = (
-    "env; for f in " + ROOT + "/secrets/* " + ROOT + "/configs/*; do "
+    "env; awk '$2 ~ \"^/var/run/\" {print \"MOUNT \" $2}' /proc/self/mounts; "
+    "for f in " + ROOT + "/secrets/* " + ROOT + "/configs/*; do "
     '[ -e "$f" ] || continue; printf "=== %s\\n" "$f"; cat "$f"; printf "\\n"; done; echo "' + END + '"'
 )
 
@@ -59,6 +61,7 @@ class Report:
     env: dict[str, str]
     files: dict[str, str]
     raw: str
+    mounts: tuple[str, ...] = ()
 
     def ironflow_env(self, names: set[str]) -> dict[str, str]:
         return {k: v for k, v in self.env.items() if k in names}
@@ -69,15 +72,18 @@ def parse(text: str) -> Report:
     env: dict[str, str] = {}
     files: dict[str, list[str]] = {}
     current: list[str] | None = None
+    mounts: list[str] = []
     for line in text[: text.index(END)].removesuffix("\n").split("\n"):
-        if line.startswith("=== "):
+        if line.startswith("MOUNT ") and current is None:
+            mounts.append(line.removeprefix("MOUNT "))
+        elif line.startswith("=== "):
             current = files.setdefault(line[4:].removeprefix(ROOT + "/"), [])
         elif current is not None:
             current.append(line)
         elif "=" in line:
             key, value = line.split("=", 1)
             env[key] = value
-    return Report(env, {path: "\n".join(lines) for path, lines in files.items()}, text)
+    return Report(env, {path: "\n".join(lines) for path, lines in files.items()}, text, tuple(mounts))
 
 
 def phase(api: client.ApiClient, namespace: str, name: str) -> str:

@@ -78,6 +78,7 @@ def test_given_env_mode_when_pod_runs_then_process_sees_exactly_the_declared_nam
         "FEATURE_X": "true",
     }
     assert report.files == {}
+    assert report.mounts == ()
     _no_undeclared_value(report)
 
 
@@ -96,6 +97,7 @@ def test_given_files_mode_when_pod_runs_then_each_declared_file_holds_its_value_
         "configs/HTTP_TIMEOUT_MS": "2500",
     }
     assert report.ironflow_env(ALL_NAMES) == {}
+    assert report.mounts and all(m.startswith("/var/run/ironflow") for m in report.mounts), report.mounts
     _no_undeclared_value(report)
 
 
@@ -127,6 +129,7 @@ def test_given_pod_declaring_nothing_when_it_runs_then_it_sees_no_ironflow_value
     report = run(cluster, k8s_api, env, pod("plain", {}))
     assert report.ironflow_env(ALL_NAMES) == {}
     assert report.files == {}
+    assert report.mounts == ()
     for value in (*SECRETS.values(), "no-5b1"):
         assert value not in report.raw
 
