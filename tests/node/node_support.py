@@ -21,7 +21,7 @@ END = "=== end"
 # env, the mount points under /var/run ("MOUNT <point>"), then every projected file as
 # "=== <path>" followed by its exact bytes, then END.
 REPORT = (
-    "env; awk '$2 ~ \"^/var/run/\" {print \"MOUNT \" $2}' /proc/self/mounts; "
+    'env; awk \'$2 ~ "^/var/run/" {print "MOUNT " $2}\' /proc/self/mounts; '
     "for f in " + ROOT + "/secrets/* " + ROOT + "/configs/*; do "
     '[ -e "$f" ] || continue; printf "=== %s\\n" "$f"; cat "$f"; printf "\\n"; done; echo "' + END + '"'
 )

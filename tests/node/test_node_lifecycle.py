@@ -41,6 +41,13 @@ def _processes_using(directory: Path) -> list[str]:
     return found
 
 
+def _log_links_into(directory: Path) -> list[Path]:
+    """The kubelet's /var/log/containers symlinks into the node directory (written whatever podLogsDir)."""
+    links = Path("/var/log/containers")
+    found = links.iterdir() if links.is_dir() else iter(())
+    return [link for link in found if link.is_symlink() and str(directory) in os.readlink(link)]
+
+
 def _cgroups() -> list[Path]:
     return [h / "ironflow-node" for h in nodehost.cgroup_hierarchies() if (h / "ironflow-node").exists()]
 
@@ -63,6 +70,7 @@ def test_given_running_pod_when_node_stopped_then_no_process_mount_bridge_cgroup
     assert nodehost.read_sysctls() == record.sysctls
     assert not nodehost.MACHINE_RECORD.exists()
     assert [p for p in record.created if Path(p).exists()] == []
+    assert _log_links_into(node.layout.root) == []
     assert client.CoreV1Api(k8s_api).list_namespaced_pod(namespace).items == []  # pods go before the node
     node.start()
 
