@@ -153,6 +153,7 @@ class Node:
         files = self._certificates()
         nodeconfig.write_configs(self.layout, files)
         archives = [w.path for w in nodeimages.write_images(self.layout.images)]
+        self.timings["files"] = time.monotonic() - begin  # leftovers, certificates, configs, images
         containerd = self._spawn("containerd", ["containerd", "--config", str(self.layout.containerd_config)])
         sock = str(self.layout.socket)
         self.timings["containerd"] = wait_until(
@@ -163,8 +164,9 @@ class Node:
             "containerd",
             watch=[containerd],
         )
+        imported = time.monotonic()
         nodeimages.import_images(self.layout.socket, archives)
-        self.timings["images"] = time.monotonic() - begin - sum(self.timings.values())
+        self.timings["image-import"] = time.monotonic() - imported
         create_cgroup_root()
         kubectl = self._admin_kubectl()
         subprocess.run(
