@@ -64,7 +64,7 @@ def _no_undeclared_value(report: Report) -> None:
 
 
 def test_given_env_mode_when_pod_runs_then_process_sees_exactly_the_declared_names_and_values(
-    cluster: Cluster, k8s_api: client.ApiClient, env: str
+    cluster: Cluster, k8s_api: client.ApiClient, env: str, node: Node
 ) -> None:
     annotations = {
         "ironflow.io/secrets": "DB_PASSWORD, API_TOKEN",
@@ -80,6 +80,13 @@ def test_given_env_mode_when_pod_runs_then_process_sees_exactly_the_declared_nam
     assert report.files == {}
     assert report.mounts == ()
     _no_undeclared_value(report)
+    # the node's own logs never hold a value; the container's output, which printed them, does (the
+    # scan's positive control)
+    printed = "".join(p.read_text(errors="replace") for p in node.layout.pod_logs.rglob("*.log"))
+    assert "canary-db-4f1e" in printed
+    for component in ("containerd", "kubelet", "kube-scheduler"):
+        text = node.layout.log(component).read_text(errors="replace")
+        assert not [v for v in SECRETS.values() if v in text], f"a secret value in {component}.log"
 
 
 def test_given_files_mode_when_pod_runs_then_each_declared_file_holds_its_value_and_nothing_else(
