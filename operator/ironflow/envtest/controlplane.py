@@ -135,6 +135,8 @@ class ControlPlane:
         ca.issue_serving("kube-apiserver", components.APISERVER_HOSTS).write(layout.pki, "apiserver")
         ca.issue_serving("kube-controller-manager").write(layout.pki, "controller-manager")
         ca.issue_client(ADMIN_USER, ("system:masters",)).write(layout.pki, "admin")
+        # the API server's identity towards kubelets (node.py binds it to system:kubelet-api-admin)
+        ca.issue_client("kube-apiserver-kubelet-client").write(layout.pki, "apiserver-kubelet-client")
         sa = service_account_keys()
         (layout.pki / "sa.pub").write_bytes(sa.cert_pem)
         (layout.pki / "sa.key").touch(mode=0o600)
