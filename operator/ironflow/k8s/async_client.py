@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 from kubernetes_asyncio import client, config
 
+from ironflow.core import bounded_json
 from ironflow.k8s.config import ClusterChoice
 
 USER_AGENT = "ironflow-operator/0.1.0"
@@ -141,7 +142,7 @@ class Kube:
             raise ApiError(0, type(exc).__name__, "response interrupted") from None
         finally:
             response.release()
-        return dict(json.loads(payload)) if payload else {}
+        return dict(bounded_json.loads(payload)) if payload else {}
 
     async def get(self, path: str, *, accept: str = "application/json") -> dict[str, Any] | None:
         try:
@@ -170,7 +171,7 @@ class Kube:
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     if line.strip():
-                        yield dict(json.loads(line))
+                        yield dict(bounded_json.loads(line))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ApiError(0, type(exc).__name__, "watch interrupted") from None
         finally:
