@@ -146,3 +146,18 @@ def test_given_operator_settings_when_configured_then_kopf_state_stays_in_memory
     settings.persistence.diffbase_storage.store(body=body, patch=patch, essence={"data": {"K": "x"}})
     assert settings.persistence.diffbase_storage.fetch(body=body) == {"data": {"K": "x"}}
     assert not patch  # nothing would be written to the object
+
+
+def test_given_parked_recheck_when_depth_read_then_not_counted_but_retries_are() -> None:
+    async def scenario() -> tuple[int, int, int, int]:
+        queue = WorkQueue()
+        queue.park(("cr", "blocked"), 30.0)
+        parked = queue.depth
+        queue.add_after(("cr", "retrying"), 30.0)
+        with_retry = queue.depth
+        queue.add(("cr", "blocked"))  # a change of the blocked resource is work again
+        woken = queue.depth
+        queue.park(("cr", "retrying"), 30.0)  # a pending retry stays a retry
+        return parked, with_retry, woken, queue.depth
+
+    assert asyncio.run(scenario()) == (0, 1, 2, 2)
