@@ -161,3 +161,30 @@ def test_given_parked_recheck_when_depth_read_then_not_counted_but_retries_are()
         return parked, with_retry, woken, queue.depth
 
     assert asyncio.run(scenario()) == (0, 1, 2, 2)
+
+
+def test_given_master_key_change_when_applied_then_sealing_keys_queued_before_every_resource() -> None:
+    from ironflow.controller import masterkey
+    from ironflow.controller.state import Options, Runtime
+    from ironflow.k8s.config import ClusterChoice
+
+    async def scenario() -> list[Hashable]:
+        options = Options(cluster=ClusterChoice(kubeconfig=None, context=None, in_cluster=False),
+                          namespaces=(), operator_namespace="ops", master_key_secret="key", metrics_port=0,
+                          health_port=0, bind_address="127.0.0.1", workers=1)
+        runtime = Runtime(options=options, kube=None)  # type: ignore[arg-type]
+        runtime.served_namespaces.update({"a", "b"})
+        for i in range(3):
+            body = {"metadata": {"namespace": "a", "name": f"r{i}", "uid": f"u{i}"}}
+            runtime.cache.put("IronflowSecret", body)
+        masterkey.apply(runtime, key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}}))
+        runtime.queue = WorkQueue()  # only what the change queues
+        masterkey.apply(runtime, key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}}))
+        order: list[Hashable] = []
+        while not runtime.queue._queue.empty():
+            order.append(runtime.queue._queue.get_nowait())
+        return order
+
+    order = asyncio.run(scenario())
+    assert order[:2] == [("sealing-key", "a"), ("sealing-key", "b")]
+    assert sorted(order[2:]) == [("cr", "IronflowSecret", "a", f"r{i}") for i in range(3)]
