@@ -287,7 +287,8 @@ def config_names_policy() -> list[dict[str, Any]]:
                     "reason": "Invalid",
                 },
                 {
-                    "expression": f"!variables.{levels[-1]['name']}.exists(x, type(x) == map || type(x) == list)",
+                    "expression": f"!variables.{levels[-1]['name']}"
+                    ".exists(x, type(x) == map || type(x) == list)",
                     "message": f"spec.values: a value is nested deeper than {MAX_VALUE_DEPTH} levels",
                     "reason": "Invalid",
                 },
