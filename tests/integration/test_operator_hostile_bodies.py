@@ -142,6 +142,8 @@ def test_given_secret_whose_spec_is_a_string_when_reconciled_then_reported_once_
     # Nothing is retried forever: the operator catches up and its queue empties.
     eventually(lambda: pod_webhook.metric("ironflow_queue_depth") == 0, timeout=30, what="queue depth 0")
     assert "crashed; retrying" not in operator.logs()
+    # The string might be a pasted plaintext: it appears in no log line (the run logs at DEBUG).
+    assert STRING_SPEC not in operator.logs()
 
 
 def test_given_resource_waiting_on_an_ownership_conflict_when_idle_then_queue_depth_is_zero(
