@@ -18,7 +18,7 @@ import click
 import kopf
 
 from ironflow import metrics
-from ironflow.controller import health, logs, masterkey, namespaces, resync, state, worker
+from ironflow.controller import health, kopf_decoding, logs, masterkey, namespaces, resync, state, worker
 from ironflow.controller import registry as _registry  # registers every handler
 from ironflow.controller.election_flags import election_click_options, election_from
 from ironflow.controller.settings import configure
@@ -71,6 +71,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
                 options.master_key_secret, options.cluster.describe())
     settings = kopf.OperatorSettings()
     configure(settings, options)
+    kopf_decoding.install()  # no single object's body may stop the watch of its kind
     try:
         await kopf.operator(clusterwide=not options.namespaces,
                             namespaces=namespaces.kopf_patterns(options.namespaces),
