@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import types
 import base64
 import logging
+import types
 from collections.abc import Hashable
 
 from ironflow.controller.logs import REDACTED, RedactingFormatter, Redactor
