@@ -19,6 +19,7 @@ from ironflow.cli.promote import promote
 from ironflow.cli.secrets import secret_group
 from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.cli.status import status
+from ironflow.cli.trust import trust_group
 from ironflow.core.keyring import MASTER_KEY_FIELD, MASTER_KEY_SECRET, generate_master_key
 
 
@@ -64,6 +65,7 @@ cli.add_command(secret_group)
 cli.add_command(config_group)
 cli.add_command(promote)
 cli.add_command(status)
+cli.add_command(trust_group)
 
 
 def main(argv: list[str] | None = None) -> None:

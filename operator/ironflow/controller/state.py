@@ -42,6 +42,8 @@ class Options:
     health_port: int
     bind_address: str
     workers: int
+    # Only --dev-mode lets a missing key mean development mode; without it, it means NoMasterKey.
+    dev_mode: bool = False
 
 
 def _rv(body: Mapping[str, Any]) -> int:
