@@ -129,7 +129,7 @@ def test_given_dev_mode_plaintext_in_spec_when_scanned_then_it_reaches_only_the_
     # Dev mode is the one place plaintext sits in a CR (by design, in spec.sealed); the operator
     # must still never copy it into its log (DEBUG), Events, status, annotations or metrics.
     canary = f"CANARY-DEV-{uuid.uuid4().hex[:12]}"
-    run = operator.start()  # no master key: development mode
+    run = operator.start("--dev-mode")  # no master key: development mode
     apply_cr(k8s_api, SECRET, namespace, "app", {"DB": f"dev:{canary}"})
     wait_ready(k8s_api, SECRET, namespace, "app", reason="DevMode")
     assert secret_data(k8s_api, namespace, "app") == {"DB": canary}

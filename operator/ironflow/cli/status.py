@@ -13,6 +13,15 @@ from ironflow.core.sealing_key import CM_KEY_ID, CM_PUBLIC_KEY, SEALING_KEY_CONF
 from ironflow.k8s.sync_errors import Forbidden
 from ironflow.k8s.sync_resources import CONFIGS, SECRETS, IronflowApi, mapping
 
+# What a person must do about a mode; the ConfigMap is what the operator published (status shows
+# it as published: sealing commands are the ones that check its signature).
+MODE_NOTES = {
+    "no-key": "NoMasterKey: the operator has no master key; nothing is unsealed, projections are kept, "
+    "sealing is refused; restore the ironflow-master-key Secret",
+    "invalid-key": "the master key is malformed; nothing is unsealed, projections are kept",
+    "dev": "development mode: plaintext dev-form values are accepted (never in production)",
+}
+
 
 def _key_row(namespace: str, configmap: dict[str, Any] | None) -> dict[str, Any]:
     if configmap is None:
@@ -24,7 +33,10 @@ def _key_row(namespace: str, configmap: dict[str, Any] | None) -> dict[str, Any]
         }
     data = mapping(configmap.get("data"))
     mode = data.get("mode") or ("keyed" if data.get(CM_PUBLIC_KEY) else "unknown")
-    return {"environment": namespace, "mode": mode, "keyId": data.get(CM_KEY_ID)}
+    row = {"environment": namespace, "mode": mode, "keyId": data.get(CM_KEY_ID)}
+    if mode in MODE_NOTES:
+        row["note"] = MODE_NOTES[mode]
+    return row
 
 
 def _not_ready(api: IronflowApi, namespace: str | None) -> tuple[list[dict[str, Any]], int]:
@@ -66,7 +78,8 @@ def _not_ready(api: IronflowApi, namespace: str | None) -> tuple[list[dict[str, 
 @shared_options
 @pass_session
 def status(session: Session, env: str | None) -> None:
-    """Operator mode (keyed or dev) and key id per environment, and resources that are not Ready."""
+    """Operator mode (keyed, dev, no-key, invalid-key) and key id per environment, and resources
+    that are not Ready."""
     if env is not None:
         api = session.environment(env)
         keys = [_key_row(env, api.get_configmap(env, SEALING_KEY_CONFIGMAP))]
