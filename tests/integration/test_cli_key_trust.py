@@ -156,6 +156,10 @@ def test_given_configmap_editor_rewriting_the_key_in_a_loop_when_secret_set_runs
     assert all(
         value not in json.dumps(configmap_data(k8s_api, namespace, SEALING_KEY)) for value in values.values()
     )
+    if cluster.audit is not None:  # no request (CLI, attacker) carries a value in the clear; the
+        # projected Secret holds them base64-encoded on purpose, so only the raw form is searched
+        log = cluster.audit.path.read_text(encoding="utf-8")
+        assert [value for value in values.values() if value in log] == []
 
 
 def test_given_rotation_when_user_seals_then_change_shown_and_unendorsed_change_refused(

@@ -82,6 +82,8 @@ def test_given_canary_values_through_every_scenario_when_scanned_then_plaintext_
         wait_ready(k8s_api, SECRET, namespace, "app", reason="UnsealFailed")
     operator.set_master_key("0" * 10)
     wait_ready(k8s_api, SECRET, namespace, "app", reason="MasterKeyInvalid")
+    operator.delete_master_key()  # NoMasterKey: the stranded-values warning and the no-key publication
+    wait_ready(k8s_api, SECRET, namespace, "app", reason="NoMasterKey")
     operator.set_master_key(key)
     apply_cr(k8s_api, SECRET, namespace, "app", {"DB": sealed(key, namespace, "DB", canaries["GOOD"])})
     wait_ready(k8s_api, SECRET, namespace, "app")
@@ -98,6 +100,18 @@ def test_given_canary_values_through_every_scenario_when_scanned_then_plaintext_
     metas += [c.metadata for c in core.list_namespaced_config_map(namespace).items]
     places["annotations and labels"] = json.dumps(
         [serialize(m.annotations) for m in metas] + [serialize(m.labels) for m in metas]
+    )
+    places["published keys (sealing key, signer anchor)"] = json.dumps(
+        [
+            serialize(c.data)
+            for c in core.list_namespaced_config_map(namespace).items
+            if c.metadata.name != "app"
+        ]
+        + [
+            serialize(
+                core.read_namespaced_config_map("ironflow-signing-key", operator.operator_namespace).data
+            )
+        ]
     )
     audit = cluster.audit
     if audit is not None:
