@@ -143,7 +143,7 @@ def test_given_no_master_key_when_started_without_dev_mode_then_no_master_key_an
     apply_cr(k8s_api, SECRET, namespace, "app", {"A": dev_value("plain")})
     cr = wait_ready(k8s_api, SECRET, namespace, "app", reason="NoMasterKey")
     assert cr["status"]["mode"] == "no-key" and cr["status"]["names"]["A"]["reason"] == "NoMasterKey"
-    assert secret_data(k8s_api, namespace, "app") is None
+    assert not secret_data(k8s_api, namespace, "app")  # nothing unsealed into it
     eventually(lambda: _sealing_mode(k8s_api, namespace, "no-key"), what="no-key published")
     assert "NoMasterKey" in operator.current.output() and "DEVELOPMENT MODE" not in operator.current.output()
 
