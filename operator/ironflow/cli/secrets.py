@@ -228,6 +228,12 @@ def secret_public_key(session: Session, env: str, expect_signer: str | None) -> 
     Only a key whose signature and signer check out is printed; -o yaml/json keeps the signed
     publication, so an offline seal can check it was made for this environment.
     """
+    configmap = session.environment(env).get_configmap(env, SEALING_KEY_CONFIGMAP)
+    if configmap is not None and (configmap.get("data") or {}).get("mode") == "dev":
+        raise UserError(
+            f"ConfigMap {SEALING_KEY_CONFIGMAP} in {env} says development mode (no master key): "
+            "there is no public key to export"
+        )
     key = _published(session, env, expect_signer)
     exported = key.export()
     emit(session.output, exported, lambda: exported["publicKey"])
