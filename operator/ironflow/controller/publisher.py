@@ -30,7 +30,22 @@ def desired_data(keys: KeyState, namespace: str) -> dict[str, str]:
     return sealing_key_data(keys.keyring, keys.mode, namespace)
 
 
+CONFLICT_RETRIES: Final = 3
+
+
 async def _put(runtime: Runtime, namespace: str, name: str, data: dict[str, str], mode: str) -> None:
+    """Put it back at once when someone else wrote in between (409): a tenant rewriting the
+    ConfigMap in a loop must not push its repair out to the queue's minute-long backoff."""
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            await _put_once(runtime, namespace, name, data, mode)
+            return
+        except ApiError as exc:
+            if exc.status != 409 or attempt == CONFLICT_RETRIES - 1:
+                raise
+
+
+async def _put_once(runtime: Runtime, namespace: str, name: str, data: dict[str, str], mode: str) -> None:
     kube = runtime.kube
     path = core_path("configmaps", namespace, name)
     current = await kube.get(path)
