@@ -14,6 +14,7 @@ import click
 
 from ironflow.cli.configs import config_group
 from ironflow.cli.errors import translate
+from ironflow.cli.keys import key_group
 from ironflow.cli.output import emit
 from ironflow.cli.promote import promote
 from ironflow.cli.secrets import secret_group
@@ -66,6 +67,7 @@ cli.add_command(config_group)
 cli.add_command(promote)
 cli.add_command(status)
 cli.add_command(trust_group)
+cli.add_command(key_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -153,3 +153,19 @@ def parse_keyring(data: Mapping[str, str | bytes] | None) -> Keyring:
         for index, entry in enumerate(entries, start=1)
     ]
     return Keyring.from_master_keys(current, previous)
+
+
+def key_texts(data: Mapping[str, str | bytes] | None) -> tuple[str, list[str]]:
+    """The current key and the previous keys as normalised hex texts (for rotate and retire).
+
+    Raises MalformedMasterKey like parse_keyring; ("", []) when there is no key at all.
+    """
+    keyring = parse_keyring(data)  # validates every entry first
+    if keyring.dev_mode:
+        return "", []
+    data = data or {}
+    current = _text(MASTER_KEY_FIELD, data[MASTER_KEY_FIELD]).strip().lower()
+    raw_previous = data.get(PREVIOUS_KEYS_FIELD)
+    previous_text = _text(PREVIOUS_KEYS_FIELD, raw_previous) if raw_previous is not None else ""
+    previous = [entry.strip().lower() for entry in previous_text.split(",") if entry.strip()]
+    return current, list(dict.fromkeys(previous))
