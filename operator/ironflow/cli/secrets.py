@@ -10,6 +10,7 @@ from ironflow.cli import sealing, trust
 from ironflow.cli.environments import unset_name, warn_if_shadowed
 from ironflow.cli.errors import UserError, redact
 from ironflow.cli.output import emit, table, warn
+from ironflow.cli.recovery import secret_unseal
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
 from ironflow.cli.value_input import read_value
 from ironflow.core.crypto import (
@@ -299,3 +300,6 @@ def secret_list(session: Session, env: str, resource: str | None) -> None:
 def secret_unset(session: Session, name: str, env: str, resource: str) -> None:
     """Remove NAME from the IronflowSecret (the projected Secret follows)."""
     unset_name(session, SECRETS, "secret", name, env, resource)
+
+
+secret_group.add_command(secret_unseal)
