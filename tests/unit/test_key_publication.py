@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from ironflow.cli import sealing
@@ -23,9 +25,10 @@ KEYRING = Keyring.from_master_keys(NEW, [OLD])
 
 def test_given_known_master_key_when_signer_derived_then_known_answer() -> None:
     # Pinned: a change here changes every user's pin (docs/crypto.md, "Trust").
+    # computed independently from docs/crypto.md section 1 (HKDF with salt None = empty, Ed25519 seed)
     signer = derive_signer(bytes(range(32)))
-    assert signer.id == signer_id(signer.public) and len(signer.id) == 32
-    assert signer.id == derive_signer(bytes(range(32))).id
+    assert base64.b64encode(signer.public).decode() == "pD9kZO5oCmDeDcULT6wxM54hFj+HE85af6opY8liGY0="
+    assert signer.id == signer_id(signer.public) == "c6760a91029bfd9a4c5dc16e3feb2b4c"
     assert signer.id != derive_signer(NEW).id
     assert "private" not in repr(signer)
 
