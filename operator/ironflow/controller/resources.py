@@ -12,7 +12,7 @@ from typing import Any
 
 import kopf
 
-from ironflow.controller import state
+from ironflow.controller import reseal, state
 from ironflow.core.model import (
     CONFIG_KIND,
     GROUP,
@@ -22,6 +22,7 @@ from ironflow.core.model import (
     Kind,
     parse_resource,
 )
+from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import ApiError
 
 logger = logging.getLogger("ironflow.resources")
@@ -36,6 +37,10 @@ async def _on_event(kind: Kind, event: Any, namespace: str | None, name: str | N
     except ApiError as exc:  # the reconcile primes again, with retries
         logger.debug("listing %s in %s failed (%s); the reconcile will retry", kind, namespace, exc)
     body = event.get("object") or {}
+    if kind == SECRET_KIND and event.get("type") != "DELETED" and reseal.wanted(body):
+        runtime.queue.add((reseal.RESEAL_KEY, namespace, name))
+    if is_reseal_only(body):  # never cached: never projected, claims no names
+        return
     old = runtime.cache.get(kind, namespace, name)
     old_names = _names(kind, old)
     if event.get("type") == "DELETED":

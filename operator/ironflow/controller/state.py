@@ -27,6 +27,7 @@ from ironflow.core.model import (
     parse_resource,
 )
 from ironflow.core.outcomes import KeyState
+from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import Kube, group_path
 from ironflow.k8s.config import ClusterChoice
 
@@ -105,6 +106,8 @@ class Cache:
         self._everything_primed = True
 
     def put(self, kind: Kind, body: Mapping[str, Any]) -> None:
+        if is_reseal_only(body):  # a temporary resource of `secret reseal -f` (core/reseal.py)
+            return
         meta = body.get("metadata", {})
         bucket = self._bodies.setdefault((kind, meta["namespace"]), {})
         old = bucket.get(meta["name"])
