@@ -61,8 +61,10 @@ def _started(operator: Operator, api: client.ApiClient, namespace: str, kid: str
     """The operator publishes the key and its signer anchor (the CLI authenticates with it)."""
     operator.start()
     eventually(lambda: _published(api, namespace) == kid, what="key published")
-    eventually(lambda: configmap_data(api, operator.operator_namespace, "ironflow-signing-key") is not None,
-               what="signer anchor published")
+    eventually(
+        lambda: configmap_data(api, operator.operator_namespace, "ironflow-signing-key") is not None,
+        what="signer anchor published",
+    )
 
 
 def _older(cli: Cli, namespace: str) -> Any:
@@ -83,7 +85,7 @@ def _reseal_only(api: client.ApiClient, namespace: str) -> list[Any]:
     return list(found["items"])
 
 
-def test_given_values_on_the_old_key_when_rotated_resealed_and_retired_then_no_plaintext_input_and_all_project(
+def test_given_values_on_the_old_key_when_rotated_resealed_and_retired_then_no_plaintext_input_all_project(
     cli: Cli, operator: Operator, namespace: str, k8s_api: client.ApiClient, cluster: Cluster, tmp_path: Path
 ) -> None:
     key = new_key()
@@ -138,8 +140,11 @@ def test_given_values_on_the_old_key_when_rotated_resealed_and_retired_then_no_p
     cluster.kubectl.apply(good)
     wait_ready(k8s_api, SECRET, namespace, "files")
     cli.ok("key", "retire", old_kid)
-    for name, expected in {"app": {"A": canary["A"]}, "other": {"B": canary["B"]},
-                           "files": {"C": canary["C"], "D": canary["D"]}}.items():
+    for name, expected in {
+        "app": {"A": canary["A"]},
+        "other": {"B": canary["B"]},
+        "files": {"C": canary["C"], "D": canary["D"]},
+    }.items():
         wait_ready(k8s_api, SECRET, namespace, name)
         assert secret_data(k8s_api, namespace, name) == expected
     again = json.loads(cli.ok("secret", "reseal", "--env", namespace, "-o", "json").stdout)["results"]
@@ -152,7 +157,9 @@ def test_given_values_on_the_old_key_when_rotated_resealed_and_retired_then_no_p
         "operator log": operator.logs(),
         "events": json.dumps(k8s_api.sanitize_for_serialization(core.list_namespaced_event(namespace))),
         "custom resources": json.dumps(
-            client.CustomObjectsApi(k8s_api).list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL[SECRET])
+            client.CustomObjectsApi(k8s_api).list_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL[SECRET]
+            )
         ),
         "reseal output": "\n".join(run.stdout + run.stderr for run in runs),
     }
@@ -161,13 +168,17 @@ def test_given_values_on_the_old_key_when_rotated_resealed_and_retired_then_no_p
     audit = cluster.audit
     if audit is not None:
         projected = {"app", "other", "files"}
-        reseal_requests = [e for e in audit.events() if e.resource == SECRETS and e.verb in ("create", "patch")]
+        reseal_requests = [
+            e for e in audit.events() if e.resource == SECRETS and e.verb in ("create", "patch")
+        ]
         assert reseal_requests, "the audit log shows the reseal requests"
         places["audit log"] = "\n".join(
             json.dumps(e.raw) for e in audit.events() if not (e.resource == "secrets" and e.name in projected)
         )
     assert "DEBUG" in places["operator log"]
-    leaks = [(where, name) for name, value in canary.items() for where, text in places.items() if value in text]
+    leaks = [
+        (where, name) for name, value in canary.items() for where, text in places.items() if value in text
+    ]
     assert leaks == []
 
 
@@ -183,18 +194,27 @@ def test_given_an_identity_without_the_writer_role_when_it_asks_for_a_reseal_the
     rbac = client.RbacAuthorizationV1Api(k8s_api)
     reader = {"apiGroups": [GROUP], "resources": [SECRETS], "verbs": ["get", "list", "watch"]}
     rbac.create_namespaced_role(namespace, {"metadata": {"name": "reader"}, "rules": [reader]})
-    rbac.create_namespaced_role_binding(namespace, {
-        "metadata": {"name": "reader"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
-        "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}],
-    })
-    kubeconfig = cluster.service_account_kubeconfig(k8s_api, namespace, "reader", tmp_path / "reader.kubeconfig")
+    rbac.create_namespaced_role_binding(
+        namespace,
+        {
+            "metadata": {"name": "reader"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}],
+        },
+    )
+    kubeconfig = cluster.service_account_kubeconfig(
+        k8s_api, namespace, "reader", tmp_path / "reader.kubeconfig"
+    )
     refused = cli("secret", "reseal", "--env", namespace, kubeconfig=kubeconfig)
     assert_one_line_error(refused, 1, "writer role")
     manifest = tmp_path / "one.yaml"
     manifest.write_text(FILE.format(ns=namespace, c=before["A"], d=before["A"]))
-    assert_one_line_error(cli("secret", "reseal", "-f", str(manifest), kubeconfig=kubeconfig), 1, "writer role")
+    assert_one_line_error(
+        cli("secret", "reseal", "-f", str(manifest), kubeconfig=kubeconfig), 1, "writer role"
+    )
     assert spec_map(k8s_api, namespace, SECRETS) == before
     assert "ironflow.io/reseal" not in json.dumps(
-        client.CustomObjectsApi(k8s_api).get_namespaced_custom_object(GROUP, VERSION, namespace, SECRETS, "app")
+        client.CustomObjectsApi(k8s_api).get_namespaced_custom_object(
+            GROUP, VERSION, namespace, SECRETS, "app"
+        )
     )
