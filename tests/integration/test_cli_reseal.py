@@ -18,9 +18,11 @@ from operator_fixtures import (
     VERSION,
     Operator,
     configmap_data,
+    get_cr,
     new_key,
     secret_data,
     wait_ready,
+    wait_status,
 )
 
 from ironflow.core.crypto import derive_sealing_key, parse_sealed
@@ -77,6 +79,11 @@ def _kids(api: client.ApiClient, namespace: str, name: str) -> set[str]:
     return {parse_sealed(value).kid for value in spec_map(api, namespace, SECRETS, name).values()}
 
 
+def _versions(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    names = get_cr(api, SECRET, namespace, name)["status"]["names"]
+    return {n: fact.get("version") for n, fact in names.items()}
+
+
 def _reseal_only(api: client.ApiClient, namespace: str) -> list[Any]:
     custom = client.CustomObjectsApi(api)
     found = custom.list_namespaced_custom_object(
@@ -113,6 +120,7 @@ def test_given_values_on_the_old_key_when_rotated_resealed_and_retired_then_no_p
     eventually(lambda: _published(k8s_api, namespace) == new_kid, what="rotated key published")
     assert _older(cli, namespace) == {old_kid: 2}
 
+    versions = _versions(k8s_api, namespace, "app")
     runs = [cli.ok("secret", "reseal", "--env", namespace, "-o", "json")]
     rows = {row["target"]: row for row in json.loads(runs[0].stdout)["results"]}
     assert {t: (r["resealed"], r["skipped"], r["failed"]) for t, r in rows.items()} == {
@@ -121,6 +129,9 @@ def test_given_values_on_the_old_key_when_rotated_resealed_and_retired_then_no_p
     }
     assert _kids(k8s_api, namespace, "app") == {new_kid} and _kids(k8s_api, namespace, "other") == {new_kid}
     assert _older(cli, namespace) is None  # 0 values left on the old key
+    generation = get_cr(k8s_api, SECRET, namespace, "app")["metadata"]["generation"]
+    wait_status(k8s_api, SECRET, namespace, "app", lambda cr: True, f"generation {generation} observed")
+    assert _versions(k8s_api, namespace, "app") == versions  # same plaintext: no workload rolls
 
     runs.append(cli.ok("secret", "reseal", "-f", str(manifests), "-o", "json"))
     (row,) = json.loads(runs[-1].stdout)["results"]
