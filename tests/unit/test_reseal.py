@@ -124,6 +124,16 @@ def test_given_a_reseal_only_resource_when_cached_or_listed_for_admission_then_i
     assert stripped([temporary], "sealed") == [] and len(stripped([_body()], "sealed")) == 1
 
 
+def test_given_a_cached_resource_when_it_is_labelled_reseal_only_then_it_leaves_the_cache() -> None:
+    cache = Cache()
+    cache.put(SECRET_KIND, _body())
+    assert cache.environment(SECRET_KIND, NS).owner("DB") == "ironflow-reseal-x1"
+    labelled = _body(labels={RESEAL_ONLY_LABEL: "true"})
+    labelled["metadata"]["resourceVersion"] = "2"
+    cache.put(SECRET_KIND, labelled)
+    assert list(cache.resources()) == [] and cache.environment(SECRET_KIND, NS).owner("DB") is None
+
+
 FILE = (
     "# comment kept\r\n"
     "apiVersion: v1\r\nkind: ConfigMap\r\nmetadata: {name: c}\r\ndata: {DB: OLD-DB}\r\n"

@@ -106,9 +106,11 @@ class Cache:
         self._everything_primed = True
 
     def put(self, kind: Kind, body: Mapping[str, Any]) -> None:
-        if is_reseal_only(body):  # a temporary resource of `secret reseal -f` (core/reseal.py)
-            return
         meta = body.get("metadata", {})
+        if is_reseal_only(body):  # a temporary resource of `secret reseal -f` (core/reseal.py)
+            if self.get(kind, meta["namespace"], meta["name"]) is not None:
+                self.drop(kind, meta["namespace"], meta["name"])
+            return
         bucket = self._bodies.setdefault((kind, meta["namespace"]), {})
         old = bucket.get(meta["name"])
         if old is None or _rv(body) >= _rv(old) or old["metadata"].get("uid") != meta.get("uid"):
