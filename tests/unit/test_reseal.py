@@ -3,7 +3,9 @@ rule that a temporary reseal-only resource is never projected and claims no name
 
 from __future__ import annotations
 
+import asyncio
 import json
+import types
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,9 @@ import pytest
 
 from ironflow.cli.errors import UserError
 from ironflow.cli.reseal_files import iter_changes, rewritten, sealed_documents, write_in_place
+from ironflow.controller.reseal import resume
 from ironflow.controller.state import Cache
+from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.crypto import parse_sealed, seal, unseal
 from ironflow.core.keyring import Keyring, generate_master_key
 from ironflow.core.model import API_VERSION, SECRET_KIND
@@ -182,3 +186,36 @@ def test_given_a_file_when_written_in_place_then_its_mode_is_kept(tmp_path: Path
     write_in_place(path, "new\r\n")
     assert path.read_bytes() == b"new\r\n" and path.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["s.yaml"]
+
+
+def test_given_requests_seen_while_standby_when_leadership_gained_then_they_are_queued_again() -> None:
+    asked = _body(annotations={RESEAL_ANNOTATION: "n1"})
+    asked["metadata"]["name"] = "app"
+    leftover = _body(labels={RESEAL_ONLY_LABEL: "true"})
+    calls: list[tuple[str, dict[str, str] | None]] = []
+
+    class Kube:
+        async def request(
+            self, method: str, path: str, *, query: dict[str, str] | None = None
+        ) -> dict[str, Any]:
+            calls.append((path, query))
+            return {"items": [leftover]}
+
+    async def scenario() -> WorkQueue:
+        cache = Cache()
+        cache.put(SECRET_KIND, asked)
+        cache.put(SECRET_KIND, {**_body(), "metadata": {**_body()["metadata"], "name": "done"}})
+        runtime = types.SimpleNamespace(
+            cache=cache, queue=WorkQueue(), kube=Kube(), options=types.SimpleNamespace(namespaces=(NS,))
+        )
+        await resume(runtime)  # type: ignore[arg-type]
+        return runtime.queue
+
+    queue = asyncio.run(scenario())
+    assert queue._queued == {("reseal", NS, "app"), ("reseal", NS, "ironflow-reseal-x1")}
+    assert calls == [
+        (
+            f"/apis/{API_VERSION}/namespaces/{NS}/ironflowsecrets",
+            {"labelSelector": f"{RESEAL_ONLY_LABEL}=true"},
+        )
+    ]

@@ -15,12 +15,18 @@ import datetime
 import logging
 from typing import Any
 
-from ironflow.controller import events
+from ironflow.controller import events, namespaces
 from ironflow.controller.state import Runtime
 from ironflow.core.conditions import Event
 from ironflow.core.model import API_VERSION, PLURALS, SECRET_KIND, InvalidResource, parse_resource
 from ironflow.core.outcomes import KeyState
-from ironflow.core.reseal import RESEAL_ONLY_TTL_SECONDS, is_reseal_only, pending_nonce, reseal
+from ironflow.core.reseal import (
+    RESEAL_ONLY_LABEL,
+    RESEAL_ONLY_TTL_SECONDS,
+    is_reseal_only,
+    pending_nonce,
+    reseal,
+)
 from ironflow.k8s.async_client import ApiError, group_path
 
 logger = logging.getLogger("ironflow.reseal")
@@ -106,3 +112,31 @@ async def handle(runtime: Runtime, namespace: str, name: str, keys: KeyState) ->
                                                     message[:1000]))
     if is_reseal_only(body):
         runtime.queue.park((RESEAL_KEY, namespace, name), RESEAL_ONLY_TTL_SECONDS + 1.0)
+
+
+async def resume(runtime: Runtime) -> None:
+    """On gaining the Lease: queue the requests a standby saw and dropped (and leftovers to collect).
+
+    Requests on ordinary resources are in the cache; temporary reseal-only resources never are,
+    so they are listed by label, in the served namespaces (or cluster-wide when served by pattern).
+    """
+    for kind, namespace, name in runtime.cache.resources():
+        body = runtime.cache.get(kind, namespace, name)
+        if kind == SECRET_KIND and body is not None and pending_nonce(body) is not None:
+            runtime.queue.add((RESEAL_KEY, namespace, name))
+    patterns = runtime.options.namespaces
+    scopes: list[str | None] = list(patterns) if namespaces.is_static(patterns) else [None]
+    query = {"labelSelector": f"{RESEAL_ONLY_LABEL}=true"}
+    for scope in scopes:
+        try:
+            listing = await runtime.kube.request(
+                "GET", group_path(API_VERSION, PLURALS[SECRET_KIND], scope), query=query)
+        except ApiError as exc:
+            logger.warning("listing reseal-only IronflowSecrets failed (%s): a pending `secret reseal -f` "
+                           "request may need to be asked again", exc)
+            continue
+        for item in listing.get("items") or []:
+            meta = item.get("metadata") or {}
+            namespace = str(meta.get("namespace") or "")
+            if scope is not None or namespaces.matches(patterns, namespace):
+                runtime.queue.add((RESEAL_KEY, namespace, str(meta.get("name"))))
