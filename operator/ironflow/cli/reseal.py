@@ -55,7 +55,8 @@ def _answer(session: Session, namespace: str, name: str, nonce: str, timeout: fl
         if time.monotonic() > deadline:
             raise UserError(
                 f"the operator did not answer the reseal request for {namespace}/{name} within "
-                f"{timeout:.0f}s: is it running, leading and holding a master key? (ironflow status)"
+                f"{timeout:.0f}s: is it running, serving {namespace} and holding a master key? "
+                "(ironflow status)"
             )
         time.sleep(POLL_SECONDS)
 
