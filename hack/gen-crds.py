@@ -12,16 +12,25 @@ from typing import Any
 
 import yaml
 
-NAME_RE = "^[A-Za-z_][A-Za-z0-9_]*$"
+NAME_RE = "^[-._a-zA-Z0-9]+$"
 SEALED_RE = "^(ifs:v\\\\d+:[0-9a-f]{16}:[\\\\w-]{80,}|dev:(?s:.*))$"
 MAX_NAMES = 64  # maxLength x maxProperties bounds the CEL cost budget
 MAX_SEALED_LENGTH = 24000  # 16 KiB plaintext sealed is 21 950 characters; see docs/crypto.md "Limits"
+NAME_DOC = (
+    "NAME is any valid Secret/ConfigMap key (letters, digits, '-', '_', '.'; not '.', '..' or "
+    "starting with '..'; at most 253 characters), unique in the environment. A pod gets a NAME "
+    "that is also an environment variable name (^[A-Za-z_][A-Za-z0-9_]*$) as env or as a file, "
+    "any other (tls.crt, .dockerconfigjson, config.yaml) only as a file "
+    "(ironflow.io/projection: files)."
+)
+# One CEL predicate for "k is a valid key", shared by the CRD rule and the config names policy.
+KEY_OK = f"k.matches('{NAME_RE}') && k != '.' && k != '..' && !k.startsWith('..')"
 
 NAME_RULES = [
     {
-        "rule": f"self.all(k, k.matches('{NAME_RE}'))",
-        "message": "every name must be a valid environment variable name: "
-        "a letter or _, then letters, digits or _ (^[A-Za-z_][A-Za-z0-9_]*$)",
+        "rule": f"self.all(k, {KEY_OK})",
+        "message": "every name must be a valid Secret/ConfigMap key: letters, digits, '-', '_' or '.' "
+        "(^[-._a-zA-Z0-9]+$), not '.' or '..' and not starting with '..'",
         "reason": "FieldValueInvalid",
     },
     {
@@ -30,6 +39,61 @@ NAME_RULES = [
         "reason": "FieldValueInvalid",
     },
 ]
+
+SECRET_TYPES = [
+    "Opaque",
+    "kubernetes.io/tls",
+    "kubernetes.io/dockerconfigjson",
+    "kubernetes.io/dockercfg",
+    "kubernetes.io/basic-auth",
+    "kubernetes.io/ssh-auth",
+]
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+TYPE_DOC = (
+    "Type of the projected Secret (default Opaque). The API server's rules for the type apply: "
+    "kubernetes.io/tls needs the names tls.crt and tls.key, kubernetes.io/dockerconfigjson "
+    ".dockerconfigjson, kubernetes.io/basic-auth username and/or password, kubernetes.io/ssh-auth "
+    "ssh-privatekey; a projection they refuse is reported in Ready=False, and nothing projected "
+    "before is lost. A Secret's type cannot change once projected."
+)
+
+
+def template_schema(with_type: bool) -> dict[str, Any]:
+    """spec.template: what the projected object looks like; never the owner or managed-by label."""
+    string_map = {"type": "object", "additionalProperties": {"type": "string"}}
+    labels = {
+        **string_map,
+        "description": "Labels of the projected object, added to app.kubernetes.io/managed-by: "
+        "ironflow-operator, which the operator always sets and a template cannot override.",
+        "x-kubernetes-validations": [{
+            "rule": f"!('{MANAGED_BY_LABEL}' in self)",
+            "message": f"{MANAGED_BY_LABEL} is set by the operator (ironflow-operator) "
+            "and cannot be templated",
+            "reason": "FieldValueForbidden",
+        }],
+    }
+    props: dict[str, Any] = {
+        "metadata": {
+            "type": "object",
+            "description": "Labels and annotations of the projected object "
+            "(not secret: never put values here).",
+            "properties": {
+                "labels": labels,
+                "annotations": {**string_map, "description": "Annotations of the projected object."},
+            },
+        }
+    }
+    noun = "ConfigMap"
+    if with_type:
+        noun = "Secret"
+        props["type"] = {"type": "string", "description": TYPE_DOC, "enum": SECRET_TYPES}
+    return {
+        "type": "object",
+        "description": f"How the projected {noun} looks. The operator always owns it (ownerReference) and "
+        "labels it app.kubernetes.io/managed-by: ironflow-operator.",
+        "properties": props,
+    }
+
 
 SEALED_RULE = {
     "rule": f"self.all(k, self[k].matches('{SEALED_RE}'))",
@@ -162,8 +226,8 @@ def secret_crd() -> dict[str, Any]:
         "properties": {
             "sealed": {
                 "type": "object",
-                "description": "NAME -> sealed value. NAME is an environment variable name, unique in the "
-                "environment; the value is the string `ironflow secret seal` prints "
+                "description": "NAME -> sealed value. " + NAME_DOC + " The value is the string "
+                "`ironflow secret seal` prints "
                 "(ifs:v1:<key id>:<data>), bound to this namespace and NAME. "
                 "In development mode (no master key) `dev:<plaintext>` is accepted too; "
                 "with a master key it is refused.",
@@ -175,7 +239,8 @@ def secret_crd() -> dict[str, Any]:
                 # On the map, not on each value: a rule on a string makes the API server echo the
                 # string in its error, and a sealed field holding pasted plaintext must not be echoed.
                 "x-kubernetes-validations": [*NAME_RULES, SEALED_RULE],
-            }
+            },
+            "template": template_schema(with_type=True),
         },
     }
     key_fact = {"keyId": {"type": "string", "description": "Key id the value was sealed for."}}
@@ -192,13 +257,14 @@ def config_crd() -> dict[str, Any]:
         "properties": {
             "values": {
                 "type": "object",
-                "description": "NAME -> any JSON value. NAME is an environment variable name, unique in the "
-                "environment. Projected as a string: a JSON string as-is, anything else as compact JSON.",
+                "description": "NAME -> any JSON value. " + NAME_DOC + " Projected as a string: a JSON "
+                "string as-is, anything else as compact JSON.",
                 "maxProperties": MAX_NAMES,
                 "additionalProperties": {"x-kubernetes-preserve-unknown-fields": True},
                 # No x-kubernetes-validations here: CEL cannot type a map of arbitrary JSON, so
                 # the API server checks these names with the ValidatingAdmissionPolicy below.
-            }
+            },
+            "template": template_schema(with_type=False),
         },
     }
     return crd("IronflowConfig", "ironflowconfigs", "ifcfg", spec, status_schema({}, "config"),
@@ -213,7 +279,7 @@ def config_names_policy() -> list[dict[str, Any]]:
     arbitrary JSON values has none; admission policies see the object as dynamic JSON.
     """
     name = "ironflowconfig-names.ironflow.io"
-    bad = f"object.spec.values.filter(k, !k.matches('{NAME_RE}') || size(k) > 253)"
+    bad = f"object.spec.values.filter(k, !({KEY_OK}) || size(k) > 253)"
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
@@ -230,8 +296,9 @@ def config_names_policy() -> list[dict[str, Any]]:
             },
             "validations": [{
                 "expression": f"!has(object.spec.values) || size({bad}) == 0",
-                "messageExpression": "'spec.values: every name must be a valid environment variable name "
-                "(^[A-Za-z_][A-Za-z0-9_]*$, at most 253 characters); invalid: ' + "
+                "messageExpression": "'spec.values: every name must be a valid Secret/ConfigMap key "
+                "(^[-._a-zA-Z0-9]+$, not . or .., not starting with .., at most 253 characters); "
+                "invalid: ' + "
                 f"{bad}.join(', ')",
                 "reason": "Invalid",
             }],

@@ -20,11 +20,20 @@ from ironflow import metrics
 from ironflow.controller import events
 from ironflow.controller.logs import REDACTOR
 from ironflow.controller.state import Runtime
+from ironflow.core.api_refusal import describe_refusal
 from ironflow.core.conditions import desired_status, ready, status_patch
 from ironflow.core.conditions import events as transition_events
 from ironflow.core.model import API_VERSION, PLURALS, SECRET_KIND, Kind, Resource, parse_resource
 from ironflow.core.outcomes import KeyState, NameOutcome, evaluate
-from ironflow.core.projection import Actual, Projection, labels, project
+from ironflow.core.projection import (
+    Actual,
+    Projection,
+    desired_annotations,
+    desired_labels,
+    labels,
+    metadata_applied,
+    project,
+)
 from ironflow.k8s.async_client import ApiError, Kube, core_path, group_path
 
 logger = logging.getLogger("ironflow.projector")
@@ -56,7 +65,7 @@ def _encode(kind: Kind, data: Mapping[str, bytes]) -> dict[str, str]:
     return {k: v.decode("utf-8") for k, v in data.items()}
 
 
-def actual_from(kind: Kind, body: Mapping[str, Any] | None) -> Actual:
+def actual_from(kind: Kind, body: Mapping[str, Any] | None, resource: Resource | None = None) -> Actual:
     if body is None:
         return Actual.absent()
     meta = body.get("metadata") or {}
@@ -64,6 +73,8 @@ def actual_from(kind: Kind, body: Mapping[str, Any] | None) -> Actual:
                   if ref.get("controller") and ref.get("kind") == kind
                   and str(ref.get("apiVersion", "")).startswith("ironflow.io/")), None)
     labelled = all((meta.get("labels") or {}).get(k) == v for k, v in labels().items())
+    if resource is not None:
+        labelled = metadata_applied(resource, meta.get("labels") or {}, meta.get("annotations") or {})
     return Actual(exists=True, owner_uid=owner, labelled=labelled, data=_decode(kind, body.get("data") or {}),
                   resource_version=meta.get("resourceVersion"))
 
@@ -76,14 +87,17 @@ def _body(resource: Resource, data: Mapping[str, bytes]) -> dict[str, Any]:
         "metadata": {
             "name": resource.name,
             "namespace": resource.namespace,
-            "labels": labels(),
+            "labels": desired_labels(resource),
             "ownerReferences": [{"apiVersion": API_VERSION, "kind": resource.kind, "name": resource.name,
                                  "uid": resource.uid, "controller": True}],
         },
         "data": _encode(resource.kind, data),
     }
+    annotations = desired_annotations(resource)
+    if annotations:
+        body["metadata"]["annotations"] = annotations
     if resource.kind == SECRET_KIND:
-        body["type"] = "Opaque"
+        body["type"] = resource.template.type
     return body
 
 
@@ -95,7 +109,11 @@ async def _write(kube: Kube, resource: Resource, projection: Projection, actual:
     elif projection.write == "update":
         data: dict[str, str | None] = dict(_encode(resource.kind, projection.data))
         data.update({k: None for k in actual.data if k not in projection.data})
-        patch = {"metadata": {"resourceVersion": actual.resource_version, "labels": labels()}, "data": data}
+        meta: dict[str, Any] = {"resourceVersion": actual.resource_version,
+                                "labels": desired_labels(resource)}
+        if resource.template.annotations:
+            meta["annotations"] = desired_annotations(resource)
+        patch = {"metadata": meta, "data": data}
         await kube.merge_patch(core_path(plural, resource.namespace, resource.name), patch)
         metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
 
@@ -124,7 +142,7 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     if kind == SECRET_KIND:
         _count_unseals(outcomes)
     plural, object_kind = _target(kind)
-    actual = actual_from(kind, await kube.get(core_path(plural, namespace, name)))
+    actual = actual_from(kind, await kube.get(core_path(plural, namespace, name)), resource)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     projection = project(resource, outcomes, actual, now)
     refused: ApiError | None = None
@@ -134,7 +152,7 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
         if exc.transient or exc.status == 404:  # 404: deleted since we read it; recreate on retry
             raise
         refused = exc  # say so in status, then retry with backoff (RBAC or a limit may be fixed)
-    write_error = f"the API server answered {refused.status} {refused.reason}" if refused else None
+    write_error = describe_refusal(refused.status, refused.reason, refused.message) if refused else None
     state = ready(resource, projection, keys, write_error)
     patch = status_patch(resource, desired_status(resource, projection, keys, now, write_error))
     if patch is not None:
