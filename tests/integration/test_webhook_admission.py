@@ -124,7 +124,7 @@ def test_given_required_name_undefined_when_pod_created_then_refused_naming_it_a
         ({"ironflow.io/secrets": ""}, "ironflow.io/secrets: is empty"),
         (
             {"ironflow.io/secrets": "DB-PASSWORD"},
-            "name 'DB-PASSWORD' is not a valid environment variable name",
+            "DB-PASSWORD is not an environment variable name, so it cannot be injected as env",
         ),
         ({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/projection": "volume"}, "unknown mode 'volume'"),
         ({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/containers": "web"}, "no container named 'web'"),

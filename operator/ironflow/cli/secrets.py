@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ironflow.cli import sealing
-from ironflow.cli.environments import unset_name, warn_if_shadowed
+from ironflow.cli.environments import definer_for, unset_name, warn_if_shadowed
 from ironflow.cli.errors import UserError, redact
 from ironflow.cli.output import emit, table, warn
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
@@ -84,14 +84,17 @@ def secret_set(
     from_file: str | None,
     allow_empty: bool,
     env: str,
-    resource: str,
+    resource: str | None,
     public_key: str | None,
 ) -> None:
     """Seal VALUE for NAME in the environment and write it into the IronflowSecret.
 
     A VALUE of - reads stdin (a hidden prompt at a terminal); --from-file reads a file.
-    Sealing happens here: only the sealed string is sent to the cluster.
+    Sealing happens here: only the sealed string is sent to the cluster. Without -r the name goes
+    to the IronflowSecret that already defines it, a new name to `app`.
     """
+    validate_name(name)
+    resource = definer_for(session.environment(env), SECRETS, env, name, resource)
     sealed, key = _sealed(session, name, env, public_key, value, from_file, allow_empty)
     if key.mode == "dev":
         warn(sealing.DEV_WARNING.format(env=env, resource=resource))
@@ -211,6 +214,6 @@ def secret_list(session: Session, env: str, resource: str | None) -> None:
 @resource_option
 @shared_options
 @pass_session
-def secret_unset(session: Session, name: str, env: str, resource: str) -> None:
+def secret_unset(session: Session, name: str, env: str, resource: str | None) -> None:
     """Remove NAME from the IronflowSecret (the projected Secret follows)."""
     unset_name(session, SECRETS, "secret", name, env, resource)
