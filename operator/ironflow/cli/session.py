@@ -106,6 +106,8 @@ def _default_env(ctx: click.Context, param: click.Parameter, value: str | None) 
     try:
         return context_namespace(root.meta.get("ironflow.kubeconfig"), root.meta.get("ironflow.context"))
     except NoContextNamespace as exc:
+        if ctx.params.get("filename"):
+            return ""  # `seal -f`: the manifest's own namespace may do; it says so if not
         raise click.UsageError(
             f"no environment given: pass --env/-n NS or set ${ENV_VAR}; the kubeconfig context's namespace, "
             f"used otherwise, is not available ({exc})",
