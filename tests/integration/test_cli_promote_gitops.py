@@ -126,10 +126,22 @@ def test_given_to_dir_when_promoted_then_manifests_in_dir_updated_and_cluster_un
     assert listed["items"] == []
 
 
-def test_given_target_namespace_absent_when_promoted_to_dir_then_written_for_git(
+def test_given_target_namespace_absent_when_promoted_to_dir_then_written_and_git_secrets_count(
     cli: Cli, namespace: str, keyring: Keyring, tmp_path: Path
 ) -> None:
     cli.ok("config", "set", "A", "1", "-n", namespace)
-    cli.ok("promote", "--from", namespace, "--to", "not-created-yet", "--to-dir", str(tmp_path))
+    cli.ok("secret", "set", "IN_GIT", "x", "-n", namespace)
+    cli.ok("secret", "set", "NOWHERE", "x", "-n", namespace)
+    sealed_in_git = {
+        "apiVersion": "ironflow.io/v1alpha1",
+        "kind": "IronflowSecret",
+        "metadata": {"name": "app"},
+        "spec": {"sealed": {"IN_GIT": "ifs:v1:0123456789abcdef:" + "A" * 90}},
+    }
+    (tmp_path / "sealed-secrets.yaml").write_text(yaml.safe_dump(sealed_in_git))
+    out = cli.ok(
+        "promote", "--from", namespace, "--to", "not-created-yet", "--to-dir", str(tmp_path), "-o", "json"
+    )
+    assert json.loads(out.stdout)["missingSecrets"] == ["NOWHERE"]
     doc = yaml.safe_load((tmp_path / "ironflowconfig-app.yaml").read_text())
     assert doc["metadata"]["namespace"] == "not-created-yet" and doc["spec"]["values"] == {"A": 1}

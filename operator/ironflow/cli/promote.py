@@ -18,7 +18,7 @@ from ironflow.cli.configs import compact
 from ironflow.cli.environments import environment_of
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, shorten
-from ironflow.cli.promote_files import effective_in_dir, write_to_dir
+from ironflow.cli.promote_files import effective_in_dir, secret_names_in_dir, write_to_dir
 from ironflow.cli.promote_gaps import WORKLOADS, declared_by_workloads, gaps
 from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.core.names import validate_name
@@ -138,6 +138,8 @@ def promote(
     diff = plan(source_values, source_owner, target_values, target_owner)
     writes = diff.pop("writes")
     target_secrets = _secret_names(api, target) if target_live else set()
+    if to_dir is not None:  # what Git will apply counts as defined
+        target_secrets |= secret_names_in_dir(Path(to_dir), target)
     declared = declared_by_workloads(_workloads(api, target)) if target_live else {}
     after = set(target_values) | set(source_values)
     missing = gaps(source, _secret_names(api, source), target_secrets, after, declared)

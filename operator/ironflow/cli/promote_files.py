@@ -15,18 +15,31 @@ from typing import Any
 
 from ironflow.cli.manifests import dump, load_documents
 from ironflow.core.environment import Definer, resolve
-from ironflow.core.model import API_VERSION, CONFIG_KIND
+from ironflow.core.model import API_VERSION, CONFIG_KIND, SECRET_KIND
 
 SUFFIXES = (".yaml", ".yml")
 
 
 def _configs_in(directory: Path, namespace: str) -> list[tuple[Path, int, dict[str, Any]]]:
+    return _docs_in(directory, namespace, CONFIG_KIND)
+
+
+def secret_names_in_dir(directory: Path, namespace: str) -> set[str]:
+    """The secret names DIR's IronflowSecrets define: what the target will have once Git is applied."""
+    names: set[str] = set()
+    for _, _, doc in _docs_in(directory, namespace, SECRET_KIND):
+        sealed = (doc.get("spec") or {}).get("sealed")
+        names |= set(sealed) if isinstance(sealed, Mapping) else set()
+    return names
+
+
+def _docs_in(directory: Path, namespace: str, kind: str) -> list[tuple[Path, int, dict[str, Any]]]:
     found: list[tuple[Path, int, dict[str, Any]]] = []
     if not directory.is_dir():
         return found
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in SUFFIXES):
         for index, doc in enumerate(load_documents(path.read_text(encoding="utf-8"), str(path))):
-            if isinstance(doc, dict) and doc.get("kind") == CONFIG_KIND:
+            if isinstance(doc, dict) and doc.get("kind") == kind:
                 meta = doc.get("metadata") or {}
                 if meta.get("namespace") in (None, namespace):
                     found.append((path, index, doc))

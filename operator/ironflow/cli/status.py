@@ -57,6 +57,8 @@ def _not_ready(api: IronflowApi, namespace: str | None) -> tuple[list[dict[str, 
 @click.option(
     "-e",
     "--env",
+    "-n",
+    "--namespace",
     "env",
     default=None,
     envvar=ENV_VAR,
