@@ -117,6 +117,11 @@ def test_given_tls_secret_losing_tls_key_when_reconciled_then_not_ready_with_api
     assert "422 Invalid" in message and "data[tls.key]: Required value" in message, message
     assert secret_data(k8s_api, namespace, "web-tls") == {"tls.crt": CERT, "tls.key": KEY}
 
+    _apply(k8s_api, namespace, "web-tls", {"tls.crt": crt, "tls.key": tls_key}, {"type": "Opaque"})
+    cr = wait_ready(k8s_api, SECRET, namespace, "web-tls", reason="ProjectionFailed", timeout=60)
+    assert "immutable" in ready(cr)["message"], ready(cr)
+    assert client.CoreV1Api(k8s_api).read_namespaced_secret("web-tls", namespace).type == "kubernetes.io/tls"
+
     _apply(k8s_api, namespace, "born-broken", {"tls.crt": crt}, template)
     cr = wait_ready(k8s_api, SECRET, namespace, "born-broken", reason="ProjectionFailed", timeout=60)
     assert "data[tls.key]: Required value" in ready(cr)["message"]

@@ -66,6 +66,14 @@ def test_given_projected_object_lacking_a_template_annotation_when_read_then_upd
     assert actual_from(SECRET_KIND, base, res).labelled
 
 
+def test_given_projected_secret_of_another_type_when_read_then_update_is_due() -> None:
+    res = secret({"type": "kubernetes.io/tls"})
+    base = {"metadata": {"labels": {MANAGED_BY_LABEL: "ironflow-operator"}}, "type": "Opaque", "data": {}}
+    assert not actual_from(SECRET_KIND, base, res).labelled
+    base["type"] = "kubernetes.io/tls"
+    assert actual_from(SECRET_KIND, base, res).labelled
+
+
 def test_given_api_server_refusal_when_described_then_fields_and_types_without_details() -> None:
     message = (
         'Secret "x" is invalid: [data[tls.key]: Required value, data[.dockerconfigjson]: Invalid value: '

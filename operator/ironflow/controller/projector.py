@@ -75,6 +75,8 @@ def actual_from(kind: Kind, body: Mapping[str, Any] | None, resource: Resource |
     labelled = all((meta.get("labels") or {}).get(k) == v for k, v in labels().items())
     if resource is not None:
         labelled = metadata_applied(resource, meta.get("labels") or {}, meta.get("annotations") or {})
+        if kind == SECRET_KIND and (body.get("type") or "Opaque") != resource.template.type:
+            labelled = False  # an update is due: it carries the type, which the API server refuses to change
     return Actual(exists=True, owner_uid=owner, labelled=labelled, data=_decode(kind, body.get("data") or {}),
                   resource_version=meta.get("resourceVersion"))
 
@@ -113,7 +115,9 @@ async def _write(kube: Kube, resource: Resource, projection: Projection, actual:
                                 "labels": desired_labels(resource)}
         if resource.template.annotations:
             meta["annotations"] = desired_annotations(resource)
-        patch = {"metadata": meta, "data": data}
+        patch: dict[str, Any] = {"metadata": meta, "data": data}
+        if resource.kind == SECRET_KIND:
+            patch["type"] = resource.template.type  # immutable: a changed type is refused, and reported
         await kube.merge_patch(core_path(plural, resource.namespace, resource.name), patch)
         metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
 
