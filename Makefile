@@ -16,6 +16,10 @@ BIN := $(VENV)/bin
 CLUSTER_DIR ?= .cluster
 KUBECONFIG_TEST ?=
 PYTEST_ARGS ?=
+# NODE=1: `make cluster` / `make run` also start a real node (containerd, kubelet, scheduler: root
+# only, docs/node.md); NODE=0 gives the control plane alone.
+NODE ?= 1
+NODE_FLAG = $(if $(filter 1,$(NODE)),--node)
 
 # The build script reuses its cache and prints the binary directory as its last stdout line.
 CP_DIR = $$(hack/build-control-plane.sh | tail -n 1)
@@ -41,19 +45,23 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 .PHONY: control-plane
-control-plane: ## build (first time, ~10-25 min) or reuse etcd, kube-apiserver, kube-controller-manager, kubectl, helm
+control-plane: ## build (first time, ~10-25 min) or reuse etcd, kube-apiserver, kube-controller-manager, kubectl, helm, node binaries
 	@echo "control-plane binaries: $(CP_DIR)"
 
+.PHONY: node-deps
+node-deps: ## containerd, runc, CNI plugins, busybox-static from Debian packages (quick when installed)
+	hack/install-node-deps.sh
+
 .PHONY: cluster
-cluster: install ## start a local control plane in the background (kubeconfig: .cluster/kubeconfig)
-	$(BIN)/python -m ironflow.envtest up --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
+cluster: install $(if $(filter 1,$(NODE)),node-deps) ## start a local cluster in the background, with a real node unless NODE=0 (kubeconfig: .cluster/kubeconfig)
+	$(BIN)/python -m ironflow.envtest up $(NODE_FLAG) --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
 
 .PHONY: cluster-status
 cluster-status: install ## is the local control plane running and ready?
 	$(BIN)/python -m ironflow.envtest status --dir $(CLUSTER_DIR)
 
 .PHONY: cluster-down
-cluster-down: ## stop the local control plane; no process is left behind
+cluster-down: ## stop the local cluster; no process, mount, bridge, cgroup or changed sysctl is left behind
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m ironflow.envtest down --dir $(CLUSTER_DIR); \
 	else echo "no $(VENV): nothing was started"; fi
 
@@ -111,13 +119,20 @@ lock: ## re-pin requirements/operator.lock (hashes) from pyproject.toml's depend
 	PIP_FIND_LINKS= "$$tmp/venv/bin/pip-compile" --quiet --generate-hashes --strip-extras --allow-unsafe \
 	  --no-emit-find-links --no-emit-index-url -o requirements/operator.lock pyproject.toml
 
+# Node tests start their own control plane and one node (containerd, kubelet) per session; in CI
+# (CI=true) a node test that cannot run fails instead of skipping.
+.PHONY: node
+node: install control-plane node-deps ## tests on a real node: pods run, their processes print what they received
+	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
+	$(call pytest,tests/node -m node $(PYTEST_ARGS))
+
 .PHONY: test
-test: install control-plane lint typecheck imports crds-check chart-lint unit integration e2e image-test ## everything CI runs: lint, types, contracts, CRD copies, unit, integration, e2e, image
+test: install control-plane lint typecheck imports crds-check chart-lint unit integration node e2e image-test ## everything CI runs: lint, types, contracts, CRD copies, unit, integration, node, e2e, image
 	@echo "make test: all checks passed"
 
 .PHONY: run
-run: install ## the operator in the foreground: local control plane + dev key, or KUBECONFIG=PATH make run
-	BIN=$(BIN) CLUSTER_DIR=$(CLUSTER_DIR) hack/run.sh $(RUN_ARGS)
+run: install $(if $(filter 1,$(NODE)),node-deps) ## the operator in the foreground: local cluster with a node + dev key, or KUBECONFIG=PATH make run
+	BIN=$(BIN) CLUSTER_DIR=$(CLUSTER_DIR) NODE=$(NODE) hack/run.sh $(RUN_ARGS)
 
 .PHONY: chart-lint
 chart-lint: control-plane ## helm lint --strict charts/ironflow

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the operator in the foreground, against a cluster named on purpose.
 #
-# - KUBECONFIG unset: start (or reuse) the embedded control plane in $CLUSTER_DIR, apply crds/,
+# - KUBECONFIG unset: start (or reuse) the embedded cluster in $CLUSTER_DIR (with a real node unless
+#   NODE=0, so pods run), apply crds/,
 #   create a development master key if there is none (and say so), run the operator with its pod
 #   webhook on loopback (the local API server can call it there).
 # - KUBECONFIG=PATH make run: run against that cluster (e.g. kind). CRDs are applied; no master key is
@@ -19,7 +20,9 @@ say() { printf 'make run: %s\n' "$*" >&2; }
 
 if [[ -z "${KUBECONFIG:-}" ]]; then
   CP_DIR=${CP_DIR:-$("$ROOT/hack/build-control-plane.sh" | tail -n 1)}
-  "$BIN/python" -m ironflow.envtest up --dir "$CLUSTER_DIR" --bin-dir "$CP_DIR"
+  node_flag=()
+  [[ ${NODE:-1} == 1 ]] && node_flag=(--node)  # a real node: pods run (docs/node.md); NODE=0: none
+  "$BIN/python" -m ironflow.envtest up "${node_flag[@]}" --dir "$CLUSTER_DIR" --bin-dir "$CP_DIR"
   export KUBECONFIG=$CLUSTER_DIR/kubeconfig
   KUBECTL=$CLUSTER_DIR/bin/kubectl
   [[ -x $KUBECTL ]] || KUBECTL=$CP_DIR/kubectl
@@ -60,6 +63,10 @@ fi
 args=(--kubeconfig "$KUBECONFIG" --operator-namespace "$OPERATOR_NAMESPACE")
 if [[ $LOCAL == 1 && -z "${IRONFLOW_WEBHOOK_URL:-}" && -z "${IRONFLOW_WEBHOOK_CERT_DIR:-}" ]]; then
   args+=(--webhook-url "https://127.0.0.1:${IRONFLOW_WEBHOOK_PORT:-9443}" --webhook-cert-dir "$CLUSTER_DIR/webhook")
+  # Mutual TLS: the local API server presents its webhook client certificate (envtest/webhook_client.py).
+  if [[ -f "$CLUSTER_DIR/webhook-client.kubeconfig" ]]; then
+    args+=(--webhook-client-ca "$CLUSTER_DIR/pki/ca.crt" --webhook-client-name kube-apiserver-webhook-client)
+  fi
 fi
 if [[ $LOCAL == 1 ]]; then
   args+=(--bind-address "${IRONFLOW_BIND_ADDRESS:-127.0.0.1}")

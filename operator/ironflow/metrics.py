@@ -1,14 +1,33 @@
 """Prometheus metrics. Labels carry kinds, reasons, modes and verbs: never a name's value, and not
-even names (an unbounded label set is an outage of its own)."""
+even names (an unbounded label set is an outage of its own).
+
+No `_created` series: they double the series count of every counter and histogram, and alerting
+uses `rate()`, which never needs them. The process collector (memory, CPU, open fds) is
+registered on our registry, because /metrics serves this registry and not the global one.
+"""
 
 from __future__ import annotations
 
 import platform
 from importlib import metadata
+from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 
+from ironflow.core.model import DISTRIBUTION
+
+# Before any metric is made: the flag is read when a metric is created.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)
 
 UNSEAL = Counter("ironflow_unseal_total", "Unseal attempts by outcome (Unsealed or the failure reason).",
                  ["outcome"], registry=REGISTRY)
@@ -23,7 +42,25 @@ OBJECTS = Gauge("ironflow_objects", "Resources by kind and Ready condition reaso
 MODE = Gauge("ironflow_master_key_mode", "1 for the current master-key mode (keyed, dev, invalid-key).",
              ["mode"], registry=REGISTRY)
 QUEUE_DEPTH = Gauge("ironflow_queue_depth", "Reconciles queued or running.", registry=REGISTRY)
+# -- rollouts (controller/rollouts.py) --
+ROLLOUTS = Counter("ironflow_rollouts_total", "Workload rollouts the operator triggered, by workload kind.",
+                   ["kind"], registry=REGISTRY)
+# -- end rollouts --
 BUILD = Gauge("ironflow_build_info", "Build information.", ["version", "python"], registry=REGISTRY)
+ADMISSIONS = Counter("ironflow_webhook_admissions_total",
+                     "Pod admission reviews by webhook (declarations, enforcement) and outcome "
+                     "(allowed, refused, error: the environment could not be read, so the pod was refused).",
+                     ["webhook", "outcome"], registry=REGISTRY)
+ADMISSION_SECONDS = Histogram("ironflow_webhook_admission_duration_seconds",
+                              "Time to decide one pod admission review (the API server gives up after 5 s).",
+                              ["webhook"], registry=REGISTRY,
+                              buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+AdmissionOutcome = Literal["allowed", "refused", "error"]
+for _webhook in ("declarations", "enforcement"):  # every series from the start: rate() needs a 0 before the 1
+    ADMISSION_SECONDS.labels(webhook=_webhook)
+    for _outcome in ("allowed", "refused", "error"):
+        ADMISSIONS.labels(webhook=_webhook, outcome=_outcome)
 
 _conditions: dict[tuple[str, str, str], tuple[str, str, str]] = {}
 _counts: dict[tuple[str, str, str], int] = {}
@@ -31,7 +68,7 @@ _counts: dict[tuple[str, str, str], int] = {}
 
 def build_info() -> None:
     try:
-        version = metadata.version("ironflow")
+        version = metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
         version = "unknown"
     BUILD.labels(version=version, python=platform.python_version()).set(1)
@@ -63,6 +100,24 @@ def record_condition(key: tuple[str, str, str], ready: str | None, reason: str |
         _conditions[key] = new
         _counts[new] = _counts.get(new, 0) + 1
         OBJECTS.labels(*new).set(_counts[new])
+
+
+def record_admission(webhook: str, outcome: AdmissionOutcome, seconds: float) -> None:
+    """One admission decision; `webhook` is one of two fixed names, never anything from the pod."""
+    ADMISSIONS.labels(webhook=webhook, outcome=outcome).inc()
+    ADMISSION_SECONDS.labels(webhook=webhook).observe(seconds)
+
+
+_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "info": ("_info",)}
+
+
+def series_names() -> set[str]:
+    """Every series name /metrics can carry, sampled yet or not: what dashboards and alerts may query."""
+    names: set[str] = set()
+    for family in REGISTRY.collect():
+        names.update(family.name + suffix for suffix in _SUFFIXES.get(family.type, ("",)))
+        names.update(sample.name for sample in family.samples)
+    return names
 
 
 def exposition() -> bytes:

@@ -23,6 +23,7 @@ from ironflow.envtest import access, eventually, kubeconfig
 from ironflow.envtest.cluster import Cluster
 from ironflow.envtest.ports import free_ports
 from ironflow.envtest.processes import terminate
+from ironflow.envtest.webhook_client import WEBHOOK_CLIENT_USER
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
@@ -131,13 +132,23 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
+def _client_auth(cluster: Cluster) -> list[str]:
+    """Mutual TLS with the session's API server (envtest/webhook_client.py); none for --kubeconfig."""
+    if cluster.plane is None:
+        return []
+    return [
+        f"--webhook-client-ca={cluster.plane.layout.cert('ca')}",
+        f"--webhook-client-name={WEBHOOK_CLIENT_USER}",
+    ]
+
+
 def start_as_deployed(
     cluster: Cluster, namespace: str, workdir: Path, webhook_url: str | None = None
 ) -> OperatorRun:
     """The installed Deployment's operator, run locally: its arguments and environment, except
     the ServiceAccount's token for --in-cluster, free loopback ports, debug logs (so the canary
     checks cover every level) and, instead of the Service and the mounted certificate, the
-    webhook by URL (or none)."""
+    webhook by URL (or none), requiring the session API server's webhook client certificate."""
     deployment = json.loads(
         cluster.kubectl("get", "deployment/ironflow-operator", "-n", namespace, "-o", "json").stdout
     )
@@ -166,7 +177,7 @@ def start_as_deployed(
             "--webhook-cert-dir": f"--webhook-url={webhook_url}" if webhook_url else None,
             "--webhook-port": None,
         },
-        add=["--bind-address=127.0.0.1"],
+        add=["--bind-address=127.0.0.1", *(_client_auth(cluster) if webhook_url else [])],
     )
     run = OperatorRun.start(argv, container_env(deployment), workdir / "operator.log", health)
     try:

@@ -87,6 +87,40 @@ def test_given_weakened_failure_policy_when_templated_then_chart_refuses(helm: P
     assert "failurePolicy is fixed to Fail" in result.stderr
 
 
+MTLS_AND_POLICY = [
+    "networkPolicy.enabled=true",
+    "networkPolicy.apiServerPeers[0].ipBlock.cidr=10.0.0.10/32",
+    "webhook.clientAuth.caConfigMap=apiserver-webhook-client-ca",
+    "webhook.clientAuth.names[0]=kube-apiserver-webhook-client",
+]
+
+
+def test_given_network_policy_without_api_server_peers_when_templated_then_chart_refuses(helm: Path) -> None:
+    values = ["--set", "networkPolicy.enabled=true"]
+    result = _helm(helm, "template", "x", str(CHART), "--kube-version", K8S_VERSION, *values, check=False)
+    assert result.returncode != 0
+    assert "networkPolicy.enabled needs networkPolicy.apiServerPeers" in result.stderr
+
+
+def test_given_client_auth_and_network_policy_when_templated_then_webhook_port_only_from_api_server(
+    helm: Path,
+) -> None:
+    docs = _template(helm, "ops", *MTLS_AND_POLICY)
+    policy = next(d for d in docs if d["kind"] == "NetworkPolicy")
+    webhook_rule = next(r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == 9443)
+    assert webhook_rule["from"] == [{"ipBlock": {"cidr": "10.0.0.10/32"}}]
+    assert all("from" not in r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] != 9443)
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "--webhook-client-ca=/etc/ironflow/webhook-client-ca/ca.crt" in container["args"]
+    assert "--webhook-client-name=kube-apiserver-webhook-client" in container["args"]
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "apiserver-webhook-client-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]} in [
+        v.get("configMap") for v in volumes
+    ]
+    assert not [d for d in _template(helm, "ops") if d["kind"] == "NetworkPolicy"]  # off by default
+
+
 def test_given_chart_when_rendered_with_defaults_then_manifests_dir_is_identical(helm: Path) -> None:
     result = subprocess.run(
         [str(ROOT / "hack" / "check-crd-copies.sh")],
@@ -112,6 +146,7 @@ def _dry_run(cluster: Cluster, docs: list[dict[str, Any]]) -> subprocess.Complet
             ["webhook.certManager.enabled=false", "webhook.caBundle=QUJD", "logging.format=text"],
             id="provided-certs",
         ),
+        pytest.param(MTLS_AND_POLICY, id="mtls-and-network-policy"),
     ],
 )
 def test_given_helm_template_when_applied_with_server_dry_run_then_api_server_accepts_all(
@@ -140,6 +175,37 @@ def test_given_helm_template_when_applied_with_server_dry_run_then_api_server_ac
     assert {"Deployment", "ServiceAccount", "ClusterRole", "RoleBinding", "Service"} <= kinds
     assert "MutatingWebhookConfiguration" in kinds
     assert result.stdout.count("(server dry run)") == len(rest)
+
+
+def _rbac(docs: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]): d for d in docs
+            if d["kind"] in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")}
+
+
+def _writes(rule: dict[str, Any]) -> bool:
+    return bool({"create", "patch", "update", "delete", "*"} & set(rule["verbs"]))
+
+
+def test_given_named_namespaces_when_templated_then_writes_granted_only_there_by_roles(helm: Path) -> None:
+    rbac = _rbac(_template(helm, "ironflow-system", "namespaces={team-a,team-b}"))
+    cluster_wide = [d for (kind, _, _), d in rbac.items() if kind == "ClusterRole"]
+    assert [rule for role in cluster_wide for rule in role["rules"] if _writes(rule)] == []
+    assert not any(kind == "ClusterRoleBinding" and name.endswith("environments") for kind, _, name in rbac)
+    writers = {ns for (kind, ns, _), role in rbac.items()
+               if kind == "Role" and any(_writes(rule) for rule in role["rules"])}  # fmt: skip
+    assert writers == {"team-a", "team-b"}
+    for ns in ("team-a", "team-b"):
+        binding = rbac[("RoleBinding", ns, "ironflow-operator")]
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                      "name": "ironflow-operator-environment"}  # fmt: skip
+
+
+def test_given_all_namespaces_or_globs_when_templated_then_environment_rules_are_cluster_wide(
+        helm: Path) -> None:
+    for values in ((), ("namespaces={team-*}",)):
+        rbac = _rbac(_template(helm, "ironflow-system", *values))
+        assert ("ClusterRoleBinding", "", "ironflow-operator-environments") in rbac
+        assert not any(kind == "Role" and name == "ironflow-operator-environment" for kind, _, name in rbac)
 
 
 def test_given_chart_serving_one_namespace_when_installed_then_operator_works_on_namespaced_rbac_alone(
@@ -187,6 +253,14 @@ def test_given_chart_serving_one_namespace_when_installed_then_operator_works_on
             "auth", "can-i", "list", "secrets", "-n", "default", f"--as={user}", check=False
         )
         assert can_i.stdout.strip() == "no", "environment rights granted outside the served namespace"
+        # A real write into kube-system as the ServiceAccount: refused by the API server's RBAC.
+        write = cluster.kubectl("create", "secret", "generic", "ironflow-probe", "-n", "kube-system",
+                                "--from-literal=K=v", f"--as={user}", check=False)  # fmt: skip
+        assert write.returncode != 0 and "forbidden" in write.stderr, write.stdout
+        for verb, resource in (("patch", "deployments.apps"), ("create", "configmaps"), ("patch", "secrets")):
+            can = cluster.kubectl("auth", "can-i", verb, resource, "-n", "kube-system", f"--as={user}",
+                                  check=False)  # fmt: skip
+            assert can.stdout.strip() == "no", f"{verb} {resource} in kube-system granted"
 
         run = start_as_deployed(cluster, namespace, tmp_path)  # no master key: development mode
         try:

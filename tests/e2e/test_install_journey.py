@@ -230,9 +230,16 @@ def test_given_installed_operator_when_user_follows_the_journey_then_values_flow
         assert "DB_PASSWORD" in listing and published["keyId"] in listing
         assert CANARY not in listing and expected not in listing
 
-    status = json.loads(ok(ironflow(admin, "status", "--env", staging, "-o", "json")))
+    # The installed Deployment has no running pod here (the operator is a local stand-in), so status
+    # truthfully reports the operator (and the webhook Service) down and exits 4; the environment
+    # itself needs nothing.
+    checked = ironflow(admin, "status", "--env", staging, "-o", "json")
+    status = json.loads(checked.stdout)
     assert status["keys"] == [{"environment": staging, "mode": "keyed", "keyId": published["keyId"]}]
-    assert "keyed" in ok(ironflow(admin, "status", "--env", staging))
+    assert status["notReady"] == [] and status["blocked"] == []
+    assert checked.returncode == (4 if status["attention"] else 0), checked.stderr
+    assert status["operator"]["state"] == "down", status["operator"]
+    assert "keyed" in ironflow(admin, "status", "--env", staging).stdout
 
     # Promote: the dry run writes nothing, the real run carries the config, never the secret.
     dry = json.loads(

@@ -127,14 +127,20 @@ def test_given_keyed_environment_when_status_then_mode_key_id_and_unready_resour
     cli: Cli, k8s_api: client.ApiClient, namespace: str, keyring: Keyring
 ) -> None:
     cli.ok("config", "set", "A", "1", "--env", namespace)
-    result = json.loads(cli.ok("status", "--env", namespace, "-o", "json").stdout)
+    run = cli("status", "--env", namespace, "-o", "json")
+    result = json.loads(run.stdout)
+    # no operator runs here: its leader Lease is missing, and a resource the operator has not
+    # reported on needs attention too (exit 4)
+    assert run.code == 4, run.stderr
+    assert result["operator"]["state"] == "down" and result["operator"]["source"] == "leader Lease"
     assert keyring.current is not None
     assert result["keys"] == [{"environment": namespace, "mode": "keyed", "keyId": keyring.current.kid}]
     assert [(r["kind"], r["name"], r["reason"]) for r in result["notReady"]] == [
         ("IronflowConfig", "app", "NotObserved")
     ]
-    human = cli.ok("status", "--env", namespace).stdout
+    human = cli("status", "--env", namespace).stdout
     assert "keyed" in human and keyring.current.kid in human and "not Ready" in human
+    assert "operator: down (no operator has ever taken the leader Lease" in human
 
 
 def test_given_name_in_one_resource_when_set_with_r_of_another_then_refused_and_nothing_written(

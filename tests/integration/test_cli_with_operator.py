@@ -46,11 +46,14 @@ def test_given_operator_keyed_with_keygen_key_when_user_sets_values_then_project
     assert rows[0]["lastChanged"]
 
     def all_ready() -> dict[str, Any] | None:
-        doc: dict[str, Any] = json.loads(cli.ok("status", "--env", namespace, "-o", "json").stdout)
+        # exit code aside: the cluster-wide webhook configuration is not this test's to judge
+        status_args = ("status", "--env", namespace, "--operator-namespace", operator.operator_namespace)
+        doc: dict[str, Any] = json.loads(cli(*status_args, "-o", "json").stdout)
         return doc if not doc["notReady"] else None
 
     status = eventually(all_ready, what="ironflow status with nothing not Ready")
     assert status["keys"] == [{"environment": namespace, "mode": "keyed", "keyId": kid}]
+    assert (status["operator"]["state"], status["operator"]["source"]) == ("alive", "leader Lease")
 
 
 def test_given_operator_without_master_key_when_user_sets_secret_then_dev_form_warned_and_projected(
@@ -63,4 +66,5 @@ def test_given_operator_without_master_key_when_user_sets_secret_then_dev_form_w
     eventually(
         lambda: secret_data(k8s_api, namespace, "app") == {"TOKEN": "dev-value"}, what="dev value projected"
     )
-    assert json.loads(cli.ok("status", "--env", namespace, "-o", "json").stdout)["keys"][0]["mode"] == "dev"
+    status_args = ("status", "--env", namespace, "--operator-namespace", operator.operator_namespace)
+    assert json.loads(cli(*status_args, "-o", "json").stdout)["keys"][0]["mode"] == "dev"

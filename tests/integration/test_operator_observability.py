@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from kubernetes import client
 from operator_fixtures import Operator, apply_cr, new_key, sealed, wait_ready
@@ -44,4 +45,5 @@ def test_given_running_operator_when_probed_and_scraped_then_health_and_metrics_
     lines = [line for line in run.output().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]) for r in records)
     assert any(r["logger"] == "ironflow.projector" for r in records)

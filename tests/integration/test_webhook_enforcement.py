@@ -102,7 +102,59 @@ def test_given_enforced_environment_when_pod_declares_or_uses_unmanaged_secret_t
         pod_manifest("p", {"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/projection": "env,files"}),
     )
     assert [e.name for e in declared.spec.containers[0].env] == ["DB_PASSWORD"]
+    client.CoreV1Api(k8s_api).create_namespaced_secret(
+        env, {"metadata": {"name": "tls-certificates"}, "stringData": {"tls.crt": "not-managed"}}
+    )
     assert dry_run(k8s_api, env, envfrom_pod("tls-certificates")).metadata.name == "p"
+
+
+def test_given_enforced_environment_when_pod_refers_to_a_secret_not_created_yet_then_refused(
+    k8s_api: client.ApiClient, env: str
+) -> None:
+    """Waiting must not get around enforcement: once IronflowSecret `future` is projected, a pod
+    admitted earlier with a reference to Secret `future` (optional, or required and left pending
+    by the kubelet) would read all of it. Such a pod is refused while no Secret of that name exists."""
+    label(k8s_api, env)
+    eventually(lambda: enforced(k8s_api, env), timeout=30, what="enforcement to apply to the namespace")
+    core = client.CoreV1Api(k8s_api)
+
+    waiting = envfrom_pod("future")
+    waiting["spec"]["containers"][0]["envFrom"][0]["secretRef"]["optional"] = True
+    with pytest.raises(client.ApiException) as caught:
+        core.create_namespaced_pod(env, waiting)
+    message = str(json.loads(caught.value.body)["message"])
+    assert caught.value.status == 403
+    assert "container app envFrom (Secret future, which does not exist yet)" in message
+
+    pending = pod_manifest("p", {})
+    pending["spec"]["volumes"] = [{"name": "later", "secret": {"secretName": "future"}}]
+    assert "volume later (Secret future, which does not exist yet)" in refusal(k8s_api, env, pending)
+    key_ref = pod_manifest(
+        "p",
+        {},
+        containers=[
+            {
+                "name": "app",
+                "image": "registry.invalid/app:1",
+                "env": [
+                    {
+                        "name": "K",
+                        "valueFrom": {"secretKeyRef": {"name": "future", "key": "K", "optional": True}},
+                    }
+                ],
+            }
+        ],
+    )
+    assert "container app env K (Secret future, which does not exist yet)" in refusal(k8s_api, env, key_ref)
+
+    # Once `future` is an IronflowSecret, the same pod is refused as reaching a managed Secret.
+    create_resource(k8s_api, env, "IronflowSecret", "future", {"K": "dev:later"})
+    eventually(
+        lambda: "container app envFrom (Secret future)" in refusal(k8s_api, env, waiting),
+        timeout=30,
+        what="the pod to be refused for reaching the managed Secret future",
+    )
+    assert not core.list_namespaced_pod(env).items
 
 
 def _debug_container(name: str, env: list[dict[str, Any]]) -> dict[str, Any]:

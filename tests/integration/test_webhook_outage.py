@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
-import pytest
 from kubernetes import client
 from operator_fixtures import Operator
 from webhook_fixtures import (
+    assert_fail_closed,
     create_resource,
     pod_manifest,
     start_with_webhook,
@@ -34,13 +32,7 @@ def test_given_operator_stopped_when_pods_created_then_plain_admitted_and_declar
     operator.stop()
     assert operator.current.process.returncode is not None
 
-    plain = core.create_namespaced_pod(namespace, pod_manifest("plain", {"team": "payments"}))
-    assert plain.metadata.name == "plain"
-    with pytest.raises(client.ApiException) as refused:
-        core.create_namespaced_pod(namespace, declaring)
-    assert (
-        'failed calling webhook "declarations.pods.ironflow.io"' in json.loads(refused.value.body)["message"]
-    )
+    assert_fail_closed(k8s_api, namespace, declaring)
 
     template = pod_manifest("x", {})
     apps.create_namespaced_deployment(

@@ -3,12 +3,16 @@
 The operator runs as a real subprocess under its own ServiceAccount (operator_fixtures), with
 RBAC for exactly what the webhook and rollouts add: reading workloads and patching them, and
 registering the webhook configuration. The API server reaches the webhook through the URL client
-config on loopback with the operator's own CA. Readiness is proven the honest way: a server-side
-dry run of a declaring pod comes back injected (the API server's webhook cache has it).
+config on loopback with the operator's own CA, and proves who it is with its webhook client
+certificate (envtest/webhook_client.py): the operator requires it (mutual TLS). Readiness is
+proven the honest way: a server-side dry run of a declaring pod comes back injected (the API
+server's webhook cache has it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +23,9 @@ from kubernetes import client
 from operator_fixtures import Operator, OperatorProcess
 
 from ironflow.envtest import eventually
+from ironflow.envtest.cluster import Cluster
 from ironflow.envtest.ports import free_ports
+from ironflow.envtest.webhook_client import WEBHOOK_CLIENT_USER
 
 GROUP, VERSION = "ironflow.io", "v1alpha1"
 WEBHOOK_CLUSTER_ROLE = "ironflow-operator-webhook-test"
@@ -101,6 +107,20 @@ def create_resource(
     client.CustomObjectsApi(api).create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
 
 
+def assert_fail_closed(api: client.ApiClient, namespace: str, declaring: dict[str, Any]) -> None:
+    """No operator serves the webhook: a plain pod is created, the declaring pod is refused."""
+    core = client.CoreV1Api(api)
+    plain = core.create_namespaced_pod(namespace, pod_manifest(unique("plain"), {"team": "payments"}))
+    assert plain.metadata.name.startswith("plain-")
+    try:
+        core.create_namespaced_pod(namespace, declaring)
+    except client.ApiException as refused:
+        message = json.loads(refused.body)["message"]
+        assert 'failed calling webhook "declarations.pods.ironflow.io"' in message, message
+    else:
+        raise AssertionError("a declaring pod was admitted while no operator served the webhook")
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
@@ -121,9 +141,22 @@ def webhook_cluster_role(k8s_api: client.ApiClient, crds: list[str]) -> str:
     return WEBHOOK_CLUSTER_ROLE
 
 
+def client_auth_flags(cluster: Cluster) -> list[str]:
+    """Mutual TLS with the session's API server; none against a cluster named with --kubeconfig,
+    whose API server may present no webhook client certificate."""
+    if cluster.plane is None:
+        return []
+    ca = cluster.plane.layout.cert("ca")
+    return [f"--webhook-client-ca={ca}", f"--webhook-client-name={WEBHOOK_CLIENT_USER}"]
+
+
 def start_with_webhook(op: Operator, workdir: Path) -> OperatorProcess:
     url = f"https://127.0.0.1:{free_ports(1)[0]}"
-    return op.start(f"--webhook-url={url}", f"--webhook-cert-dir={workdir / f'certs-{len(op.runs)}'}")
+    return op.start(
+        f"--webhook-url={url}",
+        f"--webhook-cert-dir={workdir / f'certs-{len(op.runs)}'}",
+        *client_auth_flags(op.cluster),
+    )
 
 
 @pytest.fixture
@@ -131,6 +164,15 @@ def pod_webhook(
     operator: Operator, k8s_api: client.ApiClient, namespace: str, webhook_cluster_role: str, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
     """The operator serving the test's namespace, its webhook registered and called by the API server."""
+    with serving_webhook(operator, k8s_api, namespace, webhook_cluster_role, tmp_path) as run:
+        yield run
+
+
+@contextlib.contextmanager
+def serving_webhook(
+    operator: Operator, k8s_api: client.ApiClient, namespace: str, webhook_cluster_role: str, tmp_path: Path
+) -> Iterator[OperatorProcess]:
+    """pod_webhook for tests that set the operator up first (its namespaces, its master key)."""
     rbac = client.RbacAuthorizationV1Api(k8s_api)
     account_namespace, account = operator.user.split(":")[2:4]
     binding = unique("ironflow-webhook-test")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 from collections.abc import Collection
 from typing import Any
@@ -17,7 +18,9 @@ from ironflow.webhook.admission import review_declarations, review_enforcement
 ENV = view(secrets={"app": {"DB_PASSWORD": "v1"}})
 
 
-async def _read(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
+async def _read(
+    namespace: str, declared: Collection[tuple[Kind, str]], *, secrets: Collection[str] = ()
+) -> EnvironmentView:
     return ENV
 
 
@@ -102,3 +105,20 @@ def test_given_declaring_pod_when_reviewed_then_reader_learns_exactly_the_declar
     assert [sorted(names) for names in seen] == [
         [("config", "HTTP_TIMEOUT_MS"), ("secret", "DB_PASSWORD"), ("secret", "OTHER")]
     ]
+
+
+def test_given_enforced_env_and_reference_to_absent_secret_when_reviewed_then_denied_naming_it() -> None:
+    seen: list[Collection[str]] = []
+
+    async def nothing_exists(
+        namespace: str, declared: Collection[tuple[Kind, str]], *, secrets: Collection[str] = ()
+    ) -> EnvironmentView:
+        seen.append(secrets)
+        return dataclasses.replace(ENV, missing_secrets=frozenset(n for n in secrets if n != "app"))
+
+    p = pod({}, {"name": "app", "envFrom": [{"secretRef": {"name": "future", "optional": True}}]})
+    out = asyncio.run(review_enforcement(_review(p), nothing_exists))
+    assert seen == [{"future"}]
+    assert out["response"]["allowed"] is False
+    message = out["response"]["status"]["message"]
+    assert "container app envFrom (Secret future, which does not exist yet)" in message

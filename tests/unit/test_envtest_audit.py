@@ -91,12 +91,15 @@ def test_given_missing_file_when_listing_then_empty(tmp_path: Path) -> None:
     assert AuditLog(tmp_path / "absent.log").events() == []
 
 
-def test_given_policy_when_parsed_then_leases_dropped_events_kept_and_rest_full() -> None:
+def test_given_policy_when_parsed_then_control_plane_leases_dropped_events_kept_and_rest_full() -> None:
     policy = yaml.safe_load(POLICY)
     assert policy["kind"] == "Policy"
     levels = [rule["level"] for rule in policy["rules"]]
-    assert levels == ["None", "None", "Request", "RequestResponse"]
+    assert levels == ["None", "Metadata", "None", "Request", "RequestResponse"]
     assert policy["rules"][0]["resources"][0]["resources"] == ["leases"]
+    assert policy["rules"][0]["namespaces"] == ["kube-system", "kube-node-lease"]
+    assert policy["rules"][1]["resources"][0]["resources"] == ["leases"]
+    assert "namespaces" not in policy["rules"][1]
     assert "resources" not in policy["rules"][-1], "the last rule must catch everything"
 
 
@@ -120,3 +123,11 @@ def test_given_log_replaced_when_read_again_then_only_new_file_counts(tmp_path: 
     path.unlink()
     path.write_text(_record("delete", "pods") + "\n")
     assert [e.verb for e in log.events()] == ["delete"]
+
+
+def test_given_audit_line_with_a_body_nested_5000_deep_when_parsed_then_kept_not_raised() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    body = '{"spec": {"values": {"DEEP": ' + deep + "}}}"
+    line = '{"verb": "create", "requestObject": ' + body + ', "canary": "c4n4ry"}'
+    [event] = parse_lines([line, '{"torn'])
+    assert event.contains("c4n4ry")

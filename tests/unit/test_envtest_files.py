@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from ironflow.envtest.components import Ports
 from ironflow.envtest.pki import CertificateAuthority
 from ironflow.envtest.processes import ProcessRecord
 from ironflow.envtest.state import ClusterState
+
+BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "hack" / "build-control-plane.sh"
 
 
 def test_given_client_cert_when_kubeconfig_written_then_kubernetes_client_loads_it_privately(
@@ -71,6 +74,7 @@ def test_given_home_when_default_dir_computed_then_versioned_cache_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("IRONFLOW_CACHE_DIR", raising=False)
-    assert default_bin_dir(tmp_path) == (
-        tmp_path / ".cache/ironflow/control-plane/k8s-v1.36.3_etcd-v3.6.8_helm-v3.21.4"
-    )
+    # the same key as hack/build-control-plane.sh: a stale key sends `envtest up` to an empty dir
+    pins = dict(re.findall(r'^(\w+)_VERSION="\$\{IRONFLOW_\w+:-(v[\d.]+)\}"', BUILD_SCRIPT.read_text(), re.M))
+    key = f"k8s-{pins['K8S']}_etcd-{pins['ETCD']}_helm-{pins['HELM']}_crictl-{pins['CRICTL']}"
+    assert default_bin_dir(tmp_path) == tmp_path / ".cache/ironflow/control-plane" / key

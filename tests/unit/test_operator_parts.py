@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import types
 from collections.abc import Hashable
 
 from ironflow.controller.logs import REDACTED, RedactingFormatter, Redactor
@@ -146,3 +147,46 @@ def test_given_operator_settings_when_configured_then_kopf_state_stays_in_memory
     settings.persistence.diffbase_storage.store(body=body, patch=patch, essence={"data": {"K": "x"}})
     assert settings.persistence.diffbase_storage.fetch(body=body) == {"data": {"K": "x"}}
     assert not patch  # nothing would be written to the object
+
+
+def test_given_parked_recheck_when_depth_read_then_not_counted_but_retries_are() -> None:
+    async def scenario() -> tuple[int, int, int, int]:
+        queue = WorkQueue()
+        queue.park(("cr", "blocked"), 30.0)
+        parked = queue.depth
+        queue.add_after(("cr", "retrying"), 30.0)
+        with_retry = queue.depth
+        queue.add(("cr", "blocked"))  # a change of the blocked resource is work again
+        woken = queue.depth
+        queue.park(("cr", "retrying"), 30.0)  # a pending retry stays a retry
+        return parked, with_retry, woken, queue.depth
+
+    assert asyncio.run(scenario()) == (0, 1, 2, 2)
+
+
+def test_given_master_key_change_when_applied_then_sealing_keys_queued_before_every_resource() -> None:
+    from ironflow.controller import masterkey
+    from ironflow.controller.state import Options, Runtime
+    from ironflow.k8s.config import ClusterChoice
+
+    async def scenario() -> list[Hashable]:
+        options = Options(cluster=ClusterChoice(kubeconfig=None, context=None, in_cluster=False),
+                          namespaces=(), operator_namespace="ops", master_key_secret="key", metrics_port=0,
+                          health_port=0, bind_address="127.0.0.1", workers=1)
+        kube = types.SimpleNamespace(write_guard=None)  # no request is sent: only the queue is read
+        runtime = Runtime(options=options, kube=kube)  # type: ignore[arg-type]
+        runtime.served_namespaces.update({"a", "b"})
+        for i in range(3):
+            body = {"metadata": {"namespace": "a", "name": f"r{i}", "uid": f"u{i}"}}
+            runtime.cache.put("IronflowSecret", body)
+        masterkey.apply(runtime, key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}}))
+        runtime.queue = WorkQueue()  # only what the change queues
+        masterkey.apply(runtime, key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}}))
+        order: list[Hashable] = []
+        while not runtime.queue._queue.empty():
+            order.append(runtime.queue._queue.get_nowait())
+        return order
+
+    order = asyncio.run(scenario())
+    assert order[:2] == [("sealing-key", "a"), ("sealing-key", "b")]
+    assert sorted(order[2:]) == [("cr", "IronflowSecret", "a", f"r{i}") for i in range(3)]

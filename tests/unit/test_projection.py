@@ -7,7 +7,7 @@ from ironflow.core.crypto import derive_sealing_key, seal
 from ironflow.core.keyring import Keyring
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND, Resource, parse_resource
 from ironflow.core.outcomes import KeyState, evaluate
-from ironflow.core.projection import Actual, project
+from ironflow.core.projection import Actual, parse_versions, project, versions_annotation
 
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))
@@ -168,3 +168,60 @@ def test_given_write_refused_when_status_computed_then_projection_failed_and_old
     desired = desired_status(res, proj, KEYED, NOW, "the API server answered 403 Forbidden")
     assert desired["names"] == status["names"]
     assert [e.reason for e in events(res, proj, KEYED, state)] == ["ProjectionFailed"]
+
+
+def _crash_window(kind: str) -> tuple[Any, Any]:
+    """Value changed at generation 2, object written (with its versions), status write lost."""
+    entry = (lambda v: sealed("DB", v)) if kind == SECRET_KIND else (lambda v: v.decode())
+    res = resource(kind, {"DB": entry(b"v")})
+    _, status, _ = run(res, KEYED, Actual.absent())
+    res2 = resource(kind, {"DB": entry(b"w")}, generation=2, status=status)
+    written = project(res2, evaluate(res2, KEYED, {}), owned({"DB": b"v"}), NOW)
+    assert written.write == "update" and written.versions == {"DB": "abcdef01-2"}
+    holding = Actual(exists=True, owner_uid=UID, labelled=True, data={"DB": b"w"}, resource_version="2",
+                     versions=written.versions)
+    return res2, holding
+
+
+def test_given_object_already_holds_new_value_when_status_lags_then_version_and_last_changed_move() -> None:
+    for kind in (SECRET_KIND, CONFIG_KIND):
+        res2, holding = _crash_window(kind)
+        later = "2026-11-28T00:05:00Z"
+        proj = project(res2, evaluate(res2, KEYED, {}), holding, later)
+        status = desired_status(res2, proj, KEYED, later)
+        assert proj.write == "none", kind
+        assert status["names"]["DB"]["version"] == "abcdef01-2", kind
+        assert status["names"]["DB"]["lastChanged"] == later, kind
+        assert proj.changed_names == ["DB"], kind
+
+
+def test_given_crash_window_when_value_then_fails_to_unseal_then_held_version_still_reported() -> None:
+    res2, holding = _crash_window(SECRET_KIND)
+    broken = resource(SECRET_KIND, {"DB": sealed("DB", b"x", key=OTHER)}, generation=3, status=res2.status)
+    proj, status, _ = run(broken, KEYED, holding)
+    assert proj.data == {"DB": b"w"} and status["names"]["DB"]["version"] == "abcdef01-2"
+
+
+def test_given_object_without_versions_annotation_when_unchanged_then_status_trusted_and_no_write() -> None:
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"v")})
+    _, status, _ = run(res, KEYED, Actual.absent())
+    again = resource(SECRET_KIND, dict(res.entries), generation=2, status=status)
+    proj, status2, _ = run(again, KEYED, owned({"DB": b"v"}))
+    assert proj.write == "none" and status2["names"]["DB"]["version"] == "abcdef01-1"
+
+
+def test_given_versions_annotation_out_of_step_when_reconciled_then_rewritten() -> None:
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"v"), "NEW": sealed("NEW", b"n")})
+    _, status, _ = run(res, KEYED, Actual.absent())
+    partial = Actual(exists=True, owner_uid=UID, labelled=True, data={"DB": b"v", "NEW": b"n"},
+                     resource_version="1", versions={"DB": "abcdef01-1"})
+    again = resource(SECRET_KIND, dict(res.entries), status=status)
+    proj, _, _ = run(again, KEYED, partial)
+    assert proj.write == "update" and proj.versions == {"DB": "abcdef01-1", "NEW": "abcdef01-1"}
+
+
+def test_given_versions_annotation_when_parsed_then_only_string_tokens_kept() -> None:
+    assert parse_versions(versions_annotation({"B": "x-2", "A": "x-1"})) == {"A": "x-1", "B": "x-2"}
+    assert parse_versions('{"A": 3, "B": "x-1"}') == {"B": "x-1"}
+    assert parse_versions("not json") is None and parse_versions(None) is None
+    assert parse_versions("[1]") is None

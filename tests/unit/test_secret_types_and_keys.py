@@ -15,6 +15,8 @@ from ironflow.core.declarations import DeclarationError, parse_declaration
 from ironflow.core.injection import plan_injection
 from ironflow.core.keyring import Keyring
 from ironflow.core.model import MANAGED_BY_LABEL, SECRET_KIND, Resource, parse_resource
+from ironflow.core.projection import VERSIONS_ANNOTATION as VERSIONS
+from ironflow.core.projection import Projection
 
 KEY = bytes(range(32))
 KEYRING = Keyring.from_master_keys(KEY)
@@ -45,10 +47,16 @@ def test_given_no_or_malformed_template_when_parsed_then_opaque_without_extras(t
 
 
 def test_given_template_with_managed_by_label_when_projected_then_operator_label_and_owner_win() -> None:
-    res = secret(
-        {"type": "kubernetes.io/tls", "metadata": {"labels": {MANAGED_BY_LABEL: "me", "team": "web"}}}
-    )
-    body = _body(res, {"tls.crt": b"c", "tls.key": b"k"})
+    template = {
+        "type": "kubernetes.io/tls",
+        "metadata": {
+            "labels": {MANAGED_BY_LABEL: "me", "team": "web"},
+            "annotations": {VERSIONS: "x", "a": "b"},
+        },
+    }
+    res = secret(template)
+    body = _body(res, Projection("create", {"tls.crt": b"c", "tls.key": b"k"}, {}))
+    assert body["metadata"]["annotations"] == {"a": "b", VERSIONS: "{}"}
     assert body["type"] == "kubernetes.io/tls"
     assert body["metadata"]["labels"] == {"team": "web", MANAGED_BY_LABEL: "ironflow-operator"}
     assert body["metadata"]["ownerReferences"][0]["uid"] == "u-1"

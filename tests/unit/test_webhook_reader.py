@@ -13,7 +13,7 @@ from typing import Any
 from helpers_ironflow_env import resource
 
 from ironflow.controller.state import Cache
-from ironflow.controller.webhook_startup import cached_environments
+from ironflow.controller.webhook_startup import CachedEnvironments
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.webhook.runner import Resources, environment_reader
 
@@ -89,7 +89,7 @@ def _cr(name: str, rv: int, versions: dict[str, str]) -> dict[str, Any]:
 def test_given_unchanged_namespace_when_many_pods_read_then_derived_once_and_renewed_on_change() -> None:
     cache = Cache()
     cache.put("IronflowSecret", _cr("app", 1, {"DB": "v1"}))
-    read = cached_environments(cache, _RecordingKube(live=([], [])))  # type: ignore[arg-type]
+    read = CachedEnvironments(cache, _RecordingKube(live=([], [])), known={"dev"}.__contains__)  # type: ignore[arg-type]
 
     async def scenario() -> tuple[Any, Any, Any]:
         first = await read("dev")
@@ -99,6 +99,20 @@ def test_given_unchanged_namespace_when_many_pods_read_then_derived_once_and_ren
 
     first, second, third = asyncio.run(scenario())
 
-    assert second is first
-    assert third is not first and third[1].version("secret", "DB") == "v2"
+    assert first is not None and second is first
+    assert third is not None and third is not first and third[1].version("secret", "DB") == "v2"
     assert third[0][0][0]["spec"] == {"sealed": {"DB": ""}}  # stripped: no sealed string kept
+
+
+def test_given_referenced_secrets_when_read_then_unmanaged_ones_looked_up_and_absent_ones_listed() -> None:
+    cached: Resources = ([_app({"DB": "v1"})], [])
+    kube = _RecordingKube(live=([], []))
+
+    async def from_cache(namespace: str) -> tuple[Resources, EnvironmentView]:
+        return cached, build_view(namespace, *cached)
+
+    read = environment_reader(kube, cached=from_cache)  # type: ignore[arg-type]
+    view = asyncio.run(read("dev", [], secrets=["app", "future", "../../x"]))
+
+    assert view.missing_secrets == {"future", "../../x"}
+    assert kube.paths == ["/api/v1/namespaces/dev/secrets/future"]  # never a path from a bad name

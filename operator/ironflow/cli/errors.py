@@ -16,6 +16,7 @@ import click
 from ironflow.core.crypto import InvalidSealingKey, UnsealError, ValueTooLarge
 from ironflow.core.names import InvalidName, InvalidNamespace
 from ironflow.k8s.config import ClusterNotNamed
+from ironflow.k8s.paths import InvalidPathSegment
 from ironflow.k8s.sync_errors import ApiError, ClusterUnavailable, Forbidden, NamespaceNotFound
 
 EXIT_OK: Final = 0
@@ -67,6 +68,7 @@ def translate(exc: BaseException) -> click.ClickException | None:
         return ClusterError(exc.message)
     if isinstance(exc, ApiError):
         return UserError(exc.message)
-    if isinstance(exc, InvalidSealingKey | InvalidName | InvalidNamespace | ValueTooLarge | UnsealError):
+    if isinstance(exc, InvalidSealingKey | InvalidName | InvalidNamespace | ValueTooLarge | UnsealError
+                  | InvalidPathSegment):
         return UserError(str(exc))
     return None

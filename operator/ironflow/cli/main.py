@@ -22,6 +22,7 @@ from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.cli.status import status
 from ironflow.cli.validate import validate
 from ironflow.core.keyring import MASTER_KEY_FIELD, MASTER_KEY_SECRET, generate_master_key
+from ironflow.core.model import DISTRIBUTION
 
 
 class IronflowGroup(click.Group):
@@ -39,11 +40,12 @@ class IronflowGroup(click.Group):
 
 @click.group(cls=IronflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @shared_options
-@click.version_option(package_name="ironflow", prog_name="ironflow")
+@click.version_option(package_name=DISTRIBUTION, prog_name="ironflow")
 def cli() -> None:
     """Sealed secrets and plaintext configs per environment (namespace), for the Ironflow operator.
 
-    Exit codes: 0 ok, 1 user error, 2 usage error, 3 cluster not available.
+    Exit codes: 0 ok, 1 user error, 2 usage error, 3 cluster not available, 4 `status` found
+    something that needs attention.
     """
 
 

@@ -236,7 +236,7 @@ def _rows(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @shared_options
 @pass_session
 def secret_list(session: Session, env: str, resource: str | None) -> None:
-    """Names, key ids, state and last change of the environment's secrets; never values."""
+    """Names, key ids, state, the reason of a failed name and last change; never values."""
     api = session.environment(env)
     objs = [o for o in api.list(SECRETS, env) if resource is None or o["metadata"]["name"] == resource]
     rows = _rows(objs)
@@ -245,8 +245,12 @@ def secret_list(session: Session, env: str, resource: str | None) -> None:
         if not rows:
             return f"no secrets in environment {env}"
         return table(
-            ["NAME", "RESOURCE", "KEY ID", "STATE", "LAST CHANGED"],
-            [[r["name"], r["resource"], r["keyId"], r["state"], r["lastChanged"] or "-"] for r in rows],
+            ["NAME", "RESOURCE", "KEY ID", "STATE", "REASON", "LAST CHANGED"],
+            [
+                [r["name"], r["resource"], r["keyId"], r["state"], r["reason"] or "-",
+                 r["lastChanged"] or "-"]
+                for r in rows
+            ],
         )
 
     emit(session.output, rows, human)

@@ -1,17 +1,30 @@
-"""`ironflow status`: is the operator keyed, which key id, and which resources are not Ready."""
+"""`ironflow status`: what needs attention, with a non-zero exit when anything does (CI gates on it).
+
+It never says "all Ready" on the strength of what the operator last wrote: a status whose
+`observedGeneration` lags the resource's `generation` is stale (the operator may be stopped), the
+operator's liveness is asked of the cluster (cli.liveness), the pod webhook is checked as the API
+server would call it (cli.webhook_check), and workloads whose pods the webhook refuses are found
+in their ReplicaSets (cli.blocked). The mode/key-id lines (`_key_row`) are a section of their own.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
+from ironflow.cli.blocked import blocked_workloads
 from ironflow.cli.errors import ClusterError
+from ironflow.cli.liveness import operator_alive
 from ironflow.cli.output import emit, shorten, table
 from ironflow.cli.session import ENV_VAR, Session, pass_session, shared_options
+from ironflow.cli.webhook_check import check_webhook
 from ironflow.core.sealing_key import CM_KEY_ID, CM_PUBLIC_KEY, SEALING_KEY_CONFIGMAP
 from ironflow.k8s.sync_errors import Forbidden
 from ironflow.k8s.sync_resources import CONFIGS, SECRETS, IronflowApi, mapping
+
+EXIT_ATTENTION = 4
 
 
 def _key_row(namespace: str, configmap: dict[str, Any] | None) -> dict[str, Any]:
@@ -27,8 +40,42 @@ def _key_row(namespace: str, configmap: dict[str, Any] | None) -> dict[str, Any]
     return {"environment": namespace, "mode": mode, "keyId": data.get(CM_KEY_ID)}
 
 
-def _not_ready(api: IronflowApi, namespace: str | None) -> tuple[list[dict[str, Any]], int]:
-    rows, total = [], 0
+def _keys(api: IronflowApi, env: str | None) -> list[dict[str, Any]]:
+    if env is not None:
+        return [_key_row(env, api.get_configmap(env, SEALING_KEY_CONFIGMAP))]
+    found = api.list_configmaps_named(SEALING_KEY_CONFIGMAP)
+    return [_key_row(cm["metadata"].get("namespace", ""), cm) for cm in found]
+
+
+def _last_spec_change(meta: dict[str, Any]) -> datetime | None:
+    """When the object was last written other than through /status (managedFields keep the time)."""
+    times = []
+    for entry in meta.get("managedFields") or []:
+        if isinstance(entry, dict) and entry.get("subresource") != "status" and entry.get("time"):
+            try:
+                times.append(datetime.fromisoformat(str(entry["time"]).replace("Z", "+00:00")))
+            except ValueError:
+                continue
+    return max(times) if times else None
+
+
+def _staleness(obj: dict[str, Any], now: datetime, grace: float) -> tuple[str, str] | None:
+    """(reason, message) when the status does not describe the current generation, else None."""
+    meta, status = obj["metadata"], mapping(obj.get("status"))
+    generation, observed = meta.get("generation"), status.get("observedGeneration")
+    if observed is None or generation is None or observed >= generation:
+        return None
+    changed = _last_spec_change(meta)
+    age = (now - changed).total_seconds() if changed else None
+    if age is not None and age < grace:
+        return "Pending", f"generation {generation} changed {age:.0f}s ago; not observed by the operator yet"
+    ago = f"{age:.0f}s ago " if age is not None else ""
+    return ("StaleStatus", f"generation {generation} changed {ago}and the operator has not observed it "
+            f"(observedGeneration {observed}): is the operator running? The status shown is not current")
+
+
+def _not_ready(api: IronflowApi, namespace: str | None, grace: float) -> tuple[list[dict[str, Any]], int]:
+    rows, total, now = [], 0, datetime.now(UTC)
     for kind in (SECRETS, CONFIGS):
         for obj in api.list(kind, namespace):
             total += 1
@@ -37,10 +84,14 @@ def _not_ready(api: IronflowApi, namespace: str | None) -> tuple[list[dict[str, 
                 (c for c in status.get("conditions", []) if isinstance(c, dict) and c.get("type") == "Ready"),
                 None,
             )
-            if ready is not None and ready.get("status") == "True":
+            stale = _staleness(obj, now, grace)
+            if stale is not None:
+                reason, message = stale
+            elif ready is not None and ready.get("status") == "True":
                 continue
-            reason = (ready or {}).get("reason") or "NotObserved"
-            message = (ready or {}).get("message") or "the operator has not reported on it yet"
+            else:
+                reason = (ready or {}).get("reason") or "NotObserved"
+                message = (ready or {}).get("message") or "the operator has not reported on it yet"
             rows.append(
                 {
                     "kind": kind.kind,
@@ -51,6 +102,20 @@ def _not_ready(api: IronflowApi, namespace: str | None) -> tuple[list[dict[str, 
                 }
             )
     return rows, total
+
+
+def _attention(result: dict[str, Any]) -> list[str]:
+    """Every finding that should fail a CI gate, one line each."""
+    out = []
+    if result["operator"]["state"] == "down":
+        out.append(f"operator down: {result['operator']['detail']}")
+    out.extend(result["webhook"]["problems"])
+    out.extend(
+        f"{r['kind']} {r['environment']}/{r['name']}: {r['reason']}" for r in result["notReady"]
+        if r["reason"] != "Pending"
+    )
+    out.extend(f"{w['kind']} {w['environment']}/{w['name']}: pods refused" for w in result["blocked"])
+    return out
 
 
 @click.command("status")
@@ -65,52 +130,92 @@ def _not_ready(api: IronflowApi, namespace: str | None) -> tuple[list[dict[str, 
     metavar="NS",
     help="one environment (default: every namespace you may list).",
 )
+@click.option("--operator-namespace", default="ironflow-system", show_default=True,
+              envvar="IRONFLOW_OPERATOR_NAMESPACE", metavar="NS", help="where the operator is installed.")
+@click.option("--wide", is_flag=True, help="whole messages instead of shortened ones.")
+@click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
+              help="a change younger than this that the operator has not observed yet is pending, "
+                   "not a problem.")
 @shared_options
 @pass_session
-def status(session: Session, env: str | None) -> None:
-    """Operator mode (keyed or dev) and key id per environment, and resources that are not Ready."""
-    if env is not None:
-        api = session.environment(env)
-        keys = [_key_row(env, api.get_configmap(env, SEALING_KEY_CONFIGMAP))]
-        not_ready, total = _not_ready(api, env)
-    else:
-        api = session.api()
-        try:
-            found = api.list_configmaps_named(SEALING_KEY_CONFIGMAP)
-            keys = [_key_row(cm["metadata"].get("namespace", ""), cm) for cm in found]
-            not_ready, total = _not_ready(api, None)
-        except Forbidden as exc:
-            raise ClusterError(
-                f"the cluster refused the request: {exc.message} (pass --env NS to look at one environment)"
-            ) from None
-    result = {"keys": keys, "notReady": not_ready, "resources": total}
-    emit(session.output, result, lambda: _human(result))
+def status(session: Session, env: str | None, operator_namespace: str, wide: bool, grace: float) -> None:
+    """Operator alive, webhook callable, mode and key ids, resources not Ready or not observed,
+    workloads whose pods are refused. Exit code 4 when anything needs attention."""
+    api = session.environment(env) if env is not None else session.api()
+    try:
+        keys = _keys(api, env)
+        not_ready, total = _not_ready(api, env, grace)
+    except Forbidden as exc:
+        hint = "" if env else " (pass --env NS to look at one environment)"
+        raise ClusterError(f"the cluster refused the request: {exc.message}{hint}") from None
+    try:
+        blocked, blocked_note = blocked_workloads(api.client, env), None
+    except Forbidden:
+        blocked = []
+        blocked_note = "not allowed to list ReplicaSets: workloads whose pods are refused were not checked"
+    liveness = operator_alive(api.client, operator_namespace)
+    webhook = check_webhook(api.client)
+    result: dict[str, Any] = {
+        "operator": {"state": liveness.state, "detail": liveness.detail, "source": liveness.source},
+        "webhook": {"state": webhook.state, "detail": webhook.detail, "checked": webhook.checked,
+                    "problems": webhook.problems, "notes": webhook.notes},
+        "keys": keys,
+        "notReady": not_ready,
+        "resources": total,
+        "blocked": blocked,
+        "blockedNote": blocked_note,
+    }
+    result["attention"] = _attention(result)
+    emit(session.output, result, lambda: _human(result, wide))
+    if result["attention"]:
+        click.get_current_context().exit(EXIT_ATTENTION)
 
 
-def _human(result: dict[str, Any]) -> str:
-    keys = result["keys"]
-    if keys:
-        lines = [
-            table(
-                ["ENVIRONMENT", "MODE", "KEY ID"],
-                [[k["environment"], k["mode"], k["keyId"] or "-"] for k in keys],
-            )
-        ]
+def _human(result: dict[str, Any], wide: bool) -> str:
+    cut = (lambda text: text) if wide else (lambda text: shorten(text, 80))
+    operator, webhook = result["operator"], result["webhook"]
+    lines = [f"operator: {operator['state']} ({operator['detail']})"]
+    if webhook["state"] == "unknown":
+        lines.append(f"webhook: unknown ({webhook['detail']})")
     else:
-        lines = ["no sealing key published in any namespace: is the operator running?"]
-    lines.extend(f"{k['environment']}: {k['note']}" for k in keys if k.get("note"))
+        lines.append(f"webhook: {webhook['state']}")
+        lines.extend(f"  {line}" for line in webhook["checked"])
+        lines.extend(f"  PROBLEM: {p}" for p in webhook["problems"])
+    lines.extend(f"  note: {n}" for n in webhook["notes"])
+    lines += ["", _keys_human(result["keys"]), "", _resources_human(result, cut)]
+    if result["blocked"]:
+        lines += ["", f"{len(result['blocked'])} workload(s) whose pods are refused:", table(
+            ["KIND", "ENVIRONMENT", "NAME", "MISSING", "FIX"],
+            [[w["kind"], w["environment"], w["name"], ", ".join(w["missing"]) or "-", "; ".join(w["fix"])]
+             for w in result["blocked"]],
+        )]
+        if wide:
+            lines.extend(f"{w['environment']}/{w['name']}: {w['message']}" for w in result["blocked"])
+    if result["blockedNote"]:
+        lines += ["", result["blockedNote"]]
     lines.append("")
-    if result["notReady"]:
-        lines.append(f"{len(result['notReady'])} of {result['resources']} Ironflow resource(s) not Ready:")
-        lines.append(
-            table(
-                ["KIND", "ENVIRONMENT", "NAME", "REASON", "MESSAGE"],
-                [
-                    [r["kind"], r["environment"], r["name"], r["reason"], shorten(r["message"], 80)]
-                    for r in result["notReady"]
-                ],
-            )
-        )
-    else:
-        lines.append(f"all {result['resources']} Ironflow resource(s) Ready")
+    count = len(result["attention"])
+    lines.append(f"{count} finding(s) need attention" if count else "nothing needs attention")
     return "\n".join(lines)
+
+
+def _keys_human(keys: list[dict[str, Any]]) -> str:
+    if not keys:
+        return "no sealing key published in any namespace: is the operator running?"
+    rows = [[k["environment"], k["mode"], k["keyId"] or "-"] for k in keys]
+    lines = [table(["ENVIRONMENT", "MODE", "KEY ID"], rows)]
+    lines.extend(f"{k['environment']}: {k['note']}" for k in keys if k.get("note"))
+    return "\n".join(lines)
+
+
+def _resources_human(result: dict[str, Any], cut: Any) -> str:
+    rows = result["notReady"]
+    if not rows:
+        return f"all {result['resources']} Ironflow resource(s) Ready and observed"
+    return "\n".join([
+        f"{len(rows)} of {result['resources']} Ironflow resource(s) not Ready or not observed:",
+        table(
+            ["KIND", "ENVIRONMENT", "NAME", "REASON", "MESSAGE"],
+            [[r["kind"], r["environment"], r["name"], r["reason"], cut(r["message"])] for r in rows],
+        ),
+    ])

@@ -1,8 +1,9 @@
 """Liveness, readiness and metrics over HTTP.
 
 Liveness answers as long as the event loop does (a blocked loop is the failure worth a restart);
-readiness waits for the master key to be read and kopf's watches to start, so a rollout does not
-route traffic, or count as done, before the operator can act.
+readiness waits for the master key to be read, kopf's watches to start and the cache to hold every
+served namespace, so a rollout does not route traffic, or count as done, before the operator can
+act. Readiness does not depend on leading: a standby serves the webhook from its own cache.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Applic
         if runtime.ready():
             return web.Response(text="ready\n")
         waiting = [what for what, done in (("master key", runtime.keys_loaded.is_set()),
-                                           ("watches", runtime.kopf_ready.is_set())) if not done]
+                                           ("watches", runtime.kopf_ready.is_set()),
+                                           ("cache", runtime.cache_synced.is_set())) if not done]
         return web.Response(status=503, text=f"waiting for {', '.join(waiting)}\n")
 
     async def metrics_view(_: web.Request) -> web.Response:

@@ -4,6 +4,12 @@ The code never logs a value; the safety net is for the day someone does by mista
 does at DEBUG): every formatted line is scanned for the plaintexts the operator currently holds
 (and their base64 forms) and they are replaced. Libraries known to log bodies at DEBUG (the
 Kubernetes client) are capped at WARNING whatever the chosen level.
+
+Timestamps are ISO-8601 in UTC (`2026-11-30T23:41:07.123Z`), in both formats, so lines from pods
+in different time zones sort and parse alike. kopf's per-event chatter ("Handler ... succeeded",
+"... is processed") and its first retries of a request (429 while the CRDs initialise, a
+restarting API server) are DEBUG: at INFO an idle operator logs nothing, and a retry that
+persists still surfaces, as WARNING and then kopf's own ERROR when it gives up.
 """
 
 from __future__ import annotations
@@ -11,10 +17,14 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import sys
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pythonjsonlogger.json import JsonFormatter
+
+from ironflow.core.log_text import escape_control
 
 LogFormat = Literal["text", "json"]
 MIN_REDACT_BYTES = 4
@@ -87,7 +97,54 @@ class Redactor:
 REDACTOR = Redactor()
 
 
-class _JsonFormatter(JsonFormatter):
+def iso_utc(created: float) -> str:
+    return datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _IsoTime(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return iso_utc(record.created)
+
+
+# kopf's lines for every handled event, and its start-up steps: nothing happened that the
+# operator's own log does not say.
+_KOPF_CHATTER = re.compile(
+    r"^(Handler '.*' succeeded|Activity '.*' succeeded|.* is processed: \d+ succeeded; 0 failed"
+    r"|Initial authentication has (been initiated|finished))\.$"
+)
+# "Request attempt #2/10 failed; will retry: ..." (not "escalating": that one is the last attempt).
+_KOPF_RETRY = re.compile(r"^Request attempt #(\d+)(/\d+)? failed; will retry")
+PERSISTENT_RETRY = 4  # from this attempt on (about 4 s of backoff) a retry is worth a WARNING
+
+
+def kopf_level(record: logging.LogRecord) -> int:
+    """The level a kopf record deserves; the record's own level for anything not recognised."""
+    if not record.name.startswith("kopf"):
+        return record.levelno
+    message = record.getMessage()
+    if record.levelno == logging.INFO and _KOPF_CHATTER.match(message):
+        return logging.DEBUG
+    retry = _KOPF_RETRY.match(message)
+    if retry is not None and record.levelno > logging.DEBUG:
+        return logging.DEBUG if int(retry.group(1)) < PERSISTENT_RETRY else logging.WARNING
+    return record.levelno
+
+
+class KopfNoise(logging.Filter):
+    """Re-levels kopf's records (a handler filter: it sees records propagated from kopf's loggers)."""
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__()
+        self.threshold = threshold
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        level = kopf_level(record)
+        if level != record.levelno:
+            record.levelno, record.levelname = level, logging.getLevelName(level)
+        return level >= self.threshold
+
+
+class _JsonFormatter(_IsoTime, JsonFormatter):
     """Only our fields: libraries attach arbitrary `extra` objects (kopf: its settings, object refs)
     that must neither break serialisation nor carry anything we did not choose to log."""
 
@@ -108,7 +165,20 @@ class RedactingFormatter(logging.Formatter):
         self._inner = inner
 
     def format(self, record: logging.LogRecord) -> str:
-        return REDACTOR.redact(self._inner.format(record))
+        return REDACTOR.redact(self._inner.format(_one_line(record)))
+
+
+def _one_line(record: logging.LogRecord) -> logging.LogRecord:
+    """A copy whose message cannot break the line (core/log_text.py); tracebacks stay as they are.
+
+    Redacted before it is escaped: a value with a control character would no longer match its
+    remembered forms once escaped."""
+    message = record.getMessage()
+    if escape_control(message) == message:
+        return record
+    copy = logging.makeLogRecord(record.__dict__)
+    copy.msg, copy.args = escape_control(REDACTOR.redact(message)), None
+    return copy
 
 
 def configure(fmt: LogFormat, level: str) -> None:
@@ -117,11 +187,12 @@ def configure(fmt: LogFormat, level: str) -> None:
         inner = _JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
                                rename_fields={"levelname": "level", "asctime": "time", "name": "logger"})
     else:
-        inner = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        inner = _IsoTime("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(inner))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    handler.addFilter(KopfNoise(root.level))
     for name in _QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

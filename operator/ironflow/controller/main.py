@@ -18,8 +18,9 @@ import click
 import kopf
 
 from ironflow import metrics
-from ironflow.controller import health, logs, masterkey, namespaces, state, worker
+from ironflow.controller import health, kopf_decoding, logs, masterkey, namespaces, resync, state, worker
 from ironflow.controller import registry as _registry  # registers every handler
+from ironflow.controller.election_flags import election_click_options, election_from
 from ironflow.controller.settings import configure
 from ironflow.controller.webhook_options import configure_webhook, options_from, webhook_click_options
 from ironflow.k8s.async_client import Kube
@@ -57,8 +58,11 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     runners = await health.serve(runtime)
     kopf_ready = asyncio.Event()
     handle = worker.handler(runtime)
+    runtime.leadership.on_gain(lambda: resync.resync(runtime))
     tasks = [asyncio.create_task(masterkey.watch(runtime), name="master-key"),
              asyncio.create_task(namespaces.discover(runtime), name="namespaces"),
+             asyncio.create_task(resync.sync_cache(runtime), name="cache"),
+             asyncio.create_task(runtime.leadership.run(), name="leadership"),
              asyncio.create_task(_watch_ready(kopf_ready, runtime), name="ready")]
     tasks += [asyncio.create_task(runtime.queue.worker(handle), name=f"worker-{i}")
               for i in range(options.workers)]
@@ -67,6 +71,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
                 options.master_key_secret, options.cluster.describe())
     settings = kopf.OperatorSettings()
     configure(settings, options)
+    kopf_decoding.install()  # no single object's body may stop the watch of its kind
     try:
         await kopf.operator(clusterwide=not options.namespaces,
                             namespaces=namespaces.kopf_patterns(options.namespaces),
@@ -77,6 +82,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await runtime.leadership.release()
         for runner in runners:
             await runner.cleanup()
 
@@ -101,10 +107,15 @@ async def _serve(options: state.Options, kube: Kube) -> None:
               default="info", show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Concurrent reconciles.")
+@click.option("--sealing-key-excluded-namespaces", "sealing_key_excluded",
+              default=",".join(state.SYSTEM_NAMESPACES), show_default=True,
+              help="Served namespaces given no sealing-key ConfigMap (comma-separated; empty: none).")
 @webhook_click_options
+@election_click_options
 def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespace_list: tuple[str, ...],
          operator_namespace: str, master_key_secret: str, metrics_port: int, health_port: int,
-         bind_address: str, log_format: logs.LogFormat, log_level: str, workers: int, **webhook: Any) -> None:
+         bind_address: str, log_format: logs.LogFormat, log_level: str, workers: int,
+         sealing_key_excluded: str, **webhook: Any) -> None:
     """Run the Ironflow operator: project IronflowSecrets and IronflowConfigs into Secrets and ConfigMaps."""
     logs.configure(log_format, log_level)
     configure_webhook(options_from(webhook))
@@ -116,7 +127,8 @@ def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespac
     options = state.Options(cluster=cluster, namespaces=_split(namespace_list),
                             operator_namespace=operator_namespace, master_key_secret=master_key_secret,
                             metrics_port=metrics_port, health_port=health_port, bind_address=bind_address,
-                            workers=workers)
+                            workers=workers, sealing_key_excluded=_split((sealing_key_excluded,)),
+                            election=election_from(webhook))
     try:
         asyncio.run(serve(options))
     except OSError as exc:  # a port in use, typically: say so without a traceback

@@ -61,11 +61,14 @@ def apply(runtime: Runtime, state: KeyState) -> None:
         logger.info("master key loaded: key id %s (%d key(s) accepted for unsealing)",
                     state.kid, len(state.keyring.kids) if state.keyring else 0)
     runtime.keys_loaded.set()
+    # The published sealing keys first: one write per namespace, and what every `ironflow secret
+    # set` reads. Queued after the resources, they waited for all of them (2.7 s behind 118
+    # resources, measured), so users sealed for the old key meanwhile.
+    for namespace in sorted(runtime.served_namespaces):
+        runtime.queue.add(("sealing-key", namespace))
     if old is not None:
         for kind, namespace, cr in runtime.cache.resources():
             runtime.queue.add(("cr", kind, namespace, cr))
-    for namespace in sorted(runtime.served_namespaces):
-        runtime.queue.add(("sealing-key", namespace))
 
 
 async def watch(runtime: Runtime) -> None:

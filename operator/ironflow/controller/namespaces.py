@@ -2,7 +2,9 @@
 
 An explicit list of plain names needs no discovery (and no cluster-wide permission): each is
 published to directly. Globs, exclusions (`!name`) or "all namespaces" need a namespace watch,
-matched with fnmatch; kopf gets the same set through `kopf_patterns`.
+matched with fnmatch; kopf gets the same set through `kopf_patterns`. Kubernetes' own namespaces
+(`Options.sealing_key_excluded`, by default kube-system, kube-public and kube-node-lease) never get
+the ConfigMap, even when "all namespaces" or a glob matches them.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def kopf_patterns(patterns: tuple[str, ...]) -> list[str]:
 
 
 def _serve(runtime: Runtime, namespace: str) -> None:
+    if namespace in runtime.options.sealing_key_excluded:
+        return
     if namespace not in runtime.served_namespaces:
         runtime.served_namespaces.add(namespace)
         runtime.queue.add(("sealing-key", namespace))

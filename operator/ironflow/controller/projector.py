@@ -21,18 +21,30 @@ from ironflow.controller import events
 from ironflow.controller.logs import REDACTOR
 from ironflow.controller.state import Runtime
 from ironflow.core.api_refusal import describe_refusal
-from ironflow.core.conditions import desired_status, ready, status_patch
+from ironflow.core.conditions import desired_status, invalid_spec, ready, status_patch
 from ironflow.core.conditions import events as transition_events
-from ironflow.core.model import API_VERSION, PLURALS, SECRET_KIND, Kind, Resource, parse_resource
+from ironflow.core.model import (
+    API_VERSION,
+    INVALID_SPEC,
+    PLURALS,
+    SECRET_KIND,
+    InvalidResource,
+    Kind,
+    Resource,
+    parse_resource,
+)
 from ironflow.core.outcomes import KeyState, NameOutcome, evaluate
 from ironflow.core.projection import (
+    VERSIONS_ANNOTATION,
     Actual,
     Projection,
     desired_annotations,
     desired_labels,
     labels,
     metadata_applied,
+    parse_versions,
     project,
+    versions_annotation,
 )
 from ironflow.k8s.async_client import ApiError, Kube, core_path, group_path
 
@@ -78,10 +90,11 @@ def actual_from(kind: Kind, body: Mapping[str, Any] | None, resource: Resource |
         if kind == SECRET_KIND and (body.get("type") or "Opaque") != resource.template.type:
             labelled = False  # an update is due: it carries the type, which the API server refuses to change
     return Actual(exists=True, owner_uid=owner, labelled=labelled, data=_decode(kind, body.get("data") or {}),
-                  resource_version=meta.get("resourceVersion"))
+                  resource_version=meta.get("resourceVersion"),
+                  versions=parse_versions((meta.get("annotations") or {}).get(VERSIONS_ANNOTATION)))
 
 
-def _body(resource: Resource, data: Mapping[str, bytes]) -> dict[str, Any]:
+def _body(resource: Resource, projection: Projection) -> dict[str, Any]:
     _, object_kind = _target(resource.kind)
     body: dict[str, Any] = {
         "apiVersion": "v1",
@@ -90,14 +103,16 @@ def _body(resource: Resource, data: Mapping[str, bytes]) -> dict[str, Any]:
             "name": resource.name,
             "namespace": resource.namespace,
             "labels": desired_labels(resource),
+            # the template's annotations, then the versions, which a template cannot override
+            "annotations": {
+                **desired_annotations(resource),
+                VERSIONS_ANNOTATION: versions_annotation(projection.versions),
+            },
             "ownerReferences": [{"apiVersion": API_VERSION, "kind": resource.kind, "name": resource.name,
                                  "uid": resource.uid, "controller": True}],
         },
-        "data": _encode(resource.kind, data),
+        "data": _encode(resource.kind, projection.data),
     }
-    annotations = desired_annotations(resource)
-    if annotations:
-        body["metadata"]["annotations"] = annotations
     if resource.kind == SECRET_KIND:
         body["type"] = resource.template.type
     return body
@@ -106,16 +121,17 @@ def _body(resource: Resource, data: Mapping[str, bytes]) -> dict[str, Any]:
 async def _write(kube: Kube, resource: Resource, projection: Projection, actual: Actual) -> None:
     plural, _ = _target(resource.kind)
     if projection.write == "create":
-        await kube.create(core_path(plural, resource.namespace), _body(resource, projection.data))
+        await kube.create(core_path(plural, resource.namespace), _body(resource, projection))
         metrics.API_WRITES.labels(resource=plural, verb="create").inc()
     elif projection.write == "update":
         data: dict[str, str | None] = dict(_encode(resource.kind, projection.data))
         data.update({k: None for k in actual.data if k not in projection.data})
-        meta: dict[str, Any] = {"resourceVersion": actual.resource_version,
-                                "labels": desired_labels(resource)}
-        if resource.template.annotations:
-            meta["annotations"] = desired_annotations(resource)
-        patch: dict[str, Any] = {"metadata": meta, "data": data}
+        # The versions travel in the same write as the values they describe (see core.projection).
+        annotations = {**desired_annotations(resource),
+                       VERSIONS_ANNOTATION: versions_annotation(projection.versions)}
+        patch: dict[str, Any] = {"metadata": {"resourceVersion": actual.resource_version,
+                                              "labels": desired_labels(resource),
+                                              "annotations": annotations}, "data": data}
         if resource.kind == SECRET_KIND:
             patch["type"] = resource.template.type  # immutable: a changed type is refused, and reported
         await kube.merge_patch(core_path(plural, resource.namespace, resource.name), patch)
@@ -132,6 +148,38 @@ def _count_unseals(outcomes: Mapping[str, NameOutcome]) -> None:
             metrics.UNSEAL.labels(outcome=outcome.reason).inc()
 
 
+async def _patch_status(runtime: Runtime, resource: Resource, patch: dict[str, Any]) -> bool:
+    """False when the resource is gone (nothing left to report on)."""
+    kind = resource.kind
+    try:
+        updated = await runtime.kube.merge_patch(
+            group_path(API_VERSION, PLURALS[kind], resource.namespace, resource.name, "status"),
+            {"status": patch})
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    metrics.API_WRITES.labels(resource=PLURALS[kind], verb="patch-status").inc()
+    runtime.cache.put(kind, {"apiVersion": API_VERSION, "kind": kind, **updated})
+    return True
+
+
+async def _report_invalid_spec(runtime: Runtime, resource: Resource, keys: KeyState) -> None:
+    """Say why in status and one Event; project nothing, remove nothing, and do not retry: the
+    next change of the resource queues it again."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    desired, posted = invalid_spec(resource, keys, now)
+    patch = status_patch(resource, desired)
+    if patch is not None and not await _patch_status(runtime, resource, patch):
+        return
+    for event in posted:
+        await events.post(runtime.kube, resource, event)
+    if patch is not None:
+        logger.warning("%s %s/%s: Ready=False (%s): %s", resource.kind, resource.namespace, resource.name,
+                       INVALID_SPEC, resource.spec_error)
+    metrics.record_condition(resource.key, "False", INVALID_SPEC)
+
+
 async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, keys: KeyState) -> None:
     started = time.monotonic()
     kube = runtime.kube
@@ -140,7 +188,14 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     if body is None:  # deleted: the garbage collector removes the projection it owned
         metrics.record_condition((kind, namespace, name), None, None)
         return
-    resource = parse_resource(kind, body)
+    try:
+        resource = parse_resource(kind, body)
+    except InvalidResource as exc:  # no uid or name to report on: retrying would not help
+        logger.warning("%s %s/%s ignored: %s", kind, namespace, name, exc)
+        return
+    if resource.spec_error is not None:
+        await _report_invalid_spec(runtime, resource, keys)
+        return
     lost = runtime.cache.environment(kind, namespace).lost_by(name)
     outcomes = evaluate(resource, keys, lost)
     if kind == SECRET_KIND:
@@ -159,16 +214,8 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     write_error = describe_refusal(refused.status, refused.reason, refused.message) if refused else None
     state = ready(resource, projection, keys, write_error)
     patch = status_patch(resource, desired_status(resource, projection, keys, now, write_error))
-    if patch is not None:
-        try:
-            updated = await kube.merge_patch(
-                group_path(API_VERSION, PLURALS[kind], namespace, name, "status"), {"status": patch})
-        except ApiError as exc:
-            if exc.status == 404:
-                return
-            raise
-        metrics.API_WRITES.labels(resource=PLURALS[kind], verb="patch-status").inc()
-        runtime.cache.put(kind, {"apiVersion": API_VERSION, "kind": kind, **updated})
+    if patch is not None and not await _patch_status(runtime, resource, patch):
+        return
     for event in transition_events(resource, projection, keys, state):
         await events.post(kube, resource, event)
     if projection.write != "none" or patch is not None:
@@ -182,4 +229,4 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     if refused is not None:
         raise refused
     if projection.write == "blocked":
-        runtime.queue.add_after(("cr", kind, namespace, name), BLOCKED_RECHECK_SECONDS)
+        runtime.queue.park(("cr", kind, namespace, name), BLOCKED_RECHECK_SECONDS)

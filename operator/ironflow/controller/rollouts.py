@@ -5,6 +5,9 @@ patches): an IronflowSecret/IronflowConfig event whose per-name versions differ 
 process last saw queues a re-check of the declaring workloads of that environment; a workload
 event records its baseline (first sight) or catches up on a change missed while the operator was
 down. Both are kopf event handlers, so nothing is stored on the workloads but our two annotations.
+Workloads opted in by resource (`ironflow.io/rollout-on`) go through the same path. Each rollout
+is logged, counted (`ironflow_rollouts_total{kind}`) and posted as a Normal Event on the workload,
+naming the changed names or resources and nothing of their values.
 
 Environment checks go through the operator's work queue as ("rollout", namespace): a burst of
 status changes (a restart, a key rotation, a bulk apply) collapses into one check per namespace,
@@ -21,6 +24,7 @@ from typing import Any
 
 import kopf
 
+from ironflow import metrics
 from ironflow.controller import state
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND
@@ -28,12 +32,14 @@ from ironflow.core.rollout import (
     OBSERVED_VERSIONS_ANNOTATION,
     OPT_OUT_ANNOTATION,
     ROLLOUT_DIGEST_ANNOTATION,
-    opted_out,
-    plan_rollout,
-    template_declaration,
+    ROLLOUT_ON_ANNOTATION,
+    RolloutPlan,
+    describe,
+    plan,
+    tracks,
 )
 from ironflow.k8s.async_client import ApiError, Kube, group_path
-from ironflow.k8s.workloads import APPS, list_workloads, patch_workload
+from ironflow.k8s.workloads import APPS, KINDS, list_workloads, patch_workload, post_event
 
 log = logging.getLogger("ironflow.rollouts")
 GROUP, VERSION = "ironflow.io", "v1alpha1"
@@ -53,7 +59,24 @@ async def _view(runtime: state.Runtime, namespace: str) -> EnvironmentView:
 
 
 def _declares(body: Mapping[str, Any], **_: Any) -> bool:
-    return template_declaration(body) is not None and not opted_out(body)
+    """Declares names in its pod template or opts in with ironflow.io/rollout-on, and not opted out."""
+    return tracks(body)
+
+
+async def _announce(kube: Kube, resource: str, body: Mapping[str, Any], rollout: RolloutPlan) -> None:
+    """Log, count and post a Normal Event naming what changed: names and resources, never values."""
+    meta = body.get("metadata") or {}
+    digest = rollout.patch["spec"]["template"]["metadata"]["annotations"][ROLLOUT_DIGEST_ANNOTATION]
+    changed = describe(rollout.changed)
+    log.info("rolled %s %s/%s: changed %s (digest %s)", KINDS[resource], meta.get("namespace"),
+             meta.get("name"), changed, digest)
+    metrics.ROLLOUTS.labels(kind=KINDS[resource]).inc()
+    try:
+        await post_event(kube, resource, body, "RolledOut", f"rolled out by Ironflow: changed {changed}")
+        metrics.API_WRITES.labels(resource="events", verb="create").inc()
+    except ApiError as exc:  # a notice: never worth retrying a rollout that already happened
+        log.warning("could not post the rollout Event for %s %s/%s: %s", KINDS[resource],
+                    meta.get("namespace"), meta.get("name"), exc)
 
 
 async def reconcile_workload(
@@ -68,15 +91,14 @@ async def reconcile_workload(
     meta = body.get("metadata") or {}
     namespace, name = str(meta.get("namespace")), str(meta.get("name"))
     for _attempt in range(ATTEMPTS):
-        patch = plan_rollout(body, view)
-        if patch is None:
+        rollout = plan(body, view)
+        if rollout is None:
             return
-        if await patch_workload(kube, resource, namespace, name, patch, str(meta.get("resourceVersion"))):
-            if "spec" in patch:
-                digest = patch["spec"]["template"]["metadata"]["annotations"][ROLLOUT_DIGEST_ANNOTATION]
-                log.info(
-                    "rolled %s %s/%s: a declared value changed (digest %s)", resource, namespace, name, digest
-                )
+        if await patch_workload(
+            kube, resource, namespace, name, rollout.patch, str(meta.get("resourceVersion"))
+        ):
+            if rollout.rolls:
+                await _announce(kube, resource, body, rollout)
             return
         fresh = await kube.get(group_path(APPS, resource, namespace, name))
         if fresh is None:
@@ -138,6 +160,7 @@ def _workload_fingerprint(body: Mapping[str, Any]) -> str:
             meta.get("uid"),
             annotations.get(OBSERVED_VERSIONS_ANNOTATION),
             annotations.get(OPT_OUT_ANNOTATION),
+            annotations.get(ROLLOUT_ON_ANNOTATION),
             template.get("annotations") or {},
         ],
         sort_keys=True,
@@ -154,6 +177,8 @@ async def _on_workload_event(resource: str, event: Mapping[str, Any], namespace:
     if _seen_workloads.get(key) == fingerprint:
         return  # environment changes reach it through reconcile_environment instead
     runtime = state.current()
+    if not runtime.leadership.is_leading():
+        return  # a standby writes nothing; a new leader checks every environment (controller/resync.py)
     try:
         await reconcile_workload(runtime.kube, resource, body, await _view(runtime, namespace))
     except ApiError as exc:

@@ -10,10 +10,11 @@ kopf is still delivering the initial listing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ironflow.controller.leadership import ElectionOptions, Leadership
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.environment import Definer, Environment, resolve
 from ironflow.core.model import (
@@ -30,6 +31,9 @@ from ironflow.k8s.async_client import Kube, group_path
 from ironflow.k8s.config import ClusterChoice
 
 KINDS: tuple[Kind, ...] = (SECRET_KIND, CONFIG_KIND)
+# Kubernetes' own namespaces: nobody keeps environments there, and a public key published into
+# kube-public is readable by anyone, even unauthenticated users on some clusters.
+SYSTEM_NAMESPACES: tuple[str, ...] = ("kube-system", "kube-public", "kube-node-lease")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ class Options:
     health_port: int
     bind_address: str
     workers: int
+    # Served namespaces that get no ironflow-sealing-key ConfigMap (--sealing-key-excluded-namespaces).
+    sealing_key_excluded: tuple[str, ...] = SYSTEM_NAMESPACES
+    election: ElectionOptions = field(default_factory=ElectionOptions)
 
 
 def _rv(body: Mapping[str, Any]) -> int:
@@ -64,6 +71,7 @@ class Cache:
     def __init__(self) -> None:
         self._bodies: dict[tuple[Kind, str], dict[str, dict[str, Any]]] = {}
         self._primed: set[str] = set()
+        self._everything_primed = False
         self._locks: dict[str, asyncio.Lock] = {}
         # Each body's claim on names, parsed once when it arrives, and the environment resolved
         # from them, kept until a claim changes. A status patch or an edited value changes no
@@ -73,16 +81,26 @@ class Cache:
         self._revisions: dict[str, int] = {}  # per namespace: bumped whenever a body there changes
 
     async def prime(self, kube: Kube, namespace: str) -> None:
-        if namespace in self._primed:
+        if self._everything_primed or namespace in self._primed:
             return
         async with self._locks.setdefault(namespace, asyncio.Lock()):
-            if namespace in self._primed:
+            if self._everything_primed or namespace in self._primed:
                 return
             for kind in KINDS:
                 listing = await kube.request("GET", group_path(API_VERSION, PLURALS[kind], namespace))
                 for item in listing.get("items") or []:
                     self.put(kind, {"apiVersion": API_VERSION, "kind": kind, **item})
             self._primed.add(namespace)
+
+    async def prime_everywhere(self, kube: Kube, serves: Callable[[str], bool]) -> None:
+        """One cluster-wide list per kind instead of one per namespace (all namespaces, or globs):
+        from then on every served namespace is known, and kept current by kopf's watch events."""
+        for kind in KINDS:
+            listing = await kube.request("GET", group_path(API_VERSION, PLURALS[kind]))
+            for item in listing.get("items") or []:
+                if serves(str((item.get("metadata") or {}).get("namespace", ""))):
+                    self.put(kind, {"apiVersion": API_VERSION, "kind": kind, **item})
+        self._everything_primed = True
 
     def put(self, kind: Kind, body: Mapping[str, Any]) -> None:
         meta = body.get("metadata", {})
@@ -139,9 +157,18 @@ class Runtime:
     cache: Cache = field(default_factory=Cache)
     queue: WorkQueue = field(default_factory=WorkQueue)
     served_namespaces: set[str] = field(default_factory=set)
+    cache_synced: asyncio.Event = field(default_factory=asyncio.Event)
+    leadership: Leadership = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Every write this runtime's client sends passes the leader gate (controller/leadership.py).
+        self.leadership = Leadership(self.kube, self.options.operator_namespace, self.options.election)
+        self.kube.write_guard = self.leadership.guard
 
     def ready(self) -> bool:
-        return self.keys_loaded.is_set() and self.kopf_ready.is_set()
+        """Ready to serve: the key is read, kopf's watches run, and the cache holds every served
+        namespace (the webhook answers from it), whether or not this replica leads."""
+        return self.keys_loaded.is_set() and self.kopf_ready.is_set() and self.cache_synced.is_set()
 
 
 _current: Runtime | None = None

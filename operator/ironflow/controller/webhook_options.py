@@ -5,6 +5,9 @@ URL; the operator then makes its own CA and registers the configuration: `make r
 `--webhook-cert-dir` with provided tls.crt/tls.key (in-cluster: cert-manager or a Secret, the
 chart registers the configuration). Off by default, so an operator started for anything else
 never grabs a port or touches admission.
+
+`--webhook-client-ca` (with `--webhook-client-name`) makes the server accept only clients with a
+certificate from that CA naming an allowed client: the API server, configured to present one.
 """
 
 from __future__ import annotations
@@ -60,6 +63,21 @@ def webhook_click_options(command: F) -> F:
             multiple=True,
             help="Extra names in the self-made serving certificate (repeatable).",
         ),
+        click.option(
+            "--webhook-client-ca",
+            envvar="IRONFLOW_WEBHOOK_CLIENT_CA",
+            default=None,
+            type=click.Path(exists=True, dir_okay=False),
+            help="PEM file of the CA that signs the API server's webhook client certificate; "
+            "clients without a certificate from it are refused in the TLS handshake.",
+        ),
+        click.option(
+            "--webhook-client-name",
+            envvar="IRONFLOW_WEBHOOK_CLIENT_NAMES",
+            multiple=True,
+            help="Subject CN or DNS SAN the client certificate must carry (repeatable; "
+            "needs --webhook-client-ca). Without it any certificate from that CA is accepted.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -79,7 +97,19 @@ def options_from(values: Mapping[str, Any]) -> WebhookOptions | None:
         hosts.append(parsed.hostname)
     hosts += [h for h in values.get("webhook_san") or () if h not in hosts]
     directory = Path(cert_dir) if cert_dir else Path(tempfile.mkdtemp(prefix="ironflow-webhook-"))
-    return WebhookOptions(host=str(host), port=int(port), cert_dir=directory, url=url, hosts=tuple(hosts))
+    client_ca = values.get("webhook_client_ca") or None
+    client_names = tuple(n for n in values.get("webhook_client_name") or () if n)
+    if client_names and client_ca is None:
+        raise click.UsageError("--webhook-client-name needs --webhook-client-ca")
+    return WebhookOptions(
+        host=str(host),
+        port=int(port),
+        cert_dir=directory,
+        url=url,
+        hosts=tuple(hosts),
+        client_ca=Path(client_ca) if client_ca else None,
+        client_names=client_names,
+    )
 
 
 def configure_webhook(options: WebhookOptions | None) -> None:
@@ -98,6 +128,8 @@ def current_options() -> WebhookOptions | None:
         if os.environ.get("IRONFLOW_WEBHOOK_PORT")
         else None,
         "webhook_san": tuple(os.environ.get("IRONFLOW_WEBHOOK_SANS", "").split()),
+        "webhook_client_ca": os.environ.get("IRONFLOW_WEBHOOK_CLIENT_CA"),
+        "webhook_client_name": tuple(os.environ.get("IRONFLOW_WEBHOOK_CLIENT_NAMES", "").split()),
     }
     options = options_from(env)
     _configured[:] = [options]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
 import kopf
 
@@ -21,32 +22,45 @@ from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND
 from ironflow.k8s.admission import READ_DEADLINE_SECONDS, stripped
 from ironflow.k8s.async_client import Kube
-from ironflow.webhook.runner import CachedLister, Resources, RunningWebhook, start_webhook
+from ironflow.webhook.lru import LruDict
+from ironflow.webhook.runner import Resources, RunningWebhook, start_webhook
 
 log = logging.getLogger("ironflow.webhook")
 _running: list[RunningWebhook] = []
+# Namespaces whose derived view is kept; beyond it the least recently used is derived again.
+DERIVED_VIEWS_BOUND: Final = 1024
 
 
-def cached_environments(cache: Cache, kube: Kube) -> CachedLister:
+class CachedEnvironments:
     """The webhook's view of a namespace as the operator holds it (listed once, kept by watch).
 
     Stripped and resolved once per revision of the namespace, so a burst of pods (a Deployment
-    scaling up) costs one derivation, not one per pod."""
-    derived: dict[str, tuple[int, tuple[Resources, EnvironmentView]]] = {}
+    scaling up) costs one derivation, not one per pod. Only namespaces the operator `known`s to
+    exist and serve are primed into its cache; for any other the answer is None and the webhook
+    lists live, keeping nothing: a namespace string from a request never becomes state. The
+    derived views are an LRU of `bound` namespaces."""
 
-    async def read(namespace: str) -> tuple[Resources, EnvironmentView]:
-        await asyncio.wait_for(cache.prime(kube, namespace), timeout=READ_DEADLINE_SECONDS)
+    def __init__(
+        self, cache: Cache, kube: Kube, known: Callable[[str], bool], bound: int = DERIVED_VIEWS_BOUND
+    ) -> None:
+        self._cache, self._kube, self._known = cache, kube, known
+        self.derived: LruDict[str, tuple[int, tuple[Resources, EnvironmentView]]] = LruDict(bound)
+
+    async def __call__(self, namespace: str) -> tuple[Resources, EnvironmentView] | None:
+        if not self._known(namespace):
+            return None
+        cache = self._cache
+        await asyncio.wait_for(cache.prime(self._kube, namespace), timeout=READ_DEADLINE_SECONDS)
         revision = cache.revision(namespace)
-        known = derived.get(namespace)
-        if known is None or known[0] != revision:
+        memo = self.derived.get(namespace)
+        if memo is None or memo[0] != revision:
             resources = (
                 stripped(cache.bodies(SECRET_KIND, namespace), "sealed"),
                 stripped(cache.bodies(CONFIG_KIND, namespace), "values"),
             )
-            known = derived[namespace] = (revision, (resources, build_view(namespace, *resources)))
-        return known[1]
-
-    return read
+            memo = (revision, (resources, build_view(namespace, *resources)))
+            self.derived.put(namespace, memo)
+        return memo[1]
 
 
 @kopf.on.startup()
@@ -57,16 +71,20 @@ async def start_pod_webhook(**_: Any) -> None:
         return
     runtime = state.current()
     try:
-        patterns = runtime.options.namespaces
-        _running.append(
-            await start_webhook(
-                options,
-                runtime.kube,
-                runtime.options.operator_namespace,
-                serves=lambda namespace: namespaces.matches(patterns, namespace),
-                cached=cached_environments(runtime.cache, runtime.kube),
-            )
+        patterns, served = runtime.options.namespaces, runtime.served_namespaces
+        running = await start_webhook(
+            options,
+            runtime.kube,
+            runtime.options.operator_namespace,
+            serves=lambda namespace: namespaces.matches(patterns, namespace),
+            cached=CachedEnvironments(runtime.cache, runtime.kube, known=served.__contains__),
+            may_register=runtime.leadership.is_leading,
         )
+        _running.append(running)
+        # Every replica serves; only the leader registers its URL (dev/tests), again at each gain.
+        if running.register is not None:
+            register = running.register
+            runtime.leadership.on_gain(lambda: register(running.server.ca_bundle()))
     except OSError as exc:  # port taken, unreadable certificates: a configuration error, not transient
         raise kopf.PermanentError(
             f"pod webhook cannot serve on {options.host}:{options.port}: {exc}"

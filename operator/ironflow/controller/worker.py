@@ -1,7 +1,9 @@
 """Queue keys -> reconciles: resources, the sealing-key ConfigMap and the rollouts of a namespace.
 
 Nothing runs before the master key has been read once, so the first reconcile after a start is
-already right and a restart does not flap projections through a guessed mode.
+already right and a restart does not flap projections through a guessed mode. Nothing runs on a
+replica that does not lead: the key is dropped, and the replica that gains the Lease re-queues
+everything (controller/resync.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from ironflow import metrics
 from ironflow.controller import projector, publisher, rollouts
 from ironflow.controller.state import Runtime
 from ironflow.controller.workqueue import Handler
-from ironflow.k8s.async_client import ApiError
+from ironflow.k8s.async_client import ApiError, NotLeading
 
 logger = logging.getLogger("ironflow.worker")
 
@@ -24,6 +26,9 @@ def handler(runtime: Runtime) -> Handler:
         keys = runtime.keys
         assert keys is not None
         assert isinstance(key, tuple)
+        if not runtime.leadership.is_leading():
+            runtime.queue.forget(key)
+            return
         try:
             if key[0] == "cr":
                 _, kind, namespace, name = key
@@ -33,6 +38,9 @@ def handler(runtime: Runtime) -> Handler:
             elif key[0] == rollouts.ROLLOUT_KEY:
                 await rollouts.reconcile_environment(runtime, key[1])
             runtime.queue.forget(key)
+        except NotLeading:  # the Lease was lost mid-reconcile: whoever leads next resyncs this key
+            runtime.queue.forget(key)
+            logger.debug("%s dropped: no longer the leader", "/".join(map(str, key)))
         except ApiError as exc:
             delay = runtime.queue.retry(key)
             if key[0] == "cr":

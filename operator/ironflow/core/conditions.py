@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ironflow.core.model import SECRET_KIND, Resource
+from ironflow.core.model import INVALID_SPEC, SECRET_KIND, Resource
 from ironflow.core.outcomes import INVALID_NAME, MASTER_KEY_INVALID, NAME_CONFLICT, KeyState
 from ironflow.core.projection import OWNERSHIP_CONFLICT, Projection
 
@@ -138,3 +138,27 @@ def events(resource: Resource, projection: Projection, keys: KeyState, state: Re
         # projection and the status (its new `version` and `lastChanged` say what changed).
         out.append(Event("Normal", "Projected", state.message))
     return out
+
+
+def invalid_spec(resource: Resource, keys: KeyState, now: str) -> tuple[dict[str, Any], list[Event]]:
+    """Status and Events for a resource whose spec cannot be read as a whole (see Resource.spec_error).
+
+    Nothing is projected or removed: the per-name facts it showed stay, so the last good values
+    and their versions remain what workloads see, until the spec is fixed."""
+    assert resource.spec_error is not None
+    state = Ready("False", INVALID_SPEC,
+                  _clip(f"{resource.spec_error}; nothing is projected from it and what {_target(resource)} "
+                        "holds stays until the spec is fixed"))
+    old = resource.status.get("names")
+    desired = {
+        "observedGeneration": resource.generation,
+        "nameCount": 0,
+        "mode": keys.mode,
+        "conditions": [_condition(resource, state, now)],
+        "names": dict(old) if isinstance(old, Mapping) else {},
+    }
+    old_ready = next((c for c in resource.status.get("conditions") or [] if isinstance(c, Mapping)
+                      and c.get("type") == "Ready"), {})
+    changed = old_ready.get("reason") != INVALID_SPEC
+    posted = [Event("Warning", INVALID_SPEC, state.message)] if changed else []
+    return desired, posted

@@ -9,6 +9,7 @@ them is fine; values never pass through here.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,20 @@ CONFIGS_ANNOTATION: Final = "ironflow.io/configs"
 PROJECTION_ANNOTATION: Final = "ironflow.io/projection"
 CONTAINERS_ANNOTATION: Final = "ironflow.io/containers"
 DECLARING_ANNOTATIONS: Final = (SECRETS_ANNOTATION, CONFIGS_ANNOTATION)
+PREFIX: Final = "ironflow.io/"
+# Every ironflow.io/ annotation a pod may legitimately carry: what users write, plus what Ironflow
+# itself writes on pods or pod templates (injection record, rollout bookkeeping; rollout-on and the
+# opt-out belong on the workload, but copying them to the template is harmless). Anything else
+# under the prefix is a typo that would silently do nothing (tests/unit keeps this in step).
+KNOWN_ANNOTATIONS: Final = frozenset({
+    SECRETS_ANNOTATION, CONFIGS_ANNOTATION, PROJECTION_ANNOTATION, CONTAINERS_ANNOTATION,
+    "ironflow.io/injected", "ironflow.io/rollout-digest", "ironflow.io/observed-versions",
+    "ironflow.io/rollout", "ironflow.io/rollout-on",
+})
+_USER_ANNOTATIONS: Final = (
+    SECRETS_ANNOTATION, CONFIGS_ANNOTATION, PROJECTION_ANNOTATION, CONTAINERS_ANNOTATION,
+    "ironflow.io/rollout-on",
+)
 
 Kind = Literal["secret", "config"]
 MODES: Final = ("env", "files")
@@ -66,6 +81,19 @@ def declares_anything(annotations: Mapping[str, str] | None) -> bool:
     if not annotations:
         return False
     return any(a in annotations for a in DECLARING_ANNOTATIONS)
+
+
+def unknown_annotation_warnings(annotations: Mapping[str, str] | None) -> list[str]:
+    """One warning per ironflow.io/ key that Ironflow does not know (`ironflow.io/secret`), with the
+    closest known key: an admission warning, because the pod itself is fine, just not what was meant."""
+    out = []
+    for key in sorted(annotations or {}):
+        if not key.startswith(PREFIX) or key in KNOWN_ANNOTATIONS:
+            continue
+        close = difflib.get_close_matches(key, _USER_ANNOTATIONS, n=1, cutoff=0.6)
+        hint = f": did you mean {close[0]}?" if close else f" (known: {', '.join(_USER_ANNOTATIONS)})"
+        out.append(f"annotation {key} is not an Ironflow annotation and does nothing{hint}")
+    return out
 
 
 def parse_declaration(annotations: Mapping[str, str] | None) -> Declaration | None:

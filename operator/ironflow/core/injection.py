@@ -10,6 +10,7 @@ What the user wrote wins: an env var they set themselves is left alone, with a w
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -97,6 +98,23 @@ def _resolve(
             f"`ironflow secret set`/`ironflow config set`, or mark it optional with '?'"
         )
     return resolved, absent
+
+
+# The refusal above, as a ReplicaSet's FailedCreate condition quotes it; `ironflow status` reads it
+# back to name the missing names and the command that defines them (a unit test round-trips it).
+_MISSING = re.compile(
+    r"environment (?P<ns>[-a-z0-9]+) does not define "
+    r"(?P<names>(?:secret|config) [-._a-zA-Z0-9]+(?:, (?:secret|config) [-._a-zA-Z0-9]+)*);"
+)
+
+
+def missing_from_refusal(message: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """(environment, [(kind, NAME)]) when `message` carries a missing-name refusal, else None."""
+    found = _MISSING.search(message)
+    if found is None:
+        return None
+    pairs = [item.split(" ", 1) for item in found["names"].split(", ")]
+    return found["ns"], [(kind, name) for kind, name in pairs]
 
 
 def _targets(declaration: Declaration, spec: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:

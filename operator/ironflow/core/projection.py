@@ -6,10 +6,18 @@ are compared as plaintext in memory; the `version` a workload rolls on is a toke
 resource's uid and generation, assigned only when a projected value really changes, so it never
 carries (or hashes) a value. A name that fails keeps its last good value: bad input or a broken
 key must never blank what pods already use.
+
+The projected object and the status are two writes, and either can land without the other (a
+crash in between, a status write refused). So every write of the object also records, in its
+`ironflow.io/versions` annotation, the version of each value it now holds: the annotation travels
+with the data in one write, and the status is derived from it. A reconcile that finds the object
+already holding the new value therefore still moves the name's version (and `lastChanged`), and
+the workloads declaring it roll. Version tokens are uid and generation only: no value, no hash.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,6 +27,7 @@ from ironflow.core.outcomes import NameOutcome
 
 Write = Literal["none", "create", "update", "blocked"]
 OWNERSHIP_CONFLICT = "OwnershipConflict"
+VERSIONS_ANNOTATION = "ironflow.io/versions"
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,9 @@ class Actual:
     labelled: bool = False
     data: Mapping[str, bytes] = field(default_factory=dict, repr=False)
     resource_version: str | None = None
+    # NAME -> version of the value the object holds, from its annotation; None when the object
+    # carries none (written before the annotation existed): then status is taken as the truth.
+    versions: Mapping[str, str] | None = None
 
     @classmethod
     def absent(cls) -> Actual:
@@ -65,6 +77,29 @@ class Projection:
     def changed_names(self) -> list[str]:
         return [name for name, fact in self.facts.items() if fact.changed]
 
+    @property
+    def versions(self) -> dict[str, str]:
+        """NAME -> version of each value the object is to hold: what its annotation records."""
+        return {name: fact.version for name, fact in self.facts.items()
+                if name in self.data and fact.version}
+
+
+def versions_annotation(versions: Mapping[str, str]) -> str:
+    return json.dumps(dict(sorted(versions.items())), separators=(",", ":"))
+
+
+def parse_versions(raw: object) -> dict[str, str] | None:
+    """The annotation as written by `versions_annotation`; None when absent or not ours."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {str(k): v for k, v in data.items() if isinstance(v, str) and v}
+
 
 def version_token(resource: Resource) -> str:
     return f"{resource.uid[:8]}-{resource.generation}"
@@ -79,14 +114,16 @@ def _fact(resource: Resource, name: str, outcome: NameOutcome, desired: bytes | 
           actual: Actual, now: str) -> NameFact:
     old = _old_facts(resource).get(name)
     old = old if isinstance(old, Mapping) else {}
-    version, last_changed = old.get("version"), old.get("lastChanged")
-    changed = False
+    reported, last_changed = old.get("version"), old.get("lastChanged")
+    # The version of what the object holds now: its own record wins over status, which may lag.
+    held = actual.versions.get(name) if actual.versions is not None and name in actual.data else None
+    version = held or reported
     if (desired is not None and outcome.state == "Projected"
             and (actual.data.get(name) != desired or not version)):
-        new_version = version_token(resource)
-        changed = new_version != version
-        version = new_version
-        last_changed = now if changed or not last_changed else last_changed
+        version = version_token(resource)
+    changed = version != reported and (desired is not None and outcome.state in ("Projected", "Failed"))
+    if changed or (version and not last_changed):
+        last_changed = now
     if outcome.state == "Conflict":
         version, last_changed = None, None
     return NameFact(outcome.state, outcome.reason, outcome.message, outcome.key_id,
@@ -119,7 +156,9 @@ def project(resource: Resource, outcomes: Mapping[str, NameOutcome], actual: Act
         facts[name] = _fact(resource, name, outcome, desired, actual, now)
     if not actual.exists:
         write: Write = "create"
-    elif dict(actual.data) != data or not actual.labelled:
+    elif dict(actual.data) != data or not actual.labelled or (
+            actual.versions is not None
+            and dict(actual.versions) != {n: f.version for n, f in facts.items() if n in data and f.version}):
         write = "update"
     else:
         write = "none"
@@ -137,7 +176,8 @@ def desired_labels(resource: Resource) -> dict[str, str]:
 
 
 def desired_annotations(resource: Resource) -> dict[str, str]:
-    return dict(resource.template.annotations)
+    """The template's annotations, without the one the operator writes itself (the versions)."""
+    return {k: v for k, v in resource.template.annotations.items() if k != VERSIONS_ANNOTATION}
 
 
 def metadata_applied(

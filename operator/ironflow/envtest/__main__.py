@@ -1,7 +1,9 @@
-"""`python -m ironflow.envtest up|down|status --dir DIR`: a local control plane for developers.
+"""`python -m ironflow.envtest up [--node]|down|status --dir DIR`: a local cluster for developers.
 
-`up` starts the processes as daemons (own sessions, PIDs recorded in DIR/state.json) and
-returns once everything is ready; `down` stops exactly those processes and waits for them.
+`up` starts the processes as daemons (own sessions, PIDs recorded in DIR/state.json, the node's
+in DIR/node/node.json) and returns once everything is ready; `--node` adds a real node
+(containerd, kubelet, kube-scheduler) so pods run. `down` stops exactly those processes, waits
+for them, and undoes what the node did to the machine (mounts, bridge, cgroups, sysctls).
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from pathlib import Path
 from types import FrameType
 
 from ironflow.envtest import processes
+from ironflow.envtest.binaries import find_bin_dir
 from ironflow.envtest.components import Layout
 from ironflow.envtest.controlplane import ControlPlane, stop_recorded
+from ironflow.envtest.node import Node, NodeState, NodeUnavailable, admin_kubectl, unavailable_reason
+from ironflow.envtest.nodecleanup import clean_node
+from ironflow.envtest.nodeconfig import NodeLayout
 from ironflow.envtest.readiness import ComponentFailed, Prober
 from ironflow.envtest.state import ClusterState
 
@@ -41,34 +47,82 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def up(directory: Path, bin_dir: str | None, timeout: float) -> int:
+def _node_running(layout: Layout) -> bool:
+    node = NodeLayout(layout.root / "node")
+    return node.state.exists() and all(processes.is_alive(r) for r in _node_records(node))
+
+
+def _node_records(node: NodeLayout) -> list[processes.ProcessRecord]:
+    state = NodeState.load(node.state)
+    return list(state.processes) if state else []
+
+
+def up(directory: Path, bin_dir: str | None, timeout: float, with_node: bool) -> int:
     layout = Layout(directory.resolve())
     state = _running(layout)
-    if state is not None:
+    if state is not None and (_node_running(layout) or not with_node):
         print(f"envtest: already running at {state.server}\n{_usage(layout)}")
         return 0
-    stop_recorded(layout.root)  # leftovers of a half-dead previous run
+    bins = find_bin_dir(bin_dir if bin_dir else (state.bin_dir if state else None))
+    reason = unavailable_reason(bins) if with_node else None
+    if reason is not None:
+        print(
+            f"envtest: no node on this machine: {reason} (control plane alone: no --node; make: NODE=0)",
+            file=sys.stderr,
+        )
+        return 3
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    plane = ControlPlane(layout.root, bin_dir, die_with_parent=False, timeout=timeout)
-    try:
-        plane.start()
-    except (ComponentFailed, KeyboardInterrupt) as error:
-        print(f"envtest: start failed, everything stopped: {error}", file=sys.stderr)
-        return 1
-    print(f"envtest: control plane ready at {plane.server} ({plane.describe_timings()})\n{_usage(layout)}")
+    if state is None:
+        _stop_everything(layout)  # leftovers of a half-dead previous run
+        plane = ControlPlane(layout.root, bins, die_with_parent=False, timeout=timeout)
+        try:
+            plane.start()
+        except (ComponentFailed, KeyboardInterrupt) as error:
+            print(f"envtest: start failed, everything stopped: {error}", file=sys.stderr)
+            return 1
+        server, timings = plane.server, plane.describe_timings()
+        print(f"envtest: control plane ready at {server} ({timings})")
+    else:
+        server = state.server
+    if with_node:
+        node = Node(layout.root, bins, server, die_with_parent=False, timeout=timeout)
+        try:
+            node.start()
+        except (ComponentFailed, NodeUnavailable, KeyboardInterrupt, RuntimeError) as error:
+            _stop_everything(layout)
+            print(f"envtest: node start failed, everything stopped: {error}", file=sys.stderr)
+            return 1
+        print(f"envtest: node {node.layout.root} Ready ({node.describe_timings()})")
+    print(_usage(layout))
     return 0
+
+
+def _stop_everything(layout: Layout) -> list[str]:
+    """The node first (its pods while the API server still answers), then the control plane."""
+    problems: list[str] = []
+    node = NodeLayout(layout.root / "node")
+    state = ClusterState.load(layout.state)
+    if node.state.exists() or node.containerd_config.exists():
+        bins = Path(state.bin_dir) if state else find_bin_dir()
+        kubectl = admin_kubectl(bins, layout)
+        problems += clean_node(node, bins, kubectl if state else None)
+    problems += [f"still alive: {r}" for r in stop_recorded(layout.root)]
+    return problems
 
 
 def down(directory: Path) -> int:
     layout = Layout(directory.resolve())
+    node = NodeLayout(layout.root / "node")
     state = ClusterState.load(layout.state)
-    if state is None:
+    if state is None and not node.state.exists():
         print(f"envtest: nothing recorded in {layout.root}; nothing to stop")
         return 0
-    survivors = stop_recorded(layout.root)
-    print(f"envtest: stopped {len(state.processes) - len(survivors)} of {len(state.processes)} processes")
-    return 1 if survivors else 0
+    problems = _stop_everything(layout)
+    for problem in problems:
+        print(f"envtest: {problem}", file=sys.stderr)
+    print(f"envtest: stopped{' with problems' if problems else ''}: {layout.root}")
+    return 1 if problems else 0
 
 
 def status(directory: Path) -> int:
@@ -80,8 +134,10 @@ def status(directory: Path) -> int:
     alive = {r.name: processes.is_alive(r) for r in state.processes}
     prober = Prober(layout.cert("ca"), layout.cert("admin"), layout.key("admin"))
     ready = all(alive.values()) and prober.ok(f"{state.server}/readyz")
-    for record in state.processes:
+    for record in [*state.processes, *_node_records(NodeLayout(layout.root / "node"))]:
+        alive[record.name] = processes.is_alive(record)
         print(f"  {record.name:<26} pid {record.pid:<8} {'running' if alive[record.name] else 'DEAD'}")
+    ready = ready and all(alive.values())
     print(f"envtest: {state.server} {'ready' if ready else 'NOT ready'}; kubeconfig {layout.kubeconfig}")
     return 0 if ready else 1
 
@@ -97,10 +153,15 @@ def main(argv: list[str] | None = None) -> int:
                 "--bin-dir", help="control-plane binaries (default: $IRONFLOW_CP_DIR or the cache)"
             )
             sub.add_argument("--timeout", type=float, default=180.0, help="seconds per readiness wait")
+            sub.add_argument(
+                "--node",
+                action="store_true",
+                help="also a real node (containerd, kubelet, scheduler): pods run",
+            )
     args = parser.parse_args(argv)
     if args.command == "up":
         try:
-            return up(args.dir, args.bin_dir, args.timeout)
+            return up(args.dir, args.bin_dir, args.timeout, args.node)
         except FileNotFoundError as error:
             print(f"envtest: {error}", file=sys.stderr)
             return 2

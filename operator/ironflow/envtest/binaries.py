@@ -8,7 +8,10 @@ from pathlib import Path
 K8S_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.8"
 HELM_VERSION = "v3.21.4"
+CRICTL_VERSION = "v1.37.0"
 REQUIRED = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl")
+# The node's Kubernetes parts, built into the same directory; only `up --node` needs them.
+NODE_REQUIRED = ("kubelet", "kube-scheduler", "crictl")
 
 BIN_DIR_ENV = "IRONFLOW_CP_DIR"
 
@@ -16,12 +19,12 @@ BIN_DIR_ENV = "IRONFLOW_CP_DIR"
 def default_bin_dir(home: Path | None = None) -> Path:
     """The cache directory the build script uses by default (same key, same layout)."""
     cache = os.environ.get("IRONFLOW_CACHE_DIR") or str((home or Path.home()) / ".cache" / "ironflow")
-    key = f"k8s-{K8S_VERSION}_etcd-{ETCD_VERSION}_helm-{HELM_VERSION}"
+    key = f"k8s-{K8S_VERSION}_etcd-{ETCD_VERSION}_helm-{HELM_VERSION}_crictl-{CRICTL_VERSION}"
     return Path(cache) / "control-plane" / key
 
 
-def missing(bin_dir: Path) -> list[str]:
-    return [name for name in REQUIRED if not os.access(bin_dir / name, os.X_OK)]
+def missing(bin_dir: Path, required: tuple[str, ...] = REQUIRED) -> list[str]:
+    return [name for name in required if not os.access(bin_dir / name, os.X_OK)]
 
 
 def find_bin_dir(explicit: str | Path | None = None) -> Path:

@@ -3,7 +3,7 @@
 Everything binds to 127.0.0.1 only. RBAC is enforced (Node,RBAC); only the admin client
 certificate is in system:masters. The controller manager runs every default controller with
 per-controller service-account credentials, so garbage collection, namespace deletion and
-workload controllers behave as in a real cluster (there are no nodes, so pods never run).
+workload controllers behave as in a real cluster (pods run only when a node is started: node.py).
 """
 
 from __future__ import annotations
@@ -114,6 +114,7 @@ def kube_apiserver(bin_dir: Path, layout: Layout, ports: Ports) -> list[str]:
         "--allow-privileged=true",
         "--endpoint-reconciler-type=none",  # endpoints may not be loopback; nothing here needs them
         "--profiling=false",
+        f"--admission-control-config-file={layout.root / 'admission-config.yaml'}",  # webhook_client.py
         f"--audit-policy-file={layout.audit_policy}",
         f"--audit-log-path={layout.audit_log}",
         "--audit-log-format=json",
@@ -121,6 +122,23 @@ def kube_apiserver(bin_dir: Path, layout: Layout, ports: Ports) -> list[str]:
         "--audit-log-maxsize=0",
         "--audit-log-maxbackup=0",
         "--v=1",
+        *node_access(layout),
+    ]
+
+
+def node_access(layout: Layout) -> list[str]:
+    """How the API server reaches a node's kubelet (logs, exec) and Services: harmless without one.
+
+    Its own client certificate (bound to system:kubelet-api-admin when a node starts), the
+    kubelet's serving certificate checked against the envtest CA, and Services resolved to their
+    endpoints, never by a DNS name through the machine's resolver (that could leave the machine).
+    """
+    return [
+        f"--kubelet-client-certificate={layout.cert('apiserver-kubelet-client')}",
+        f"--kubelet-client-key={layout.key('apiserver-kubelet-client')}",
+        f"--kubelet-certificate-authority={layout.cert('ca')}",
+        "--kubelet-preferred-address-types=InternalIP,Hostname",
+        "--enable-aggregator-routing=true",
     ]
 
 

@@ -21,6 +21,8 @@ from ironflow.envtest.pki import CertificateAuthority, service_account_keys
 from ironflow.envtest.ports import free_ports
 from ironflow.envtest.readiness import ComponentFailed, Prober, http_ok, wait_until
 from ironflow.envtest.state import ClusterState
+from ironflow.envtest.webhook_client import FILES as WEBHOOK_CLIENT_FILES
+from ironflow.envtest.webhook_client import write_webhook_client_config
 
 ADMIN_USER = "ironflow-envtest-admin"
 START_ATTEMPTS = 3  # a kernel-picked free port can be taken by someone else before we bind it
@@ -36,6 +38,7 @@ _GENERATED = (
     "kube-apiserver.log",
     "kube-controller-manager.log",
     "bin",
+    *WEBHOOK_CLIENT_FILES,
 )
 
 
@@ -132,6 +135,8 @@ class ControlPlane:
         ca.issue_serving("kube-apiserver", components.APISERVER_HOSTS).write(layout.pki, "apiserver")
         ca.issue_serving("kube-controller-manager").write(layout.pki, "controller-manager")
         ca.issue_client(ADMIN_USER, ("system:masters",)).write(layout.pki, "admin")
+        # the API server's identity towards kubelets (node.py binds it to system:kubelet-api-admin)
+        ca.issue_client("kube-apiserver-kubelet-client").write(layout.pki, "apiserver-kubelet-client")
         sa = service_account_keys()
         (layout.pki / "sa.pub").write_bytes(sa.cert_pem)
         (layout.pki / "sa.key").touch(mode=0o600)
@@ -160,6 +165,8 @@ class ControlPlane:
             ),
         )
         layout.audit_policy.write_text(POLICY)
+        # The API server presents a client certificate to webhooks (envtest/webhook_client.py).
+        write_webhook_client_config(ca, layout)
         (layout.root / "bin").symlink_to(self.bin_dir)
 
     def _spawn(self, name: str, argv: list[str]) -> tuple[subprocess.Popen[bytes], Path]:

@@ -19,6 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+# Every component talks to loopback (or the node's own bridge) only: an inherited proxy setting
+# could send the API server's calls to a kubelet or webhook off this machine.
+PROXY_VARIABLES = frozenset(
+    name
+    for base in ("http_proxy", "https_proxy", "no_proxy", "all_proxy", "ftp_proxy")
+    for name in (base, base.upper())
+)
+
+
+def component_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`env` (default: this process's environment) without any proxy variable."""
+    source = os.environ if env is None else env
+    return {k: v for k, v in source.items() if k not in PROXY_VARIABLES}
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ def spawn(
     die_with_parent: bool,
     env: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
-    """Start `argv` in a new session, stdout and stderr appended to `log_path`."""
+    """Start `argv` in a new session, stdout and stderr appended to `log_path`; no proxy variables."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
@@ -79,7 +92,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_die_with_parent(os.getpid()) if die_with_parent else None,
-            env=dict(env) if env is not None else None,
+            env=component_env(env),
             close_fds=True,
         )
     ticks = start_ticks(proc.pid)

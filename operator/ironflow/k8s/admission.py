@@ -9,10 +9,12 @@ Only names and status facts are used from the listed resources; sealed values ar
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from ironflow.k8s.async_client import ApiError, Kube, group_path
+from ironflow.k8s.async_client import ApiError, Kube
+from ironflow.k8s.paths import core_path, group_path
 
 GROUP_VERSION: Final = "ironflow.io/v1alpha1"
 READ_DEADLINE_SECONDS: Final = 3.0
@@ -37,20 +39,25 @@ def stripped(items: Iterable[Mapping[str, Any]], field: str) -> list[dict[str, A
     """Keep what ownership and versions need; sealed strings and config values go no further."""
     out: list[dict[str, Any]] = []
     for item in items:
-        meta = item.get("metadata") or {}
-        names = (item.get("spec") or {}).get(field) or {}
+        # A CRD without schema lets any JSON through: what is not an object counts as empty.
+        meta, spec, status = (_mapping(_mapping(item).get(part)) for part in ("metadata", "spec", "status"))
         out.append(
             {
                 "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "creationTimestamp")},
-                "spec": {field: dict.fromkeys(names, "") if isinstance(names, Mapping) else {}},
-                "status": {"names": (item.get("status") or {}).get("names") or {}},
+                "spec": {field: dict.fromkeys(_mapping(spec.get(field)), "")},
+                "status": {"names": _mapping(status.get("names"))},
             }
         )
     return out
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 METADATA_ONLY: Final = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 PROJECTED: Final = {"secret": "secrets", "config": "configmaps"}
+_OBJECT_NAME: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 async def foreign_projections(
@@ -72,8 +79,7 @@ async def foreign_projections(
 
     async def foreign(kind: str, item: Mapping[str, Any]) -> bool:
         meta = item.get("metadata") or {}
-        found = await kube.get(f"/api/v1/namespaces/{namespace}/{PROJECTED[kind]}/{meta['name']}",
-                               accept=METADATA_ONLY)
+        found = await kube.get(core_path(PROJECTED[kind], namespace, str(meta["name"])), accept=METADATA_ONLY)
         if found is None:
             return False  # not projected yet: the operator will create it, owned
         owners = (found.get("metadata") or {}).get("ownerReferences") or []
@@ -86,11 +92,30 @@ async def foreign_projections(
             if bad}
 
 
+async def missing_secrets(
+    kube: Kube, namespace: str, names: Iterable[str], deadline: float = READ_DEADLINE_SECONDS
+) -> set[str]:
+    """Which of these Secrets do not exist (enforcement): metadata only, so no data is read.
+
+    Names come from a pod not validated yet; one that cannot name a Secret is never put into a
+    path and counts as missing (the pod is refused, as the API server would refuse it anyway)."""
+    wanted = sorted(set(names))
+
+    async def absent(name: str) -> bool:
+        if len(name) > 253 or not _OBJECT_NAME.match(name):
+            return True
+        return await kube.get(core_path("secrets", namespace, name), accept=METADATA_ONLY) is None
+
+    results = await asyncio.wait_for(asyncio.gather(*(absent(n) for n in wanted)), timeout=deadline)
+    return {name for name, gone in zip(wanted, results, strict=True) if gone}
+
+
 async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> None:
     """Create or replace the MutatingWebhookConfiguration the operator renders (dev and tests)."""
     name = str(body["metadata"]["name"])
     path = group_path(WEBHOOK_CONFIGURATIONS, "mutatingwebhookconfigurations")
-    existing = await kube.get(f"{path}/{name}")
+    item = group_path(WEBHOOK_CONFIGURATIONS, "mutatingwebhookconfigurations", name=name)
+    existing = await kube.get(item)
     if existing is None:
         try:
             await kube.create(path, body)
@@ -98,7 +123,10 @@ async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> No
         except ApiError as exc:
             if exc.status != 409:
                 raise
-            existing = await kube.get(f"{path}/{name}")
+            existing = await kube.get(item)
+    wanted = {k: body[k] for k in ("metadata", "webhooks") if k in body}
+    if existing is not None and _contains(existing, wanted):
+        return  # already registered as rendered: a new leader re-registering costs no write
     replacement = {
         **body,
         "metadata": {
@@ -106,4 +134,14 @@ async def apply_webhook_configuration(kube: Kube, body: Mapping[str, Any]) -> No
             "resourceVersion": (existing or {}).get("metadata", {}).get("resourceVersion"),
         },
     }
-    await kube.request("PUT", f"{path}/{name}", body=replacement)
+    await kube.request("PUT", item, body=replacement)
+
+
+def _contains(actual: Any, wanted: Any) -> bool:
+    """Whether `actual` holds everything `wanted` says (the server adds defaults, never removes)."""
+    if isinstance(wanted, Mapping):
+        return isinstance(actual, Mapping) and all(_contains(actual.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(actual, list) and len(actual) == len(wanted) and all(
+            _contains(a, w) for a, w in zip(actual, wanted, strict=True))
+    return bool(actual == wanted)

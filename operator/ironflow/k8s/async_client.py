@@ -9,18 +9,21 @@ and a clipped message; request and response bodies are never logged.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from kubernetes_asyncio import client, config
 
+from ironflow.core import bounded_json
 from ironflow.k8s.config import ClusterChoice
+from ironflow.k8s.paths import core_path, group_path
 
 USER_AGENT = "ironflow-operator/0.1.0"
 MERGE_PATCH = "application/merge-patch+json"
 _AUTH = ["BearerToken"]
+__all__ = ["ApiError", "Credentials", "Kube", "core_path", "credentials", "group_path"]
 
 
 class ApiError(Exception):
@@ -35,6 +38,13 @@ class ApiError(Exception):
     @property
     def transient(self) -> bool:
         return self.status in (0, 409, 429) or self.status >= 500
+
+
+class NotLeading(ApiError):
+    """A write refused before it was sent: this replica does not hold the leader Lease (any more)."""
+
+    def __init__(self) -> None:
+        super().__init__(0, "NotLeading", "this replica is not the leader; the write was not sent")
 
 
 @dataclass(frozen=True)
@@ -67,28 +77,6 @@ async def credentials(choice: ClusterChoice) -> Credentials:
                        private_key_path=cfg.key_file, token=token, insecure=not cfg.verify_ssl)
 
 
-def core_path(resource: str, namespace: str | None = None, name: str | None = None,
-              sub: str | None = None) -> str:
-    return _path("/api/v1", resource, namespace, name, sub)
-
-
-def group_path(group_version: str, resource: str, namespace: str | None = None,
-               name: str | None = None, sub: str | None = None) -> str:
-    return _path(f"/apis/{group_version}", resource, namespace, name, sub)
-
-
-def _path(base: str, resource: str, namespace: str | None, name: str | None, sub: str | None) -> str:
-    parts = [base]
-    if namespace:
-        parts.append(f"namespaces/{namespace}")
-    parts.append(resource)
-    if name:
-        parts.append(name)
-    if sub:
-        parts.append(sub)
-    return "/".join(parts)
-
-
 async def _error(response: aiohttp.ClientResponse) -> ApiError:
     try:
         status = json.loads(await response.read())
@@ -99,10 +87,16 @@ async def _error(response: aiohttp.ClientResponse) -> ApiError:
 
 
 class Kube:
-    """One connection pool for the operator's own calls (kopf keeps its own)."""
+    """One connection pool for the operator's own calls (kopf keeps its own).
+
+    `write_guard` (set by the leader election) runs before every request that is not a GET and
+    raises NotLeading to stop it: the one gate through which every write the operator issues
+    passes, so a replica that is not (or no longer) the leader cannot write, whatever the caller.
+    """
 
     def __init__(self, api: client.ApiClient) -> None:
         self._api = api
+        self.write_guard: Callable[[], None] | None = None
 
     @classmethod
     async def connect(cls, choice: ClusterChoice) -> Kube:
@@ -116,7 +110,9 @@ class Kube:
     async def _send(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
                     body: Any = None, content_type: str = "application/json",
                     limits: float | aiohttp.ClientTimeout | None = 30.0,
-                    accept: str = "application/json") -> aiohttp.ClientResponse:
+                    accept: str = "application/json", guarded: bool = True) -> aiohttp.ClientResponse:
+        if guarded and method != "GET" and self.write_guard is not None:
+            self.write_guard()
         headers = {"Accept": accept, "Content-Type": content_type}
         try:
             response: aiohttp.ClientResponse = await self._api.call_api(
@@ -132,16 +128,17 @@ class Kube:
 
     async def request(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
                       body: Any = None, content_type: str = "application/json",
-                      accept: str = "application/json") -> dict[str, Any]:
+                      accept: str = "application/json", guarded: bool = True) -> dict[str, Any]:
+        """`guarded=False` only for the Lease itself (see write_guard)."""
         response = await self._send(method, path, query=query, body=body, content_type=content_type,
-                                    accept=accept)
+                                    accept=accept, guarded=guarded)
         try:
             payload = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ApiError(0, type(exc).__name__, "response interrupted") from None
         finally:
             response.release()
-        return dict(json.loads(payload)) if payload else {}
+        return dict(bounded_json.loads(payload)) if payload else {}
 
     async def get(self, path: str, *, accept: str = "application/json") -> dict[str, Any] | None:
         try:
@@ -170,7 +167,7 @@ class Kube:
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     if line.strip():
-                        yield dict(json.loads(line))
+                        yield dict(bounded_json.loads(line))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ApiError(0, type(exc).__name__, "watch interrupted") from None
         finally:

@@ -9,10 +9,8 @@ patch), which the generated typed methods would pick for it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
-from urllib.parse import quote
 
 import urllib3
 from kubernetes import client as k8s_client
@@ -20,6 +18,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from ironflow.core import bounded_json
 from ironflow.k8s.config import ClusterChoice
 from ironflow.k8s.sync_errors import BadKubeconfig, Unreachable, from_status
 
@@ -75,6 +74,28 @@ class SyncClient:
     ) -> dict[str, Any]:
         what = f"{method} {path}"
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        status, data = self._send(method, path, headers, body, query)
+        if not 200 <= status < 300:
+            raise from_status(status, data, what)
+        try:
+            parsed = bounded_json.loads(data) if data else {}
+        except ValueError:
+            raise from_status(500, b"", f"{what}: answer is not JSON") from None
+        return parsed if isinstance(parsed, dict) else {}
+
+    def get_raw(self, path: str) -> tuple[int, bytes]:
+        """A GET whose answer may be anything (a pod's /readyz through the API server's proxy):
+        the status and body as they came; only a transport failure raises."""
+        return self._send("GET", path, {"Accept": "*/*"}, None, ())
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: Mapping[str, Any] | Sequence[Any] | None,
+        query: Sequence[tuple[str, str]],
+    ) -> tuple[int, bytes]:
         serialized = self._api.param_serialize(
             method=method,
             resource_path=path,
@@ -95,14 +116,7 @@ class SyncClient:
             ) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise Unreachable(f"cannot reach the API server at {self.server}: {_reason(exc)}") from None
-        data = response.data or b""
-        if not 200 <= int(response.status) < 300:
-            raise from_status(int(response.status), data, what)
-        try:
-            parsed = json.loads(data) if data else {}
-        except ValueError:
-            raise from_status(500, b"", f"{what}: answer is not JSON") from None
-        return parsed if isinstance(parsed, dict) else {}
+        return int(response.status), response.data or b""
 
 
 def _reason(exc: BaseException) -> str:
@@ -110,8 +124,3 @@ def _reason(exc: BaseException) -> str:
     if isinstance(inner, BaseException):
         return _reason(inner)
     return _one_line(str(exc)) if str(exc) else type(exc).__name__
-
-
-def path_segment(text: str) -> str:
-    """Names reach URLs from user input: quote them so nothing can change the path."""
-    return quote(text, safe="")

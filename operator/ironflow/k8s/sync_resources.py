@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ironflow.core.model import API_VERSION, CONFIG_KIND, GROUP, PLURALS, SECRET_KIND, SPEC_FIELD, VERSION
-from ironflow.k8s.sync_client import FIELD_MANAGER, JSON_PATCH, MERGE_PATCH, SyncClient, path_segment
+from ironflow.k8s.paths import core_path, group_path
+from ironflow.k8s.sync_client import FIELD_MANAGER, JSON_PATCH, MERGE_PATCH, SyncClient
 from ironflow.k8s.sync_errors import AlreadyExists, Forbidden, Invalid, NamespaceNotFound, NotFound
 
 _ATTEMPTS: Final = 4
@@ -54,17 +55,15 @@ class IronflowApi:
         self.client = client
 
     def _collection(self, kind: Kind, namespace: str | None) -> str:
-        if namespace is None:
-            return f"/apis/{GROUP}/{VERSION}/{kind.plural}"
-        return f"/apis/{GROUP}/{VERSION}/namespaces/{path_segment(namespace)}/{kind.plural}"
+        return group_path(f"{GROUP}/{VERSION}", kind.plural, namespace)
 
     def _item(self, kind: Kind, namespace: str, name: str) -> str:
-        return f"{self._collection(kind, namespace)}/{path_segment(name)}"
+        return group_path(f"{GROUP}/{VERSION}", kind.plural, namespace, name)
 
     def namespace_exists(self, namespace: str) -> bool | None:
         """None when the user may not read namespaces: a namespaced role is normal, not an error."""
         try:
-            self.client.request("GET", f"/api/v1/namespaces/{path_segment(namespace)}")
+            self.client.request("GET", core_path("namespaces", name=namespace))
         except NotFound:
             return False
         except Forbidden:
@@ -73,9 +72,7 @@ class IronflowApi:
 
     def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            return self.client.request(
-                "GET", f"/api/v1/namespaces/{path_segment(namespace)}/configmaps/{path_segment(name)}"
-            )
+            return self.client.request("GET", core_path("configmaps", namespace, name))
         except NotFound:
             return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,12 @@ from typing import Any
 
 from ironflow.core.declarations import Kind
 from ironflow.core.environment_view import EnvironmentView, build_view
-from ironflow.k8s.admission import apply_webhook_configuration, foreign_projections, list_environment
+from ironflow.k8s.admission import (
+    apply_webhook_configuration,
+    foreign_projections,
+    list_environment,
+    missing_secrets,
+)
 from ironflow.k8s.async_client import Kube
 from ironflow.webhook.admission import EnvironmentNotServed, EnvironmentReader
 from ironflow.webhook.configuration import ClientTarget, WebhookParameters, render_configuration
@@ -29,8 +35,8 @@ log = logging.getLogger("ironflow.webhook")
 
 Resources = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 # namespace -> its (IronflowSecrets, IronflowConfigs) stripped of values, and their view, from
-# memory (the operator's cache)
-CachedLister = Callable[[str], Awaitable[tuple[Resources, EnvironmentView]]]
+# memory (the operator's cache); None when the operator does not hold that namespace
+CachedLister = Callable[[str], Awaitable[tuple[Resources, EnvironmentView] | None]]
 
 
 def environment_reader(
@@ -47,26 +53,35 @@ def environment_reader(
     async def listed(
         namespace: str, declared: Collection[tuple[Kind, str]]
     ) -> tuple[Resources, EnvironmentView]:
-        if cached is not None:
-            resources, view = await cached(namespace)
+        found = await cached(namespace) if cached is not None else None
+        if found is not None:
+            resources, view = found
             if all(view.source(kind, name) is not None for kind, name in declared):
                 return resources, view
         resources = await list_environment(kube, namespace)
         return resources, build_view(namespace, *resources)
 
-    async def read(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
+    async def read(
+        namespace: str, declared: Collection[tuple[Kind, str]], *, secrets: Collection[str] = ()
+    ) -> EnvironmentView:
         if serves is not None and not serves(namespace):
             raise EnvironmentNotServed(namespace)
-        (secrets, configs), view = await listed(namespace, declared)
+        (listed_secrets, configs), view = await listed(namespace, declared)
         # Only the objects this pod would read need their ownership checked: one metadata GET per
         # defining resource the pod draws on, not one per resource in the namespace.
         sources = {(kind, view.source(kind, name)) for kind, name in declared}
         drawn_on = {
             kind: [item for item in items if (kind, (item.get("metadata") or {}).get("name")) in sources]
-            for kind, items in (("secret", secrets), ("config", configs))
+            for kind, items in (("secret", listed_secrets), ("config", configs))
         }
         foreign = await foreign_projections(kube, namespace, drawn_on)
-        return build_view(namespace, secrets, configs, foreign=foreign) if foreign else view
+        if foreign:
+            view = build_view(namespace, listed_secrets, configs, foreign=foreign)
+        unmanaged = [n for n in secrets if n not in view.resources.get("secret", frozenset())]
+        if unmanaged:  # enforcement: a Secret referred to must exist (core/enforcement.py)
+            missing = await missing_secrets(kube, namespace, unmanaged)
+            view = dataclasses.replace(view, missing_secrets=frozenset(missing))
+        return view
 
     return read
 
@@ -75,6 +90,7 @@ def environment_reader(
 class RunningWebhook:
     server: WebhookServer
     task: asyncio.Task[None]
+    register: Callable[[bytes | None], Awaitable[None]] | None = None
 
     async def stop(self) -> None:
         self.task.cancel()
@@ -90,6 +106,7 @@ async def start_webhook(
     excluded_namespaces: Sequence[str] = ("kube-system",),
     serves: Callable[[str], bool] | None = None,
     cached: CachedLister | None = None,
+    may_register: Callable[[], bool] | None = None,
 ) -> RunningWebhook:
     """Serving (and registered, with a URL) when this returns; stop() ends rotation and serving.
 
@@ -100,8 +117,8 @@ async def start_webhook(
     await server.start()
 
     async def register(ca: bytes | None) -> None:
-        if options.url is None:
-            return
+        if options.url is None or (may_register is not None and not may_register()):
+            return  # no URL (the chart registers), or a standby replica (the leader registers)
         body = render_configuration(
             WebhookParameters(
                 target=ClientTarget(url=options.url),
@@ -119,4 +136,4 @@ async def start_webhook(
         await server.stop()
         raise
     task = asyncio.create_task(server.rotate_forever(register), name="ironflow-webhook-rotation")
-    return RunningWebhook(server=server, task=task)
+    return RunningWebhook(server=server, task=task, register=register)

@@ -1,0 +1,59 @@
+"""The operator's leader-election flags (or IRONFLOW_LEADER_ELECTION* / IRONFLOW_LEASE_* variables).
+
+Defaults are client-go's (15 s / 10 s / 2 s): a dead leader is replaced within about 15 s plus
+one retry, a live one renews five times per lease duration and so survives a slow API server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import click
+
+from ironflow.controller.leadership import ElectionOptions, default_identity
+from ironflow.core.lease import DEFAULT_LEASE_NAME
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def election_click_options(command: F) -> F:
+    options = [
+        click.option("--leader-election/--no-leader-election", "leader_election", default=True,
+                     show_default=True, envvar="IRONFLOW_LEADER_ELECTION",
+                     help="Elect one writing replica through a Lease in --operator-namespace; without it "
+                          "this process always writes (run only one)."),
+        click.option("--lease-name", default=DEFAULT_LEASE_NAME, show_default=True,
+                     envvar="IRONFLOW_LEASE_NAME", help="Name of the leader-election Lease."),
+        click.option("--lease-duration", type=click.FloatRange(min=1), default=15.0, show_default=True,
+                     envvar="IRONFLOW_LEASE_DURATION",
+                     help="Seconds a standby waits, without seeing a renewal, before taking the Lease."),
+        click.option("--lease-renew-deadline", type=click.FloatRange(min=0.5), default=10.0,
+                     show_default=True,
+                     envvar="IRONFLOW_LEASE_RENEW_DEADLINE",
+                     help="Seconds after its last successful renewal at which a leader stops writing."),
+        click.option("--lease-retry-period", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+                     envvar="IRONFLOW_LEASE_RETRY_PERIOD", help="Seconds between attempts to take or renew."),
+        click.option("--leader-identity", default=None, envvar="IRONFLOW_LEADER_IDENTITY",
+                     help="This replica's name in the Lease (default: hostname plus a random suffix)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def election_from(values: Mapping[str, Any]) -> ElectionOptions:
+    """The parsed flags; raises click.BadParameter when the three durations are not ordered."""
+    options = ElectionOptions(
+        enabled=bool(values.get("leader_election", True)),
+        lease_name=str(values.get("lease_name") or DEFAULT_LEASE_NAME),
+        lease_duration=float(values.get("lease_duration") or 15.0),
+        renew_deadline=float(values.get("lease_renew_deadline") or 10.0),
+        retry_period=float(values.get("lease_retry_period") or 2.0),
+        identity=str(values.get("leader_identity") or default_identity()),
+    )
+    problem = options.problem()
+    if options.enabled and problem:
+        raise click.BadParameter(problem, param_hint="--lease-duration, --lease-renew-deadline, "
+                                                     "--lease-retry-period")
+    return options

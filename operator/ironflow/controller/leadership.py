@@ -1,0 +1,179 @@
+"""Leader election through a coordination.k8s.io/v1 Lease: one replica writes, every replica serves.
+
+Every replica watches, keeps its cache and answers the pod webhook; only the holder of the Lease
+reconciles, publishes, rolls out, posts Events and registers the webhook (dev/tests). The gate is
+`Leadership.is_leading()`, checked where work is dequeued (controller/worker.py) and, as the one
+place every write passes, by the operator's client before it sends anything but a GET
+(`Kube.write_guard`): a standby writes nothing but its attempts on the Lease.
+
+Timing (defaults 15 s / 10 s / 2 s, as client-go's leaderelection):
+
+- the holder renews every `retry_period`; each success makes it leader until
+  `start of that attempt + renew_deadline` on its monotonic clock. Past that instant
+  `is_leading()` is False by itself, even if the renew loop is stuck, so writes stop at once;
+- a candidate takes the Lease only after seeing the same record for `lease_duration` on its own
+  monotonic clock. It first saw that record no earlier than it was written, which was no
+  earlier than the start of the holder's last successful attempt. So the holder stops at the
+  latest `renew_deadline` after that start, and a take-over comes at the earliest
+  `lease_duration` after it: `lease_duration - renew_deadline` (5 s) covers clock-rate
+  differences and a write already in flight at the deadline;
+- every Lease write is a create or an update carrying the resourceVersion it was decided on, so
+  two candidates racing for a free Lease cannot both win (k8s/lease.py);
+- on a clean shutdown the leader stops writing, then releases the Lease (no holder, 1 s), so a
+  standby takes over at its next try instead of after a whole lease duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import math
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ironflow.core.lease import DEFAULT_LEASE_NAME, LeaseRecord, claimed, may_acquire, released
+from ironflow.k8s.async_client import ApiError, Kube, NotLeading
+from ironflow.k8s.lease import LostRace, get_lease, write_lease
+
+logger = logging.getLogger("ironflow.leadership")
+GainHook = Callable[[], Awaitable[None] | None]
+
+
+def default_identity() -> str:
+    """hostname (the pod name in a Deployment) plus a random suffix: a restarted process is new."""
+    return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class ElectionOptions:
+    enabled: bool = True
+    lease_name: str = DEFAULT_LEASE_NAME
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    identity: str = field(default_factory=default_identity)
+
+    def problem(self) -> str | None:
+        if not self.lease_duration > self.renew_deadline > self.retry_period > 0:
+            return "leader election needs lease duration > renew deadline > retry period > 0"
+        return None
+
+
+class Leadership:
+    """This replica's view of the Lease; without election (`enabled=False`) it always leads."""
+
+    def __init__(self, kube: Kube, namespace: str, options: ElectionOptions,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC)) -> None:
+        self.kube, self.namespace, self.options = kube, namespace, options
+        self._clock, self._wall = clock, wall
+        self._valid_until = math.inf if not options.enabled else -math.inf
+        self._leading = not options.enabled  # what the loop last announced (gain/loss transitions)
+        self._record: LeaseRecord | None = None
+        self._observed: tuple[object, ...] | None = None
+        self._observed_at = 0.0
+        self._hooks: list[GainHook] = []
+        self.term = 1 if self._leading else 0
+
+    @property
+    def identity(self) -> str:
+        return self.options.identity
+
+    def is_leading(self) -> bool:
+        return self._clock() < self._valid_until
+
+    def guard(self) -> None:
+        """Kube.write_guard: refuse to send a write unless the Lease is ours right now."""
+        if not self.is_leading():
+            raise NotLeading()
+
+    def on_gain(self, hook: GainHook) -> None:
+        """Called at every gain; also now if this replica already leads (level, not edge)."""
+        self._hooks.append(hook)
+        if self.is_leading():
+            self._call(hook)
+
+    def _call(self, hook: GainHook) -> None:
+        result = hook()
+        if result is not None:
+            task = asyncio.ensure_future(result)
+            task.add_done_callback(_log_failure)
+
+    async def _attempt(self) -> bool:
+        """One read and, when allowed, one guarded write; True when the Lease is ours after it."""
+        async with asyncio.timeout(self.options.renew_deadline / 2):
+            current = await get_lease(self.kube, self.namespace, self.options.lease_name)
+        now = self._clock()
+        seen = current.observed_as() if current is not None else None
+        if seen != self._observed:
+            self._observed, self._observed_at = seen, now
+        if not may_acquire(current, self.identity, now - self._observed_at):
+            return False
+        duration = math.ceil(self.options.lease_duration)
+        async with asyncio.timeout(self.options.renew_deadline / 2):
+            record = await write_lease(self.kube, self.namespace, self.options.lease_name,
+                                       claimed(current, self.identity, duration, self._wall()))
+        self._record = record
+        self._observed, self._observed_at = record.observed_as(), self._clock()
+        return True
+
+    async def run(self) -> None:
+        if not self.options.enabled:
+            return
+        logger.info("leader election: Lease %s/%s as %s (duration %.0fs, renew deadline %.0fs, retry %.0fs)",
+                    self.namespace, self.options.lease_name, self.identity, self.options.lease_duration,
+                    self.options.renew_deadline, self.options.retry_period)
+        while True:
+            await self.step()
+            await asyncio.sleep(self.options.retry_period)
+
+    async def step(self) -> None:
+        """One attempt to take or renew the Lease, then the gain/loss transition it implies."""
+        started = self._clock()
+        try:
+            ours = await self._attempt()
+        except (ApiError, LostRace, TimeoutError) as exc:
+            logger.debug("Lease attempt failed: %s", exc)
+            ours = False
+        if ours:
+            self._valid_until = started + self.options.renew_deadline
+        self._announce()
+
+    def _announce(self) -> None:
+        leading = self.is_leading()
+        if leading == self._leading:
+            return
+        self._leading = leading
+        if leading:
+            self.term += 1
+            logger.info("became the leader (Lease %s/%s, term %d): resyncing everything once",
+                        self.namespace, self.options.lease_name, self.term)
+            for hook in list(self._hooks):
+                self._call(hook)
+        else:
+            logger.warning("lost the leader Lease %s/%s: writes stopped, standing by",
+                           self.namespace, self.options.lease_name)
+
+    async def release(self) -> None:
+        """On shutdown: stop writing now, then hand the Lease back so a standby need not wait it out."""
+        was_leading = self.is_leading()
+        self._valid_until = -math.inf
+        if not self.options.enabled or not was_leading or self._record is None:
+            return
+        try:
+            async with asyncio.timeout(self.options.retry_period):
+                await write_lease(self.kube, self.namespace, self.options.lease_name,
+                                  released(self._record, self._wall()))
+            logger.info("released the leader Lease %s/%s", self.namespace, self.options.lease_name)
+        except (ApiError, LostRace, TimeoutError) as exc:
+            logger.warning("could not release the leader Lease (%s): a standby takes over when it expires",
+                           exc)
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("a leader-gain hook failed: %s", task.exception())

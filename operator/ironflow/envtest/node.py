@@ -1,0 +1,241 @@
+"""A real node for the embedded control plane: containerd + runc + CNI, a kubelet, kube-scheduler.
+
+Pods then really run: the kubelet resolves the secretKeyRefs and volumes the webhook wrote, and a
+test reads what the container's process printed (`kubectl logs`, API server -> kubelet). It is
+hardened as a real node is: the kubelet authenticates with a `system:node:` certificate (the
+Node authorizer limits it to its pods' objects), keeps webhook authn/authz for its own API, and
+the API server calls it with its own client certificate. Teardown order and the machine traps
+behind each setting: docs/node.md.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ironflow.envtest import kubeconfig, nodeconfig, nodeimages, processes
+from ironflow.envtest.binaries import NODE_REQUIRED, missing
+from ironflow.envtest.components import Layout
+from ironflow.envtest.nodecleanup import clean_leftovers, clean_node
+from ironflow.envtest.nodeconfig import NODE_NAME, KubeletFiles, NodeLayout
+from ironflow.envtest.nodehost import MachineRecord, absent_outside_dirs, create_cgroup_root, read_sysctls
+from ironflow.envtest.nodehost import unavailable_reason as machine_reason
+from ironflow.envtest.pki import CertificateAuthority
+from ironflow.envtest.ports import free_ports
+from ironflow.envtest.readiness import Prober, http_ok, wait_until
+
+KUBELET_CLIENT = "kube-apiserver-kubelet-client"  # the API server's identity towards kubelets
+
+
+class NodeUnavailable(RuntimeError):
+    """This machine cannot run a node; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """What `down` (possibly another process) needs to stop this node."""
+
+    processes: tuple[processes.ProcessRecord, ...]
+    timings: dict[str, float]
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> NodeState | None:
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        records = tuple(processes.ProcessRecord(**r) for r in data["processes"])
+        return cls(records, {str(k): float(v) for k, v in data.get("timings", {}).items()})
+
+
+def unavailable_reason(bin_dir: Path) -> str | None:
+    """Why no node can start here (one line), or None."""
+    reason = machine_reason()
+    if reason is None and missing(bin_dir, NODE_REQUIRED):
+        reason = f"{', '.join(missing(bin_dir, NODE_REQUIRED))} not in {bin_dir}: run make control-plane"
+    return reason
+
+
+def admin_kubectl(bin_dir: Path, cluster: Layout) -> list[str]:
+    """kubectl as the cluster's admin; its discovery cache stays in the cluster dir, not in ~/.kube."""
+    return [
+        str(bin_dir / "kubectl"),
+        f"--kubeconfig={cluster.kubeconfig}",
+        f"--cache-dir={cluster.root / 'kubectl-cache'}",
+    ]
+
+
+class Node:
+    """`start()` after the control plane is ready; `stop()` before it stops."""
+
+    def __init__(
+        self, cluster_dir: Path, bin_dir: Path, server: str, *, die_with_parent: bool, timeout: float = 180.0
+    ) -> None:
+        self.cluster = Layout(cluster_dir.resolve())
+        self.layout = NodeLayout(self.cluster.root / "node")
+        self.bin_dir, self.server = bin_dir, server
+        self.die_with_parent, self.timeout = die_with_parent, timeout
+        self.timings: dict[str, float] = {}
+        self._started: list[tuple[subprocess.Popen[bytes], processes.ProcessRecord]] = []
+
+    def start(self) -> None:
+        reason = unavailable_reason(self.bin_dir)
+        if reason is not None:
+            raise NodeUnavailable(f"no node on this machine: {reason}")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> list[str]:
+        """Tear everything down (pods, then the node's processes and host state); returns problems."""
+        problems = clean_node(self.layout, self.bin_dir, self._admin_kubectl())
+        for proc, _ in self._started:
+            proc.wait()
+        self._started.clear()
+        return problems
+
+    @property
+    def records(self) -> tuple[processes.ProcessRecord, ...]:
+        return tuple(record for _, record in self._started)
+
+    def describe_timings(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.timings.items())
+
+    def _admin_kubectl(self) -> list[str]:
+        return admin_kubectl(self.bin_dir, self.cluster)
+
+    def _spawn(self, name: str, argv: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
+        log = self.layout.log(name)
+        proc, record = processes.spawn(name, argv, log, die_with_parent=self.die_with_parent)
+        self._started.append((proc, record))
+        NodeState(tuple(r for _, r in self._started), self.timings).save(self.layout.state)
+        return proc, log
+
+    def _certificates(self) -> KubeletFiles:
+        pki, layout = self.cluster.pki, self.layout
+        ca = CertificateAuthority.load(
+            self.cluster.cert("ca").read_bytes(), self.cluster.key("ca").read_bytes()
+        )
+        ca.issue_serving("kubelet").write(pki, "kubelet")
+        ca.issue_serving("kube-scheduler").write(pki, "scheduler")
+        for component, user, groups in (
+            ("kubelet", f"system:node:{NODE_NAME}", ("system:nodes",)),
+            ("kube-scheduler", "system:kube-scheduler", ()),
+        ):
+            pair = ca.issue_client(user, groups)
+            config = kubeconfig.build(
+                self.server, ca.keypair.cert_pem, user=user, cert_pem=pair.cert_pem, key_pem=pair.key_pem
+            )
+            kubeconfig.write(layout.kubeconfig(component), config)
+        kubelet_port, healthz_port, self._scheduler_port = free_ports(3)
+        return KubeletFiles(
+            self.cluster.cert("ca"), pki / "kubelet.crt", pki / "kubelet.key", kubelet_port, healthz_port
+        )
+
+    def _start(self) -> None:
+        begin = time.monotonic()
+        for proc, _ in self._started:  # a restart after a crash: reap what died
+            proc.poll()
+        self._started.clear()
+        self.timings = {}
+        clean_leftovers(self.bin_dir)
+        MachineRecord(str(self.layout.root), read_sysctls(), absent_outside_dirs()).save()
+        shutil.rmtree(self.layout.root, ignore_errors=True)
+        files = self._certificates()
+        nodeconfig.write_configs(self.layout, files)
+        archives = [w.path for w in nodeimages.write_images(self.layout.images)]
+        self.timings["files"] = time.monotonic() - begin  # leftovers, certificates, configs, images
+        containerd = self._spawn("containerd", ["containerd", "--config", str(self.layout.containerd_config)])
+        sock = str(self.layout.socket)
+        self.timings["containerd"] = wait_until(
+            lambda: (
+                subprocess.run(["ctr", "--address", sock, "version"], capture_output=True).returncode == 0
+            ),
+            self.timeout,
+            "containerd",
+            watch=[containerd],
+        )
+        imported = time.monotonic()
+        nodeimages.import_images(self.layout.socket, archives)
+        self.timings["image-import"] = time.monotonic() - imported
+        create_cgroup_root()
+        kubectl = self._admin_kubectl()
+        subprocess.run(
+            [
+                *kubectl,
+                "create",
+                "clusterrolebinding",
+                "ironflow-envtest:kubelet-api-admin",
+                "--clusterrole=system:kubelet-api-admin",
+                f"--user={KUBELET_CLIENT}",
+            ],
+            capture_output=True,
+            check=False,  # AlreadyExists on a restarted node is fine; a real failure shows in `logs`
+        )
+        kubelet = self._spawn("kubelet", self._kubelet_argv())
+        scheduler = self._spawn("kube-scheduler", self._scheduler_argv())
+        watch = [containerd, kubelet, scheduler]
+        prober = Prober(self.cluster.cert("ca"), self.cluster.cert("admin"), self.cluster.key("admin"))
+        self.timings["kubelet"] = wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{files.healthz_port}/healthz"),
+            self.timeout,
+            "kubelet /healthz",
+            watch=watch,
+        )
+        self.timings["node-ready"] = wait_until(
+            lambda: _node_ready(prober, self.server), self.timeout, f"Node {NODE_NAME} Ready", watch=watch
+        )
+        self.timings["kube-scheduler"] = wait_until(
+            lambda: prober.ok(f"https://127.0.0.1:{self._scheduler_port}/healthz"),
+            self.timeout,
+            "kube-scheduler /healthz",
+            watch=watch,
+        )
+        self.timings["total"] = time.monotonic() - begin
+        NodeState(tuple(r for _, r in self._started), self.timings).save(self.layout.state)
+
+    def _kubelet_argv(self) -> list[str]:
+        return [
+            str(self.bin_dir / "kubelet"),
+            f"--config={self.layout.kubelet_config}",
+            f"--kubeconfig={self.layout.kubeconfig('kubelet')}",
+            f"--root-dir={self.layout.kubelet_root}",
+            f"--hostname-override={NODE_NAME}",
+            "--v=1",
+        ]
+
+    def _scheduler_argv(self) -> list[str]:
+        config = self.layout.kubeconfig("kube-scheduler")
+        return [
+            str(self.bin_dir / "kube-scheduler"),
+            f"--kubeconfig={config}",
+            f"--authentication-kubeconfig={config}",
+            f"--authorization-kubeconfig={config}",
+            "--authentication-skip-lookup=true",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={self._scheduler_port}",
+            f"--tls-cert-file={self.cluster.cert('scheduler')}",
+            f"--tls-private-key-file={self.cluster.key('scheduler')}",
+            f"--client-ca-file={self.cluster.cert('ca')}",
+            "--leader-elect=false",
+            "--profiling=false",
+            "--v=1",
+        ]
+
+
+def _node_ready(prober: Prober, server: str) -> bool:
+    try:
+        node = prober.get_json(f"{server}/api/v1/nodes/{NODE_NAME}")
+    except OSError:
+        return False
+    conditions = node.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)

@@ -1,0 +1,216 @@
+"""Files of the test bed's node: containerd's config, the kubelet's, the CNI network, their places.
+
+Every path is private to one node directory except what the kernel makes global (cgroups, the
+bridge, sysctls), named once here so start-up and clean-up agree on them. The choices that make
+a kubelet run on this kind of machine (cgroup v1, no CAP_SYS_RESOURCE, no registry, no systemd)
+are explained where they are made; docs/node.md tells the story.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NODE_NAME = "127.0.0.1"  # --hostname-override: name and address, so the API server dials loopback
+BRIDGE = "ironflow0"
+NETWORK = "ironflow-node"
+POD_SUBNET = "10.199.0.0/24"
+CGROUP_ROOT = "/ironflow-node"
+CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
+PAUSE_IMAGE = "ironflow.invalid/pause:1"  # .invalid never resolves: nothing can be pulled by mistake
+BUSYBOX_IMAGE = "ironflow.invalid/busybox:1.35"
+# The kubelet sets these whatever it is told (protectKernelDefaults only turns the set into a
+# check that fails); ip_forward is ours to watch: nothing may start forwarding off this machine.
+SYSCTLS = ("vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops", "net/ipv4/ip_forward")
+
+
+@dataclass(frozen=True)
+class NodeLayout:
+    """File locations inside one node directory (`<cluster dir>/node`)."""
+
+    root: Path
+
+    @property
+    def containerd_root(self) -> Path:
+        return self.root / "containerd" / "root"
+
+    @property
+    def containerd_state(self) -> Path:
+        return self.root / "containerd" / "state"
+
+    @property
+    def containerd_config(self) -> Path:
+        return self.root / "containerd.toml"
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "containerd.sock"
+
+    @property
+    def runc_root(self) -> Path:
+        return self.root / "runc"
+
+    @property
+    def cni_conf_dir(self) -> Path:
+        return self.root / "cni" / "net.d"
+
+    @property
+    def ipam_dir(self) -> Path:
+        return self.root / "cni" / "ipam"
+
+    @property
+    def kubelet_root(self) -> Path:
+        return self.root / "kubelet"
+
+    @property
+    def kubelet_config(self) -> Path:
+        return self.root / "kubelet-config.yaml"
+
+    @property
+    def pod_logs(self) -> Path:
+        return self.root / "pods"
+
+    @property
+    def images(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "node.json"
+
+    def kubeconfig(self, component: str) -> Path:
+        return self.root / f"{component}.kubeconfig"
+
+    def log(self, component: str) -> Path:
+        return self.root / f"{component}.log"
+
+
+def _toml_string(value: str) -> str:
+    return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+
+def containerd_toml(layout: NodeLayout) -> str:
+    """containerd 1.6 (config version 2) on a private root, state, socket, runc root and CNI dirs."""
+    cri = 'plugins."io.containerd.grpc.v1.cri"'
+    return f"""version = 2
+root = {_toml_string(str(layout.containerd_root))}
+state = {_toml_string(str(layout.containerd_state))}
+# plugins that would reach outside the node directory (/opt) or that this machine cannot use
+disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"]
+
+[grpc]
+  address = {_toml_string(str(layout.socket))}
+
+[metrics]
+  address = ""
+
+[{cri}]
+  sandbox_image = {_toml_string(PAUSE_IMAGE)}
+  # root here lacks CAP_SYS_RESOURCE: a negative oom_score_adj (Guaranteed pods) fails the sandbox
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [{cri}.containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [{cri}.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [{cri}.containerd.runtimes.runc.options]
+        SystemdCgroup = false  # no systemd here; the kubelet uses cgroupfs too
+        Root = {_toml_string(str(layout.runc_root))}
+  [{cri}.cni]
+    bin_dir = {_toml_string(str(CNI_BIN_DIR))}
+    conf_dir = {_toml_string(str(layout.cni_conf_dir))}
+"""
+
+
+def cni_conflist(layout: NodeLayout) -> dict[str, Any]:
+    """A bridge with no gateway, no masquerade and no host address: no pod packet leaves it."""
+    return {
+        "cniVersion": "1.0.0",
+        "name": NETWORK,
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": BRIDGE,
+                "isGateway": False,
+                "isDefaultGateway": False,
+                "ipMasq": False,
+                "hairpinMode": False,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": POD_SUBNET}]],
+                    "dataDir": str(layout.ipam_dir),
+                },
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class KubeletFiles:
+    """What the kubelet's configuration points at: its CA, serving pair and ports."""
+
+    ca: Path
+    serving_cert: Path
+    serving_key: Path
+    port: int
+    healthz_port: int
+
+
+def kubelet_config(layout: NodeLayout, files: KubeletFiles) -> dict[str, Any]:
+    """KubeletConfiguration: hardened like a real node (webhook authn/authz), fitted to this machine."""
+    return {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "address": "127.0.0.1",
+        "port": files.port,
+        "readOnlyPort": 0,
+        "healthzBindAddress": "127.0.0.1",
+        "healthzPort": files.healthz_port,
+        "tlsCertFile": str(files.serving_cert),
+        "tlsPrivateKeyFile": str(files.serving_key),
+        "authentication": {
+            "anonymous": {"enabled": False},
+            "webhook": {"enabled": True},
+            "x509": {"clientCAFile": str(files.ca)},
+        },
+        "authorization": {"mode": "Webhook"},
+        "containerRuntimeEndpoint": f"unix://{layout.socket}",
+        "imageServiceEndpoint": f"unix://{layout.socket}",
+        "failCgroupV1": False,  # this machine has cgroup v1 only
+        "cgroupDriver": "cgroupfs",  # containerd 1.6 cannot tell the kubelet its driver
+        "cgroupRoot": CGROUP_ROOT,
+        "cgroupsPerQOS": True,
+        "failSwapOn": False,
+        "makeIPTablesUtilChains": False,
+        # no registry: images are imported, never pulled, and must never be collected
+        "imageGCHighThresholdPercent": 100,
+        "imageGCLowThresholdPercent": 99,
+        "evictionHard": {"memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
+        "podLogsDir": str(layout.pod_logs),
+        "resolvConf": "",
+        "registerNode": True,
+        "rotateCertificates": False,
+        "serverTLSBootstrap": False,
+        "maxPods": 50,
+        "fileCheckFrequency": "1s",
+        "syncFrequency": "10s",
+        "nodeStatusUpdateFrequency": "5s",
+    }
+
+
+def write_configs(layout: NodeLayout, files: KubeletFiles) -> None:
+    layout.root.mkdir(parents=True, exist_ok=True)
+    layout.containerd_config.write_text(containerd_toml(layout))
+    layout.cni_conf_dir.mkdir(parents=True, exist_ok=True)
+    (layout.cni_conf_dir / "10-ironflow.conflist").write_text(json.dumps(cni_conflist(layout), indent=2))
+    layout.kubelet_config.write_text(yaml.safe_dump(kubelet_config(layout, files), sort_keys=False))

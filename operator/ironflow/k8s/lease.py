@@ -1,0 +1,61 @@
+"""Read and write the leader-election Lease (coordination.k8s.io/v1).
+
+Writes are create (fails with 409 when someone else created it first) or a full update carrying
+the resourceVersion the decision was made on (fails with 409 when anyone wrote in between), never
+a blind patch: of two candidates racing for a free Lease, exactly one write succeeds. The
+operator's calls bypass its own leader gate (controller/leadership.py): the Lease is the one
+object a standby writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ironflow.core.lease import LeaseRecord, parse_lease
+from ironflow.k8s.async_client import ApiError, Kube, group_path
+from ironflow.k8s.sync_client import SyncClient
+from ironflow.k8s.sync_errors import NotFound
+
+COORDINATION: Final = "coordination.k8s.io/v1"
+
+
+class LostRace(Exception):
+    """Another candidate wrote the Lease between our read and our write (409)."""
+
+
+def _body(namespace: str, name: str, record: LeaseRecord) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace,
+                                "labels": {"app.kubernetes.io/managed-by": "ironflow-operator"}}
+    if record.resource_version:
+        metadata["resourceVersion"] = record.resource_version
+    return {"apiVersion": COORDINATION, "kind": "Lease", "metadata": metadata, "spec": record.spec()}
+
+
+async def get_lease(kube: Kube, namespace: str, name: str) -> LeaseRecord | None:
+    return parse_lease(await kube.get(group_path(COORDINATION, "leases", namespace, name)))
+
+
+async def write_lease(kube: Kube, namespace: str, name: str, record: LeaseRecord) -> LeaseRecord:
+    """Create (no resourceVersion: the Lease did not exist) or update guarded by resourceVersion."""
+    try:
+        if record.resource_version is None:
+            written = await kube.request("POST", group_path(COORDINATION, "leases", namespace),
+                                         body=_body(namespace, name, record), guarded=False)
+        else:
+            written = await kube.request("PUT", group_path(COORDINATION, "leases", namespace, name),
+                                         body=_body(namespace, name, record), guarded=False)
+    except ApiError as exc:
+        if exc.status == 409:
+            raise LostRace(str(exc)) from None
+        raise
+    parsed = parse_lease(written)
+    assert parsed is not None
+    return parsed
+
+
+def read_lease_sync(client: SyncClient, namespace: str, name: str) -> LeaseRecord | None:
+    """The CLI's read (`ironflow status`): None when there is no such Lease."""
+    try:
+        return parse_lease(client.request("GET", group_path(COORDINATION, "leases", namespace, name)))
+    except NotFound:
+        return None

@@ -1,0 +1,58 @@
+"""Kubernetes' own namespaces get no sealing-key ConfigMap unless the operator is told otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from click.testing import CliRunner
+
+from ironflow.controller import main as operator_main
+from ironflow.controller.namespaces import _serve
+from ironflow.controller.state import SYSTEM_NAMESPACES
+
+
+def _runtime(excluded: tuple[str, ...]) -> Any:
+    queued: list[tuple[str, str]] = []
+    return SimpleNamespace(options=SimpleNamespace(sealing_key_excluded=excluded), served_namespaces=set(),
+                           queue=SimpleNamespace(add=queued.append), queued=queued)
+
+
+def test_given_default_exclusions_when_system_namespaces_are_discovered_then_nothing_is_published() -> None:
+    runtime = _runtime(SYSTEM_NAMESPACES)
+    for namespace in ("kube-system", "kube-public", "kube-node-lease", "team-a"):
+        _serve(runtime, namespace)
+    assert runtime.queued == [("sealing-key", "team-a")]
+    assert runtime.served_namespaces == {"team-a"}
+
+
+def test_given_exclusions_cleared_when_kube_system_is_discovered_then_it_is_published() -> None:
+    runtime = _runtime(())
+    _serve(runtime, "kube-system")
+    assert runtime.queued == [("sealing-key", "kube-system")]
+
+
+def test_given_operator_flag_when_parsed_then_default_is_the_system_namespaces_and_empty_means_none(
+    monkeypatch: Any, tmp_path: Path
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    seen: list[tuple[str, ...]] = []
+
+    def fake_run(coroutine: Any) -> None:
+        coroutine.close()
+
+    monkeypatch.setattr(operator_main, "serve", lambda options: seen.append(options.sealing_key_excluded)
+                        or _noop())
+    monkeypatch.setattr(operator_main.asyncio, "run", fake_run)
+    monkeypatch.setattr(operator_main.logs, "configure", lambda *_: None)
+    runner = CliRunner()
+    for extra in ([], ["--sealing-key-excluded-namespaces="], ["--sealing-key-excluded-namespaces=a, b"]):
+        result = runner.invoke(operator_main.main, ["--kubeconfig", str(kubeconfig), *extra], env={})
+        assert result.exit_code == 0, result.output
+    assert seen == [SYSTEM_NAMESPACES, (), ("a", "b")]
+
+
+async def _noop() -> None:
+    return None
