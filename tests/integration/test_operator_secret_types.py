@@ -71,7 +71,8 @@ def test_given_tls_ironflow_secret_when_projected_then_typed_secret_serves_an_in
     secret = client.CoreV1Api(k8s_api).read_namespaced_secret("web-tls", namespace)
     assert secret.type == "kubernetes.io/tls"
     assert secret.metadata.labels == {"team": "web", "app.kubernetes.io/managed-by": "ironflow-operator"}
-    assert secret.metadata.annotations == {"cert-owner": "platform"}
+    assert secret.metadata.annotations["cert-owner"] == "platform"
+    assert set(secret.metadata.annotations) == {"cert-owner", "ironflow.io/versions"}  # the operator's own
     assert secret_data(k8s_api, namespace, "web-tls") == {"tls.crt": CERT, "tls.key": KEY}
 
     ingress = {
