@@ -234,6 +234,8 @@ def test_given_chart_serving_one_namespace_when_installed_then_operator_works_on
         kubeconfig,
         "--set",
         f"namespaces={{{served}}}",
+        "--set",
+        "devMode=true",  # development mode is explicit: the chart's value is what turns it on
     ]
     installed = _helm(helm, *install).stdout
     assert "STATUS: deployed" in installed
@@ -262,7 +264,11 @@ def test_given_chart_serving_one_namespace_when_installed_then_operator_works_on
                                   check=False)  # fmt: skip
             assert can.stdout.strip() == "no", f"{verb} {resource} in kube-system granted"
 
-        run = start_as_deployed(cluster, namespace, tmp_path)  # no master key: development mode
+        args = json.loads(
+            cluster.kubectl("get", "deployment/ironflow-operator", "-n", namespace, "-o", "json").stdout
+        )["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert "--dev-mode" in args, args
+        run = start_as_deployed(cluster, namespace, tmp_path)  # devMode=true and no master key: dev mode
         try:
             cluster.kubectl.apply_text(_DEV_SECRET, namespace=served)
             eventually(

@@ -148,15 +148,18 @@ def test_given_no_configmap_when_read_then_no_key_published_reason() -> None:
     )
 
 
+DEV_CM = {"data": {"mode": "dev"}}
+
+
 def test_given_non_utf8_value_in_dev_mode_when_sealed_then_refused() -> None:
-    key = sealing.from_data({"mode": "dev"}, "x")
+    key = sealing.from_configmap(DEV_CM, "dev", dev=True)
     assert sealing.seal_for(key, "dev", "A", b"ok") == "dev:ok"
     with pytest.raises(UserError):
         sealing.seal_for(key, "dev", "A", b"\xff")
 
 
 def test_given_oversized_value_in_dev_mode_when_sealed_then_refused_like_a_sealed_one() -> None:
-    key = sealing.from_data({"mode": "dev"}, "x")
+    key = sealing.from_configmap(DEV_CM, "dev", dev=True)
     with pytest.raises(UserError) as caught:
         sealing.seal_for(key, "dev", "A", b"v" * (MAX_PLAINTEXT_BYTES + 1))
     assert "at most" in caught.value.message and "vvv" not in caught.value.message

@@ -8,6 +8,7 @@ import logging
 import types
 from collections.abc import Hashable
 
+from ironflow.controller import publisher
 from ironflow.controller.logs import REDACTED, RedactingFormatter, Redactor
 from ironflow.controller.masterkey import key_state
 from ironflow.controller.namespaces import is_static, matches
@@ -70,8 +71,10 @@ def test_given_namespace_patterns_when_matched_then_kopf_semantics() -> None:
 
 
 def test_given_master_key_secret_states_when_read_then_dev_keyed_or_invalid() -> None:
-    assert key_state(None).mode == "dev"
-    assert key_state({"data": {"IRONFLOW_MASTER_KEY": ""}}).mode == "dev"
+    assert key_state(None).mode == "no-key"
+    assert key_state({"data": {"IRONFLOW_MASTER_KEY": ""}}).mode == "no-key"
+    assert key_state(None, dev_mode=True).mode == "dev"
+    assert key_state({"data": {"IRONFLOW_MASTER_KEY": ""}}, dev_mode=True).mode == "dev"
     keyed = key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}})
     assert keyed.mode == "keyed" and keyed.kid
     broken = key_state({"data": {"IRONFLOW_MASTER_KEY": _b64("s3cr3t-but-short")}})
@@ -81,9 +84,12 @@ def test_given_master_key_secret_states_when_read_then_dev_keyed_or_invalid() ->
 
 def test_given_key_states_when_published_then_public_key_only_when_keyed() -> None:
     keyed = key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}})
-    assert "publicKey" in desired_data(keyed)
-    assert desired_data(key_state(None)) == {"algorithm": "X25519-HKDF-SHA256-AES256GCM/v1", "mode": "dev"}
-    assert "publicKey" not in desired_data(key_state({"data": {"IRONFLOW_MASTER_KEY": _b64("x")}}))
+    published = desired_data(keyed, "prod")
+    assert {"publicKey", "signature", "signerKey"} <= set(published) and published["namespace"] == "prod"
+    algorithm = "X25519-HKDF-SHA256-AES256GCM/v1"
+    assert desired_data(key_state(None), "prod") == {"algorithm": algorithm, "mode": "no-key"}
+    assert desired_data(key_state(None, dev_mode=True), "prod") == {"algorithm": algorithm, "mode": "dev"}
+    assert "publicKey" not in desired_data(key_state({"data": {"IRONFLOW_MASTER_KEY": _b64("x")}}), "prod")
 
 
 def test_given_remembered_value_when_logged_by_mistake_then_redacted_in_every_form() -> None:
@@ -188,5 +194,5 @@ def test_given_master_key_change_when_applied_then_sealing_keys_queued_before_ev
         return order
 
     order = asyncio.run(scenario())
-    assert order[:2] == [("sealing-key", "a"), ("sealing-key", "b")]
-    assert sorted(order[2:]) == [("cr", "IronflowSecret", "a", f"r{i}") for i in range(3)]
+    assert order[:3] == [("sealing-key", "a"), ("sealing-key", "b"), (publisher.ANCHOR_KEY,)]
+    assert sorted(order[3:]) == [("cr", "IronflowSecret", "a", f"r{i}") for i in range(3)]

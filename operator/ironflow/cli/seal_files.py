@@ -9,6 +9,7 @@ contradicts the manifest is an error, as in kubectl. The key is the environment'
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -25,7 +26,6 @@ from ironflow.cli.manifests import (
 )
 from ironflow.cli.output import warn
 from ironflow.cli.session import Session
-from ironflow.core.sealing_key import SEALING_KEY_CONFIGMAP
 
 
 def _namespace(manifest_ns: str | None, env: str | None, explicit: bool, name: str) -> str:
@@ -40,26 +40,17 @@ def _namespace(manifest_ns: str | None, env: str | None, explicit: bool, name: s
     return namespace
 
 
-def _key(session: Session, namespace: str, public_key: str | None) -> sealing.SealingKey:
-    if public_key is not None:
-        key = sealing.from_file(public_key)
-    else:
-        configmap = session.environment(namespace).get_configmap(namespace, SEALING_KEY_CONFIGMAP)
-        key = sealing.from_configmap(configmap, namespace)
-    if key.mode == "dev":
-        warn(f"development mode in {namespace}: the dev form holds the values in plaintext")
-    return key
-
-
 def seal_files(
     session: Session,
     filename: str,
     merge_target: str | None,
     env: str | None,
     env_explicit: bool,
-    public_key: str | None,
+    key_for: Callable[[str], sealing.SealingKey],
     resource: str | None,
 ) -> None:
+    """`key_for(namespace)` is `secret seal`'s own key choice (published and trusted, or
+    --public-key, or --dev), so a whole file is sealed under exactly the rules of one value."""
     stdin_text = sys.stdin.read() if filename == "-" else None
     text, source = read_source(filename, stdin_text)
     plain = read_plain_secrets(text, source, resource)
@@ -68,7 +59,9 @@ def seal_files(
     for secret in plain:
         namespace = _namespace(secret.namespace, env, env_explicit, secret.name)
         if namespace not in keys:
-            keys[namespace] = _key(session, namespace, public_key)
+            keys[namespace] = key_for(namespace)
+            if keys[namespace].mode == "dev":
+                warn(f"development mode (--dev) in {namespace}: the dev form holds the values in plaintext")
         key = keys[namespace]
         sealed = {n: sealing.seal_for(key, namespace, n, value) for n, value in secret.values.items()}
         secret.values.clear()  # plaintext no longer needed
