@@ -18,13 +18,13 @@ pytest_plugins = ["cli_fixtures"]
 
 
 @pytest.fixture
-def chain(k8s_api: client.ApiClient, namespace: str) -> Iterator[tuple[str, str, str]]:
-    """dev (the test's namespace), staging and prod, each with a published sealing key."""
+def chain(k8s_api: client.ApiClient, namespace: str, keyring: Keyring) -> Iterator[tuple[str, str, str]]:
+    """dev (the test's namespace), staging and prod, each with the sealing key one operator publishes."""
     core = client.CoreV1Api(k8s_api)
     made = [f"t-{stage}-{uuid.uuid4().hex[:8]}" for stage in ("staging", "prod")]
     for name in made:
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-        publish_sealing_key(k8s_api, name)
+        publish_sealing_key(k8s_api, name, keyring=keyring)
     yield namespace, made[0], made[1]
     for name in made:
         core.delete_namespace(name, propagation_policy="Background")

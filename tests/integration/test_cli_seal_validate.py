@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 import yaml
-from cli_support import Cli
+from cli_support import Cli, trust_signer
 from kubernetes import client
 from operator_fixtures import Operator, configmap_data, new_key, ready, secret_data, wait_ready, wait_status
 
+from ironflow.core.keyring import Keyring
 from ironflow.core.sealing_key import derive_sealing_key
 from ironflow.envtest import eventually
 from ironflow.envtest.cluster import Cluster
@@ -26,6 +27,7 @@ def test_given_secret_manifest_when_sealed_applied_and_validated_then_operator_v
     operator.set_master_key(key)
     operator.start()
     kid = derive_sealing_key(bytes.fromhex(key)).kid
+    trust_signer(cli, Keyring.from_master_keys(bytes.fromhex(key)))  # what the admin tells users
     eventually(
         lambda: (configmap_data(k8s_api, namespace, "ironflow-sealing-key") or {}).get("keyId") == kid,
         what="the sealing key published",
