@@ -233,15 +233,15 @@ def test_given_installed_operator_when_user_follows_the_journey_then_values_flow
         assert "DB_PASSWORD" in listing and published["keyId"] in listing
         assert CANARY not in listing and expected not in listing
 
-    # The installed Deployment has no running pod here (the operator is a local stand-in), so status
-    # truthfully reports the operator (and the webhook Service) down and exits 4; the environment
-    # itself needs nothing.
+    # The installed Deployment has no running pod here, but the local stand-in operator runs with the
+    # chart's identity and holds the leader Lease, so status reports it alive from the Lease; the
+    # webhook Service has no endpoints, so status exits 4; the environment itself needs nothing.
     checked = ironflow(admin, "status", "--env", staging, "-o", "json")
     status = json.loads(checked.stdout)
     assert status["keys"] == [{"environment": staging, "mode": "keyed", "keyId": published["keyId"]}]
     assert status["notReady"] == [] and status["blocked"] == []
     assert checked.returncode == (4 if status["attention"] else 0), checked.stderr
-    assert status["operator"]["state"] == "down", status["operator"]
+    assert (status["operator"]["state"], status["operator"]["source"]) == ("alive", "leader Lease")
     assert "keyed" in ironflow(admin, "status", "--env", staging).stdout
 
     # Promote: the dry run writes nothing, the real run carries the config, never the secret.
