@@ -14,7 +14,16 @@ import yaml
 
 from ironflow.core.config_values import MAX_SAFE_INTEGER, MAX_VALUE_DEPTH
 
-NAME_RE = "^[A-Za-z_][A-Za-z0-9_]*$"
+NAME_RE = "^[-._a-zA-Z0-9]+$"
+NAME_DOC = (
+    "NAME is any valid Secret/ConfigMap key (letters, digits, '-', '_', '.'; not '.', '..' or "
+    "starting with '..'; at most 253 characters), unique in the environment. A pod gets a NAME "
+    "that is also an environment variable name (^[A-Za-z_][A-Za-z0-9_]*$) as env or as a file, "
+    "any other (tls.crt, .dockerconfigjson, config.yaml) only as a file "
+    "(ironflow.io/projection: files)."
+)
+# One CEL predicate for "k is a valid key", shared by the CRD rule and the config names policy.
+KEY_OK = f"k.matches('{NAME_RE}') && k != '.' && k != '..' && !k.startsWith('..')"
 MAX_NAMES = 64
 MAX_SEALED_LENGTH = 24000  # 16 KiB plaintext sealed is 21 950 characters; see docs/crypto.md "Limits"
 # A sealed value: ifs:v<version>:<16 hex key id>:<base64url>, at least 80 characters of data.
@@ -22,9 +31,9 @@ SEALED_MIN_LENGTH = len("ifs:v1:0123456789abcdef:") + 80
 
 NAME_RULES = [
     {
-        "rule": f"self.all(k, k.matches('{NAME_RE}'))",
-        "message": "every name must be a valid environment variable name: "
-        "a letter or _, then letters, digits or _ (^[A-Za-z_][A-Za-z0-9_]*$)",
+        "rule": f"self.all(k, {KEY_OK})",
+        "message": "every name must be a valid Secret/ConfigMap key: letters, digits, '-', '_' or '.' "
+        "(^[-._a-zA-Z0-9]+$), not '.' or '..' and not starting with '..'",
         "reason": "FieldValueInvalid",
     },
     {
@@ -33,6 +42,61 @@ NAME_RULES = [
         "reason": "FieldValueInvalid",
     },
 ]
+
+SECRET_TYPES = [
+    "Opaque",
+    "kubernetes.io/tls",
+    "kubernetes.io/dockerconfigjson",
+    "kubernetes.io/dockercfg",
+    "kubernetes.io/basic-auth",
+    "kubernetes.io/ssh-auth",
+]
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+TYPE_DOC = (
+    "Type of the projected Secret (default Opaque). The API server's rules for the type apply: "
+    "kubernetes.io/tls needs the names tls.crt and tls.key, kubernetes.io/dockerconfigjson "
+    ".dockerconfigjson, kubernetes.io/basic-auth username and/or password, kubernetes.io/ssh-auth "
+    "ssh-privatekey; a projection they refuse is reported in Ready=False, and nothing projected "
+    "before is lost. A Secret's type cannot change once projected."
+)
+
+
+def template_schema(with_type: bool) -> dict[str, Any]:
+    """spec.template: what the projected object looks like; never the owner or managed-by label."""
+    string_map = {"type": "object", "additionalProperties": {"type": "string"}}
+    labels = {
+        **string_map,
+        "description": "Labels of the projected object, added to app.kubernetes.io/managed-by: "
+        "ironflow-operator, which the operator always sets and a template cannot override.",
+        "x-kubernetes-validations": [{
+            "rule": f"!('{MANAGED_BY_LABEL}' in self)",
+            "message": f"{MANAGED_BY_LABEL} is set by the operator (ironflow-operator) "
+            "and cannot be templated",
+            "reason": "FieldValueForbidden",
+        }],
+    }
+    props: dict[str, Any] = {
+        "metadata": {
+            "type": "object",
+            "description": "Labels and annotations of the projected object "
+            "(not secret: never put values here).",
+            "properties": {
+                "labels": labels,
+                "annotations": {**string_map, "description": "Annotations of the projected object."},
+            },
+        }
+    }
+    noun = "ConfigMap"
+    if with_type:
+        noun = "Secret"
+        props["type"] = {"type": "string", "description": TYPE_DOC, "enum": SECRET_TYPES}
+    return {
+        "type": "object",
+        "description": f"How the projected {noun} looks. The operator always owns it (ownerReference) and "
+        "labels it app.kubernetes.io/managed-by: ironflow-operator.",
+        "properties": props,
+    }
+
 
 # Why not one regex over each whole value: the API server charges a regex by string length x
 # pattern length, and a rule on the map is one call with a runtime budget of 1 000 000; the full
@@ -198,8 +262,8 @@ def secret_crd() -> dict[str, Any]:
         "properties": {
             "sealed": {
                 "type": "object",
-                "description": "NAME -> sealed value. NAME is an environment variable name, unique in the "
-                "environment; the value is the string `ironflow secret seal` prints "
+                "description": "NAME -> sealed value. " + NAME_DOC + " The value is the string "
+                "`ironflow secret seal` prints "
                 "(ifs:v1:<key id>:<data>), bound to this namespace and NAME. "
                 "In development mode (no master key) `dev:<plaintext>` is accepted too; "
                 "with a master key it is refused.",
@@ -211,7 +275,8 @@ def secret_crd() -> dict[str, Any]:
                 # On the map, not on each value: a rule on a string makes the API server echo the
                 # string in its error, and a sealed field holding pasted plaintext must not be echoed.
                 "x-kubernetes-validations": [*NAME_RULES, SEALED_RULE],
-            }
+            },
+            "template": template_schema(with_type=True),
         },
     }
     key_fact = {"keyId": {"type": "string", "description": "Key id the value was sealed for."}}
@@ -229,15 +294,16 @@ def config_crd() -> dict[str, Any]:
         "properties": {
             "values": {
                 "type": "object",
-                "description": "NAME -> any JSON value. NAME is an environment variable name, unique in the "
-                "environment. Projected as a string: a JSON string as-is, anything else as compact JSON.",
+                "description": "NAME -> any JSON value. " + NAME_DOC + " Projected as a string: a JSON "
+                "string as-is, anything else as compact JSON.",
                 "maxProperties": MAX_NAMES,
                 # nullable: so that a null reaches the admission policy and is refused there; without
                 # it the API server drops the name silently.
                 "additionalProperties": {"x-kubernetes-preserve-unknown-fields": True, "nullable": True},
                 # No x-kubernetes-validations here: CEL cannot type a map of arbitrary JSON, so
                 # the API server checks these names with the ValidatingAdmissionPolicy below.
-            }
+            },
+            "template": template_schema(with_type=False),
         },
     }
     return crd("IronflowConfig", "ironflowconfigs", "ifcfg", spec, status_schema({}, "config"),
@@ -271,7 +337,7 @@ def config_names_policy() -> list[dict[str, Any]]:
     and the operator apply too.
     """
     name = "ironflowconfig-names.ironflow.io"
-    bad = f"variables.values.filter(k, !k.matches('{NAME_RE}') || size(k) > 253)"
+    bad = f"variables.values.filter(k, !({KEY_OK}) || size(k) > 253)"
     nulls = "variables.values.filter(k, variables.values[k] == null)"
     levels = _value_levels()
     nodes = "[" + ", ".join(f"variables.{level['name']}" for level in levels[:-1]) + "].flatten()"
@@ -299,8 +365,9 @@ def config_names_policy() -> list[dict[str, Any]]:
             "validations": [
                 {
                     "expression": f"size({bad}) == 0",
-                    "messageExpression": "'spec.values: every name must be a valid environment variable name "
-                    "(^[A-Za-z_][A-Za-z0-9_]*$, at most 253 characters); invalid: ' + "
+                    "messageExpression": "'spec.values: every name must be a valid Secret/ConfigMap key "
+                    "(^[-._a-zA-Z0-9]+$, not . or .., not starting with .., at most 253 characters); "
+                    "invalid: ' + "
                     f"{bad}.join(', ')",
                     "reason": "Invalid",
                 },

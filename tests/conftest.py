@@ -153,7 +153,7 @@ def crds(cluster: Cluster) -> list[str]:
 
 _INVALID_CONFIG = (
     '{"apiVersion": "ironflow.io/v1alpha1", "kind": "IronflowConfig", "metadata": '
-    '{"name": "policy-probe", "namespace": "default"}, "spec": {"values": {"NOT-A-NAME": 1}}}'
+    '{"name": "policy-probe", "namespace": "default"}, "spec": {"values": {"NOT A NAME": 1}}}'
 )
 
 

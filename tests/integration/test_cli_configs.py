@@ -52,13 +52,20 @@ def test_given_json_values_when_config_set_then_stored_as_json_and_get_prints_pr
     ]
 
 
-def test_given_non_json_value_when_config_set_then_one_line_hint_and_nothing_written(
+def test_given_plain_text_when_config_set_then_stored_as_string_and_json_stays_json(
     cli: Cli, k8s_api: client.ApiClient, namespace: str
 ) -> None:
-    assert_one_line_error(cli("config", "set", "GREETING", "hello", "--env", namespace), 1, "--string")
-    assert_one_line_error(
-        cli("config", "get", "GREETING", "--env", namespace), 1, "config GREETING is not set"
-    )
+    cli.ok("config", "set", "GREETING", "hello world", "--env", namespace)
+    cli.ok("config", "set", "URL", "https://example.test/x?a=1", "--env", namespace)
+    cli.ok("config", "set", "ON", "true", "--env", namespace)
+    cli.ok("config", "set", "ON_TEXT", "true", "--string", "--env", namespace)
+    assert spec_map(k8s_api, namespace, CONFIGS) == {
+        "GREETING": "hello world",
+        "URL": "https://example.test/x?a=1",
+        "ON": True,
+        "ON_TEXT": "true",
+    }
+    assert_one_line_error(cli("config", "set", "NOTHING", "null", "--env", namespace), 1, "null")
 
 
 def test_given_config_when_unset_then_gone_and_second_unset_is_a_user_error(
@@ -136,14 +143,33 @@ def test_given_keyed_environment_when_status_then_mode_key_id_and_unready_resour
     assert "operator: down (no operator has ever taken the leader Lease" in human
 
 
-def test_given_name_in_older_resource_when_set_in_newer_one_then_warning_names_the_winner(
+def test_given_name_in_one_resource_when_set_with_r_of_another_then_refused_and_nothing_written(
     cli: Cli, k8s_api: client.ApiClient, namespace: str
 ) -> None:
     cli.ok("config", "set", "LEVEL", "1", "--env", namespace, "-r", "base")
-    result = cli.ok("config", "set", "LEVEL", "2", "--env", namespace, "-r", "override")
-    assert "LEVEL is also defined by IronflowConfig base, which is older and wins" in result.stderr
-    assert cli.ok("config", "get", "LEVEL", "--env", namespace).stdout == "1\n"
-    assert cli.ok("config", "get", "LEVEL", "--env", namespace, "-r", "override").stdout == "2\n"
+    assert_one_line_error(
+        cli("config", "set", "LEVEL", "2", "--env", namespace, "-r", "override"),
+        1,
+        "LEVEL is already defined by IronflowConfig base",
+        "second, conflicting definition",
+    )
+    assert spec_map(k8s_api, namespace, CONFIGS, "base") == {"LEVEL": 1}
+    listed = client.CustomObjectsApi(k8s_api).list_namespaced_custom_object(
+        "ironflow.io", "v1alpha1", namespace, CONFIGS
+    )
+    assert [o["metadata"]["name"] for o in listed["items"]] == ["base"]
+
+
+def test_given_name_in_resource_web_when_set_and_unset_without_r_then_web_is_the_one_changed(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str
+) -> None:
+    cli.ok("config", "set", "LEVEL", "1", "--env", namespace, "-r", "web")
+    cli.ok("config", "set", "LEVEL", "2", "--env", namespace)
+    cli.ok("config", "set", "NEW", "x", "--env", namespace)
+    assert spec_map(k8s_api, namespace, CONFIGS, "web") == {"LEVEL": 2}
+    assert spec_map(k8s_api, namespace, CONFIGS, "app") == {"NEW": "x"}
+    cli.ok("config", "unset", "LEVEL", "--env", namespace)
+    assert spec_map(k8s_api, namespace, CONFIGS, "web") == {}
 
 
 def test_given_namespaced_user_when_status_of_all_environments_then_exit_3_with_hint(

@@ -14,7 +14,7 @@ from ironflow.envtest.cluster import Cluster
 
 KEY_ID = "0123456789abcdef"
 SEALED = f"ifs:v1:{KEY_ID}:" + "A" * 60 + "bcdefghij-_0123456789"
-NAME_RULE = "every name must be a valid environment variable name"
+NAME_RULE = "every name must be a valid Secret/ConfigMap key"
 NOT_SEALED = "must be a sealed value"
 
 
@@ -83,7 +83,7 @@ def test_given_json_values_of_every_type_when_config_created_then_accepted(
 
 
 @pytest.mark.parametrize("kind", ["secret", "config"])
-@pytest.mark.parametrize("bad_name", ["1STARTS_WITH_DIGIT", "HAS-DASH", "HAS.DOT", "HAS SPACE", "ÜMLAUT"])
+@pytest.mark.parametrize("bad_name", ["HAS SPACE", "ÜMLAUT", "a/b", ".", "..", "..data"])
 def test_given_invalid_name_when_created_then_api_server_rejects_with_rule_message(
     cluster: Cluster, crds: list[str], namespace: str, kind: str, bad_name: str
 ) -> None:
@@ -92,6 +92,55 @@ def test_given_invalid_name_when_created_then_api_server_rejects_with_rule_messa
     assert result.returncode != 0
     assert "is invalid" in result.stderr
     assert NAME_RULE in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["secret", "config"])
+def test_given_secret_and_configmap_keys_when_created_then_accepted(
+    cluster: Cluster, crds: list[str], namespace: str, kind: str
+) -> None:
+    keys = ["tls.crt", ".dockerconfigjson", "config.yaml", "1STARTS_WITH_DIGIT", "has-dash", ".a"]
+    if kind == "secret":
+        manifest = _secret("app", dict.fromkeys(keys, SEALED))
+    else:
+        manifest = _config("app", dict.fromkeys(keys, 1))
+    result = _create(cluster, namespace, manifest)
+    assert result.returncode == 0, result.stderr
+
+
+def _templated(template: object) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "ironflow.io/v1alpha1",
+            "kind": "IronflowSecret",
+            "metadata": {"name": "tls"},
+            "spec": {"sealed": {"tls.crt": SEALED, "tls.key": SEALED}, "template": template},
+        }
+    )
+
+
+def test_given_template_with_secret_type_and_labels_when_created_then_accepted(
+    cluster: Cluster, crds: list[str], namespace: str
+) -> None:
+    meta = {"labels": {"team": "web"}, "annotations": {"a": "b"}}
+    template = {"type": "kubernetes.io/tls", "metadata": meta}
+    result = _create(cluster, namespace, _templated(template))
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ({"type": "kubernetes.io/service-account-token"}, "Unsupported value"),
+        ({"metadata": {"labels": {"app.kubernetes.io/managed-by": "me"}}}, "cannot be templated"),
+        ({"metadata": {"labels": {"a": 1}}}, "must be of type string"),
+    ],
+)
+def test_given_bad_template_when_created_then_rejected_with_reason(
+    cluster: Cluster, crds: list[str], namespace: str, template: object, expected: str
+) -> None:
+    result = _create(cluster, namespace, _templated(template))
+    assert result.returncode != 0
+    assert expected in result.stderr
 
 
 def test_given_name_longer_than_253_when_created_then_rejected(
@@ -160,7 +209,7 @@ def _explain(cluster: Cluster, field: str) -> str:
         timeout=30,
         what=f"kubectl explain {field}",
     )
-    return str(result.stdout)
+    return " ".join(str(result.stdout).split())  # explain wraps lines wherever it likes
 
 
 def test_given_crds_when_kubectl_explain_sealed_then_field_docs_shown(
@@ -170,6 +219,10 @@ def test_given_crds_when_kubectl_explain_sealed_then_field_docs_shown(
     assert "NAME -> sealed value" in text
     assert "ironflow secret seal" in text
     assert "NAME -> any JSON value" in _explain(cluster, "ironflowconfigs.spec.values")
+    assert "kubernetes.io/tls needs the names tls.crt and tls.key" in _explain(
+        cluster, "ironflowsecrets.spec.template.type"
+    )
+    assert "cannot override" in _explain(cluster, "ironflowconfigs.spec.template.metadata.labels")
 
 
 def test_given_resources_when_kubectl_get_category_then_both_kinds_listed(

@@ -100,6 +100,42 @@ def test_given_env_and_files_when_pod_created_then_both_and_init_containers_too(
     assert any(v["name"] == "ironflow-declared" for v in pod["spec"]["volumes"])
 
 
+def test_given_tls_key_names_when_pod_declares_them_then_files_only_and_env_mode_refused(
+    k8s_api: client.ApiClient, dev: str
+) -> None:
+    create_resource(k8s_api, dev, "IronflowSecret", "web-tls", {"tls.crt": "dev:c", "tls.key": "dev:k"})
+    message = refusal(k8s_api, dev, {"ironflow.io/secrets": "tls.crt"})
+    assert "tls.crt is not an environment variable name" in message
+    assert "/var/run/ironflow/secrets/tls.crt" in message
+    declaring = {
+        "ironflow.io/secrets": "DB_PASSWORD, tls.crt, tls.key",
+        "ironflow.io/projection": "env,files",
+    }
+    pod = eventually(
+        lambda: _admitted(k8s_api, dev, declaring),
+        timeout=30,
+        what="the webhook to see IronflowSecret web-tls",
+    )
+    assert ironflow_env(pod) == [[DB_REF]]
+    volume = next(v for v in pod["spec"]["volumes"] if v["name"] == "ironflow-declared")
+    sources = [s["secret"] for s in volume["projected"]["sources"] if "secret" in s]
+    items = {i["key"]: i["path"] for source in sources for i in source["items"]}
+    assert items == {
+        "DB_PASSWORD": "secrets/DB_PASSWORD",
+        "tls.crt": "secrets/tls.crt",
+        "tls.key": "secrets/tls.key",
+    }
+
+
+def _admitted(api: client.ApiClient, ns: str, annotations: dict[str, str]) -> dict[str, Any] | None:
+    try:
+        return create_pod(api, ns, annotations)
+    except client.ApiException as error:
+        if "does not define" in str(error.body):
+            return None
+        raise
+
+
 def test_given_optional_name_undefined_when_pod_created_then_admitted_without_it(
     k8s_api: client.ApiClient, dev: str
 ) -> None:
@@ -124,7 +160,7 @@ def test_given_required_name_undefined_when_pod_created_then_refused_naming_it_a
         ({"ironflow.io/secrets": ""}, "ironflow.io/secrets: is empty"),
         (
             {"ironflow.io/secrets": "DB-PASSWORD"},
-            "name 'DB-PASSWORD' is not a valid environment variable name",
+            "DB-PASSWORD is not an environment variable name, so it cannot be injected as env",
         ),
         ({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/projection": "volume"}, "unknown mode 'volume'"),
         ({"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/containers": "web"}, "no container named 'web'"),

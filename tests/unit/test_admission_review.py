@@ -49,7 +49,10 @@ def test_given_malformed_annotation_when_reviewed_then_denied_with_400_and_preci
     out = asyncio.run(review_declarations(_review(pod({"ironflow.io/secrets": "BAD-NAME"})), _read))
     assert out["response"]["allowed"] is False
     assert out["response"]["status"]["code"] == 400
-    assert "ironflow.io/secrets: name 'BAD-NAME'" in out["response"]["status"]["message"]
+    assert (
+        "ironflow.io/secrets: BAD-NAME is not an environment variable name"
+        in out["response"]["status"]["message"]
+    )
 
 
 def test_given_environment_unreadable_when_reviewed_then_denied_without_exception_text() -> None:

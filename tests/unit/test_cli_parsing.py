@@ -182,10 +182,17 @@ def test_given_missing_key_file_when_sealing_then_one_line_reason() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["1BAD", "with-dash", "a b", "É"])
+@pytest.mark.parametrize("name", ["a b", "É", "a/b", ".."])
 def test_given_invalid_name_when_sealing_then_user_error(bare_key_file: Path, name: str) -> None:
     result = run("secret", "seal", name, "x", "-e", "dev", "--public-key", str(bare_key_file))
-    assert_one_line_error(result, 1, "not a valid environment variable name")
+    assert_one_line_error(result, 1, repr(name))
+
+
+@pytest.mark.parametrize("name", ["tls.crt", ".dockerconfigjson", "config.yaml", "with-dash", "1ABC"])
+def test_given_secret_key_name_when_sealing_then_sealed(bare_key_file: Path, name: str) -> None:
+    result = run("secret", "seal", name, "x", "-e", "dev", "--public-key", str(bare_key_file))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ifs:v1:")
 
 
 def test_given_invalid_environment_when_sealing_then_user_error(bare_key_file: Path) -> None:

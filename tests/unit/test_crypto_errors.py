@@ -159,7 +159,9 @@ def test_given_non_string_when_unsealed_then_malformed() -> None:
         unseal(KEYRING, "prod", "A", CANARY.encode(), allow_dev=False)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("namespace", "name"), [("Prod", "A"), ("prod", "1A"), ("", "A"), ("prod", "")])
+@pytest.mark.parametrize(
+    ("namespace", "name"), [("Prod", "A"), ("prod", "a b"), ("", "A"), ("prod", ""), ("prod", "..")]
+)
 def test_given_invalid_target_when_unsealed_then_invalid_target(namespace: str, name: str) -> None:
     with pytest.raises(InvalidTarget):
         unseal(KEYRING, namespace, name, sealed_canary(), allow_dev=False)
@@ -179,7 +181,7 @@ def test_given_bad_target_when_sealed_then_invalid_name_or_namespace() -> None:
     with pytest.raises(InvalidNamespace):
         seal(PUBLIC, "Prod", "A", b"x")
     with pytest.raises(InvalidName):
-        seal(PUBLIC, "prod", "A-B", b"x")
+        seal(PUBLIC, "prod", "A/B", b"x")
 
 
 @pytest.mark.parametrize("public", [b"", bytes(31), bytes(33), bytes(32)])

@@ -19,7 +19,13 @@ from ironflow.core.crypto import (
     unseal,
 )
 from ironflow.core.keyring import Keyring
-from ironflow.core.names import MAX_NAME_LENGTH, MAX_NAMESPACE_LENGTH, NAME_PATTERN, NAMESPACE_PATTERN
+from ironflow.core.names import (
+    MAX_NAME_LENGTH,
+    MAX_NAMESPACE_LENGTH,
+    NAME_PATTERN,
+    NAMESPACE_PATTERN,
+    is_valid_name,
+)
 
 CURRENT = bytes(range(32))
 OLDER = bytes(range(100, 132))
@@ -28,7 +34,7 @@ KEYRING = Keyring.from_master_keys(CURRENT)
 assert KEYRING.current is not None
 PUBLIC = KEYRING.current.public
 
-names = st.from_regex(NAME_PATTERN, fullmatch=True).filter(lambda n: len(n) <= MAX_NAME_LENGTH)
+names = st.from_regex(NAME_PATTERN, fullmatch=True).filter(is_valid_name)
 namespaces = st.from_regex(NAMESPACE_PATTERN, fullmatch=True).filter(lambda n: len(n) <= MAX_NAMESPACE_LENGTH)
 values = st.binary(max_size=2048)
 

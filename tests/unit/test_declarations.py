@@ -59,9 +59,15 @@ def test_given_containers_when_parsed_then_listed_in_order() -> None:
         ({"ironflow.io/configs": "A,,B"}, "ironflow.io/configs: entry 2 of 'A,,B' is empty"),
         (
             {"ironflow.io/secrets": "1BAD"},
-            "ironflow.io/secrets: name '1BAD' is not a valid environment variable",
+            "ironflow.io/secrets: 1BAD is not an environment variable name, so it cannot be injected as env; "
+            "use files mode",
         ),
-        ({"ironflow.io/secrets": "DB-PASSWORD"}, "'DB-PASSWORD' is not a valid"),
+        ({"ironflow.io/secrets": "DB PASSWORD"}, "'DB PASSWORD' is not a valid Secret/ConfigMap key"),
+        (
+            {"ironflow.io/secrets": "tls.crt"},
+            "which mounts it at /var/run/ironflow/secrets/tls.crt",
+        ),
+        ({"ironflow.io/configs": "..x", "ironflow.io/projection": "files"}, "must not be '.' or '..'"),
         ({"ironflow.io/secrets": "?"}, "ironflow.io/secrets: name must not be empty"),
         ({"ironflow.io/secrets": "A, A?"}, "ironflow.io/secrets: A is listed twice"),
         (

@@ -28,11 +28,11 @@ def test_given_config_body_when_parsed_then_entries_are_projected_strings() -> N
 
 
 def test_given_invalid_name_and_non_string_sealed_when_parsed_then_reported_per_name() -> None:
-    res = parse_resource(SECRET_KIND, body({"sealed": {"1BAD": "dev:x", "OK": "dev:y", "NUM": 5}}))
+    res = parse_resource(SECRET_KIND, body({"sealed": {"1 BAD": "dev:x", "OK": "dev:y", "NUM": 5}}))
     assert set(res.entries) == {"OK"}
-    assert set(res.invalid) == {"1BAD", "NUM"}
+    assert set(res.invalid) == {"1 BAD", "NUM"}
     assert "dev:" not in " ".join(res.invalid.values())
-    assert res.names == frozenset({"OK", "1BAD", "NUM"})
+    assert res.names == frozenset({"OK", "1 BAD", "NUM"})
 
 
 def test_given_body_without_uid_when_parsed_then_invalid_resource() -> None:

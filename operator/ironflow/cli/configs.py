@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ironflow.cli.environments import environment_of, unset_name, warn_if_shadowed
+from ironflow.cli.environments import definer_for, environment_of, unset_name, warn_if_shadowed
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, shorten, table
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
@@ -42,6 +42,16 @@ def parse_json_value(text: str) -> Any:
     return value
 
 
+def json_or_string(text: str) -> Any:
+    """The `config set` rule: valid (strict) JSON is taken as JSON, anything else as a string, so
+    `config set MODE fast` needs no JSON quoting. null and the other value rules still apply."""
+    try:
+        bounded_json.loads(text)
+    except ValueError:
+        return text
+    return parse_json_value(text)
+
+
 def compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -64,17 +74,21 @@ def config_set(
     from_file: str | None,
     as_string: bool,
     env: str,
-    resource: str,
+    resource: str | None,
 ) -> None:
-    """Set NAME to VALUE, a JSON value (2500, true, '"text"', '{"a":1}'); - reads stdin."""
+    """Set NAME to VALUE; - reads stdin. VALUE that is valid JSON is taken as JSON (2500, true,
+    '{"a":1}', '"text"'), anything else as a plain string (fast, https://x); --string keeps even
+    valid JSON as a string ("true" the text). Without -r the name goes to the IronflowConfig that
+    already defines it, a new name to `app`."""
     validate_name(name)
     raw = read_value(value, from_file, prompt=f"Value for {name}", secret=False, allow_empty=as_string)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise UserError("config values are text: the value is not UTF-8") from None
-    parsed = text if as_string else parse_json_value(text)
+    parsed = text if as_string else json_or_string(text)
     api = session.environment(env)
+    resource = definer_for(api, CONFIGS, env, name, resource)
     api.set_entries(CONFIGS, env, resource, {name: parsed})
     warn_if_shadowed(api, CONFIGS, env, resource, name)
     emit(
@@ -154,6 +168,6 @@ def config_list(session: Session, env: str, resource: str | None) -> None:
 @resource_option
 @shared_options
 @pass_session
-def config_unset(session: Session, name: str, env: str, resource: str) -> None:
+def config_unset(session: Session, name: str, env: str, resource: str | None) -> None:
     """Remove NAME from the IronflowConfig."""
     unset_name(session, CONFIGS, "config", name, env, resource)

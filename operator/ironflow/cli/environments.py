@@ -12,7 +12,7 @@ from typing import Any
 
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, warn
-from ironflow.cli.session import Session
+from ironflow.cli.session import DEFAULT_RESOURCE, Session
 from ironflow.core.environment import Definer, Environment, resolve
 from ironflow.core.names import validate_name
 from ironflow.k8s.sync_resources import IronflowApi, Kind, entries
@@ -46,10 +46,36 @@ def warn_if_shadowed(api: IronflowApi, kind: Kind, namespace: str, resource: str
         )
 
 
-def unset_name(session: Session, kind: Kind, noun: str, name: str, env: str, resource: str) -> None:
-    """`secret unset` and `config unset`: one JSON patch removing one name, or a one-line reason."""
+def definer_for(api: IronflowApi, kind: Kind, namespace: str, name: str, forced: str | None) -> str:
+    """The resource a `set` of NAME writes into: the one that defines NAME already (the winner, if
+    several do), else `app`. `-r` forces a resource, but never a second definition of a name
+    another resource holds: that would silently put the newer resource into NameConflict."""
+    environment, by_name = environment_of(api.list(kind, namespace), kind)
+    definers = sorted(r for r, obj in by_name.items() if name in entries(obj, kind))
+    if forced is None:
+        return environment.owner(name) or DEFAULT_RESOURCE
+    if definers and forced not in definers:
+        raise UserError(
+            f"{name} is already defined by {kind.kind} {', '.join(definers)} in environment {namespace}; "
+            f"writing it into {forced} too would make a second, conflicting definition. Set it where it is "
+            f"(leave out -r), or unset it there first (-r {definers[0]})"
+        )
+    return forced
+
+
+def unset_name(
+    session: Session, kind: Kind, noun: str, name: str, env: str, resource: str | None
+) -> None:
+    """`secret unset` and `config unset`: one JSON patch removing one name, or a one-line reason.
+    Without -r the name is removed from the resource that defines it (the winner, if several do)."""
     validate_name(name)
     api = session.environment(env)
+    if resource is None:
+        environment, _ = environment_of(api.list(kind, env), kind)
+        owner = environment.owner(name)
+        if owner is None:
+            raise UserError(f"{noun} {name} is not set in any {kind.kind} of environment {env}")
+        resource = owner
     if not api.remove_entry(kind, env, resource, name):
         raise UserError(f"{noun} {name} is not set in {kind.kind} {resource} of environment {env}")
     emit(

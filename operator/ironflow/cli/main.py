@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ironflow.cli.completion import completion
 from ironflow.cli.configs import config_group
 from ironflow.cli.errors import translate
 from ironflow.cli.keys import key_group
@@ -21,6 +22,7 @@ from ironflow.cli.secrets import secret_group
 from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.cli.status import status
 from ironflow.cli.trust import trust_group
+from ironflow.cli.validate import validate
 from ironflow.core.keyring import MASTER_KEY_FIELD, MASTER_KEY_SECRET, generate_master_key
 from ironflow.core.model import DISTRIBUTION
 
@@ -70,6 +72,8 @@ cli.add_command(promote)
 cli.add_command(status)
 cli.add_command(trust_group)
 cli.add_command(key_group)
+cli.add_command(completion)
+cli.add_command(validate)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,7 @@ which secret names the target still lacks. Names that exist only in the target a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,7 +18,11 @@ from ironflow.cli.configs import compact
 from ironflow.cli.environments import environment_of
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, shorten
+from ironflow.cli.promote_files import effective_in_dir, secret_names_in_dir, write_to_dir
+from ironflow.cli.promote_gaps import WORKLOADS, declared_by_workloads, gaps
 from ironflow.cli.session import Session, pass_session, shared_options
+from ironflow.core.names import validate_name
+from ironflow.k8s.paths import group_path
 from ironflow.k8s.sync_resources import CONFIGS, SECRETS, IronflowApi, entries
 
 
@@ -66,25 +71,95 @@ def plan(
     }
 
 
+def _filter(names: dict[str, Any], only: tuple[str, ...], exclude: tuple[str, ...]) -> dict[str, Any]:
+    for name in (*only, *exclude):
+        validate_name(name)
+    return {n: v for n, v in names.items() if (not only or n in only) and n not in exclude}
+
+
+def _workloads(api: IronflowApi, namespace: str) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    for plural, kind in WORKLOADS:
+        listing = api.client.request("GET", group_path("apps/v1", plural, namespace))
+        out.extend((kind, item) for item in listing.get("items") or [] if isinstance(item, dict))
+    return out
+
+
+def _target_exists(session: Session, target: str, to_dir: str | None) -> bool:
+    """With --to-dir the target environment need not exist yet: Git will create it."""
+    try:
+        session.environment(target)
+    except UserError:
+        if to_dir is None:
+            raise
+        return False
+    return True
+
+
 @click.command("promote")
 @click.option("--from", "source", required=True, metavar="NS", help="environment to copy configs from.")
 @click.option("--to", "target", required=True, metavar="NS", help="environment to copy configs to.")
 @click.option("--dry-run", is_flag=True, help="show the diff, write nothing.")
+@click.option("--only", multiple=True, metavar="NAME", help="promote only this config name (repeatable).")
+@click.option("--exclude", multiple=True, metavar="NAME", help="leave this config name out (repeatable).")
+@click.option(
+    "--to-dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="write the promoted IronflowConfig manifests into DIR (for Git) instead of the cluster.",
+)
 @shared_options
 @pass_session
-def promote(session: Session, source: str, target: str, dry_run: bool) -> None:
-    """Copy configs from one environment to another, show the diff, list secret names the target lacks."""
+def promote(
+    session: Session,
+    source: str,
+    target: str,
+    dry_run: bool,
+    only: tuple[str, ...],
+    exclude: tuple[str, ...],
+    to_dir: str | None,
+) -> None:
+    """Copy configs from one environment to another, show the diff, list what the target still lacks.
+
+    The missing report covers the secret names the source has and every name the target's workloads
+    declare, so a chain dev -> staging -> prod never hides a gap. With --to-dir the target's state
+    is the IronflowConfig manifests in DIR, which are updated (nothing is applied).
+    """
     if source == target:
         raise UserError("--from and --to name the same environment")
     api = session.environment(source)
-    session.environment(target)
-    diff = plan(*_effective(api, source), *_effective(api, target))
-    missing = sorted(_secret_names(api, source) - _secret_names(api, target))
+    target_live = _target_exists(session, target, to_dir)
+    source_values, source_owner = _effective(api, source)
+    source_values = _filter(source_values, only, exclude)
+    if to_dir is not None:
+        target_values, target_owner = effective_in_dir(Path(to_dir), target)
+    else:
+        target_values, target_owner = _effective(api, target)
+    diff = plan(source_values, source_owner, target_values, target_owner)
     writes = diff.pop("writes")
+    target_secrets = _secret_names(api, target) if target_live else set()
+    if to_dir is not None:  # what Git will apply counts as defined
+        target_secrets |= secret_names_in_dir(Path(to_dir), target)
+    declared = declared_by_workloads(_workloads(api, target)) if target_live else {}
+    after = set(target_values) | set(source_values)
+    missing = gaps(source, _secret_names(api, source), target_secrets, after, declared)
+    written: list[str] = []
     if not dry_run:
-        for resource, values in sorted(writes.items()):
-            api.set_entries(CONFIGS, target, resource, values)
-    result = {"from": source, "to": target, "dryRun": dry_run, "configs": diff, "missingSecrets": missing}
+        if to_dir is not None:
+            written = write_to_dir(Path(to_dir), target, writes)
+        else:
+            for resource, values in sorted(writes.items()):
+                api.set_entries(CONFIGS, target, resource, values)
+    result = {
+        "from": source,
+        "to": target,
+        "dryRun": dry_run,
+        "toDir": to_dir,
+        "written": written,
+        "configs": diff,
+        "missingSecrets": sorted(m["name"] for m in missing if m["kind"] == "secret"),
+        "missing": missing,
+    }
     emit(session.output, result, lambda: _human(result))
 
 
@@ -100,14 +175,20 @@ def _human(result: dict[str, Any]) -> str:
     lines.append(
         f"  {len(configs['unchanged'])} unchanged, {len(configs['onlyInTarget'])} only in {target} (kept)"
     )
+    where = result["toDir"] or target
     if result["dryRun"]:
         lines.append(f"dry run: {count} change(s) not written")
     else:
-        lines.append(f"{count} change(s) written to {target}")
-    if result["missingSecrets"]:
-        lines.append(f"secret names {target} lacks (set them per environment; values are never copied):")
-        lines += [f"  {name}" for name in result["missingSecrets"]]
-        lines.append(f"  e.g. ironflow secret set {result['missingSecrets'][0]} --env {target} -")
+        lines.append(f"{count} change(s) written to {where}")
+        lines += [f"  {path}" for path in result["written"]]
+    if result["missing"]:
+        lines.append(f"names {target} lacks (secrets are set per environment; values are never copied):")
+        lines += [f"  {m['kind']} {m['name']}: {', '.join(m['neededBy'])}" for m in result["missing"]]
+        secrets = result["missingSecrets"]
+        if secrets:
+            lines.append(f"  e.g. ironflow secret set {secrets[0]} -n {target} -")
     else:
-        lines.append(f"{target} defines every secret name {result['from']} has")
+        lines.append(
+            f"{target} has every secret name {result['from']} has and every name its workloads declare"
+        )
     return "\n".join(lines)

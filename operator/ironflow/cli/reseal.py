@@ -155,7 +155,7 @@ def _human(rows: list[dict[str, Any]]) -> str:
 
 
 @click.command("reseal")
-@click.option("-e", "--env", "env", envvar=ENV_VAR, metavar="NS",
+@click.option("-e", "--env", "-n", "--namespace", "env", envvar=ENV_VAR, metavar="NS",
               help=f"re-seal every IronflowSecret of this environment in place (or ${ENV_VAR}); with -f, "
                    "the namespace of documents that name none.")
 @click.option("-f", "--file", "files", multiple=True, metavar="FILE|DIR",

@@ -7,11 +7,12 @@ from typing import Any
 import click
 
 from ironflow.cli import sealing, trust
-from ironflow.cli.environments import unset_name, warn_if_shadowed
+from ironflow.cli.environments import definer_for, unset_name, warn_if_shadowed
 from ironflow.cli.errors import UserError, redact
 from ironflow.cli.output import emit, table, warn
 from ironflow.cli.recovery import secret_unseal
 from ironflow.cli.reseal import secret_reseal
+from ironflow.cli.seal_files import seal_files
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
 from ironflow.cli.value_input import read_value
 from ironflow.core.crypto import (
@@ -25,6 +26,8 @@ from ironflow.core.names import validate_name, validate_namespace
 from ironflow.core.sealing_key import SEALING_KEY_CONFIGMAP
 from ironflow.k8s.sync_errors import ApiError
 from ironflow.k8s.sync_resources import SECRETS, entries, name_facts
+
+EXPLICIT_SOURCES = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
 
 
 @click.group("secret")
@@ -130,7 +133,7 @@ def secret_set(
     from_file: str | None,
     allow_empty: bool,
     env: str,
-    resource: str,
+    resource: str | None,
     public_key: str | None,
     dev: bool,
     expect_signer: str | None,
@@ -139,7 +142,10 @@ def secret_set(
 
     A VALUE of - reads stdin (a hidden prompt at a terminal); --from-file reads a file.
     Sealing happens here, for the operator's signed key only: only the sealed string is sent.
+    Without -r the name goes to the IronflowSecret that already defines it, a new name to `app`.
     """
+    validate_name(name)
+    resource = definer_for(session.environment(env), SECRETS, env, name, resource)
     sealed, key = _sealed(
         session,
         name,
@@ -171,7 +177,31 @@ def secret_set(
 
 
 @secret_group.command("seal")
-@_value_options
+@click.option("--allow-empty", is_flag=True, help="accept an empty value.")
+@click.option(
+    "--from-file", type=click.Path(dir_okay=False), metavar="FILE", help="read the value from FILE."
+)
+@click.argument("name", required=False)
+@click.argument("value", required=False, metavar="[VALUE|-]")
+@click.option(
+    "-f",
+    "--filename",
+    metavar="FILE|-",
+    help="seal a Secret manifest (data and stringData) or a dotenv file into an IronflowSecret manifest.",
+)
+@click.option(
+    "--merge-into",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="with -f: add or replace the names in the IronflowSecret manifest FILE instead of printing.",
+)
+@click.option(
+    "-r",
+    "--resource",
+    default=None,
+    metavar="NAME",
+    help="with -f: name of the IronflowSecret (dotenv: default app).",
+)
 @env_option
 @click.option(
     "--public-key",
@@ -184,16 +214,41 @@ def secret_set(
 @pass_session
 def secret_seal(
     session: Session,
-    name: str,
+    name: str | None,
     value: str | None,
     from_file: str | None,
     allow_empty: bool,
+    filename: str | None,
+    merge_into: str | None,
+    resource: str | None,
     env: str,
     public_key: str | None,
     dev: bool,
     expect_signer: str | None,
 ) -> None:
-    """Print a sealed string for NAME in the environment (for GitOps files); writes nothing."""
+    """Print a sealed string for NAME in the environment (for GitOps files); writes nothing.
+
+    With -f FILE (or - for stdin): a Secret manifest or dotenv file in, an IronflowSecret
+    manifest out (same name, namespace, type and labels; -o json for JSON).
+    """
+    if filename is not None:
+        if name is not None or value is not None or from_file is not None:
+            raise click.UsageError("-f seals a whole file: give no NAME, VALUE or --from-file with it")
+        explicit = click.get_current_context().get_parameter_source("env") in EXPLICIT_SOURCES
+        seal_files(
+            session,
+            filename,
+            merge_into,
+            env or None,
+            explicit,
+            lambda ns: _key(session, ns, public_key, dev=dev, expect=expect_signer, online=False),
+            resource,
+        )
+        return
+    if name is None:
+        raise click.UsageError("missing NAME (or -f FILE to seal a whole manifest)")
+    if merge_into is not None or resource is not None:
+        raise click.UsageError("--merge-into and -r go with -f FILE")
     sealed, key = _sealed(
         session,
         name,
@@ -302,7 +357,7 @@ def secret_list(session: Session, env: str, resource: str | None) -> None:
 @resource_option
 @shared_options
 @pass_session
-def secret_unset(session: Session, name: str, env: str, resource: str) -> None:
+def secret_unset(session: Session, name: str, env: str, resource: str | None) -> None:
     """Remove NAME from the IronflowSecret (the projected Secret follows)."""
     unset_name(session, SECRETS, "secret", name, env, resource)
 

@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from ironflow.cli.errors import unknown_environment
+from ironflow.cli.kubecontext import NoContextNamespace, context_namespace
 from ironflow.cli.output import FORMATS
 from ironflow.core.names import validate_namespace
 from ironflow.k8s.config import choose_cluster
@@ -71,6 +72,7 @@ def shared_options(func: Callable[P, R]) -> Callable[P, R]:
             "--kubeconfig",
             metavar="PATH",
             expose_value=False,
+            is_eager=True,  # read before --env's default, which may come from the kubeconfig
             callback=_remember,
             help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
         ),
@@ -78,6 +80,7 @@ def shared_options(func: Callable[P, R]) -> Callable[P, R]:
             "--context",
             metavar="NAME",
             expose_value=False,
+            is_eager=True,
             callback=_remember,
             help="kubeconfig context (default: the current context).",
         ),
@@ -95,15 +98,35 @@ def shared_options(func: Callable[P, R]) -> Callable[P, R]:
     return func
 
 
+def _default_env(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """--env/-n, else $IRONFLOW_ENV (click's envvar), else the kubeconfig context's namespace."""
+    if value:
+        return value
+    root = ctx.find_root()
+    try:
+        return context_namespace(root.meta.get("ironflow.kubeconfig"), root.meta.get("ironflow.context"))
+    except NoContextNamespace as exc:
+        if ctx.params.get("filename"):
+            return ""  # `seal -f`: the manifest's own namespace may do; it says so if not
+        raise click.UsageError(
+            f"no environment given: pass --env/-n NS or set ${ENV_VAR}; the kubeconfig context's namespace, "
+            f"used otherwise, is not available ({exc})",
+            ctx,
+        ) from None
+
+
 def env_option(func: Callable[P, R]) -> Callable[P, R]:
     return click.option(
         "-e",
         "--env",
+        "-n",
+        "--namespace",
         "env",
-        required=True,
+        default=None,
         envvar=ENV_VAR,
         metavar="NS",
-        help=f"environment = namespace (or ${ENV_VAR}).",
+        callback=_default_env,
+        help=f"environment = namespace (or ${ENV_VAR}; default: the kubeconfig context's namespace).",
     )(func)
 
 
@@ -111,10 +134,10 @@ def resource_option(func: Callable[P, R]) -> Callable[P, R]:
     return click.option(
         "-r",
         "--resource",
-        default=DEFAULT_RESOURCE,
-        show_default=True,
+        default=None,
         metavar="NAME",
-        help="which resource of the environment holds the name.",
+        help="which resource holds the name "
+        f"(default: the one that already defines it, else {DEFAULT_RESOURCE}).",
     )(func)
 
 

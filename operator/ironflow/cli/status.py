@@ -157,6 +157,8 @@ def _older_keys(api: IronflowApi, namespace: str | None, keys: list[dict[str, An
 @click.option(
     "-e",
     "--env",
+    "-n",
+    "--namespace",
     "env",
     default=None,
     envvar=ENV_VAR,

@@ -20,6 +20,7 @@ from ironflow import metrics
 from ironflow.controller import events
 from ironflow.controller.logs import REDACTOR
 from ironflow.controller.state import Runtime
+from ironflow.core.api_refusal import describe_refusal
 from ironflow.core.conditions import desired_status, invalid_spec, ready, status_patch
 from ironflow.core.conditions import events as transition_events
 from ironflow.core.model import (
@@ -37,7 +38,10 @@ from ironflow.core.projection import (
     VERSIONS_ANNOTATION,
     Actual,
     Projection,
+    desired_annotations,
+    desired_labels,
     labels,
+    metadata_applied,
     parse_versions,
     project,
     versions_annotation,
@@ -73,7 +77,7 @@ def _encode(kind: Kind, data: Mapping[str, bytes]) -> dict[str, str]:
     return {k: v.decode("utf-8") for k, v in data.items()}
 
 
-def actual_from(kind: Kind, body: Mapping[str, Any] | None) -> Actual:
+def actual_from(kind: Kind, body: Mapping[str, Any] | None, resource: Resource | None = None) -> Actual:
     if body is None:
         return Actual.absent()
     meta = body.get("metadata") or {}
@@ -81,6 +85,10 @@ def actual_from(kind: Kind, body: Mapping[str, Any] | None) -> Actual:
                   if ref.get("controller") and ref.get("kind") == kind
                   and str(ref.get("apiVersion", "")).startswith("ironflow.io/")), None)
     labelled = all((meta.get("labels") or {}).get(k) == v for k, v in labels().items())
+    if resource is not None:
+        labelled = metadata_applied(resource, meta.get("labels") or {}, meta.get("annotations") or {})
+        if kind == SECRET_KIND and (body.get("type") or "Opaque") != resource.template.type:
+            labelled = False  # an update is due: it carries the type, which the API server refuses to change
     return Actual(exists=True, owner_uid=owner, labelled=labelled, data=_decode(kind, body.get("data") or {}),
                   resource_version=meta.get("resourceVersion"),
                   versions=parse_versions((meta.get("annotations") or {}).get(VERSIONS_ANNOTATION)))
@@ -94,15 +102,19 @@ def _body(resource: Resource, projection: Projection) -> dict[str, Any]:
         "metadata": {
             "name": resource.name,
             "namespace": resource.namespace,
-            "labels": labels(),
-            "annotations": {VERSIONS_ANNOTATION: versions_annotation(projection.versions)},
+            "labels": desired_labels(resource),
+            # the template's annotations, then the versions, which a template cannot override
+            "annotations": {
+                **desired_annotations(resource),
+                VERSIONS_ANNOTATION: versions_annotation(projection.versions),
+            },
             "ownerReferences": [{"apiVersion": API_VERSION, "kind": resource.kind, "name": resource.name,
                                  "uid": resource.uid, "controller": True}],
         },
         "data": _encode(resource.kind, projection.data),
     }
     if resource.kind == SECRET_KIND:
-        body["type"] = "Opaque"
+        body["type"] = resource.template.type
     return body
 
 
@@ -115,9 +127,13 @@ async def _write(kube: Kube, resource: Resource, projection: Projection, actual:
         data: dict[str, str | None] = dict(_encode(resource.kind, projection.data))
         data.update({k: None for k in actual.data if k not in projection.data})
         # The versions travel in the same write as the values they describe (see core.projection).
-        annotations = {VERSIONS_ANNOTATION: versions_annotation(projection.versions)}
-        patch = {"metadata": {"resourceVersion": actual.resource_version, "labels": labels(),
-                              "annotations": annotations}, "data": data}
+        annotations = {**desired_annotations(resource),
+                       VERSIONS_ANNOTATION: versions_annotation(projection.versions)}
+        patch: dict[str, Any] = {"metadata": {"resourceVersion": actual.resource_version,
+                                              "labels": desired_labels(resource),
+                                              "annotations": annotations}, "data": data}
+        if resource.kind == SECRET_KIND:
+            patch["type"] = resource.template.type  # immutable: a changed type is refused, and reported
         await kube.merge_patch(core_path(plural, resource.namespace, resource.name), patch)
         metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
 
@@ -185,7 +201,7 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     if kind == SECRET_KIND:
         _count_unseals(outcomes)
     plural, object_kind = _target(kind)
-    actual = actual_from(kind, await kube.get(core_path(plural, namespace, name)))
+    actual = actual_from(kind, await kube.get(core_path(plural, namespace, name)), resource)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     projection = project(resource, outcomes, actual, now)
     refused: ApiError | None = None
@@ -195,7 +211,7 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
         if exc.transient or exc.status == 404:  # 404: deleted since we read it; recreate on retry
             raise
         refused = exc  # say so in status, then retry with backoff (RBAC or a limit may be fixed)
-    write_error = f"the API server answered {refused.status} {refused.reason}" if refused else None
+    write_error = describe_refusal(refused.status, refused.reason, refused.message) if refused else None
     state = ready(resource, projection, keys, write_error)
     patch = status_patch(resource, desired_status(resource, projection, keys, now, write_error))
     if patch is not None and not await _patch_status(runtime, resource, patch):

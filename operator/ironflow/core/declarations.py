@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from ironflow.core.names import InvalidName, validate_name
+from ironflow.core.names import InvalidName, is_env_name, validate_name
 
 SECRETS_ANNOTATION: Final = "ironflow.io/secrets"
 CONFIGS_ANNOTATION: Final = "ironflow.io/configs"
@@ -106,6 +106,7 @@ def parse_declaration(annotations: Mapping[str, str] | None) -> Declaration | No
             names.extend(_parse_names(kind, key, annotations[key]))
     env, files = _parse_projection(annotations.get(PROJECTION_ANNOTATION))
     _refuse_duplicates(names, env)
+    _refuse_env_only_files_names(names, env, files)
     containers = _parse_containers(annotations.get(CONTAINERS_ANNOTATION))
     return Declaration(names=tuple(names), env=env, files=files, containers=containers)
 
@@ -165,6 +166,23 @@ def _refuse_duplicates(names: list[DeclaredName], env: bool) -> None:
                 f"{clash[0]} is declared both in {SECRETS_ANNOTATION} and {CONFIGS_ANNOTATION}; "
                 "as environment variables they would collide: declare it once"
             )
+
+
+def _refuse_env_only_files_names(names: list[DeclaredName], env: bool, files: bool) -> None:
+    """A key like `tls.crt` cannot be an environment variable; in env,files mode it is a file only."""
+    if not env or files:
+        return
+    for n in names:
+        if not is_env_name(n.name):
+            key = SECRETS_ANNOTATION if n.kind == "secret" else CONFIGS_ANNOTATION
+            raise DeclarationError(
+                f"{key}: {n.name} is not an environment variable name, so it cannot be injected as env; "
+                f"use files mode ({PROJECTION_ANNOTATION}: files, or env,files), which mounts it at "
+                f"/var/run/ironflow/{_DIRS[n.kind]}/{n.name}"
+            )
+
+
+_DIRS: Final = {"secret": "secrets", "config": "configs"}
 
 
 def _parse_containers(raw: str | None) -> tuple[str, ...] | None:

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from ironflow.core.declarations import CONTAINERS_ANNOTATION, Declaration, DeclaredName
 from ironflow.core.environment_view import EnvironmentView
+from ironflow.core.names import is_env_name
 
 RECORD_ANNOTATION: Final = "ironflow.io/injected"
 VOLUME_NAME: Final = "ironflow-declared"
@@ -147,6 +148,8 @@ def _env_ops(
     existing = {e.get("name"): e for e in container.get("env") or []}
     new: list[Json] = []
     for d, source in resolved:
+        if not is_env_name(d.name):  # a file-only key (tls.crt): env,files mode mounts it, no env entry
+            continue
         entry = env_entry(d, source)
         if d.name in existing:
             if existing[d.name] != entry:

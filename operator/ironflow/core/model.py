@@ -26,6 +26,7 @@ PLURALS: Final[Mapping[str, str]] = {SECRET_KIND: "ironflowsecrets", CONFIG_KIND
 SPEC_FIELD: Final[Mapping[str, str]] = {SECRET_KIND: "sealed", CONFIG_KIND: "values"}
 MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
 MANAGED_BY: Final = "ironflow-operator"
+DEFAULT_SECRET_TYPE: Final = "Opaque"
 DISTRIBUTION: Final = "ironflow-operator"  # the Python distribution (pyproject [project] name)
 
 
@@ -34,6 +35,40 @@ class InvalidResource(ValueError):
 
 
 INVALID_SPEC: Final = "InvalidSpec"
+
+
+@dataclass(frozen=True)
+class Template:
+    """spec.template: how the projected object looks (Secret type, extra labels and annotations).
+
+    Labels and annotations are not secret; the type brings the API server's own rules for that
+    type (a kubernetes.io/tls Secret must hold tls.crt and tls.key), which the projection obeys by
+    reporting the API server's refusal rather than by guessing the rules here.
+    """
+
+    type: str = DEFAULT_SECRET_TYPE
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+def _string_map(raw: object) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        return {}
+    return {str(k): v for k, v in raw.items() if isinstance(v, str)}
+
+
+def parse_template(raw: object) -> Template:
+    """Lenient on purpose: the CRD schema types the template; a hand-made body must not stop projection."""
+    if not isinstance(raw, Mapping):
+        return Template()
+    meta = raw.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    kind = raw.get("type")
+    return Template(
+        type=kind if isinstance(kind, str) and kind else DEFAULT_SECRET_TYPE,
+        labels=_string_map(meta.get("labels")),
+        annotations=_string_map(meta.get("annotations")),
+    )
 
 
 @dataclass(frozen=True)
@@ -54,6 +89,7 @@ class Resource:
     # resource claims no names and its projection is left as it is: nothing is lost, nothing new
     # is projected, and its status says so until the spec is fixed.
     spec_error: str | None = None
+    template: Template = field(default_factory=lambda: Template())
 
     @property
     def names(self) -> frozenset[str]:
@@ -127,6 +163,10 @@ def _generation(value: object) -> int:
         return 0
 
 
+def _template_of(spec: object) -> object:
+    return spec.get("template") if isinstance(spec, Mapping) else None
+
+
 def parse_resource(kind: Kind, body: Mapping[str, Any]) -> Resource:
     """Any JSON body -> a Resource; InvalidResource only when it names no namespace, name or uid.
 
@@ -151,4 +191,5 @@ def parse_resource(kind: Kind, body: Mapping[str, Any]) -> Resource:
         invalid=invalid,
         status=status if isinstance(status, Mapping) else {},
         spec_error=spec_error,
+        template=parse_template(_template_of(body.get("spec"))),
     )

@@ -1,9 +1,11 @@
 """The NAME rule shared by CRDs, sealing, projection and the pod webhook.
 
-Names become environment variable names in pods, so they follow the portable env-var rule; the
-253-character cap matches the longest key Kubernetes accepts in a Secret or ConfigMap. Namespaces
-are checked here too because sealing binds every value to its namespace, and a value sealed for a
-namespace that cannot exist would be a silent mistake.
+A NAME is a key of the projected Secret or ConfigMap, so it follows the API server's own key rule
+(`tls.crt`, `.dockerconfigjson` and `config.yaml` included; `.`/`..` and a leading `..` are
+refused there as path tricks, and so here). Only a NAME that is also a portable environment
+variable name can be injected as env; any other is mounted as a file, and the webhook says so.
+Namespaces are checked here too because sealing binds every value to its namespace, and a value
+sealed for a namespace that cannot exist would be a silent mistake.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]*$"
+NAME_PATTERN: Final = r"^[-._a-zA-Z0-9]+$"
+ENV_NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]*$"
 MAX_NAME_LENGTH: Final = 253
 
 NAMESPACE_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -19,19 +22,35 @@ MAX_NAMESPACE_LENGTH: Final = 63
 
 # fullmatch, not the "$" in the published pattern: "$" would also accept a trailing newline.
 _NAME_RE: Final = re.compile(NAME_PATTERN[1:-1])
+_ENV_NAME_RE: Final = re.compile(ENV_NAME_PATTERN[1:-1])
 _NAMESPACE_RE: Final = re.compile(NAMESPACE_PATTERN[1:-1])
 
 
 class InvalidName(ValueError):
-    """A NAME that cannot be an environment variable; names are not secret, so it is quoted."""
+    """A NAME that cannot be a Secret/ConfigMap key; names are not secret, so it is quoted."""
 
 
 class InvalidNamespace(ValueError):
     """A namespace that is not an RFC 1123 DNS label, so no environment could carry it."""
 
 
+def _dot_trick(name: str) -> bool:
+    """The API server refuses keys `.`, `..` and `..x`: as file names they would leave the volume."""
+    return name in (".", "..") or name.startswith("..")
+
+
 def is_valid_name(name: object) -> bool:
-    return isinstance(name, str) and 0 < len(name) <= MAX_NAME_LENGTH and _NAME_RE.fullmatch(name) is not None
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= MAX_NAME_LENGTH
+        and _NAME_RE.fullmatch(name) is not None
+        and not _dot_trick(name)
+    )
+
+
+def is_env_name(name: object) -> bool:
+    """A NAME a pod may get as an environment variable (any valid NAME may be a file)."""
+    return is_valid_name(name) and _ENV_NAME_RE.fullmatch(str(name)) is not None
 
 
 def validate_name(name: object) -> None:
@@ -43,9 +62,10 @@ def validate_name(name: object) -> None:
         raise InvalidName(f"name {name[:40]!r}... is {len(name)} characters long; at most {MAX_NAME_LENGTH}")
     if _NAME_RE.fullmatch(name) is None:
         raise InvalidName(
-            f"name {name!r} is not a valid environment variable name: use letters, digits and '_', "
-            "not starting with a digit"
+            f"name {name!r} is not a valid Secret/ConfigMap key: use letters, digits, '-', '_' and '.'"
         )
+    if _dot_trick(name):
+        raise InvalidName(f"name {name!r} must not be '.' or '..' nor start with '..'")
 
 
 def is_valid_namespace(namespace: object) -> bool:

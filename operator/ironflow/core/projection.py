@@ -167,3 +167,24 @@ def project(resource: Resource, outcomes: Mapping[str, NameOutcome], actual: Act
 
 def labels() -> dict[str, str]:
     return {MANAGED_BY_LABEL: MANAGED_BY}
+
+
+def desired_labels(resource: Resource) -> dict[str, str]:
+    """The template's labels, with the managed-by label last: a template cannot disown the object
+    (the drift watch and the webhook find projections by that label)."""
+    return {**resource.template.labels, **labels()}
+
+
+def desired_annotations(resource: Resource) -> dict[str, str]:
+    """The template's annotations, without the one the operator writes itself (the versions)."""
+    return {k: v for k, v in resource.template.annotations.items() if k != VERSIONS_ANNOTATION}
+
+
+def metadata_applied(
+    resource: Resource, meta_labels: Mapping[str, Any], meta_annotations: Mapping[str, Any]
+) -> bool:
+    """True when the object carries every label and annotation the resource wants (extra ones are
+    left alone: other tools may add their own)."""
+    return all(meta_labels.get(k) == v for k, v in desired_labels(resource).items()) and all(
+        meta_annotations.get(k) == v for k, v in desired_annotations(resource).items()
+    )

@@ -1,0 +1,302 @@
+"""Offline GitOps commands: seal -f (Secret manifests, dotenv, --merge-into), validate, completion, -n."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from ironflow.cli.configs import json_or_string
+from ironflow.cli.errors import UserError
+from ironflow.cli.kubecontext import NoContextNamespace, context_namespace
+from ironflow.cli.main import cli
+from ironflow.core.crypto import derive_sealing_key, sealing_key_configmap_data, unseal
+from ironflow.core.keyring import Keyring
+
+MASTER = bytes.fromhex("6a" * 32)
+KEYRING = Keyring.from_master_keys(MASTER)
+CANARY = "canary-Zq81-plaintext"
+NO_CLUSTER = {"KUBECONFIG": "/nonexistent/ironflow-unit-kubeconfig", "IRONFLOW_ENV": None}
+
+
+def run(*args: str, stdin: str | None = None, env: dict[str, str | None] | None = None) -> Result:
+    return CliRunner(env={**NO_CLUSTER, **(env or {})}).invoke(
+        cli, list(args), input=stdin, prog_name="ironflow"
+    )
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "key.pem"
+    path.write_text(sealing_key_configmap_data(derive_sealing_key(MASTER))["publicKey"] + "\n")
+    return path
+
+
+def secret_manifest(namespace: str | None = "prod") -> str:
+    meta: dict[str, object] = {
+        "name": "web-tls",
+        "labels": {"team": "web", "app.kubernetes.io/managed-by": "Helm"},
+        "annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": json.dumps({"x": CANARY}),
+            "a": "b",
+        },
+    }
+    if namespace:
+        meta["namespace"] = namespace
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta,
+        "type": "kubernetes.io/tls",
+        "data": {"tls.crt": base64.b64encode(b"CERT " + CANARY.encode()).decode(), "tls.key": "b2xk"},
+        "stringData": {"tls.key": "KEY " + CANARY},
+    }
+    return yaml.safe_dump(doc)
+
+
+def test_given_tls_secret_manifest_when_sealed_then_ironflow_secret_with_type_labels_and_values(
+    tmp_path: Path, key_file: Path
+) -> None:
+    source = tmp_path / "tls.yaml"
+    source.write_text(secret_manifest())
+    result = run("secret", "seal", "-f", str(source), "--public-key", str(key_file))
+    assert result.exit_code == 0, result.output
+    assert CANARY not in result.output and "last-applied" not in result.output
+    doc = yaml.safe_load(result.stdout)
+    assert doc["kind"] == "IronflowSecret" and doc["metadata"] == {
+        "name": "web-tls",
+        "namespace": "prod",
+        "labels": {"team": "web"},
+    }
+    assert doc["spec"]["template"] == {
+        "type": "kubernetes.io/tls",
+        "metadata": {"labels": {"team": "web"}, "annotations": {"a": "b"}},
+    }
+    sealed = doc["spec"]["sealed"]
+    assert (
+        unseal(KEYRING, "prod", "tls.crt", sealed["tls.crt"], allow_dev=False) == b"CERT " + CANARY.encode()
+    )
+    assert (
+        unseal(KEYRING, "prod", "tls.key", sealed["tls.key"], allow_dev=False) == ("KEY " + CANARY).encode()
+    )
+
+
+def test_given_dotenv_on_stdin_when_sealed_with_merge_into_then_names_added_or_replaced_and_others_kept(
+    tmp_path: Path, key_file: Path
+) -> None:
+    target = tmp_path / "app.yaml"
+    first = run(
+        "secret", "seal", "-f", "-", "-n", "dev", "--public-key", str(key_file), stdin=f"A={CANARY}\nB=1\n"
+    )
+    assert first.exit_code == 0, first.output
+    target.write_text(first.stdout)
+    before = yaml.safe_load(target.read_text())["spec"]["sealed"]
+    merged = run(
+        "secret",
+        "seal",
+        "-f",
+        "-",
+        "-n",
+        "dev",
+        "--public-key",
+        str(key_file),
+        "--merge-into",
+        str(target),
+        stdin="B=2\nC=3\n",
+    )
+    assert merged.exit_code == 0, merged.output
+    assert "app: ~ B" in merged.stderr and "app: + C" in merged.stderr and CANARY not in merged.output
+    after = yaml.safe_load(target.read_text())
+    assert after["metadata"] == {"name": "app", "namespace": "dev"}
+    sealed = after["spec"]["sealed"]
+    assert sealed["A"] == before["A"]
+    assert unseal(KEYRING, "dev", "B", sealed["B"], allow_dev=False) == b"2"
+    assert unseal(KEYRING, "dev", "C", sealed["C"], allow_dev=False) == b"3"
+
+
+def test_given_dotenv_file_and_json_output_when_sealed_then_json_manifest_named_by_r(
+    tmp_path: Path, key_file: Path
+) -> None:
+    source = tmp_path / "payments.env"
+    source.write_text("export STRIPE_KEY='sk'\n")
+    result = run(
+        "secret",
+        "seal",
+        "-f",
+        str(source),
+        "-n",
+        "dev",
+        "-r",
+        "payments",
+        "--public-key",
+        str(key_file),
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["metadata"]["name"] == "payments" and list(doc["spec"]["sealed"]) == ["STRIPE_KEY"]
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "fragment"),
+    [
+        (secret_manifest("prod"), ("-n", "dev"), "is in namespace prod but -n/--env says dev"),
+        (secret_manifest(None), (), "names no namespace"),
+        (
+            f"kind: Secret\nmetadata: {{name: x}}\ndata: {{A: '{CANARY}!'}}\n",
+            ("-n", "dev"),
+            "data[A] is not base64",
+        ),
+        (
+            f"kind: Secret\nmetadata: {{name: x}}\n  data: {CANARY}: [\n",
+            ("-n", "dev"),
+            "is not valid YAML at line",
+        ),
+        (f"A={CANARY}\nA=2\n", ("-n", "dev"), "line 2: A is defined twice"),
+        ("kind: ConfigMap\nmetadata: {name: x}\n", ("-n", "dev"), "expected Secret manifests"),
+    ],
+)
+def test_given_bad_input_when_sealing_file_then_one_line_error_without_values(
+    tmp_path: Path, key_file: Path, content: str, args: tuple[str, ...], fragment: str
+) -> None:
+    source = tmp_path / "in.yaml"
+    source.write_text(content)
+    result = run("secret", "seal", "-f", str(source), *args, "--public-key", str(key_file))
+    assert result.exit_code == 1, result.output
+    assert fragment in result.stderr
+    assert CANARY not in result.output
+
+
+def test_given_file_and_name_when_sealing_then_usage_error(tmp_path: Path, key_file: Path) -> None:
+    result = run("secret", "seal", "A", "-f", "x.yaml", "-n", "dev", "--public-key", str(key_file))
+    assert result.exit_code == 2 and "give no NAME" in result.stderr
+
+
+def _tree(tmp_path: Path, key_file: Path) -> Path:
+    overlay = tmp_path / "overlays" / "dev"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text("namespace: dev\nresources: [secrets.yaml]\n")
+    sealed = run("secret", "seal", "-f", "-", "-n", "dev", "--public-key", str(key_file), stdin="A=1\nB=2\n")
+    doc = yaml.safe_load(sealed.stdout)
+    del doc["metadata"]["namespace"]  # the kustomization names it, as overlays do
+    (overlay / "secrets.yaml").write_text(yaml.safe_dump(doc))
+    return overlay
+
+
+def test_given_overlay_sealed_for_published_key_when_validated_offline_then_ok(
+    tmp_path: Path, key_file: Path
+) -> None:
+    _tree(tmp_path, key_file)
+    result = run("validate", "-f", str(tmp_path), "--public-key", str(key_file), "-o", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["namespace"], r["name"], r["reason"]) for r in rows] == [
+        ("dev", "A", "Sealed"),
+        ("dev", "B", "Sealed"),
+    ]
+
+
+def test_given_other_key_and_dev_form_and_garbage_when_validated_then_exit_1_naming_each(
+    tmp_path: Path, key_file: Path
+) -> None:
+    overlay = _tree(tmp_path, key_file)
+    other = tmp_path / "other.pem"
+    other.write_text(sealing_key_configmap_data(derive_sealing_key(bytes(32)))["publicKey"] + "\n")
+    doc = yaml.safe_load((overlay / "secrets.yaml").read_text())
+    doc["spec"]["sealed"]["C"] = f"dev:{CANARY}"
+    doc["spec"]["sealed"]["D"] = "ifs:v1:zz"
+    (overlay / "secrets.yaml").write_text(yaml.safe_dump(doc))
+    result = run("validate", "-f", str(tmp_path), "--public-key", str(other))
+    assert result.exit_code == 1
+    assert "A is sealed for key id" in result.stdout and "not the published" in result.stdout
+    assert (
+        "C is in the plaintext dev form" in result.stdout
+        and "D: sealed value has no valid key id" in result.stdout
+    )
+    assert CANARY not in result.output
+    assert "4 sealed value(s) checked, 4 error(s)" in result.stdout
+
+
+def test_given_no_key_and_no_cluster_when_validated_then_exit_3_with_hint(
+    tmp_path: Path, key_file: Path
+) -> None:
+    _tree(tmp_path, key_file)
+    result = run("validate", "-f", str(tmp_path))
+    assert result.exit_code == 3 and "--public-key FILE" in result.stderr
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_given_shell_when_completion_then_click_script_for_ironflow(shell: str) -> None:
+    result = run("completion", shell)
+    assert result.exit_code == 0
+    assert f"_IRONFLOW_COMPLETE={shell}_" in result.stdout or "_IRONFLOW_COMPLETE" in result.stdout
+
+
+def test_given_kubeconfig_context_with_namespace_when_no_env_then_context_namespace(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "current-context": "a",
+                "contexts": [
+                    {"name": "a", "context": {"namespace": "staging"}},
+                    {"name": "b", "context": {}},
+                ],
+            }
+        )
+    )
+    assert context_namespace(str(config), None) == "staging"
+    assert context_namespace(str(config), "b") == "default"
+    with pytest.raises(NoContextNamespace, match="no context named 'c'"):
+        context_namespace(str(config), "c")
+
+
+def test_given_context_namespace_when_sealing_without_env_then_sealed_for_it(
+    tmp_path: Path, key_file: Path
+) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        yaml.safe_dump({"current-context": "a", "contexts": [{"name": "a", "context": {"namespace": "qa"}}]})
+    )
+    result = run("secret", "seal", "A", "x", "--public-key", str(key_file), env={"KUBECONFIG": str(config)})
+    assert result.exit_code == 0, result.output
+    assert unseal(KEYRING, "qa", "A", result.stdout.strip(), allow_dev=False) == b"x"
+    aliased = run(
+        "secret",
+        "seal",
+        "A",
+        "x",
+        "-n",
+        "prod",
+        "--public-key",
+        str(key_file),
+        env={"KUBECONFIG": str(config)},
+    )
+    assert unseal(KEYRING, "prod", "A", aliased.stdout.strip(), allow_dev=False) == b"x"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("2500", 2500),
+        ("true", True),
+        ('{"a":1}', {"a": 1}),
+        ('"quoted"', "quoted"),
+        ("fast", "fast"),
+        ("https://x/y?a=1", "https://x/y?a=1"),
+        ("NaN", "NaN"),
+        ("{not json", "{not json"),
+    ],
+)
+def test_given_config_text_when_parsed_then_json_if_valid_json_else_string(text: str, value: object) -> None:
+    assert json_or_string(text) == value
+
+
+def test_given_null_when_parsed_then_refused() -> None:
+    with pytest.raises(UserError, match="null"):
+        json_or_string("null")
