@@ -12,10 +12,13 @@ from typing import Any
 
 import yaml
 
+from ironflow.core.config_values import MAX_SAFE_INTEGER, MAX_VALUE_DEPTH
+
 NAME_RE = "^[A-Za-z_][A-Za-z0-9_]*$"
-SEALED_RE = "^(ifs:v\\\\d+:[0-9a-f]{16}:[\\\\w-]{80,}|dev:(?s:.*))$"
-MAX_NAMES = 64  # maxLength x maxProperties bounds the CEL cost budget
+MAX_NAMES = 64
 MAX_SEALED_LENGTH = 24000  # 16 KiB plaintext sealed is 21 950 characters; see docs/crypto.md "Limits"
+# A sealed value: ifs:v<version>:<16 hex key id>:<base64url>, at least 80 characters of data.
+SEALED_MIN_LENGTH = len("ifs:v1:0123456789abcdef:") + 80
 
 NAME_RULES = [
     {
@@ -31,8 +34,18 @@ NAME_RULES = [
     },
 ]
 
+# Why not one regex over each whole value: the API server charges a regex by string length x
+# pattern length, and a rule on the map is one call with a runtime budget of 1 000 000; the full
+# pattern made 36 values of 16 KiB exceed it ("actual cost limit exceeded"), far below the 64
+# names the schema allows. So the whole string is checked against a 10-character class (the
+# sealed alphabet plus ':') and only a short prefix against the exact header pattern: 64 values
+# of 24 000 characters cost about half the budget. (A rule on each value instead would be one
+# call per value, but the API server quotes a value that fails a per-value rule, and a sealed
+# field holding pasted plaintext must not be echoed.) The operator's parser checks the rest.
 SEALED_RULE = {
-    "rule": f"self.all(k, self[k].matches('{SEALED_RE}'))",
+    "rule": "self.all(k, self[k].startsWith('dev:') || ("
+    f"size(self[k]) >= {SEALED_MIN_LENGTH} && self[k].matches('^[\\\\w:-]+$') && "
+    "self[k].substring(0, 40).matches('^ifs:v[0-9]+:[0-9a-f]{16}:')))",
     "message": "every value must be a sealed value: the string `ironflow secret seal` prints "
     "(ifs:v1:<16 hex key id>:<base64url data>), or dev:<plaintext> in development mode",
     "reason": "FieldValueInvalid",
@@ -195,7 +208,9 @@ def config_crd() -> dict[str, Any]:
                 "description": "NAME -> any JSON value. NAME is an environment variable name, unique in the "
                 "environment. Projected as a string: a JSON string as-is, anything else as compact JSON.",
                 "maxProperties": MAX_NAMES,
-                "additionalProperties": {"x-kubernetes-preserve-unknown-fields": True},
+                # nullable: so that a null reaches the admission policy and is refused there; without
+                # it the API server drops the name silently.
+                "additionalProperties": {"x-kubernetes-preserve-unknown-fields": True, "nullable": True},
                 # No x-kubernetes-validations here: CEL cannot type a map of arbitrary JSON, so
                 # the API server checks these names with the ValidatingAdmissionPolicy below.
             }
@@ -206,14 +221,39 @@ def config_crd() -> dict[str, Any]:
                "the same name in the same namespace.")
 
 
+def _value_levels() -> list[dict[str, str]]:
+    """CEL variables l1..l(MAX_VALUE_DEPTH+1): every JSON node of the config values, level by level.
+
+    CEL has no recursion, so nesting is walked one level per variable: l1 holds the values, l(n+1)
+    the members of the arrays and objects in l(n). A value nested deeper than MAX_VALUE_DEPTH has
+    an array or object in the last level. Each node is visited once, so the cost is linear in the
+    size of the values (a value nested 10 000 deep costs one node per level)."""
+    levels = [{"name": "l1", "expression": "variables.values.map(k, variables.values[k])"}]
+    for n in range(2, MAX_VALUE_DEPTH + 2):
+        levels.append({
+            "name": f"l{n}",
+            "expression": f"variables.l{n - 1}.map(x, type(x) == map ? x.map(k, x[k]) : "
+            "(type(x) == list ? x : [])).flatten()",
+        })
+    return levels
+
+
 def config_names_policy() -> list[dict[str, Any]]:
-    """The NAME rule for IronflowConfig, as CEL the API server runs at admission.
+    """The NAME and value rules for IronflowConfig, as CEL the API server runs at admission.
 
     Why a policy and not a CRD rule: CRD validation rules need a typed schema, and a map of
-    arbitrary JSON values has none; admission policies see the object as dynamic JSON.
+    arbitrary JSON values has none; admission policies see the object as dynamic JSON. The value
+    rules are those of ironflow.core.config_values (null, nesting, exact numbers), which the CLI
+    and the operator apply too.
     """
     name = "ironflowconfig-names.ironflow.io"
-    bad = f"object.spec.values.filter(k, !k.matches('{NAME_RE}') || size(k) > 253)"
+    bad = f"variables.values.filter(k, !k.matches('{NAME_RE}') || size(k) > 253)"
+    nulls = "variables.values.filter(k, variables.values[k] == null)"
+    levels = _value_levels()
+    nodes = "[" + ", ".join(f"variables.{level['name']}" for level in levels[:-1]) + "].flatten()"
+    limit, float_limit = str(MAX_SAFE_INTEGER), f"{MAX_SAFE_INTEGER}.0"
+    inexact = (f"type(x) == int ? (x > {limit} || x < -{limit}) : "
+               f"(type(x) == double && (x > {float_limit} || x < -{float_limit}))")
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
@@ -228,13 +268,37 @@ def config_names_policy() -> list[dict[str, Any]]:
                     "resources": ["ironflowconfigs"],
                 }]
             },
-            "validations": [{
-                "expression": f"!has(object.spec.values) || size({bad}) == 0",
-                "messageExpression": "'spec.values: every name must be a valid environment variable name "
-                "(^[A-Za-z_][A-Za-z0-9_]*$, at most 253 characters); invalid: ' + "
-                f"{bad}.join(', ')",
-                "reason": "Invalid",
-            }],
+            "variables": [
+                {"name": "values", "expression": "has(object.spec.values) ? object.spec.values : {}"},
+                *levels,
+            ],
+            "validations": [
+                {
+                    "expression": f"size({bad}) == 0",
+                    "messageExpression": "'spec.values: every name must be a valid environment variable name "
+                    "(^[A-Za-z_][A-Za-z0-9_]*$, at most 253 characters); invalid: ' + "
+                    f"{bad}.join(', ')",
+                    "reason": "Invalid",
+                },
+                {
+                    "expression": f"size({nulls}) == 0",
+                    "messageExpression": "'spec.values: null is not a config value (the API server would "
+                    f"drop it); unset the name instead: ' + {nulls}.join(', ')",
+                    "reason": "Invalid",
+                },
+                {
+                    "expression": f"!variables.{levels[-1]['name']}"
+                    ".exists(x, type(x) == map || type(x) == list)",
+                    "message": f"spec.values: a value is nested deeper than {MAX_VALUE_DEPTH} levels",
+                    "reason": "Invalid",
+                },
+                {
+                    "expression": f"!{nodes}.exists(x, {inexact})",
+                    "message": f"spec.values: numbers beyond +/-{MAX_SAFE_INTEGER} (2^53-1) are not exact in "
+                    "every JSON reader; store such a number as a string",
+                    "reason": "Invalid",
+                },
+            ],
         },
     }
     binding = {

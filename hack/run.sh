@@ -6,7 +6,7 @@
 #   create a development master key if there is none (and say so), run the operator with its pod
 #   webhook on loopback (the local API server can call it there).
 # - KUBECONFIG=PATH make run: run against that cluster (e.g. kind). CRDs are applied; no master key is
-#   ever created there: without one the operator runs in development mode and says so.
+#   ever created there: without one the operator runs in development mode (--dev-mode) and says so.
 # Nothing here reads ~/.kube/config or in-cluster credentials.
 set -euo pipefail
 unset KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT
@@ -60,7 +60,9 @@ if [[ $LOCAL == 1 ]] && ! k -n "$OPERATOR_NAMESPACE" get secret "$KEY_SECRET" >/
   say "  it lives in $CLUSTER_DIR and dies with it — never use it for anything real)"
 fi
 
-args=(--kubeconfig "$KUBECONFIG" --operator-namespace "$OPERATOR_NAMESPACE")
+# --dev-mode: `make run` is for development; without a master key it accepts dev-form values (a
+# deployed operator never does unless its chart sets devMode=true).
+args=(--kubeconfig "$KUBECONFIG" --operator-namespace "$OPERATOR_NAMESPACE" --dev-mode)
 if [[ $LOCAL == 1 && -z "${IRONFLOW_WEBHOOK_URL:-}" && -z "${IRONFLOW_WEBHOOK_CERT_DIR:-}" ]]; then
   args+=(--webhook-url "https://127.0.0.1:${IRONFLOW_WEBHOOK_PORT:-9443}" --webhook-cert-dir "$CLUSTER_DIR/webhook")
   # Mutual TLS: the local API server presents its webhook client certificate (envtest/webhook_client.py).

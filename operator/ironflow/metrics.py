@@ -39,7 +39,8 @@ API_WRITES = Counter("ironflow_api_writes_total", "Writes the operator sent to t
                      ["resource", "verb"], registry=REGISTRY)
 OBJECTS = Gauge("ironflow_objects", "Resources by kind and Ready condition reason.",
                 ["kind", "ready", "reason"], registry=REGISTRY)
-MODE = Gauge("ironflow_master_key_mode", "1 for the current master-key mode (keyed, dev, invalid-key).",
+MODE = Gauge("ironflow_master_key_mode",
+             "1 for the current master-key mode (keyed, dev, no-key, invalid-key).",
              ["mode"], registry=REGISTRY)
 QUEUE_DEPTH = Gauge("ironflow_queue_depth", "Reconciles queued or running.", registry=REGISTRY)
 # -- rollouts (controller/rollouts.py) --
@@ -75,7 +76,7 @@ def build_info() -> None:
 
 
 def set_mode(mode: str) -> None:
-    for known in ("keyed", "dev", "invalid-key"):
+    for known in ("keyed", "dev", "no-key", "invalid-key"):
         MODE.labels(mode=known).set(1 if known == mode else 0)
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -112,6 +113,11 @@ class OperatorRun:
         terminate(self.process)
 
 
+# The CLI pins the operator's signing key per cluster in $XDG_CONFIG_HOME/ironflow: a private
+# directory per test run, so nothing lands in the developer's own ~/.config.
+_CLI_CONFIG = tempfile.mkdtemp(prefix="ironflow-e2e-config-")
+
+
 def ironflow(kubeconfig: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """The real `ironflow` console script, as a user runs it (admin kubeconfig named explicitly)."""
     return subprocess.run(
@@ -120,7 +126,7 @@ def ironflow(kubeconfig: Path, *args: str, input: str | None = None) -> subproce
         capture_output=True,
         text=True,
         timeout=60,
-        env=clean_env(),
+        env=clean_env({"XDG_CONFIG_HOME": _CLI_CONFIG}),
         check=False,
     )
 

@@ -177,6 +177,37 @@ def test_given_helm_template_when_applied_with_server_dry_run_then_api_server_ac
     assert result.stdout.count("(server dry run)") == len(rest)
 
 
+def _rbac(docs: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]): d for d in docs
+            if d["kind"] in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")}
+
+
+def _writes(rule: dict[str, Any]) -> bool:
+    return bool({"create", "patch", "update", "delete", "*"} & set(rule["verbs"]))
+
+
+def test_given_named_namespaces_when_templated_then_writes_granted_only_there_by_roles(helm: Path) -> None:
+    rbac = _rbac(_template(helm, "ironflow-system", "namespaces={team-a,team-b}"))
+    cluster_wide = [d for (kind, _, _), d in rbac.items() if kind == "ClusterRole"]
+    assert [rule for role in cluster_wide for rule in role["rules"] if _writes(rule)] == []
+    assert not any(kind == "ClusterRoleBinding" and name.endswith("environments") for kind, _, name in rbac)
+    writers = {ns for (kind, ns, _), role in rbac.items()
+               if kind == "Role" and any(_writes(rule) for rule in role["rules"])}  # fmt: skip
+    assert writers == {"team-a", "team-b"}
+    for ns in ("team-a", "team-b"):
+        binding = rbac[("RoleBinding", ns, "ironflow-operator")]
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                      "name": "ironflow-operator-environment"}  # fmt: skip
+
+
+def test_given_all_namespaces_or_globs_when_templated_then_environment_rules_are_cluster_wide(
+        helm: Path) -> None:
+    for values in ((), ("namespaces={team-*}",)):
+        rbac = _rbac(_template(helm, "ironflow-system", *values))
+        assert ("ClusterRoleBinding", "", "ironflow-operator-environments") in rbac
+        assert not any(kind == "Role" and name == "ironflow-operator-environment" for kind, _, name in rbac)
+
+
 def test_given_chart_serving_one_namespace_when_installed_then_operator_works_on_namespaced_rbac_alone(
     cluster: Cluster,
     helm: Path,
@@ -203,6 +234,8 @@ def test_given_chart_serving_one_namespace_when_installed_then_operator_works_on
         kubeconfig,
         "--set",
         f"namespaces={{{served}}}",
+        "--set",
+        "devMode=true",  # development mode is explicit: the chart's value is what turns it on
     ]
     installed = _helm(helm, *install).stdout
     assert "STATUS: deployed" in installed
@@ -222,8 +255,20 @@ def test_given_chart_serving_one_namespace_when_installed_then_operator_works_on
             "auth", "can-i", "list", "secrets", "-n", "default", f"--as={user}", check=False
         )
         assert can_i.stdout.strip() == "no", "environment rights granted outside the served namespace"
+        # A real write into kube-system as the ServiceAccount: refused by the API server's RBAC.
+        write = cluster.kubectl("create", "secret", "generic", "ironflow-probe", "-n", "kube-system",
+                                "--from-literal=K=v", f"--as={user}", check=False)  # fmt: skip
+        assert write.returncode != 0 and "forbidden" in write.stderr, write.stdout
+        for verb, resource in (("patch", "deployments.apps"), ("create", "configmaps"), ("patch", "secrets")):
+            can = cluster.kubectl("auth", "can-i", verb, resource, "-n", "kube-system", f"--as={user}",
+                                  check=False)  # fmt: skip
+            assert can.stdout.strip() == "no", f"{verb} {resource} in kube-system granted"
 
-        run = start_as_deployed(cluster, namespace, tmp_path)  # no master key: development mode
+        args = json.loads(
+            cluster.kubectl("get", "deployment/ironflow-operator", "-n", namespace, "-o", "json").stdout
+        )["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert "--dev-mode" in args, args
+        run = start_as_deployed(cluster, namespace, tmp_path)  # devMode=true and no master key: dev mode
         try:
             cluster.kubectl.apply_text(_DEV_SECRET, namespace=served)
             eventually(

@@ -192,10 +192,13 @@ def test_given_installed_operator_when_user_follows_the_journey_then_values_flow
     staging, prod = environments
     admin = cluster.kubeconfig
 
-    # Before the master key exists the operator serves in development mode and says so.
+    # Before the master key exists the operator says NoMasterKey (never development mode unless
+    # the chart's devMode asks for it), and the CLI refuses to seal.
     eventually(
-        lambda: _sealing_key(cluster, staging, "dev"), timeout=60, what="dev-mode sealing key ConfigMap"
+        lambda: _sealing_key(cluster, staging, "no-key"), timeout=60, what="no-key sealing key ConfigMap"
     )
+    refused = ironflow(admin, "secret", "set", "DB_PASSWORD", "--env", staging, "-", input=CANARY)
+    assert refused.returncode == 1 and "NoMasterKey" in refused.stderr
 
     # The master key, created the way docs/install.md and NOTES.txt say.
     key = ok(ironflow(admin, "keygen")).strip()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import Cli, publish_sealing_key
+from cli_support import Cli, publish_sealing_key, trust_signer
 from kubernetes import client
 
 from ironflow.core.keyring import Keyring
@@ -21,7 +21,8 @@ def cli(cluster: Cluster, crds: list[str], tmp_path: Path) -> Cli:
 
 
 @pytest.fixture
-def keyring(k8s_api: client.ApiClient, namespace: str) -> Iterator[Keyring]:
+def keyring(cli: Cli, k8s_api: client.ApiClient, namespace: str) -> Iterator[Keyring]:
     published = publish_sealing_key(k8s_api, namespace)
     assert published is not None
+    trust_signer(cli, published)
     yield published

@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 
-from ironflow.core.crypto import derive_sealing_key, sealing_key_configmap_data
+from ironflow.core.key_publication import sealing_key_data
 from ironflow.core.keyring import Keyring, generate_master_key
 
 BINARY = Path(sys.executable).parent / "ironflow"
@@ -39,6 +39,7 @@ class Run:
 class Cli:
     kubeconfig: Path
     home: Path
+    env: dict[str, str] = field(default_factory=dict)  # e.g. IRONFLOW_OPERATOR_NAMESPACE
 
     def __call__(self, *args: str, stdin: bytes | str = b"", kubeconfig: Path | None = None) -> Run:
         config = str(kubeconfig or self.kubeconfig)
@@ -47,6 +48,7 @@ class Cli:
             "HOME": str(self.home),
             "KUBECONFIG": config,
             "LANG": "C.UTF-8",
+            **self.env,
         }
         data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
         done = subprocess.run(
@@ -74,15 +76,17 @@ def assert_one_line_error(result: Run, code: int, *fragments: str) -> None:
 
 
 def publish_sealing_key(
-    api: client.ApiClient, namespace: str, master_hex: str | None = None, mode: str = "keyed"
+    api: client.ApiClient,
+    namespace: str,
+    master_hex: str | None = None,
+    mode: str = "keyed",
+    keyring: Keyring | None = None,
 ) -> Keyring | None:
-    """The ConfigMap the operator will publish; returns the Keyring that can unseal for it."""
-    data: dict[str, str] = {"mode": mode}
-    keyring = None
-    if mode == "keyed":
-        master = bytes.fromhex(master_hex or generate_master_key())
-        data.update(sealing_key_configmap_data(derive_sealing_key(master)))
-        keyring = Keyring.from_master_keys(master)
+    """The ConfigMap the operator would publish (signed when keyed); returns the Keyring that can
+    unseal for it. The CLI still has to trust its signer: see `trust_signer`."""
+    if mode == "keyed" and keyring is None:
+        keyring = Keyring.from_master_keys(bytes.fromhex(master_hex or generate_master_key()))
+    data = sealing_key_data(keyring, mode, namespace)
     body = client.V1ConfigMap(
         metadata=client.V1ObjectMeta(
             name=SEALING_KEY, labels={"app.kubernetes.io/managed-by": "ironflow-operator"}
@@ -91,6 +95,12 @@ def publish_sealing_key(
     )
     client.CoreV1Api(api).create_namespaced_config_map(namespace, body)
     return keyring
+
+
+def trust_signer(cli: Cli, keyring: Keyring) -> None:
+    """What a user does once per cluster with the signer id their admin gave them."""
+    assert keyring.signer is not None
+    cli.ok("trust", "pin", keyring.signer.id)
 
 
 def get_resource(api: client.ApiClient, namespace: str, plural: str, name: str = "app") -> dict[str, Any]:

@@ -102,7 +102,7 @@ def test_given_dev_mode_value_when_set_then_the_leak_search_finds_it(
     """Positive control: dev mode stores plaintext on purpose, so the same search must see it."""
     publish_sealing_key(k8s_api, namespace, mode="dev")
     control = f'control-{uuid.uuid4().hex}-åß"/ +&?'
-    cli.ok("secret", "set", "DEV_VALUE", "-", "--env", namespace, stdin=control)
+    cli.ok("secret", "set", "DEV_VALUE", "-", "--dev", "--env", namespace, stdin=control)
     audit.wait_for(lambda e: e.contains("DEV_VALUE"), resource="ironflowsecrets", namespace=namespace)
     found = leaks(audit.path.read_text(encoding="utf-8"), control)
     assert found, "the leak search missed a value the audit log holds in plaintext"

@@ -91,7 +91,7 @@ def test_given_two_environments_when_promoted_then_diff_shown_configs_copied_and
     cli: Cli, k8s_api: client.ApiClient, namespace: str, second_namespace: str, keyring: Keyring
 ) -> None:
     source, target = namespace, second_namespace
-    publish_sealing_key(k8s_api, target)
+    publish_sealing_key(k8s_api, target, keyring=keyring)  # one operator: one signer for both
     cli.ok("config", "set", "HTTP_TIMEOUT_MS", "2500", "--env", source)
     cli.ok("config", "set", "NEW_CHECKOUT", "true", "--env", source)
     cli.ok("config", "set", "HTTP_TIMEOUT_MS", "2000", "--env", target)

@@ -100,11 +100,25 @@ def test_given_unknown_environment_when_any_command_then_unknown_environment_rea
         assert_one_line_error(result, 1, "unknown environment no-such-env-here")
 
 
-def test_given_dev_mode_when_secret_set_then_dev_form_stored_with_warning(
+def test_given_dev_mode_when_secret_set_without_dev_flag_then_refused_and_nothing_written(
     cli: Cli, k8s_api: client.ApiClient, namespace: str
 ) -> None:
     publish_sealing_key(k8s_api, namespace, mode="dev")
-    result = cli.ok("secret", "set", "TOKEN", "-", "--env", namespace, stdin="abc")
+    result = cli("secret", "set", "TOKEN", "-", "--env", namespace, stdin="plain-canary")
+    assert_one_line_error(result, 1, "development mode", "--dev")
+    assert "plain-canary" not in result.stdout + result.stderr
+    assert_one_line_error(cli("secret", "seal", "TOKEN", "x", "--env", namespace), 1, "--dev")
+    listed = client.CustomObjectsApi(k8s_api).list_namespaced_custom_object(
+        "ironflow.io", "v1alpha1", namespace, SECRETS
+    )
+    assert listed["items"] == []
+
+
+def test_given_dev_mode_when_secret_set_with_dev_flag_then_dev_form_stored_with_warning(
+    cli: Cli, k8s_api: client.ApiClient, namespace: str
+) -> None:
+    publish_sealing_key(k8s_api, namespace, mode="dev")
+    result = cli.ok("secret", "set", "TOKEN", "-", "--dev", "--env", namespace, stdin="abc")
     assert "plaintext" in result.stderr and "no master key" in result.stderr
     assert spec_map(k8s_api, namespace, SECRETS) == {"TOKEN": "dev:abc"}
 

@@ -31,8 +31,11 @@ def test_given_operator_keyed_with_keygen_key_when_user_sets_values_then_project
     operator.set_master_key(key)
     operator.start()
     eventually(lambda: _published(k8s_api, namespace, "keyed"), what="sealing key published by the operator")
+    cli.env["IRONFLOW_OPERATOR_NAMESPACE"] = operator.operator_namespace
 
-    cli.ok("secret", "set", "DB_PASSWORD", "--env", namespace, "-", stdin="s3cr3t-from-stdin\n")
+    first = cli.ok("secret", "set", "DB_PASSWORD", "--env", namespace, "-", stdin="s3cr3t-from-stdin\n")
+    # first use: the signer is taken from the operator's namespace (tenants cannot write there)
+    assert "trusting the operator signing key" in first.stderr and "ironflow-signing-key" in first.stderr
     cli.ok("config", "set", "HTTP_TIMEOUT_MS", "2500", "--env", namespace)
 
     wait_ready(k8s_api, "IronflowSecret", namespace, "app")
@@ -56,12 +59,12 @@ def test_given_operator_keyed_with_keygen_key_when_user_sets_values_then_project
     assert (status["operator"]["state"], status["operator"]["source"]) == ("alive", "leader Lease")
 
 
-def test_given_operator_without_master_key_when_user_sets_secret_then_dev_form_warned_and_projected(
+def test_given_dev_mode_operator_when_user_sets_secret_with_dev_then_dev_form_warned_and_projected(
     cli: Cli, operator: Operator, namespace: str, k8s_api: client.ApiClient
 ) -> None:
-    operator.start()
+    operator.start("--dev-mode")
     eventually(lambda: _published(k8s_api, namespace, "dev"), what="dev-mode sealing key ConfigMap")
-    result = cli.ok("secret", "set", "TOKEN", "--env", namespace, "-", stdin="dev-value")
+    result = cli.ok("secret", "set", "TOKEN", "--dev", "--env", namespace, "-", stdin="dev-value")
     assert "development mode" in result.stderr and "plaintext" in result.stderr
     eventually(
         lambda: secret_data(k8s_api, namespace, "app") == {"TOKEN": "dev-value"}, what="dev value projected"

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 from kubernetes import client
 
+from ironflow.core.crypto import MAX_PLAINTEXT_BYTES, MAX_SEALED_CHARS, derive_sealing_key, seal
 from ironflow.envtest import eventually
 from ironflow.envtest.cluster import Cluster
 
@@ -195,3 +196,62 @@ def test_given_crds_when_kubectl_api_resources_then_group_lists_both_kinds(
     kinds = {row.split()[-1] for row in rows}
     assert kinds == {"IronflowSecret", "IronflowConfig"}
     assert all(" true " in f" {row} " for row in rows), "both kinds are namespaced"
+
+
+def _nested(levels: int) -> object:
+    value: object = 1
+    for level in range(levels):
+        value = [value] if level % 2 else {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"GONE": None, "KEPT": 1}, "null is not a config value (the API server would drop it); "
+                                    "unset the name instead: GONE"),
+        ({"BIG": 2**64}, "numbers beyond +/-9007199254740991 (2^53-1)"),
+        ({"NEG": [[-(2**53)]]}, "numbers beyond +/-9007199254740991 (2^53-1)"),
+        ({"HUGE": {"f": 1e300}}, "numbers beyond +/-9007199254740991 (2^53-1)"),
+        ({"DEEP": _nested(33)}, "a value is nested deeper than 32 levels"),
+        # The issue's case: about 1000 levels, which Python's own json cannot even encode.
+        ('{"DEEPER": ' + "[" * 1000 + "]" * 1000 + "}", "a value is nested deeper than 32 levels"),
+    ],
+)
+def test_given_config_value_outside_the_value_rule_when_created_then_refused_by_the_api_server(
+    cluster: Cluster, crds: list[str], namespace: str, values: dict[str, object] | str, expected: str
+) -> None:
+    raw = isinstance(values, str)  # JSON text, for what json.dumps cannot encode
+    manifest = _config("app", "@").replace('"@"', values) if raw else _config("app", values)
+    result = _create(cluster, namespace, manifest)
+    assert result.returncode != 0, "the API server stored a value the operator could not use exactly"
+    assert expected in result.stderr
+
+
+def test_given_config_values_at_the_bounds_when_created_then_stored_exactly(
+    cluster: Cluster, crds: list[str], namespace: str
+) -> None:
+    values = {"DEEP": _nested(32), "MAX": 2**53 - 1, "MIN": -(2**53 - 1), "INNER_NULL": {"a": None}}
+    result = _create(cluster, namespace, _config("app", values))
+    assert result.returncode == 0, result.stderr
+    stored = json.loads(cluster.kubectl("get", "ironflowconfig", "app", "-n", namespace, "-o", "json").stdout)
+    assert stored["spec"]["values"] == values
+
+
+def test_given_64_values_of_16_kib_sealed_when_created_then_stored_and_a_65th_name_or_longer_value_refused(
+    cluster: Cluster, crds: list[str], namespace: str
+) -> None:
+    """docs/crypto.md "Limits": 64 names of 16 KiB each fit one IronflowSecret (the API server's
+    CEL budget and etcd's request limit), and the schema refuses what lies beyond."""
+    pair = derive_sealing_key(bytes(range(32)))
+    plaintext = b"x" * MAX_PLAINTEXT_BYTES
+    sealed = {f"NAME_{i}": seal(pair.public, namespace, f"NAME_{i}", plaintext) for i in range(64)}
+    assert {len(v) for v in sealed.values()} == {MAX_SEALED_CHARS}
+    created = _create(cluster, namespace, _secret("full", sealed))
+    assert created.returncode == 0, created.stderr[:500]
+    longest = {f"NAME_{i}": SEALED[:24] + "A" * (24000 - 24) for i in range(64)}
+    assert _create(cluster, namespace, _secret("longest", longest)).returncode == 0
+    too_many = _create(cluster, namespace, _secret("many", {**sealed, "NAME_64": SEALED}))
+    assert too_many.returncode != 0 and "must have at most 64 items" in too_many.stderr
+    too_long = _create(cluster, namespace, _secret("long", {"A": SEALED[:24] + "A" * (24001 - 24)}))
+    assert too_long.returncode != 0 and "Too long" in too_long.stderr

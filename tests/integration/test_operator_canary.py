@@ -82,6 +82,8 @@ def test_given_canary_values_through_every_scenario_when_scanned_then_plaintext_
         wait_ready(k8s_api, SECRET, namespace, "app", reason="UnsealFailed")
     operator.set_master_key("0" * 10)
     wait_ready(k8s_api, SECRET, namespace, "app", reason="MasterKeyInvalid")
+    operator.delete_master_key()  # NoMasterKey: the stranded-values warning and the no-key publication
+    wait_ready(k8s_api, SECRET, namespace, "app", reason="NoMasterKey")
     operator.set_master_key(key)
     apply_cr(k8s_api, SECRET, namespace, "app", {"DB": sealed(key, namespace, "DB", canaries["GOOD"])})
     wait_ready(k8s_api, SECRET, namespace, "app")
@@ -98,6 +100,18 @@ def test_given_canary_values_through_every_scenario_when_scanned_then_plaintext_
     metas += [c.metadata for c in core.list_namespaced_config_map(namespace).items]
     places["annotations and labels"] = json.dumps(
         [serialize(m.annotations) for m in metas] + [serialize(m.labels) for m in metas]
+    )
+    places["published keys (sealing key, signer anchor)"] = json.dumps(
+        [
+            serialize(c.data)
+            for c in core.list_namespaced_config_map(namespace).items
+            if c.metadata.name != "app"
+        ]
+        + [
+            serialize(
+                core.read_namespaced_config_map("ironflow-signing-key", operator.operator_namespace).data
+            )
+        ]
     )
     audit = cluster.audit
     if audit is not None:
@@ -129,7 +143,7 @@ def test_given_dev_mode_plaintext_in_spec_when_scanned_then_it_reaches_only_the_
     # Dev mode is the one place plaintext sits in a CR (by design, in spec.sealed); the operator
     # must still never copy it into its log (DEBUG), Events, status, annotations or metrics.
     canary = f"CANARY-DEV-{uuid.uuid4().hex[:12]}"
-    run = operator.start()  # no master key: development mode
+    run = operator.start("--dev-mode")  # no master key: development mode
     apply_cr(k8s_api, SECRET, namespace, "app", {"DB": f"dev:{canary}"})
     wait_ready(k8s_api, SECRET, namespace, "app", reason="DevMode")
     assert secret_data(k8s_api, namespace, "app") == {"DB": canary}

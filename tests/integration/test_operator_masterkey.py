@@ -58,34 +58,55 @@ def test_given_rotation_with_previous_keys_when_applied_live_then_old_and_new_va
     cr = wait_ready(k8s_api, SECRET, namespace, "app", reason="UnsealFailed")
     assert cr["status"]["names"]["A"]["reason"] == "WrongKey"
     assert secret_data(k8s_api, namespace, "app") == {"A": "a-old", "B": "b-new"}
+    # the change that stranded A says so, with a count and names, never a value (issue 10.2)
+    warning = [line for line in operator.logs().splitlines() if "no longer accepted" in line]
+    assert warning and "1 sealed value(s)" in warning[0] and f"{namespace}/app/A" in warning[0]
+    assert "a-old" not in operator.logs()
 
 
-def test_given_master_key_deleted_when_values_are_sealed_then_dev_mode_and_projections_kept(
+def test_given_master_key_deleted_without_dev_mode_when_reconciled_then_no_master_key_and_all_kept(
     operator: Operator, namespace: str, k8s_api: client.ApiClient
 ) -> None:
     key = new_key()
     operator.set_master_key(key)
-    operator.start()
+    run = operator.start()
     apply_cr(k8s_api, SECRET, namespace, "app", {"A": sealed(key, namespace, "A", "kept")})
     apply_cr(k8s_api, CONFIG, namespace, "app", {"C": 1})
     wait_ready(k8s_api, SECRET, namespace, "app")
     wait_ready(k8s_api, CONFIG, namespace, "app")
 
     operator.delete_master_key()
-    cr = wait_status(
-        k8s_api, SECRET, namespace, "app", lambda c: c["status"].get("mode") == "dev", "dev mode"
-    )
+    cr = wait_ready(k8s_api, SECRET, namespace, "app", reason="NoMasterKey")
+    assert cr["status"]["mode"] == "no-key"
     assert cr["status"]["names"]["A"]["reason"] == "NoMasterKey"
-    assert ready(cr)["status"] == "False"
     assert secret_data(k8s_api, namespace, "app") == {"A": "kept"}
-    wait_event(k8s_api, namespace, "app", "DevMode")
-    wait_ready(k8s_api, CONFIG, namespace, "app", reason="DevMode")
-    eventually(lambda: _sealing_mode(k8s_api, namespace, "dev"), what="sealing key ConfigMap says dev")
+    wait_event(k8s_api, namespace, "app", "NoMasterKey")
+    wait_ready(k8s_api, CONFIG, namespace, "app", reason="NoMasterKey")
+    data = eventually(
+        lambda: _sealing_mode(k8s_api, namespace, "no-key"), what="sealing key ConfigMap: no-key"
+    )
+    assert "publicKey" not in data and "signature" not in data
+    anchor = configmap_data(k8s_api, operator.operator_namespace, "ironflow-signing-key") or {}
+    assert anchor.get("mode") == "no-key" and "signerKey" not in anchor
+    assert 'ironflow_master_key_mode{mode="no-key"} 1.0' in run.metrics()
+    assert "1 sealed value(s)" in operator.logs() and "DEVELOPMENT MODE" not in operator.logs()
+    # a dev-form value is not "development mode" here: nothing new is unsealed
+    apply_cr(
+        k8s_api, SECRET, namespace, "app", {"A": sealed(key, namespace, "A", "kept"), "B": dev_value("plain")}
+    )
+    cr = wait_status(
+        k8s_api, SECRET, namespace, "app", lambda c: "B" in c["status"].get("names", {}), "B seen"
+    )
+    assert cr["status"]["names"]["B"]["reason"] == "NoMasterKey"
+    assert secret_data(k8s_api, namespace, "app") == {"A": "kept"}
 
+    apply_cr(k8s_api, SECRET, namespace, "app", {"A": sealed(key, namespace, "A", "kept")})
     operator.set_master_key(key)
-    wait_ready(k8s_api, SECRET, namespace, "app")
+    cr = wait_ready(k8s_api, SECRET, namespace, "app")
     wait_ready(k8s_api, CONFIG, namespace, "app")
     assert secret_data(k8s_api, namespace, "app") == {"A": "kept"}
+    # the fault is over: no stale reason left behind in status.names (issue 10.6)
+    assert cr["status"]["names"]["A"]["state"] == "Projected" and "reason" not in cr["status"]["names"]["A"]
 
 
 def test_given_malformed_master_key_when_applied_then_nothing_unsealed_everything_kept_until_fixed(
@@ -115,10 +136,22 @@ def test_given_malformed_master_key_when_applied_then_nothing_unsealed_everythin
     eventually(lambda: _sealing_mode(k8s_api, namespace, "keyed"), what="keyed published again")
 
 
-def test_given_no_master_key_when_started_then_dev_mode_accepts_dev_values_and_marks_every_cr(
+def test_given_no_master_key_when_started_without_dev_mode_then_no_master_key_and_dev_values_refused(
     operator: Operator, namespace: str, k8s_api: client.ApiClient
 ) -> None:
     operator.start()
+    apply_cr(k8s_api, SECRET, namespace, "app", {"A": dev_value("plain")})
+    cr = wait_ready(k8s_api, SECRET, namespace, "app", reason="NoMasterKey")
+    assert cr["status"]["mode"] == "no-key" and cr["status"]["names"]["A"]["reason"] == "NoMasterKey"
+    assert not secret_data(k8s_api, namespace, "app")  # nothing unsealed into it
+    eventually(lambda: _sealing_mode(k8s_api, namespace, "no-key"), what="no-key published")
+    assert "NoMasterKey" in operator.current.output() and "DEVELOPMENT MODE" not in operator.current.output()
+
+
+def test_given_no_master_key_when_started_with_dev_mode_then_dev_mode_accepts_dev_values_and_marks_every_cr(
+    operator: Operator, namespace: str, k8s_api: client.ApiClient
+) -> None:
+    operator.start("--dev-mode")
     assert "DEVELOPMENT MODE" in operator.current.output()
     apply_cr(k8s_api, SECRET, namespace, "app", {"A": dev_value("plain")})
     apply_cr(k8s_api, CONFIG, namespace, "app", {"C": "x"})

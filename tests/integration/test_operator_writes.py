@@ -103,8 +103,9 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     _flush(audit, k8s_api, namespace)
     initial = _writes(audit, operator.user)
     # creation: one projected object, one status write per resource, plus the sealing key ConfigMap
+    # and the signer anchor (ironflow-signing-key in the operator's namespace)
     assert initial[("create", "secrets", "")] == COUNT
-    assert initial[("create", "configmaps", "")] == COUNT + 1
+    assert initial[("create", "configmaps", "")] == COUNT + 2
     assert initial[("patch", "ironflowsecrets", "status")] == COUNT
     assert initial[("patch", "ironflowconfigs", "status")] == COUNT
     assert initial[("patch", "secrets", "")] == 0 and initial[("patch", "configmaps", "")] == 0

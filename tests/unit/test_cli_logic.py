@@ -21,7 +21,9 @@ PAIR = derive_sealing_key(bytes(range(32)))
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("2500", 2500), ("true", True), ('"text"', "text"), ('{"a":[1,2.5]}', {"a": [1, 2.5]}), ("-0.5", -0.5)],
+    [("2500", 2500), ("true", True), ('"text"', "text"), ('{"a":[1,2.5]}', {"a": [1, 2.5]}), ("-0.5", -0.5),
+     (str(2**53 - 1), 2**53 - 1), ('{"a":null}', {"a": None}),
+     ("[" * 32 + "]" * 32, json.loads("[" * 32 + "]" * 32))],
 )
 def test_given_json_text_when_parsed_then_json_value(text: str, value: Any) -> None:
     assert parse_json_value(text) == value
@@ -37,6 +39,12 @@ def test_given_json_text_when_parsed_then_json_value(text: str, value: Any) -> N
         ("[1e999]", "too large"),
         ("null", "config unset"),
         ("{", "not JSON"),
+        (str(2**64), "2^53"),
+        (f"[{-(2**53)}]", "2^53"),
+        ("1e300", "2^53"),
+        ("[" * 33 + "]" * 33, "deeper than 32"),
+        ("[" * 5000 + "]" * 5000, "deeper than 32"),
+        ('{"a":' * 900 + "1" + "}" * 900, "deeper than 32"),
     ],
 )
 def test_given_non_json_text_when_parsed_then_user_error_with_hint(text: str, reason: str) -> None:
@@ -140,15 +148,18 @@ def test_given_no_configmap_when_read_then_no_key_published_reason() -> None:
     )
 
 
+DEV_CM = {"data": {"mode": "dev"}}
+
+
 def test_given_non_utf8_value_in_dev_mode_when_sealed_then_refused() -> None:
-    key = sealing.from_data({"mode": "dev"}, "x")
+    key = sealing.from_configmap(DEV_CM, "dev", dev=True)
     assert sealing.seal_for(key, "dev", "A", b"ok") == "dev:ok"
     with pytest.raises(UserError):
         sealing.seal_for(key, "dev", "A", b"\xff")
 
 
 def test_given_oversized_value_in_dev_mode_when_sealed_then_refused_like_a_sealed_one() -> None:
-    key = sealing.from_data({"mode": "dev"}, "x")
+    key = sealing.from_configmap(DEV_CM, "dev", dev=True)
     with pytest.raises(UserError) as caught:
         sealing.seal_for(key, "dev", "A", b"v" * (MAX_PLAINTEXT_BYTES + 1))
     assert "at most" in caught.value.message and "vvv" not in caught.value.message

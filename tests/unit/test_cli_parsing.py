@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from ironflow.cli.main import cli
-from ironflow.core.crypto import derive_sealing_key, sealing_key_configmap_data, unseal
+from ironflow.core.crypto import derive_sealing_key, parse_sealed, sealing_key_configmap_data, unseal
 from ironflow.core.keyring import Keyring
 
 MASTER = bytes.fromhex("5e" * 32)
@@ -134,13 +134,24 @@ def test_given_output_option_before_subcommand_when_sealing_then_it_applies(conf
     assert yaml.safe_load(result.stdout)["keyId"] == PAIR.kid
 
 
-def test_given_dev_mode_key_file_when_sealing_then_dev_form_and_warning(tmp_path: Path) -> None:
+def test_given_dev_mode_key_file_when_sealing_then_refused_without_printing_plaintext(tmp_path: Path) -> None:
     path = tmp_path / "dev.yaml"
     path.write_text(yaml.safe_dump({"data": {"mode": "dev"}}))
-    result = run("secret", "seal", "A", "plain", "-e", "dev", "--public-key", str(path))
+    result = run("secret", "seal", "A", "plain-canary", "-e", "dev", "--public-key", str(path))
+    assert_one_line_error(result, 1, "development mode", "--dev")
+    assert "plain-canary" not in result.stdout + result.stderr
+
+
+def test_given_dev_and_public_key_when_sealing_then_usage_error(bare_key_file: Path) -> None:
+    result = run("secret", "seal", "A", "x", "-e", "dev", "--dev", "--public-key", str(bare_key_file))
+    assert_one_line_error(result, 2, "--dev")
+
+
+def test_given_offline_seal_when_done_then_key_id_on_stderr(bare_key_file: Path) -> None:
+    result = run("secret", "seal", "A", "x", "-e", "dev", "--public-key", str(bare_key_file))
     assert result.exit_code == 0
-    assert result.stdout.strip() == "dev:plain"
-    assert "development mode" in result.stderr
+    kid = parse_sealed(result.stdout.strip()).kid
+    assert f"key id {kid}" in result.stderr
 
 
 def test_given_invalid_key_mode_when_sealing_then_refused_with_reason(tmp_path: Path) -> None:

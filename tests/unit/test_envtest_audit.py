@@ -123,3 +123,11 @@ def test_given_log_replaced_when_read_again_then_only_new_file_counts(tmp_path: 
     path.unlink()
     path.write_text(_record("delete", "pods") + "\n")
     assert [e.verb for e in log.events()] == ["delete"]
+
+
+def test_given_audit_line_with_a_body_nested_5000_deep_when_parsed_then_kept_not_raised() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    body = '{"spec": {"values": {"DEEP": ' + deep + "}}}"
+    line = '{"verb": "create", "requestObject": ' + body + ', "canary": "c4n4ry"}'
+    [event] = parse_lines([line, '{"torn'])
+    assert event.contains("c4n4ry")

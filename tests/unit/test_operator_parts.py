@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import types
 from collections.abc import Hashable
 
+from ironflow.controller import publisher
 from ironflow.controller.logs import REDACTED, RedactingFormatter, Redactor
 from ironflow.controller.masterkey import key_state
 from ironflow.controller.namespaces import is_static, matches
@@ -69,8 +71,10 @@ def test_given_namespace_patterns_when_matched_then_kopf_semantics() -> None:
 
 
 def test_given_master_key_secret_states_when_read_then_dev_keyed_or_invalid() -> None:
-    assert key_state(None).mode == "dev"
-    assert key_state({"data": {"IRONFLOW_MASTER_KEY": ""}}).mode == "dev"
+    assert key_state(None).mode == "no-key"
+    assert key_state({"data": {"IRONFLOW_MASTER_KEY": ""}}).mode == "no-key"
+    assert key_state(None, dev_mode=True).mode == "dev"
+    assert key_state({"data": {"IRONFLOW_MASTER_KEY": ""}}, dev_mode=True).mode == "dev"
     keyed = key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}})
     assert keyed.mode == "keyed" and keyed.kid
     broken = key_state({"data": {"IRONFLOW_MASTER_KEY": _b64("s3cr3t-but-short")}})
@@ -80,9 +84,12 @@ def test_given_master_key_secret_states_when_read_then_dev_keyed_or_invalid() ->
 
 def test_given_key_states_when_published_then_public_key_only_when_keyed() -> None:
     keyed = key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}})
-    assert "publicKey" in desired_data(keyed)
-    assert desired_data(key_state(None)) == {"algorithm": "X25519-HKDF-SHA256-AES256GCM/v1", "mode": "dev"}
-    assert "publicKey" not in desired_data(key_state({"data": {"IRONFLOW_MASTER_KEY": _b64("x")}}))
+    published = desired_data(keyed, "prod")
+    assert {"publicKey", "signature", "signerKey"} <= set(published) and published["namespace"] == "prod"
+    algorithm = "X25519-HKDF-SHA256-AES256GCM/v1"
+    assert desired_data(key_state(None), "prod") == {"algorithm": algorithm, "mode": "no-key"}
+    assert desired_data(key_state(None, dev_mode=True), "prod") == {"algorithm": algorithm, "mode": "dev"}
+    assert "publicKey" not in desired_data(key_state({"data": {"IRONFLOW_MASTER_KEY": _b64("x")}}), "prod")
 
 
 def test_given_remembered_value_when_logged_by_mistake_then_redacted_in_every_form() -> None:
@@ -146,3 +153,46 @@ def test_given_operator_settings_when_configured_then_kopf_state_stays_in_memory
     settings.persistence.diffbase_storage.store(body=body, patch=patch, essence={"data": {"K": "x"}})
     assert settings.persistence.diffbase_storage.fetch(body=body) == {"data": {"K": "x"}}
     assert not patch  # nothing would be written to the object
+
+
+def test_given_parked_recheck_when_depth_read_then_not_counted_but_retries_are() -> None:
+    async def scenario() -> tuple[int, int, int, int]:
+        queue = WorkQueue()
+        queue.park(("cr", "blocked"), 30.0)
+        parked = queue.depth
+        queue.add_after(("cr", "retrying"), 30.0)
+        with_retry = queue.depth
+        queue.add(("cr", "blocked"))  # a change of the blocked resource is work again
+        woken = queue.depth
+        queue.park(("cr", "retrying"), 30.0)  # a pending retry stays a retry
+        return parked, with_retry, woken, queue.depth
+
+    assert asyncio.run(scenario()) == (0, 1, 2, 2)
+
+
+def test_given_master_key_change_when_applied_then_sealing_keys_queued_before_every_resource() -> None:
+    from ironflow.controller import masterkey
+    from ironflow.controller.state import Options, Runtime
+    from ironflow.k8s.config import ClusterChoice
+
+    async def scenario() -> list[Hashable]:
+        options = Options(cluster=ClusterChoice(kubeconfig=None, context=None, in_cluster=False),
+                          namespaces=(), operator_namespace="ops", master_key_secret="key", metrics_port=0,
+                          health_port=0, bind_address="127.0.0.1", workers=1)
+        kube = types.SimpleNamespace(write_guard=None)  # no request is sent: only the queue is read
+        runtime = Runtime(options=options, kube=kube)  # type: ignore[arg-type]
+        runtime.served_namespaces.update({"a", "b"})
+        for i in range(3):
+            body = {"metadata": {"namespace": "a", "name": f"r{i}", "uid": f"u{i}"}}
+            runtime.cache.put("IronflowSecret", body)
+        masterkey.apply(runtime, key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}}))
+        runtime.queue = WorkQueue()  # only what the change queues
+        masterkey.apply(runtime, key_state({"data": {"IRONFLOW_MASTER_KEY": _b64(generate_master_key())}}))
+        order: list[Hashable] = []
+        while not runtime.queue._queue.empty():
+            order.append(runtime.queue._queue.get_nowait())
+        return order
+
+    order = asyncio.run(scenario())
+    assert order[:3] == [("sealing-key", "a"), ("sealing-key", "b"), (publisher.ANCHOR_KEY,)]
+    assert sorted(order[3:]) == [("cr", "IronflowSecret", "a", f"r{i}") for i in range(3)]

@@ -12,7 +12,8 @@ from ironflow.core.projection import Actual, parse_versions, project, versions_a
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))
 KEYED = KeyState(Keyring.from_master_keys(KEY))
-DEV = KeyState(Keyring.development())
+DEV = KeyState(Keyring.development(), dev_mode_allowed=True)
+NO_KEY = KeyState(Keyring.development())
 BROKEN = KeyState(None, "IRONFLOW_MASTER_KEY is 12 characters long")
 UID = "abcdef0123456789"
 NOW = "2026-11-28T00:00:00Z"
@@ -112,6 +113,39 @@ def test_given_dev_mode_when_dev_value_then_projected_and_marked() -> None:
     assert proj.data == {"DB": b"plain"}
     assert status["conditions"][0]["reason"] == "DevMode" and status["mode"] == "dev"
     assert {e.reason for e in evs} == {"DevMode", "Projected"}
+
+
+def test_given_no_key_without_dev_mode_when_reconciled_then_nothing_unsealed_everything_kept() -> None:
+    res = resource(SECRET_KIND, {"DB": sealed("DB", b"new"), "API": "dev:plain-canary"})
+    proj, status, evs = run(res, NO_KEY, owned({"DB": b"old"}))
+    assert proj.data == {"DB": b"old"}
+    assert status["mode"] == "no-key"
+    assert {n: f["reason"] for n, f in status["names"].items()} == {"API": "NoMasterKey", "DB": "NoMasterKey"}
+    assert status["conditions"][0]["status"] == "False"
+    assert status["conditions"][0]["reason"] == "NoMasterKey"
+    assert [e.reason for e in evs] == ["NoMasterKey"]
+    assert "plain-canary" not in repr(status) + repr(evs) + repr(proj)
+
+
+def test_given_no_key_without_dev_mode_when_config_reconciled_then_projected_but_not_ready() -> None:
+    res = resource(CONFIG_KIND, {"A": 1})
+    proj, status, _ = run(res, NO_KEY, Actual.absent())
+    assert proj.data == {"A": b"1"}
+    assert (status["conditions"][0]["status"], status["conditions"][0]["reason"]) == ("False", "NoMasterKey")
+
+
+def test_given_name_projected_again_after_key_fault_when_status_patched_then_stale_reason_removed() -> None:
+    value = sealed("DB", b"v")
+    res = resource(SECRET_KIND, {"DB": value})
+    _, faulted, _ = run(res, NO_KEY, owned({"DB": b"v"}))
+    assert faulted["names"]["DB"]["reason"] == "NoMasterKey"
+    after = resource(SECRET_KIND, {"DB": value}, status=faulted)
+    proj = project(after, evaluate(after, KEYED, {}), owned({"DB": b"v"}), NOW)
+    patch = status_patch(after, desired_status(after, proj, KEYED, NOW))
+    assert patch is not None
+    merged = {**faulted["names"]["DB"], **patch["names"]["DB"]}  # what a JSON merge patch leaves
+    assert {k: v for k, v in merged.items() if v is not None}.get("reason") is None
+    assert merged["state"] == "Projected"
 
 
 def test_given_keyed_mode_when_dev_value_then_refused() -> None:

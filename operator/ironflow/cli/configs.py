@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import click
@@ -13,6 +12,8 @@ from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, shorten, table
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
 from ironflow.cli.value_input import read_value
+from ironflow.core import bounded_json
+from ironflow.core.config_values import value_problem
 from ironflow.core.model import config_string
 from ironflow.core.names import validate_name
 from ironflow.k8s.sync_resources import CONFIGS, entries, name_facts
@@ -23,33 +24,22 @@ def config_group() -> None:
     """Plaintext configuration values (any JSON), one environment (namespace) at a time."""
 
 
-def _no_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not JSON")
-
-
 def parse_json_value(text: str) -> Any:
-    """Strict JSON: Python's parser would accept NaN and Infinity, which no other reader does."""
+    """Strict JSON (no NaN/Infinity), decoded without recursion, held to the config value rules
+    (`core.config_values`) the API server and the operator apply: null, nesting deeper than
+    MAX_VALUE_DEPTH and numbers beyond +/-2^53 are refused here with one line, not a traceback."""
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = bounded_json.loads(text)
     except ValueError as exc:
         raise UserError(
             f"value is not JSON ({exc}); quote strings as JSON ('\"text\"') or pass --string"
         ) from None
-    if _has_infinity(value):
-        raise UserError("value holds a number too large for JSON")
     if value is None:
         raise UserError("null is not a config value; use `ironflow config unset` to remove a name")
+    problem = value_problem(value)
+    if problem is not None:
+        raise UserError(f"value refused: {problem}")
     return value
-
-
-def _has_infinity(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_infinity(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_infinity(v) for v in value)
-    return False
 
 
 def compact(value: Any) -> str:

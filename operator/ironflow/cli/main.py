@@ -14,11 +14,13 @@ import click
 
 from ironflow.cli.configs import config_group
 from ironflow.cli.errors import translate
+from ironflow.cli.keys import key_group
 from ironflow.cli.output import emit
 from ironflow.cli.promote import promote
 from ironflow.cli.secrets import secret_group
 from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.cli.status import status
+from ironflow.cli.trust import trust_group
 from ironflow.core.keyring import MASTER_KEY_FIELD, MASTER_KEY_SECRET, generate_master_key
 from ironflow.core.model import DISTRIBUTION
 
@@ -66,6 +68,8 @@ cli.add_command(secret_group)
 cli.add_command(config_group)
 cli.add_command(promote)
 cli.add_command(status)
+cli.add_command(trust_group)
+cli.add_command(key_group)
 
 
 def main(argv: list[str] | None = None) -> None:

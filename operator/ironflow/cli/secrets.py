@@ -6,10 +6,11 @@ from typing import Any
 
 import click
 
-from ironflow.cli import sealing
+from ironflow.cli import sealing, trust
 from ironflow.cli.environments import unset_name, warn_if_shadowed
 from ironflow.cli.errors import UserError, redact
 from ironflow.cli.output import emit, table, warn
+from ironflow.cli.recovery import secret_unseal
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
 from ironflow.cli.value_input import read_value
 from ironflow.core.crypto import (
@@ -42,11 +43,49 @@ def _value_options(func: Any) -> Any:
     return click.argument("name")(func)
 
 
-def _key(session: Session, env: str, public_key: str | None) -> sealing.SealingKey:
-    if public_key is not None:
-        return sealing.from_file(public_key)
+def _trust_options(func: Any) -> Any:
+    func = click.option(
+        "--expect-signer",
+        envvar=trust.EXPECT_ENV,
+        metavar="ID",
+        help=f"trust only this operator signing key id (or ${trust.EXPECT_ENV}); for CI.",
+    )(func)
+    return click.option(
+        "--dev",
+        is_flag=True,
+        help="development mode only: store the value in plaintext (dev form); never implied.",
+    )(func)
+
+
+def _published(session: Session, env: str, expect: str | None, *, dev: bool = False) -> sealing.SealingKey:
+    """The environment's key, but only if its signature verifies and its signer is trusted."""
     api = session.environment(env)
-    return sealing.from_configmap(api.get_configmap(env, SEALING_KEY_CONFIGMAP), env)
+    key = sealing.from_configmap(api.get_configmap(env, SEALING_KEY_CONFIGMAP), env, dev=dev)
+    if key.verified is not None:
+        trust.require_trusted(session, key.verified, key.source, expect)
+    return key
+
+
+def _key(
+    session: Session, env: str, public_key: str | None, *, dev: bool, expect: str | None, online: bool
+) -> sealing.SealingKey:
+    if dev and public_key is not None:
+        raise click.UsageError("--dev and --public-key exclude each other: a dev-form value is not sealed")
+    if public_key is None:
+        return _published(session, env, expect, dev=dev)
+    key = sealing.from_file(public_key, env)
+    if online:  # the cluster is reachable: a stale file must not seal for a key nobody publishes
+        published = _published(session, env, expect)
+        if key.kid != published.kid:
+            raise UserError(
+                f"{key.source} holds key id {key.kid} but environment {env} publishes key id "
+                f"{published.kid}: refresh it with "
+                f"`ironflow secret public-key --env {env} -o yaml > {public_key}`"
+            )
+        return key
+    if key.verified is not None and expect:
+        trust.require_trusted(session, key.verified, key.source, expect)
+    return key
 
 
 def _sealed(
@@ -57,10 +96,15 @@ def _sealed(
     value: str | None,
     from_file: str | None,
     allow_empty: bool,
+    *,
+    dev: bool,
+    expect: str | None,
+    online: bool,
 ) -> tuple[str, sealing.SealingKey]:
     validate_name(name)
     validate_namespace(env)
-    key = _key(session, env, public_key)  # before the value is typed: fail early, not after
+    # before the value is typed: fail early, not after
+    key = _key(session, env, public_key, dev=dev, expect=expect, online=online)
     plaintext = read_value(value, from_file, prompt=f"Value for {name}", secret=True, allow_empty=allow_empty)
     return sealing.seal_for(key, env, name, plaintext), key
 
@@ -73,8 +117,9 @@ def _sealed(
     "--public-key",
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="seal for this key instead of the one published in the environment.",
+    help="seal for the key in FILE; refused unless it is the key the environment publishes.",
 )
+@_trust_options
 @shared_options
 @pass_session
 def secret_set(
@@ -86,13 +131,26 @@ def secret_set(
     env: str,
     resource: str,
     public_key: str | None,
+    dev: bool,
+    expect_signer: str | None,
 ) -> None:
     """Seal VALUE for NAME in the environment and write it into the IronflowSecret.
 
     A VALUE of - reads stdin (a hidden prompt at a terminal); --from-file reads a file.
-    Sealing happens here: only the sealed string is sent to the cluster.
+    Sealing happens here, for the operator's signed key only: only the sealed string is sent.
     """
-    sealed, key = _sealed(session, name, env, public_key, value, from_file, allow_empty)
+    sealed, key = _sealed(
+        session,
+        name,
+        env,
+        public_key,
+        value,
+        from_file,
+        allow_empty,
+        dev=dev,
+        expect=expect_signer,
+        online=True,
+    )
     if key.mode == "dev":
         warn(sealing.DEV_WARNING.format(env=env, resource=resource))
     api = session.environment(env)
@@ -118,8 +176,9 @@ def secret_set(
     "--public-key",
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="seal offline for the key in FILE (no cluster contacted).",
+    help="seal offline for the key in FILE (no cluster contacted; the key id is printed to stderr).",
 )
+@_trust_options
 @shared_options
 @pass_session
 def secret_seal(
@@ -130,26 +189,53 @@ def secret_seal(
     allow_empty: bool,
     env: str,
     public_key: str | None,
+    dev: bool,
+    expect_signer: str | None,
 ) -> None:
     """Print a sealed string for NAME in the environment (for GitOps files); writes nothing."""
-    sealed, key = _sealed(session, name, env, public_key, value, from_file, allow_empty)
+    sealed, key = _sealed(
+        session,
+        name,
+        env,
+        public_key,
+        value,
+        from_file,
+        allow_empty,
+        dev=dev,
+        expect=expect_signer,
+        online=False,
+    )
     if key.mode == "dev":
-        warn("development mode: the printed dev form holds the value in plaintext")
+        warn("development mode (--dev): the printed dev form holds the value in plaintext")
+    elif public_key is not None:
+        warn(f"sealed offline for key id {key.kid} from {key.source}; not checked against the cluster")
     result = {"name": name, "environment": env, "keyId": key.kid, "sealed": sealed}
     emit(session.output, result, lambda: sealed)
 
 
 @secret_group.command("public-key")
 @env_option
+@click.option(
+    "--expect-signer",
+    envvar=trust.EXPECT_ENV,
+    metavar="ID",
+    help=f"trust only this operator signing key id (or ${trust.EXPECT_ENV}).",
+)
 @shared_options
 @pass_session
-def secret_public_key(session: Session, env: str) -> None:
-    """Print the environment's public sealing key, for `seal --public-key FILE` offline."""
-    key = _key(session, env, None)
-    if key.mode == "dev":
+def secret_public_key(session: Session, env: str, expect_signer: str | None) -> None:
+    """Print the environment's public sealing key, for `seal --public-key FILE` offline.
+
+    Only a key whose signature and signer check out is printed; -o yaml/json keeps the signed
+    publication, so an offline seal can check it was made for this environment.
+    """
+    configmap = session.environment(env).get_configmap(env, SEALING_KEY_CONFIGMAP)
+    if configmap is not None and (configmap.get("data") or {}).get("mode") == "dev":
         raise UserError(
-            f"{key.source} says development mode (no master key): there is no public key to export"
+            f"ConfigMap {SEALING_KEY_CONFIGMAP} in {env} says development mode (no master key): "
+            "there is no public key to export"
         )
+    key = _published(session, env, expect_signer)
     exported = key.export()
     emit(session.output, exported, lambda: exported["publicKey"])
 
@@ -218,3 +304,6 @@ def secret_list(session: Session, env: str, resource: str | None) -> None:
 def secret_unset(session: Session, name: str, env: str, resource: str) -> None:
     """Remove NAME from the IronflowSecret (the projected Secret follows)."""
     unset_name(session, SECRETS, "secret", name, env, resource)
+
+
+secret_group.add_command(secret_unseal)

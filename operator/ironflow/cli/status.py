@@ -20,9 +20,19 @@ from ironflow.cli.liveness import operator_alive
 from ironflow.cli.output import emit, shorten, table
 from ironflow.cli.session import ENV_VAR, Session, pass_session, shared_options
 from ironflow.cli.webhook_check import check_webhook
+from ironflow.core.outcomes import sealed_key_id
 from ironflow.core.sealing_key import CM_KEY_ID, CM_PUBLIC_KEY, SEALING_KEY_CONFIGMAP
 from ironflow.k8s.sync_errors import Forbidden
-from ironflow.k8s.sync_resources import CONFIGS, SECRETS, IronflowApi, mapping
+from ironflow.k8s.sync_resources import CONFIGS, SECRETS, IronflowApi, entries, mapping
+
+# What a person must do about a mode; the ConfigMap is what the operator published (status shows
+# it as published: sealing commands are the ones that check its signature).
+MODE_NOTES = {
+    "no-key": "NoMasterKey: the operator has no master key; nothing is unsealed, projections are kept, "
+    "sealing is refused; restore the ironflow-master-key Secret",
+    "invalid-key": "the master key is malformed; nothing is unsealed, projections are kept",
+    "dev": "development mode: plaintext dev-form values are accepted (never in production)",
+}
 
 EXIT_ATTENTION = 4
 
@@ -37,7 +47,10 @@ def _key_row(namespace: str, configmap: dict[str, Any] | None) -> dict[str, Any]
         }
     data = mapping(configmap.get("data"))
     mode = data.get("mode") or ("keyed" if data.get(CM_PUBLIC_KEY) else "unknown")
-    return {"environment": namespace, "mode": mode, "keyId": data.get(CM_KEY_ID)}
+    row = {"environment": namespace, "mode": mode, "keyId": data.get(CM_KEY_ID)}
+    if mode in MODE_NOTES:
+        row["note"] = MODE_NOTES[mode]
+    return row
 
 
 def _keys(api: IronflowApi, env: str | None) -> list[dict[str, Any]]:
@@ -110,6 +123,7 @@ def _attention(result: dict[str, Any]) -> list[str]:
     if result["operator"]["state"] == "down":
         out.append(f"operator down: {result['operator']['detail']}")
     out.extend(result["webhook"]["problems"])
+    out.extend(f"{k['environment']}: {k['note']}" for k in result["keys"] if k["mode"] in ("no-key", "invalid-key"))
     out.extend(
         f"{r['kind']} {r['environment']}/{r['name']}: {r['reason']}" for r in result["notReady"]
         if r["reason"] != "Pending"
@@ -118,7 +132,27 @@ def _attention(result: dict[str, Any]) -> list[str]:
     return out
 
 
+def _older_keys(api: IronflowApi, namespace: str | None, keys: list[dict[str, Any]], wide: bool) -> None:
+    """Per environment, how many values are still sealed for a key id other than the current one
+    (0 everywhere means a previous key can be retired: `ironflow key retire KEYID`)."""
+    current = {row["environment"]: row.get("keyId") for row in keys}
+    older: dict[str, dict[str, list[str]]] = {}
+    for obj in api.list(SECRETS, namespace):
+        env = obj["metadata"].get("namespace", "")
+        for name, sealed in entries(obj, SECRETS).items():
+            kid = sealed_key_id(sealed) if isinstance(sealed, str) else None
+            if kid is not None and current.get(env) and kid != current[env]:
+                older.setdefault(env, {}).setdefault(kid, []).append(f"{obj['metadata']['name']}/{name}")
+    for row in keys:
+        found = older.get(row["environment"])
+        if found:
+            row["olderKeys"] = {kid: len(names) for kid, names in sorted(found.items())}
+            if wide:
+                row["olderKeyNames"] = {kid: sorted(names) for kid, names in sorted(found.items())}
+
+
 @click.command("status")
+@click.option("--wide", is_flag=True, help="name the values still sealed for older key ids.")
 @click.option(
     "-e",
     "--env",
@@ -143,6 +177,7 @@ def status(session: Session, env: str | None, operator_namespace: str, wide: boo
     try:
         keys = _keys(api, env)
         not_ready, total = _not_ready(api, env, grace)
+        _older_keys(api, env, keys, wide)
     except Forbidden as exc:
         hint = "" if env else " (pass --env NS to look at one environment)"
         raise ClusterError(f"the cluster refused the request: {exc.message}{hint}") from None
@@ -203,6 +238,11 @@ def _keys_human(keys: list[dict[str, Any]]) -> str:
     rows = [[k["environment"], k["mode"], k["keyId"] or "-"] for k in keys]
     lines = [table(["ENVIRONMENT", "MODE", "KEY ID"], rows)]
     lines.extend(f"{k['environment']}: {k['note']}" for k in keys if k.get("note"))
+    for k in keys:
+        for kid, count in (k.get("olderKeys") or {}).items():
+            names = (k.get("olderKeyNames") or {}).get(kid)
+            shown = f": {', '.join(names)}" if names else ""
+            lines.append(f"{k['environment']}: {count} value(s) still sealed for older key id {kid}{shown}")
     return "\n".join(lines)
 
 

@@ -12,7 +12,9 @@ from typing import Any
 import kopf
 
 from ironflow.controller import state
+from ironflow.controller.publisher import ANCHOR_KEY
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
+from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
 from ironflow.core.model import CONFIG_KIND, MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND, Kind
 
 LABEL_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
@@ -36,6 +38,9 @@ async def projected_secret_event(body: Any, namespace: str | None, **_: Any) -> 
 async def projected_configmap_event(body: Any, namespace: str | None, name: str | None, **_: Any) -> None:
     runtime = state.current()
     if not namespace:
+        return
+    if name == SIGNING_KEY_CONFIGMAP and namespace == runtime.options.operator_namespace:
+        runtime.queue.add((ANCHOR_KEY,))
         return
     if name == SEALING_KEY_CONFIGMAP:
         if namespace in runtime.served_namespaces:

@@ -18,7 +18,7 @@ import click
 import kopf
 
 from ironflow import metrics
-from ironflow.controller import health, logs, masterkey, namespaces, resync, state, worker
+from ironflow.controller import health, kopf_decoding, logs, masterkey, namespaces, resync, state, worker
 from ironflow.controller import registry as _registry  # registers every handler
 from ironflow.controller.election_flags import election_click_options, election_from
 from ironflow.controller.settings import configure
@@ -69,8 +69,12 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     scope = ", ".join(options.namespaces) if options.namespaces else "all namespaces"
     logger.info("serving %s; master key Secret %s/%s; cluster: %s", scope, options.operator_namespace,
                 options.master_key_secret, options.cluster.describe())
+    if options.dev_mode:
+        logger.warning("started with --dev-mode: if the master key is absent or empty, plaintext dev-form "
+                       "values are accepted; never use --dev-mode in production")
     settings = kopf.OperatorSettings()
     configure(settings, options)
+    kopf_decoding.install()  # no single object's body may stop the watch of its kind
     try:
         await kopf.operator(clusterwide=not options.namespaces,
                             namespaces=namespaces.kopf_patterns(options.namespaces),
@@ -109,12 +113,15 @@ async def _serve(options: state.Options, kube: Kube) -> None:
 @click.option("--sealing-key-excluded-namespaces", "sealing_key_excluded",
               default=",".join(state.SYSTEM_NAMESPACES), show_default=True,
               help="Served namespaces given no sealing-key ConfigMap (comma-separated; empty: none).")
+@click.option("--dev-mode", is_flag=True, envvar="IRONFLOW_DEV_MODE",
+              help="Development only: without a master key, accept plaintext dev-form values. Without "
+                   "this flag a missing key is NoMasterKey (nothing unsealed, projections kept).")
 @webhook_click_options
 @election_click_options
 def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespace_list: tuple[str, ...],
          operator_namespace: str, master_key_secret: str, metrics_port: int, health_port: int,
          bind_address: str, log_format: logs.LogFormat, log_level: str, workers: int,
-         sealing_key_excluded: str, **webhook: Any) -> None:
+         sealing_key_excluded: str, dev_mode: bool, **webhook: Any) -> None:
     """Run the Ironflow operator: project IronflowSecrets and IronflowConfigs into Secrets and ConfigMaps."""
     logs.configure(log_format, log_level)
     configure_webhook(options_from(webhook))
@@ -127,7 +134,7 @@ def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespac
                             operator_namespace=operator_namespace, master_key_secret=master_key_secret,
                             metrics_port=metrics_port, health_port=health_port, bind_address=bind_address,
                             workers=workers, sealing_key_excluded=_split((sealing_key_excluded,)),
-                            election=election_from(webhook))
+                            election=election_from(webhook), dev_mode=dev_mode)
     try:
         asyncio.run(serve(options))
     except OSError as exc:  # a port in use, typically: say so without a traceback

@@ -2,8 +2,9 @@
 
 A focused list+watch with a field selector, not a kopf handler: kopf would watch every Secret it
 can see, and the operator's namespace need not be one it serves. Only a confirmed absence (404 /
-empty list) means development mode; any other failure to read the key leaves the operator waiting
-(not ready), because guessing "dev mode" would accept plaintext values in a keyed cluster.
+empty list) means "no key", and that is development mode only when the operator was started with
+--dev-mode; otherwise it is NoMasterKey (unseal nothing, keep every projection). Any other failure
+to read the key leaves the operator waiting (not ready): guessing would be worse than waiting.
 """
 
 from __future__ import annotations
@@ -16,31 +17,33 @@ from collections.abc import Mapping
 from typing import Any
 
 from ironflow import metrics
+from ironflow.controller import publisher
 from ironflow.controller.state import Runtime
 from ironflow.core.keyring import MalformedMasterKey, parse_keyring
-from ironflow.core.outcomes import KeyState
+from ironflow.core.model import SECRET_KIND
+from ironflow.core.outcomes import KeyState, sealed_key_id
 from ironflow.k8s.async_client import ApiError, core_path
 
 logger = logging.getLogger("ironflow.master-key")
 
 
-def key_state(secret: Mapping[str, Any] | None) -> KeyState:
+def key_state(secret: Mapping[str, Any] | None, dev_mode: bool = False) -> KeyState:
     if secret is None:
-        return parse(None)
+        return parse(None, dev_mode)
     decoded: dict[str, str | bytes] = {}
     for field, value in (secret.get("data") or {}).items():
         try:
             decoded[field] = base64.b64decode(str(value), validate=True)
         except (binascii.Error, ValueError):
-            return KeyState(None, f"{field} in the master-key Secret is not valid base64")
-    return parse(decoded)
+            return KeyState(None, f"{field} in the master-key Secret is not valid base64", dev_mode)
+    return parse(decoded, dev_mode)
 
 
-def parse(data: Mapping[str, str | bytes] | None) -> KeyState:
+def parse(data: Mapping[str, str | bytes] | None, dev_mode: bool = False) -> KeyState:
     try:
-        return KeyState(parse_keyring(data))
+        return KeyState(parse_keyring(data), dev_mode_allowed=dev_mode)
     except MalformedMasterKey as exc:
-        return KeyState(None, str(exc))
+        return KeyState(None, str(exc), dev_mode)
 
 
 def apply(runtime: Runtime, state: KeyState) -> None:
@@ -54,18 +57,59 @@ def apply(runtime: Runtime, state: KeyState) -> None:
         logger.warning("no master key (Secret %s/%s absent or empty): DEVELOPMENT MODE, dev-form plaintext "
                        "values are accepted; create the Secret for production",
                        runtime.options.operator_namespace, name)
+    elif state.mode == "no-key":
+        logger.error("no master key (Secret %s/%s absent or empty) and not started with --dev-mode: "
+                     "NoMasterKey, nothing is unsealed and every projection is kept; restore the Secret",
+                     runtime.options.operator_namespace, name)
     elif state.mode == "invalid-key":
         logger.error("master key Secret %s/%s is malformed, nothing will be unsealed and every projection "
                      "is kept: %s", runtime.options.operator_namespace, name, state.problem)
     else:
         logger.info("master key loaded: key id %s (%d key(s) accepted for unsealing)",
                     state.kid, len(state.keyring.kids) if state.keyring else 0)
+    if old is not None:
+        _warn_unsealable(runtime, old, state)
     runtime.keys_loaded.set()
+    # The published sealing keys first: one write per namespace, and what every `ironflow secret
+    # set` reads. Queued after the resources, they waited for all of them (2.7 s behind 118
+    # resources, measured), so users sealed for the old key meanwhile.
+    for namespace in sorted(runtime.served_namespaces):
+        runtime.queue.add(("sealing-key", namespace))
+    runtime.queue.add((publisher.ANCHOR_KEY,))
     if old is not None:
         for kind, namespace, cr in runtime.cache.resources():
             runtime.queue.add(("cr", kind, namespace, cr))
-    for namespace in sorted(runtime.served_namespaces):
-        runtime.queue.add(("sealing-key", namespace))
+
+
+def _warn_unsealable(runtime: Runtime, old: KeyState, new: KeyState) -> None:
+    """A key change that strands sealed values says how many (and which names; never values)."""
+    before = set(old.keyring.kids) if old.keyring else set()
+    after = set(new.keyring.kids) if new.keyring else set()
+    if not before - after:
+        return
+    stranded = stranded_values(runtime, before - after)
+    if stranded:
+        shown = ", ".join(stranded[:20]) + (", ..." if len(stranded) > 20 else "")
+        logger.warning("master key change: %d sealed value(s) were sealed for key id(s) no longer accepted "
+                       "(%s) and cannot be unsealed; their last value stays projected until they are "
+                       "re-sealed or the old key is added to IRONFLOW_PREVIOUS_KEYS: %s",
+                       len(stranded), ", ".join(sorted(before - after)), shown)
+
+
+def stranded_values(runtime: Runtime, kids: set[str]) -> list[str]:
+    """namespace/resource/NAME of every cached sealed value whose key id is in `kids`."""
+    out = []
+    for kind, namespace, cr in runtime.cache.resources():
+        if kind != SECRET_KIND:
+            continue
+        body = runtime.cache.get(kind, namespace, cr) or {}
+        sealed = (body.get("spec") or {}).get("sealed")
+        if not isinstance(sealed, Mapping):
+            continue
+        for name, value in sealed.items():
+            if isinstance(value, str) and sealed_key_id(value) in kids:
+                out.append(f"{namespace}/{cr}/{name}")
+    return sorted(out)
 
 
 async def watch(runtime: Runtime) -> None:
@@ -77,7 +121,7 @@ async def watch(runtime: Runtime) -> None:
         try:
             listing = await runtime.kube.request("GET", path, query=query)
             items = listing.get("items") or []
-            apply(runtime, key_state(items[0] if items else None))
+            apply(runtime, key_state(items[0] if items else None, runtime.options.dev_mode))
             since = str(listing.get("metadata", {}).get("resourceVersion", ""))
             delay = 1.0
             while True:
@@ -87,9 +131,9 @@ async def watch(runtime: Runtime) -> None:
                         raise ApiError(int(obj.get("code") or 0), str(obj.get("reason")), "watch expired")
                     since = str(obj.get("metadata", {}).get("resourceVersion", since))
                     if kind in ("ADDED", "MODIFIED"):
-                        apply(runtime, key_state(obj))
+                        apply(runtime, key_state(obj, runtime.options.dev_mode))
                     elif kind == "DELETED":
-                        apply(runtime, key_state(None))
+                        apply(runtime, key_state(None, runtime.options.dev_mode))
         except ApiError as exc:
             if exc.status != 410:
                 logger.warning("reading master key Secret %s/%s failed (%s); retrying in %.0fs",

@@ -20,9 +20,18 @@ from ironflow import metrics
 from ironflow.controller import events
 from ironflow.controller.logs import REDACTOR
 from ironflow.controller.state import Runtime
-from ironflow.core.conditions import desired_status, ready, status_patch
+from ironflow.core.conditions import desired_status, invalid_spec, ready, status_patch
 from ironflow.core.conditions import events as transition_events
-from ironflow.core.model import API_VERSION, PLURALS, SECRET_KIND, Kind, Resource, parse_resource
+from ironflow.core.model import (
+    API_VERSION,
+    INVALID_SPEC,
+    PLURALS,
+    SECRET_KIND,
+    InvalidResource,
+    Kind,
+    Resource,
+    parse_resource,
+)
 from ironflow.core.outcomes import KeyState, NameOutcome, evaluate
 from ironflow.core.projection import (
     VERSIONS_ANNOTATION,
@@ -123,6 +132,38 @@ def _count_unseals(outcomes: Mapping[str, NameOutcome]) -> None:
             metrics.UNSEAL.labels(outcome=outcome.reason).inc()
 
 
+async def _patch_status(runtime: Runtime, resource: Resource, patch: dict[str, Any]) -> bool:
+    """False when the resource is gone (nothing left to report on)."""
+    kind = resource.kind
+    try:
+        updated = await runtime.kube.merge_patch(
+            group_path(API_VERSION, PLURALS[kind], resource.namespace, resource.name, "status"),
+            {"status": patch})
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    metrics.API_WRITES.labels(resource=PLURALS[kind], verb="patch-status").inc()
+    runtime.cache.put(kind, {"apiVersion": API_VERSION, "kind": kind, **updated})
+    return True
+
+
+async def _report_invalid_spec(runtime: Runtime, resource: Resource, keys: KeyState) -> None:
+    """Say why in status and one Event; project nothing, remove nothing, and do not retry: the
+    next change of the resource queues it again."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    desired, posted = invalid_spec(resource, keys, now)
+    patch = status_patch(resource, desired)
+    if patch is not None and not await _patch_status(runtime, resource, patch):
+        return
+    for event in posted:
+        await events.post(runtime.kube, resource, event)
+    if patch is not None:
+        logger.warning("%s %s/%s: Ready=False (%s): %s", resource.kind, resource.namespace, resource.name,
+                       INVALID_SPEC, resource.spec_error)
+    metrics.record_condition(resource.key, "False", INVALID_SPEC)
+
+
 async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, keys: KeyState) -> None:
     started = time.monotonic()
     kube = runtime.kube
@@ -131,7 +172,14 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     if body is None:  # deleted: the garbage collector removes the projection it owned
         metrics.record_condition((kind, namespace, name), None, None)
         return
-    resource = parse_resource(kind, body)
+    try:
+        resource = parse_resource(kind, body)
+    except InvalidResource as exc:  # no uid or name to report on: retrying would not help
+        logger.warning("%s %s/%s ignored: %s", kind, namespace, name, exc)
+        return
+    if resource.spec_error is not None:
+        await _report_invalid_spec(runtime, resource, keys)
+        return
     lost = runtime.cache.environment(kind, namespace).lost_by(name)
     outcomes = evaluate(resource, keys, lost)
     if kind == SECRET_KIND:
@@ -150,16 +198,8 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     write_error = f"the API server answered {refused.status} {refused.reason}" if refused else None
     state = ready(resource, projection, keys, write_error)
     patch = status_patch(resource, desired_status(resource, projection, keys, now, write_error))
-    if patch is not None:
-        try:
-            updated = await kube.merge_patch(
-                group_path(API_VERSION, PLURALS[kind], namespace, name, "status"), {"status": patch})
-        except ApiError as exc:
-            if exc.status == 404:
-                return
-            raise
-        metrics.API_WRITES.labels(resource=PLURALS[kind], verb="patch-status").inc()
-        runtime.cache.put(kind, {"apiVersion": API_VERSION, "kind": kind, **updated})
+    if patch is not None and not await _patch_status(runtime, resource, patch):
+        return
     for event in transition_events(resource, projection, keys, state):
         await events.post(kube, resource, event)
     if projection.write != "none" or patch is not None:
@@ -173,4 +213,4 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     if refused is not None:
         raise refused
     if projection.write == "blocked":
-        runtime.queue.add_after(("cr", kind, namespace, name), BLOCKED_RECHECK_SECONDS)
+        runtime.queue.park(("cr", kind, namespace, name), BLOCKED_RECHECK_SECONDS)

@@ -49,6 +49,8 @@ class Options:
     # Served namespaces that get no ironflow-sealing-key ConfigMap (--sealing-key-excluded-namespaces).
     sealing_key_excluded: tuple[str, ...] = SYSTEM_NAMESPACES
     election: ElectionOptions = field(default_factory=ElectionOptions)
+    # Only --dev-mode lets a missing key mean development mode; without it, it means NoMasterKey.
+    dev_mode: bool = False
 
 
 def _rv(body: Mapping[str, Any]) -> int:

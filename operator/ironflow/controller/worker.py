@@ -35,6 +35,8 @@ def handler(runtime: Runtime) -> Handler:
                 await projector.reconcile(runtime, kind, namespace, name, keys)
             elif key[0] == "sealing-key":
                 await publisher.publish(runtime, key[1], keys)
+            elif key[0] == publisher.ANCHOR_KEY:
+                await publisher.publish_anchor(runtime, keys)
             elif key[0] == rollouts.ROLLOUT_KEY:
                 await rollouts.reconcile_environment(runtime, key[1])
             runtime.queue.forget(key)

@@ -24,12 +24,14 @@ class WorkQueue:
         self._dirty: set[Hashable] = set()
         self._failures: dict[Hashable, int] = {}
         self._timers: dict[Hashable, asyncio.TimerHandle] = {}
+        self._parked: set[Hashable] = set()  # keys whose timer is a periodic re-check, not a retry
         self._base, self._max = base_delay, max_delay
 
     def add(self, key: Hashable) -> None:
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
+        self._parked.discard(key)
         if key in self._active:
             self._dirty.add(key)  # run again once the current run ends, with the newest state
         elif key not in self._queued:
@@ -40,6 +42,16 @@ class WorkQueue:
         if key in self._timers or key in self._queued:
             return
         self._timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, key)
+
+    def park(self, key: Hashable, delay: float) -> None:
+        """Look at `key` again after `delay`, as a re-check, not as pending work.
+
+        For a resource that waits on something outside the operator's control (an object it does
+        not own), so `depth` returns to zero once everything that can be done is done."""
+        if key in self._timers or key in self._queued:
+            return
+        self._parked.add(key)
+        self.add_after(key, delay)
 
     def _fire(self, key: Hashable) -> None:
         self._timers.pop(key, None)
@@ -57,11 +69,13 @@ class WorkQueue:
 
     @property
     def depth(self) -> int:
-        """Queued, running and waiting-to-retry keys: zero means the operator has caught up."""
-        return len(self._queued | self._active | set(self._timers))
+        """Queued, running and waiting-to-retry keys: zero means the operator has caught up.
+
+        Parked keys (periodic re-checks) are not counted: they are waiting, not work."""
+        return len(self._queued | self._active | (set(self._timers) - self._parked))
 
     def idle(self) -> bool:
-        return not self._queued and not self._active and not self._timers
+        return self.depth == 0
 
     async def worker(self, handle: Handler) -> None:
         while True:

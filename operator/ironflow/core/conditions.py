@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ironflow.core.model import SECRET_KIND, Resource
-from ironflow.core.outcomes import INVALID_NAME, MASTER_KEY_INVALID, NAME_CONFLICT, KeyState
+from ironflow.core.model import INVALID_SPEC, SECRET_KIND, Resource
+from ironflow.core.outcomes import INVALID_NAME, MASTER_KEY_INVALID, NAME_CONFLICT, NO_MASTER_KEY, KeyState
 from ironflow.core.projection import OWNERSHIP_CONFLICT, Projection
 
 MAX_MESSAGE = 1500
@@ -46,7 +46,8 @@ def _target(resource: Resource) -> str:
 def ready(resource: Resource, projection: Projection, keys: KeyState,
           write_error: str | None = None) -> Ready:
     facts = projection.facts
-    failed = [f for f in facts.values() if f.state == "Failed" and f.reason != MASTER_KEY_INVALID]
+    failed = [f for f in facts.values()
+              if f.state == "Failed" and f.reason not in (MASTER_KEY_INVALID, NO_MASTER_KEY)]
     conflicts = [f for f in facts.values() if f.state == "Conflict"]
     projected = sum(1 for f in facts.values() if f.state == "Projected")
     if projection.write == "blocked":
@@ -59,6 +60,13 @@ def ready(resource: Resource, projection: Projection, keys: KeyState,
         return Ready("False", MASTER_KEY_INVALID,
                      _clip(f"the master key is malformed, so nothing is unsealed and every projection is "
                            f"kept: {keys.problem or 'unknown problem'}"))
+    if keys.mode == "no-key":
+        # Every CR says so, configs too: they still project, but nothing new of the environment's
+        # secrets will until the key is back, and `ironflow status` must not look healthy.
+        return Ready("False", NO_MASTER_KEY,
+                     "the operator has no master key (Secret absent or empty) and was not started with "
+                     "--dev-mode: nothing is unsealed and every projection is kept; restore the "
+                     "ironflow-master-key Secret")
     if failed:
         reason = "UnsealFailed" if resource.kind == SECRET_KIND else INVALID_NAME
         kept = "; the last good value of each stays projected"
@@ -103,7 +111,13 @@ def status_patch(resource: Resource, desired: Mapping[str, Any]) -> dict[str, An
     patch = dict(desired)
     old_names = old.get("names")
     if isinstance(old_names, Mapping):
-        names = dict(desired["names"])
+        # A merge patch merges nested maps: a field a name no longer has (a `reason` from a key
+        # fault that is over, a `version` of a name now in conflict) must be nulled, or it stays.
+        names: dict[str, Any] = {}
+        for name, fact in desired["names"].items():
+            previous = old_names.get(name)
+            gone = [key for key in previous if key not in fact] if isinstance(previous, Mapping) else []
+            names[name] = {**dict.fromkeys(gone), **fact}
         names.update({name: None for name in old_names if name not in names})
         patch["names"] = names
     return patch
@@ -120,7 +134,7 @@ def events(resource: Resource, projection: Projection, keys: KeyState, state: Re
         out.append(Event("Warning", "DevMode", "the operator runs in development mode (no master key): "
                          "dev-form values are accepted; set the ironflow-master-key Secret for production"))
     reason_changed = old_ready.get("reason") != state.reason
-    if state.reason in (OWNERSHIP_CONFLICT, MASTER_KEY_INVALID, PROJECTION_FAILED):
+    if state.reason in (OWNERSHIP_CONFLICT, MASTER_KEY_INVALID, NO_MASTER_KEY, PROJECTION_FAILED):
         if reason_changed:
             out.append(Event("Warning", state.reason, state.message))
         return out
@@ -138,3 +152,27 @@ def events(resource: Resource, projection: Projection, keys: KeyState, state: Re
         # projection and the status (its new `version` and `lastChanged` say what changed).
         out.append(Event("Normal", "Projected", state.message))
     return out
+
+
+def invalid_spec(resource: Resource, keys: KeyState, now: str) -> tuple[dict[str, Any], list[Event]]:
+    """Status and Events for a resource whose spec cannot be read as a whole (see Resource.spec_error).
+
+    Nothing is projected or removed: the per-name facts it showed stay, so the last good values
+    and their versions remain what workloads see, until the spec is fixed."""
+    assert resource.spec_error is not None
+    state = Ready("False", INVALID_SPEC,
+                  _clip(f"{resource.spec_error}; nothing is projected from it and what {_target(resource)} "
+                        "holds stays until the spec is fixed"))
+    old = resource.status.get("names")
+    desired = {
+        "observedGeneration": resource.generation,
+        "nameCount": 0,
+        "mode": keys.mode,
+        "conditions": [_condition(resource, state, now)],
+        "names": dict(old) if isinstance(old, Mapping) else {},
+    }
+    old_ready = next((c for c in resource.status.get("conditions") or [] if isinstance(c, Mapping)
+                      and c.get("type") == "Ready"), {})
+    changed = old_ready.get("reason") != INVALID_SPEC
+    posted = [Event("Warning", INVALID_SPEC, state.message)] if changed else []
+    return desired, posted

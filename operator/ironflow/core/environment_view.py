@@ -70,24 +70,28 @@ def build_view(
                            foreign=frozenset(blocked))
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    """The webhook reads bodies a CRD without schema may have let through: anything not an object
+    counts as empty, so one malformed resource defines nothing instead of failing every pod."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _name(item: Mapping[str, Any]) -> str:
-    return str((item.get("metadata") or {}).get("name", ""))
+    return str(_mapping(_mapping(item).get("metadata")).get("name", ""))
 
 
 def _definer(kind: Kind, item: Mapping[str, Any]) -> Definer:
-    meta = item.get("metadata") or {}
-    spec = item.get("spec") or {}
-    names = spec.get(SPEC_FIELD[kind]) or {}
+    meta = _mapping(_mapping(item).get("metadata"))
+    names = _mapping(_mapping(_mapping(item).get("spec")).get(SPEC_FIELD[kind]))
     return Definer(
         resource=str(meta.get("name", "")),
         created=str(meta.get("creationTimestamp", "")),
-        names=frozenset(str(n) for n in names) if isinstance(names, Mapping) else frozenset(),
+        names=frozenset(str(n) for n in names),
         uid=str(meta.get("uid", "")),
     )
 
 
 def _status_version(item: Mapping[str, Any], name: str) -> str | None:
-    names = (item.get("status") or {}).get("names") or {}
-    fact = names.get(name) if isinstance(names, Mapping) else None
-    version = fact.get("version") if isinstance(fact, Mapping) else None
+    fact = _mapping(_mapping(_mapping(item).get("status")).get("names")).get(name)
+    version = _mapping(fact).get("version")
     return version if isinstance(version, str) and version else None

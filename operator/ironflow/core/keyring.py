@@ -1,9 +1,10 @@
 """The master-key Secret's data -> Keyring.
 
-Three outcomes, never confused: no key at all is development mode; a usable key (plus older keys
-still accepted for unsealing) is keyed mode; anything else is MalformedMasterKey, which callers
-must treat as "unseal nothing, keep what is projected" and never as development mode, because a
-typo in the key must not open the door to plaintext dev-form values.
+Three outcomes, never confused: no key at all (an empty Keyring: development mode only when the
+operator was started with --dev-mode, otherwise NoMasterKey); a usable key (plus older keys still
+accepted for unsealing) is keyed mode; anything else is MalformedMasterKey, which callers must
+treat as "unseal nothing, keep what is projected" and never as development mode, because a typo in
+the key must not open the door to plaintext dev-form values.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ironflow.core.sealing_key import MASTER_KEY_BYTES, SealingKeyPair, derive_sealing_key
+from ironflow.core.signing import Signer, derive_signer
 
 MASTER_KEY_SECRET = "ironflow-master-key"
 MASTER_KEY_FIELD = "IRONFLOW_MASTER_KEY"
@@ -36,6 +38,9 @@ class Keyring:
     dev_mode: bool
     current: SealingKeyPair | None
     all: tuple[SealingKeyPair, ...]
+    # The signing identity of each key in `all`, same order: the current one signs what the
+    # operator publishes, the previous ones endorse it (core/signing.py).
+    signers: tuple[Signer, ...] = ()
 
     @classmethod
     def development(cls) -> Keyring:
@@ -44,12 +49,22 @@ class Keyring:
     @classmethod
     def from_master_keys(cls, current: bytes, previous: Iterable[bytes] = ()) -> Keyring:
         """Current key first, then older ones; a key listed twice counts once."""
-        pairs: dict[str, SealingKeyPair] = {}
+        pairs: dict[str, tuple[SealingKeyPair, Signer]] = {}
         for key in (current, *previous):
             pair = derive_sealing_key(key)
-            pairs.setdefault(pair.kid, pair)
-        ordered = tuple(pairs.values())
-        return cls(dev_mode=False, current=ordered[0], all=ordered)
+            if pair.kid not in pairs:
+                pairs[pair.kid] = (pair, derive_signer(key))
+        ordered = tuple(pair for pair, _ in pairs.values())
+        return cls(
+            dev_mode=False,
+            current=ordered[0],
+            all=ordered,
+            signers=tuple(signer for _, signer in pairs.values()),
+        )
+
+    @property
+    def signer(self) -> Signer | None:
+        return self.signers[0] if self.signers else None
 
     @property
     def kids(self) -> tuple[str, ...]:
@@ -138,3 +153,19 @@ def parse_keyring(data: Mapping[str, str | bytes] | None) -> Keyring:
         for index, entry in enumerate(entries, start=1)
     ]
     return Keyring.from_master_keys(current, previous)
+
+
+def key_texts(data: Mapping[str, str | bytes] | None) -> tuple[str, list[str]]:
+    """The current key and the previous keys as normalised hex texts (for rotate and retire).
+
+    Raises MalformedMasterKey like parse_keyring; ("", []) when there is no key at all.
+    """
+    keyring = parse_keyring(data)  # validates every entry first
+    if keyring.dev_mode:
+        return "", []
+    data = data or {}
+    current = _text(MASTER_KEY_FIELD, data[MASTER_KEY_FIELD]).strip().lower()
+    raw_previous = data.get(PREVIOUS_KEYS_FIELD)
+    previous_text = _text(PREVIOUS_KEYS_FIELD, raw_previous) if raw_previous is not None else ""
+    previous = [entry.strip().lower() for entry in previous_text.split(",") if entry.strip()]
+    return current, list(dict.fromkeys(previous))

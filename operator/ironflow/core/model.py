@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from ironflow.core.config_values import value_problem
 from ironflow.core.names import InvalidName, validate_name
 
 Kind = Literal["IronflowSecret", "IronflowConfig"]
@@ -32,6 +33,9 @@ class InvalidResource(ValueError):
     """The body lacks what every resource must have (name, namespace, uid); nothing can be done."""
 
 
+INVALID_SPEC: Final = "InvalidSpec"
+
+
 @dataclass(frozen=True)
 class Resource:
     """One CR as the projection sees it: entries are sealed strings (secrets) or projected strings
@@ -46,6 +50,10 @@ class Resource:
     entries: Mapping[str, str]
     invalid: Mapping[str, str] = field(default_factory=dict)
     status: Mapping[str, Any] = field(default_factory=dict)
+    # Why the spec as a whole is unusable (not an object, its map not an object), or None. Such a
+    # resource claims no names and its projection is left as it is: nothing is lost, nothing new
+    # is projected, and its status says so until the spec is fixed.
+    spec_error: str | None = None
 
     @property
     def names(self) -> frozenset[str]:
@@ -63,13 +71,9 @@ def config_string(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _entries(kind: Kind, raw: object) -> tuple[dict[str, str], dict[str, str]]:
+def _entries(kind: Kind, raw: Mapping[Any, Any]) -> tuple[dict[str, str], dict[str, str]]:
     entries: dict[str, str] = {}
     invalid: dict[str, str] = {}
-    if raw is None:
-        return entries, invalid
-    if not isinstance(raw, Mapping):
-        raise InvalidResource(f"spec.{SPEC_FIELD[kind]} must be an object")
     for name, value in raw.items():
         try:
             validate_name(name)
@@ -81,29 +85,70 @@ def _entries(kind: Kind, raw: object) -> tuple[dict[str, str], dict[str, str]]:
                 entries[name] = value
             else:
                 invalid[name] = f"value for {name} must be a sealed string, not {type(value).__name__}"
+        elif (problem := value_problem(value)) is not None:
+            invalid[name] = f"value for {name} is refused: {problem}"
         else:
             entries[name] = config_string(value)
     return entries, invalid
 
 
+def _spec_map(kind: Kind, spec: object) -> tuple[Mapping[Any, Any], str | None]:
+    """The NAME map of the spec, or why there is none (the reason quotes no value)."""
+    field_name = SPEC_FIELD[kind]
+    if spec is None:
+        return {}, None
+    if not isinstance(spec, Mapping):
+        return {}, f"spec must be an object, not {_json_type(spec)}"
+    raw = spec.get(field_name)
+    if raw is None:
+        return {}, None
+    if not isinstance(raw, Mapping):
+        return {}, f"spec.{field_name} must be an object mapping names to values, not {_json_type(raw)}"
+    return raw, None
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    names = {str: "a string", list: "an array", dict: "an object"}
+    return next((label for cls, label in names.items() if isinstance(value, cls)), type(value).__name__)
+
+
+def _generation(value: object) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value or 0))
+    except ValueError:
+        return 0
+
+
 def parse_resource(kind: Kind, body: Mapping[str, Any]) -> Resource:
-    meta = body.get("metadata") or {}
+    """Any JSON body -> a Resource; InvalidResource only when it names no namespace, name or uid.
+
+    Whatever else is wrong (a spec that is a string, a value nested too deep) becomes a
+    `spec_error` or a per-name entry of `invalid`, so one bad object is reported, never fatal."""
+    meta = body.get("metadata") if isinstance(body, Mapping) else None
+    meta = meta if isinstance(meta, Mapping) else {}
     namespace, name, uid = meta.get("namespace"), meta.get("name"), meta.get("uid")
     if not (isinstance(namespace, str) and isinstance(name, str) and isinstance(uid, str)):
         raise InvalidResource(f"{kind} body lacks metadata.namespace, name or uid")
-    spec = body.get("spec") or {}
-    if not isinstance(spec, Mapping):
-        raise InvalidResource(f"{kind} {namespace}/{name}: spec must be an object")
-    entries, invalid = _entries(kind, spec.get(SPEC_FIELD[kind]))
+    raw, spec_error = _spec_map(kind, body.get("spec"))
+    entries, invalid = _entries(kind, raw)
     status = body.get("status")
     return Resource(
         kind=kind,
         namespace=namespace,
         name=name,
         uid=uid,
-        generation=int(meta.get("generation") or 0),
+        generation=_generation(meta.get("generation")),
         created=str(meta.get("creationTimestamp") or ""),
         entries=entries,
         invalid=invalid,
         status=status if isinstance(status, Mapping) else {},
+        spec_error=spec_error,
     )

@@ -16,25 +16,35 @@ from ironflow.core.keyring import Keyring
 from ironflow.core.model import SECRET_KIND, Resource
 from ironflow.core.sealed_format import parse_sealed
 
-Mode = Literal["keyed", "dev", "invalid-key"]
+Mode = Literal["keyed", "dev", "no-key", "invalid-key"]
 State = Literal["Projected", "Failed", "Conflict", "Pending"]
 MASTER_KEY_INVALID: Final = "MasterKeyInvalid"
+NO_MASTER_KEY: Final = "NoMasterKey"
 NAME_CONFLICT: Final = "NameConflict"
 INVALID_NAME: Final = "InvalidEntry"
 
 
 @dataclass(frozen=True)
 class KeyState:
-    """The master key as the operator last read it: a keyring, or the reason it is unusable."""
+    """The master key as the operator last read it: a keyring, or the reason it is unusable.
+
+    An empty keyring (no key in the Secret, or no Secret) is development mode only when the
+    operator was started with --dev-mode (`dev_mode_allowed`); otherwise it is `no-key`, which
+    unseals nothing and keeps every projection: deleting the key must never open the door to
+    plaintext values.
+    """
 
     keyring: Keyring | None
     problem: str | None = None
+    dev_mode_allowed: bool = False
 
     @property
     def mode(self) -> Mode:
         if self.keyring is None:
             return "invalid-key"
-        return "dev" if self.keyring.dev_mode else "keyed"
+        if self.keyring.dev_mode:
+            return "dev" if self.dev_mode_allowed else "no-key"
+        return "keyed"
 
     @property
     def kid(self) -> str | None:
@@ -56,7 +66,8 @@ class NameOutcome:
     value: bytes | None = field(default=None, repr=False, compare=False)
 
 
-def _key_id(sealed: str) -> str | None:
+def sealed_key_id(sealed: str) -> str | None:
+    """The key id a sealed string names; None for dev-form or unparsable values."""
     if is_dev_form(sealed):
         return None
     try:
@@ -66,10 +77,14 @@ def _key_id(sealed: str) -> str | None:
 
 
 def _secret_outcome(resource: Resource, name: str, sealed: str, keys: KeyState) -> NameOutcome:
-    kid = _key_id(sealed)
+    kid = sealed_key_id(sealed)
     if keys.keyring is None:
         return NameOutcome(
             "Failed", MASTER_KEY_INVALID, f"{name}: not unsealed, the master key is malformed", kid
+        )
+    if keys.mode == "no-key":
+        return NameOutcome(
+            "Failed", NO_MASTER_KEY, f"{name}: not unsealed, the operator has no master key", kid
         )
     try:
         value = unseal(keys.keyring, resource.namespace, name, sealed, allow_dev=True)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ironflow.core import bounded_json
+
 POLICY = """\
 apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -112,15 +114,19 @@ class AuditEvent:
 
 
 def parse_lines(lines: Iterator[str] | list[str]) -> list[AuditEvent]:
-    """Parse JSON lines, skipping a torn last line the server is still writing."""
+    """Parse JSON lines, skipping a torn last line the server is still writing.
+
+    Decoded without recursion: a request body nested thousands of levels deep (a test of hostile
+    bodies writes one) must not break every later reader of the shared audit log. What lies past
+    bounded_json's depth bound is cut off, so a scan for a text does not see into it."""
     events = []
     for line in lines:
         line = line.strip()
         if not line:
             continue
         try:
-            events.append(AuditEvent(json.loads(line)))
-        except json.JSONDecodeError:
+            events.append(AuditEvent(bounded_json.loads(line)))
+        except ValueError:
             continue
     return events
 

@@ -39,16 +39,20 @@ def stripped(items: Iterable[Mapping[str, Any]], field: str) -> list[dict[str, A
     """Keep what ownership and versions need; sealed strings and config values go no further."""
     out: list[dict[str, Any]] = []
     for item in items:
-        meta = item.get("metadata") or {}
-        names = (item.get("spec") or {}).get(field) or {}
+        # A CRD without schema lets any JSON through: what is not an object counts as empty.
+        meta, spec, status = (_mapping(_mapping(item).get(part)) for part in ("metadata", "spec", "status"))
         out.append(
             {
                 "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "creationTimestamp")},
-                "spec": {field: dict.fromkeys(names, "") if isinstance(names, Mapping) else {}},
-                "status": {"names": (item.get("status") or {}).get("names") or {}},
+                "spec": {field: dict.fromkeys(_mapping(spec.get(field)), "")},
+                "status": {"names": _mapping(status.get("names"))},
             }
         )
     return out
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 METADATA_ONLY: Final = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 from kubernetes_asyncio import client, config
 
+from ironflow.core import bounded_json
 from ironflow.k8s.config import ClusterChoice
 from ironflow.k8s.paths import core_path, group_path
 
@@ -137,7 +138,7 @@ class Kube:
             raise ApiError(0, type(exc).__name__, "response interrupted") from None
         finally:
             response.release()
-        return dict(json.loads(payload)) if payload else {}
+        return dict(bounded_json.loads(payload)) if payload else {}
 
     async def get(self, path: str, *, accept: str = "application/json") -> dict[str, Any] | None:
         try:
@@ -166,7 +167,7 @@ class Kube:
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     if line.strip():
-                        yield dict(json.loads(line))
+                        yield dict(bounded_json.loads(line))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ApiError(0, type(exc).__name__, "watch interrupted") from None
         finally:

@@ -9,7 +9,6 @@ patch), which the generated typed methods would pick for it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -19,6 +18,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from ironflow.core import bounded_json
 from ironflow.k8s.config import ClusterChoice
 from ironflow.k8s.sync_errors import BadKubeconfig, Unreachable, from_status
 
@@ -78,7 +78,7 @@ class SyncClient:
         if not 200 <= status < 300:
             raise from_status(status, data, what)
         try:
-            parsed = json.loads(data) if data else {}
+            parsed = bounded_json.loads(data) if data else {}
         except ValueError:
             raise from_status(500, b"", f"{what}: answer is not JSON") from None
         return parsed if isinstance(parsed, dict) else {}

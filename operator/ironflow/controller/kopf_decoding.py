@@ -1,0 +1,65 @@
+"""kopf reads watch events and listings with Python's recursive JSON decoder; make it bounded.
+
+Why: kopf decodes every watch line with `json.loads` (`kopf._cogs.clients.api.stream`) and every
+listing with aiohttp's `response.json()` (`api.get`, used by `fetching.fetch_objs`). An object
+nested about 1000 levels deep (the API server stores up to 10 000) makes that decoder raise
+RecursionError inside kopf's watcher: the watch of the whole kind ends, the operator exits, and
+it exits again after every restart while the object exists. kopf offers no hook for its decoder,
+so `install()` points exactly those two call sites at `core.bounded_json.loads`, which never
+recurses and cuts off subtrees nested past its bound. The bad object then reaches our handlers
+like any other and is reported on (its value is refused by `core.config_values`), while every
+other resource keeps being watched and reconciled.
+
+The two attributes replaced here are private to kopf: `tests/unit/test_kopf_decoding.py` fails
+if a kopf upgrade moves them, rather than letting the protection silently lapse.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from typing import Any
+
+from kopf._cogs.clients import api as kopf_api
+
+from ironflow.core import bounded_json
+
+_MARK = "_ironflow_bounded_json"
+
+
+class _BoundedJsonModule(types.ModuleType):
+    """Stands in for the `json` module inside kopf's API client: bounded `loads`, the rest as is."""
+
+    def __init__(self) -> None:
+        super().__init__("json")
+        self.loads = bounded_json.loads
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json, name)
+
+
+async def _bounded_get(
+    url: str,
+    *,
+    settings: Any,
+    payload: object | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: Any = None,  # noqa: ASYNC109 - kopf's own signature, passed through
+    logger: Any,
+) -> Any:
+    """kopf's `api.get`, with the body decoded by `bounded_json` instead of `response.json()`."""
+    response = await kopf_api.request(
+        method="get", url=url, payload=payload, headers=headers, timeout=timeout, settings=settings,
+        logger=logger,
+    )
+    async with response:
+        return bounded_json.loads(await response.read())
+
+
+def install() -> None:
+    """Idempotent; called before kopf starts watching."""
+    if getattr(kopf_api, _MARK, False):
+        return
+    setattr(kopf_api, "json", _BoundedJsonModule())  # noqa: B010 - a private attribute of kopf's
+    setattr(kopf_api, "get", _bounded_get)  # noqa: B010
+    setattr(kopf_api, _MARK, True)

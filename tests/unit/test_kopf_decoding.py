@@ -1,0 +1,56 @@
+"""kopf's watch and list decoding go through bounded_json once the operator installs the hook.
+
+These attributes are private to kopf; if an upgrade moves them, these tests fail instead of the
+protection lapsing silently (an object nested ~1000 levels deep would stop the watch again)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from kopf._cogs.clients import api as kopf_api
+from kopf._cogs.clients import fetching
+
+from ironflow.controller import kopf_decoding
+from ironflow.core import bounded_json
+
+DEEP = '{"metadata":{"name":"deep"},"spec":{"values":{"X":' + "[" * 3000 + "]" * 3000 + "}}}"
+
+
+def test_given_hook_installed_when_kopf_decodes_a_watch_line_then_deep_body_is_cut_off() -> None:
+    kopf_decoding.install()
+    kopf_decoding.install()  # idempotent
+    decoded = kopf_api.json.loads(DEEP)
+    assert decoded["metadata"]["name"] == "deep"
+    assert bounded_json.depth(decoded) == bounded_json.MAX_DECODE_DEPTH
+    assert kopf_api.json.dumps({"a": 1}) == '{"a": 1}'  # the rest of json is untouched
+
+
+def test_given_hook_installed_when_kopf_lists_then_response_decoded_bounded() -> None:
+    kopf_decoding.install()
+    assert fetching.api is kopf_api and kopf_api.get is kopf_decoding._bounded_get
+
+    class Response:
+        async def __aenter__(self) -> Response:
+            return self
+
+        async def __aexit__(self, *_: object) -> None:
+            return None
+
+        async def read(self) -> bytes:
+            return ('{"items":[' + DEEP + "]}").encode()
+
+    calls: list[dict[str, Any]] = []
+
+    async def request(**kwargs: Any) -> Response:
+        calls.append(kwargs)
+        return Response()
+
+    original = kopf_api.request
+    kopf_api.request = request  # type: ignore[assignment]
+    try:
+        listing = asyncio.run(kopf_api.get("/apis/x", settings=None, logger=None))
+    finally:
+        kopf_api.request = original
+    assert calls[0]["method"] == "get" and calls[0]["url"] == "/apis/x"
+    assert listing["items"][0]["metadata"]["name"] == "deep"
