@@ -25,7 +25,7 @@ from ironflow.cli.trust import DEFAULT_OPERATOR_NAMESPACE, OPERATOR_NAMESPACE_EN
 from ironflow.core.key_lifecycle import KeyChange, KeyChangeRefused, retire, rotate
 from ironflow.core.keyring import MASTER_KEY_SECRET, MalformedMasterKey, generate_master_key
 from ironflow.core.outcomes import sealed_key_id
-from ironflow.k8s.sync_client import path_segment
+from ironflow.k8s.paths import segment as path_segment
 from ironflow.k8s.sync_errors import Conflict, Forbidden, NotFound
 from ironflow.k8s.sync_resources import SECRETS, entries
 

@@ -123,7 +123,9 @@ def _attention(result: dict[str, Any]) -> list[str]:
     if result["operator"]["state"] == "down":
         out.append(f"operator down: {result['operator']['detail']}")
     out.extend(result["webhook"]["problems"])
-    out.extend(f"{k['environment']}: {k['note']}" for k in result["keys"] if k["mode"] in ("no-key", "invalid-key"))
+    out.extend(
+        f"{k['environment']}: {k['note']}" for k in result["keys"] if k["mode"] in ("no-key", "invalid-key")
+    )
     out.extend(
         f"{r['kind']} {r['environment']}/{r['name']}: {r['reason']}" for r in result["notReady"]
         if r["reason"] != "Pending"
