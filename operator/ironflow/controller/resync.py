@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ironflow.controller import namespaces, rollouts
+from ironflow.controller import namespaces, publisher, rollouts
 from ironflow.controller.state import Runtime
 from ironflow.k8s.async_client import ApiError
 
@@ -51,5 +51,7 @@ def resync(runtime: Runtime) -> None:
         seen.add(namespace)
     for namespace in sorted(runtime.served_namespaces):
         queue.add(("sealing-key", namespace))
+    # The signer anchor: a replica that loaded the key before it led dropped its queued publication.
+    queue.add((publisher.ANCHOR_KEY,))
     for namespace in sorted(seen):
         queue.add((rollouts.ROLLOUT_KEY, namespace))
