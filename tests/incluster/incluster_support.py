@@ -7,7 +7,6 @@ explicitly, so nothing on the machine or in ~/.kube is read or written.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import subprocess
@@ -20,7 +19,6 @@ from typing import Any
 from ironflow.envtest import eventually
 from ironflow.envtest.cluster import Cluster
 from ironflow.envtest.node import Node
-from ironflow.envtest.pki import CertificateAuthority
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "ironflow"
@@ -77,37 +75,6 @@ class Helm:
         return result.stdout
 
 
-@dataclass(frozen=True)
-class WebhookTLS:
-    """A CA and the webhook Service's serving certificate, as a user provides them without cert-manager."""
-
-    ca_pem: bytes
-    cert_pem: bytes
-    key_pem: bytes
-
-    @classmethod
-    def issue(cls) -> WebhookTLS:
-        ca = CertificateAuthority.create("ironflow-webhook-test-ca")
-        hosts = (f"{SERVICE}.{NAMESPACE}.svc", f"{SERVICE}.{NAMESPACE}.svc.cluster.local")
-        pair = ca.issue_serving(hosts[0], hosts)
-        return cls(ca.keypair.cert_pem, pair.cert_pem, pair.key_pem)
-
-    def secret(self, name: str = "ironflow-webhook-tls") -> dict[str, Any]:
-        data = {"tls.crt": self.cert_pem, "tls.key": self.key_pem, "ca.crt": self.ca_pem}
-        return {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "type": "kubernetes.io/tls",
-            "metadata": {"name": name, "namespace": NAMESPACE},
-            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
-        }
-
-    @property
-    def values(self) -> list[str]:
-        return ["--set", "webhook.certManager.enabled=false",
-                "--set", f"webhook.caBundle={base64.b64encode(self.ca_pem).decode()}"]  # fmt: skip
-
-
 def ironflow(cluster: Cluster, *args: str, input: str | None = None) -> str:
     """The real `ironflow` console script, with the session's admin kubeconfig named explicitly."""
     result = subprocess.run(
@@ -120,9 +87,8 @@ def ironflow(cluster: Cluster, *args: str, input: str | None = None) -> str:
 
 
 def operator_pods(cluster: Cluster) -> list[dict[str, Any]]:
-    out = cluster.kubectl(
-        "get", "pods", "-n", NAMESPACE, "-l", f"app.kubernetes.io/name={DEPLOYMENT},app.kubernetes.io/instance={RELEASE}", "-o", "json"
-    ).stdout
+    selector = f"app.kubernetes.io/name={DEPLOYMENT},app.kubernetes.io/instance={RELEASE}"
+    out = cluster.kubectl("get", "pods", "-n", NAMESPACE, "-l", selector, "-o", "json").stdout
     return [p for p in json.loads(out)["items"] if not p["metadata"].get("deletionTimestamp")]
 
 

@@ -2,8 +2,7 @@
 credentials and the chart's RBAC, and an application pod prints exactly the value a user set.
 
 Everything goes the way a user's would: the chart with its defaults plus the local image
-(`image.pullPolicy=Never`) and, until the operator manages its own webhook certificate, a
-provided one (`webhook.certManager.enabled=false` + `caBundle`, docs/install.md); the operator
+(`image.pullPolicy=Never`), so the operator manages its own webhook certificate; the operator
 dials the API server through the `kubernetes` Service (envtest/nodenet.py), the API server calls
 the webhook Service's endpoints; the value goes `ironflow secret set` -> sealed resource ->
 operator -> Secret -> webhook -> kubelet -> the container's environment.
@@ -11,7 +10,6 @@ operator -> Secret -> webhook -> kubelet -> the container's environment.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 
@@ -23,7 +21,6 @@ from incluster_support import (
     RELEASE,
     TIMINGS,
     Helm,
-    WebhookTLS,
     import_image,
     ironflow,
     lease_holder,
@@ -51,17 +48,14 @@ def helm(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Helm:
 def installed(cluster: Cluster, node: Node, helm: Helm) -> Iterator[Helm]:
     """The chart installed as docs/install.md says, both operator pods Ready; uninstalled after."""
     TIMINGS.append(f"operator image imported in {import_image(node):.1f}s")
-    tls = WebhookTLS.issue()
     cluster.kubectl("create", "namespace", NAMESPACE)
-    cluster.kubectl.apply_text(json.dumps(tls.secret()))
     key = ironflow(cluster, "keygen").strip()
     cluster.kubectl(
         "create", "secret", "generic", "ironflow-master-key", "-n", NAMESPACE,
         f"--from-literal=IRONFLOW_MASTER_KEY={key}",
     )  # fmt: skip
     begin = time.monotonic()
-    helm("install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--set", "image.pullPolicy=Never",
-         *tls.values)  # fmt: skip
+    helm("install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--set", "image.pullPolicy=Never")
     wait_operator_ready(cluster)
     TIMINGS.append(f"helm install -> 2 operator pods Ready in {time.monotonic() - begin:.1f}s")
     try:
