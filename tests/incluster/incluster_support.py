@@ -76,11 +76,13 @@ class Helm:
 
 
 def ironflow(cluster: Cluster, *args: str, input: str | None = None) -> str:
-    """The real `ironflow` console script, with the session's admin kubeconfig named explicitly."""
+    """The real `ironflow` console script, with the session's admin kubeconfig named explicitly; its
+    pinned signers (trust on first use) live in the cluster directory, not in the user's home."""
+    home = cluster.kubeconfig.parent / "cli-home"
     result = subprocess.run(
         [str(CLI), "--kubeconfig", str(cluster.kubeconfig), *args],
         input=input, capture_output=True, text=True, timeout=60, check=False,
-        env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")},
     )  # fmt: skip
     assert result.returncode == 0, f"ironflow {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
