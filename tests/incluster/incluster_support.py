@@ -75,10 +75,11 @@ class Helm:
         return result.stdout
 
 
-def ironflow(cluster: Cluster, *args: str, input: str | None = None) -> str:
+def ironflow(cluster: Cluster, *args: str, input: str | None = None, user: str = "cli-home") -> str:
     """The real `ironflow` console script, with the session's admin kubeconfig named explicitly; its
-    pinned signers (trust on first use) live in the cluster directory, not in the user's home."""
-    home = cluster.kubeconfig.parent / "cli-home"
+    pinned signers (trust on first use) live in the cluster directory (one home per `user`: each
+    install has its own master key, so its own signer), not in the real user's home."""
+    home = cluster.kubeconfig.parent / user
     result = subprocess.run(
         [str(CLI), "--kubeconfig", str(cluster.kubeconfig), *args],
         input=input, capture_output=True, text=True, timeout=60, check=False,
@@ -88,10 +89,11 @@ def ironflow(cluster: Cluster, *args: str, input: str | None = None) -> str:
     return result.stdout
 
 
-def operator_pods(cluster: Cluster) -> list[dict[str, Any]]:
+def operator_pods(cluster: Cluster, *, terminating: bool = False) -> list[dict[str, Any]]:
+    """The operator's pods; those being deleted only with `terminating` (they serve until they exit)."""
     selector = f"app.kubernetes.io/name={DEPLOYMENT},app.kubernetes.io/instance={RELEASE}"
     out = cluster.kubectl("get", "pods", "-n", NAMESPACE, "-l", selector, "-o", "json").stdout
-    return [p for p in json.loads(out)["items"] if not p["metadata"].get("deletionTimestamp")]
+    return [p for p in json.loads(out)["items"] if terminating or not p["metadata"].get("deletionTimestamp")]
 
 
 def ready(pod: dict[str, Any]) -> bool:
@@ -112,3 +114,14 @@ def lease_holder(cluster: Cluster) -> str:
     if out.returncode != 0:
         return ""
     return str(json.loads(out.stdout)["spec"].get("holderIdentity") or "")
+
+
+def uninstalled(cluster: Cluster, helm: Helm) -> None:
+    """`helm uninstall` (unless already done), then the namespace, gone before the next install."""
+    if RELEASE in helm("list", "--namespace", NAMESPACE, "--short").split():
+        helm("uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")
+    cluster.kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--timeout=180s")
+
+
+def exists(cluster: Cluster, *what: str) -> bool:
+    return cluster.kubectl("get", *what, check=False).returncode == 0

@@ -28,10 +28,12 @@ from incluster_support import (
     RELEASE,
     TIMINGS,
     Helm,
+    exists,
     import_image,
     ironflow,
     lease_holder,
     operator_pods,
+    uninstalled,
     wait_operator_ready,
 )
 from kubernetes import client
@@ -71,8 +73,7 @@ def installed(cluster: Cluster, node: Node, helm: Helm) -> Iterator[Helm]:
     try:
         yield helm
     finally:
-        helm("uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")
-        cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=false")
+        uninstalled(cluster, helm)
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +243,10 @@ def test_given_no_operator_replica_when_pods_are_created_then_declaring_fail_clo
     core = client.CoreV1Api(k8s_api)
     cluster.kubectl("scale", "deployment", DEPLOYMENT, "-n", NAMESPACE, "--replicas=0")
     try:
-        eventually(lambda: not operator_pods(cluster), timeout=120, what="no operator pod left")
+        # gone, not only terminating: a stopping replica keeps serving through its preStop sleep
+        eventually(
+            lambda: not operator_pods(cluster, terminating=True), timeout=120, what="no operator pod left"
+        )
         plain = _pending_pod("plain")
         plain["metadata"]["annotations"] = {}
         core.create_namespaced_pod(environment, plain)  # never sent to the webhook (matchConditions)
@@ -256,3 +260,25 @@ def test_given_no_operator_replica_when_pods_are_created_then_declaring_fail_clo
         cluster.kubectl("scale", "deployment", DEPLOYMENT, "-n", NAMESPACE, "--replicas=2")
         wait_operator_ready(cluster)
     core.delete_collection_namespaced_pod(environment, grace_period_seconds=0)
+
+
+def test_given_installed_release_when_helm_uninstall_then_what_docs_say_goes_and_the_rest_stays(
+    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, environment: str
+) -> None:
+    projected = _projected(k8s_api, environment)
+    installed("uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")
+    # removed (docs/install.md, Uninstalling)
+    assert not exists(cluster, "mutatingwebhookconfiguration", "ironflow-pod-declarations")
+    assert not exists(cluster, "deployment", DEPLOYMENT, "-n", NAMESPACE)
+    assert not exists(cluster, "service", "ironflow-webhook", "-n", NAMESPACE)
+    assert not exists(cluster, "clusterrole", "ironflow-operator-webhook-ca")
+    # kept
+    assert exists(cluster, "crd", "ironflowsecrets.ironflow.io")
+    assert exists(cluster, "crd", "ironflowconfigs.ironflow.io")
+    assert exists(cluster, "secret", "ironflow-master-key", "-n", NAMESPACE)
+    assert exists(cluster, "secret", "ironflow-webhook-tls", "-n", NAMESPACE)  # the operator made it
+    assert exists(cluster, "ironflowsecret", "app", "-n", environment)
+    assert _projected(k8s_api, environment) == projected
+    # a declaring pod is now created without injection (nothing intercepts it any more)
+    made = client.CoreV1Api(k8s_api).create_namespaced_pod(environment, _pending_pod("after-uninstall"))
+    assert not _injected(made)
