@@ -89,8 +89,29 @@ def name_fact(extra: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
 
-def status_schema(extra_fact: dict[str, Any], noun: str) -> dict[str, Any]:
-    return {
+RESEAL_STATUS = {
+    "type": "object",
+    "description": "The answer to the last `ironflow secret reseal` request (annotation ironflow.io/reseal): "
+    "counts and names, never values.",
+    "properties": {
+        "nonce": {"type": "string", "description": "The request's annotation value."},
+        "keyId": {"type": "string", "nullable": True, "description": "The key values were re-sealed for."},
+        "resealed": {"type": "integer", "description": "Values re-sealed for the current key."},
+        "skipped": {"type": "integer", "description": "Values left as they were (current, or failed)."},
+        "resealedNames": {"type": "array", "items": {"type": "string"}},
+        "failed": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "NAME: reason, for values that did not unseal for this namespace and NAME.",
+        },
+    },
+}
+
+
+def status_schema(
+    extra_fact: dict[str, Any], noun: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    schema = {
         "type": "object",
         "description": "Observed state, written by the operator. Holds facts about names, never values.",
         "properties": {
@@ -110,6 +131,8 @@ def status_schema(extra_fact: dict[str, Any], noun: str) -> dict[str, Any]:
             },
         },
     }
+    schema["properties"].update(extra or {})
+    return schema
 
 
 def crd(
@@ -192,7 +215,8 @@ def secret_crd() -> dict[str, Any]:
         },
     }
     key_fact = {"keyId": {"type": "string", "description": "Key id the value was sealed for."}}
-    return crd("IronflowSecret", "ironflowsecrets", "ifsec", spec, status_schema(key_fact, "secret"),
+    status = status_schema(key_fact, "secret", {"reseal": RESEAL_STATUS})
+    return crd("IronflowSecret", "ironflowsecrets", "ifsec", spec, status,
                "IronflowSecret holds sealed values; the operator projects them into a Secret of the same "
                "name in the same namespace.")
 

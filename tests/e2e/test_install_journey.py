@@ -52,9 +52,8 @@ def test_given_manifests_when_applied_with_kubectl_then_every_object_is_created(
         "deployment.apps/ironflow-operator",
         "service/ironflow-webhook",
         "service/ironflow-operator-metrics",
-        # self-managed webhook certificate (the default): its Secret and the caBundle, by name
-        "role.rbac.authorization.k8s.io/ironflow-operator-webhook-certs",
-        "clusterrole.rbac.authorization.k8s.io/ironflow-operator-webhook-ca",
+        "certificate.cert-manager.io/ironflow-webhook",
+        "issuer.cert-manager.io/ironflow-webhook-selfsigned",
         f"mutatingwebhookconfiguration.admissionregistration.k8s.io/{WEBHOOK_CONFIGURATION}",
         "customresourcedefinition.apiextensions.k8s.io/ironflowsecrets.ironflow.io",
         "validatingadmissionpolicy.admissionregistration.k8s.io/ironflowconfig-names.ironflow.io",
@@ -234,15 +233,15 @@ def test_given_installed_operator_when_user_follows_the_journey_then_values_flow
         assert "DB_PASSWORD" in listing and published["keyId"] in listing
         assert CANARY not in listing and expected not in listing
 
-    # The installed Deployment has no running pod here; the local stand-in is a real operator that
-    # holds the leader Lease, so status reports it alive from the Lease (the webhook Service has no
-    # endpoint, so attention is needed and the exit code is 4); the environment itself needs nothing.
+    # The installed Deployment has no running pod here, but the local stand-in operator runs with the
+    # chart's identity and holds the leader Lease, so status reports it alive from the Lease; the
+    # webhook Service has no endpoints, so status exits 4; the environment itself needs nothing.
     checked = ironflow(admin, "status", "--env", staging, "-o", "json")
     status = json.loads(checked.stdout)
     assert status["keys"] == [{"environment": staging, "mode": "keyed", "keyId": published["keyId"]}]
     assert status["notReady"] == [] and status["blocked"] == []
     assert checked.returncode == (4 if status["attention"] else 0), checked.stderr
-    assert status["operator"]["state"] == "alive", status["operator"]
+    assert (status["operator"]["state"], status["operator"]["source"]) == ("alive", "leader Lease")
     assert "keyed" in ironflow(admin, "status", "--env", staging).stdout
 
     # Promote: the dry run writes nothing, the real run carries the config, never the secret.

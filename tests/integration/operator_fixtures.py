@@ -38,6 +38,8 @@ RULES: list[dict[str, Any]] = [
         "resources": ["ironflowsecrets", "ironflowconfigs"],
         "verbs": ["get", "list", "watch"],
     },
+    # `ironflow secret reseal`, as installed: write re-sealed values, delete leftover temporaries.
+    {"apiGroups": [GROUP], "resources": ["ironflowsecrets"], "verbs": ["patch", "delete"]},
     {
         "apiGroups": [GROUP],
         "resources": ["ironflowsecrets/status", "ironflowconfigs/status"],

@@ -224,7 +224,10 @@ def test_given_master_key_deleted_when_user_seals_then_refused_and_status_says_n
         cli("secret", "set", "B", "plain-canary", "--dev", "--env", namespace), 1, "NoMasterKey"
     )
     wait_ready(k8s_api, "IronflowSecret", namespace, "app", reason="NoMasterKey")
-    status = json.loads(cli.ok("status", "--env", namespace, "-o", "json").stdout)
+    run = cli("status", "--env", namespace, "-o", "json")
+    status = json.loads(run.stdout)
+    assert run.code == 4, run.stderr  # NoMasterKey needs attention
     assert status["keys"][0]["mode"] == "no-key"
+    assert any("NoMasterKey" in line for line in status["attention"])
     assert [r["reason"] for r in status["notReady"]] == ["NoMasterKey"]
     assert list(spec_map(k8s_api, namespace, SECRETS)) == ["A"]

@@ -266,7 +266,6 @@ def test_given_cached_resources_when_leadership_gained_then_everything_is_queued
         ("cr", "IronflowConfig", "dev", "app"),
         ("sealing-key", "dev"),
         ("sealing-key", "empty"),
-        ("rollout", "dev"),
-        # the signer anchor too: queued when the key loaded, it was dropped by a replica not yet leading
         ("signing-key",),
+        ("rollout", "dev"),
     }

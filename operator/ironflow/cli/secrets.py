@@ -11,6 +11,7 @@ from ironflow.cli.environments import unset_name, warn_if_shadowed
 from ironflow.cli.errors import UserError, redact
 from ironflow.cli.output import emit, table, warn
 from ironflow.cli.recovery import secret_unseal
+from ironflow.cli.reseal import secret_reseal
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
 from ironflow.cli.value_input import read_value
 from ironflow.core.crypto import (
@@ -307,3 +308,4 @@ def secret_unset(session: Session, name: str, env: str, resource: str) -> None:
 
 
 secret_group.add_command(secret_unseal)
+secret_group.add_command(secret_reseal)

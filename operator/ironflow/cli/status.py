@@ -154,7 +154,6 @@ def _older_keys(api: IronflowApi, namespace: str | None, keys: list[dict[str, An
 
 
 @click.command("status")
-@click.option("--wide", is_flag=True, help="name the values still sealed for older key ids.")
 @click.option(
     "-e",
     "--env",
@@ -166,7 +165,8 @@ def _older_keys(api: IronflowApi, namespace: str | None, keys: list[dict[str, An
 )
 @click.option("--operator-namespace", default="ironflow-system", show_default=True,
               envvar="IRONFLOW_OPERATOR_NAMESPACE", metavar="NS", help="where the operator is installed.")
-@click.option("--wide", is_flag=True, help="whole messages instead of shortened ones.")
+@click.option("--wide", is_flag=True,
+              help="whole messages instead of shortened ones, and the values still sealed for older key ids.")
 @click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
               help="a change younger than this that the operator has not observed yet is pending, "
                    "not a problem.")

@@ -18,7 +18,17 @@ import click
 import kopf
 
 from ironflow import metrics
-from ironflow.controller import health, kopf_decoding, logs, masterkey, namespaces, resync, state, worker
+from ironflow.controller import (
+    health,
+    kopf_decoding,
+    logs,
+    masterkey,
+    namespaces,
+    reseal,
+    resync,
+    state,
+    worker,
+)
 from ironflow.controller import registry as _registry  # registers every handler
 from ironflow.controller.election_flags import election_click_options, election_from
 from ironflow.controller.settings import configure
@@ -59,6 +69,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     kopf_ready = asyncio.Event()
     handle = worker.handler(runtime)
     runtime.leadership.on_gain(lambda: resync.resync(runtime))
+    runtime.leadership.on_gain(lambda: reseal.resume(runtime))  # requests a standby dropped
     tasks = [asyncio.create_task(masterkey.watch(runtime), name="master-key"),
              asyncio.create_task(namespaces.discover(runtime), name="namespaces"),
              asyncio.create_task(resync.sync_cache(runtime), name="cache"),

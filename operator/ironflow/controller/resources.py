@@ -12,7 +12,7 @@ from typing import Any
 
 import kopf
 
-from ironflow.controller import state
+from ironflow.controller import reseal, state
 from ironflow.core.model import (
     CONFIG_KIND,
     GROUP,
@@ -22,6 +22,7 @@ from ironflow.core.model import (
     Kind,
     parse_resource,
 )
+from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import ApiError
 
 logger = logging.getLogger("ironflow.resources")
@@ -36,16 +37,23 @@ async def _on_event(kind: Kind, event: Any, namespace: str | None, name: str | N
     except ApiError as exc:  # the reconcile primes again, with retries
         logger.debug("listing %s in %s failed (%s); the reconcile will retry", kind, namespace, exc)
     body = event.get("object") or {}
+    if kind == SECRET_KIND and event.get("type") != "DELETED" and reseal.wanted(body):
+        runtime.queue.add((reseal.RESEAL_KEY, namespace, name))
     old = runtime.cache.get(kind, namespace, name)
+    # A reseal-only body is never cached: never projected, claims no names (labelled later, it
+    # leaves the cache as if deleted, and its projection is kept like a deleted resource's).
+    gone = event.get("type") == "DELETED" or is_reseal_only(body)
+    if gone and old is None:
+        return
     old_names = _names(kind, old)
-    if event.get("type") == "DELETED":
+    if gone:
         runtime.cache.drop(kind, namespace, name)
         new_names: frozenset[str] = frozenset()
     else:
         runtime.cache.put(kind, body)
         new_names = _names(kind, runtime.cache.get(kind, namespace, name))
     runtime.queue.add(("cr", kind, namespace, name))
-    if old_names != new_names or event.get("type") == "DELETED":
+    if old_names != new_names or gone:
         touched = old_names | new_names
         for sibling in runtime.cache.names_of(kind, namespace):
             if sibling != name and touched & _names(kind, runtime.cache.get(kind, namespace, sibling)):

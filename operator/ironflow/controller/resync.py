@@ -41,9 +41,9 @@ async def sync_cache(runtime: Runtime) -> None:
 
 
 def resync(runtime: Runtime) -> None:
-    """Queue every resource, every sealing-key ConfigMap, and the rollout check of every environment
-    that holds a resource (elsewhere no declared value exists to roll for; the first resource
-    created there queues its check)."""
+    """Queue every resource, every sealing-key ConfigMap, the signer anchor, and the rollout check
+    of every environment that holds a resource (elsewhere no declared value exists to roll for;
+    the first resource created there queues its check)."""
     queue = runtime.queue
     seen: set[str] = set()
     for kind, namespace, name in runtime.cache.resources():
@@ -51,7 +51,6 @@ def resync(runtime: Runtime) -> None:
         seen.add(namespace)
     for namespace in sorted(runtime.served_namespaces):
         queue.add(("sealing-key", namespace))
-    # The signer anchor: a replica that loaded the key before it led dropped its queued publication.
-    queue.add((publisher.ANCHOR_KEY,))
+    queue.add((publisher.ANCHOR_KEY,))  # the signer anchor the CLI trusts on first use
     for namespace in sorted(seen):
         queue.add((rollouts.ROLLOUT_KEY, namespace))

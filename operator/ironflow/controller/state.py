@@ -27,6 +27,7 @@ from ironflow.core.model import (
     parse_resource,
 )
 from ironflow.core.outcomes import KeyState
+from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import Kube, group_path
 from ironflow.k8s.config import ClusterChoice
 
@@ -106,6 +107,10 @@ class Cache:
 
     def put(self, kind: Kind, body: Mapping[str, Any]) -> None:
         meta = body.get("metadata", {})
+        if is_reseal_only(body):  # a temporary resource of `secret reseal -f` (core/reseal.py)
+            if self.get(kind, meta["namespace"], meta["name"]) is not None:
+                self.drop(kind, meta["namespace"], meta["name"])
+            return
         bucket = self._bodies.setdefault((kind, meta["namespace"]), {})
         old = bucket.get(meta["name"])
         if old is None or _rv(body) >= _rv(old) or old["metadata"].get("uid") != meta.get("uid"):

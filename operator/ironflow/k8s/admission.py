@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import ApiError, Kube
 from ironflow.k8s.paths import core_path, group_path
 
@@ -39,6 +40,8 @@ def stripped(items: Iterable[Mapping[str, Any]], field: str) -> list[dict[str, A
     """Keep what ownership and versions need; sealed strings and config values go no further."""
     out: list[dict[str, Any]] = []
     for item in items:
+        if is_reseal_only(_mapping(item)):  # a temporary resource of `secret reseal -f`: no claims
+            continue
         # A CRD without schema lets any JSON through: what is not an object counts as empty.
         meta, spec, status = (_mapping(_mapping(item).get(part)) for part in ("metadata", "spec", "status"))
         out.append(
