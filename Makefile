@@ -126,8 +126,15 @@ node: install control-plane node-deps ## tests on a real node: pods run, their p
 	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
 	$(call pytest,tests/node -m node $(PYTEST_ARGS))
 
+# The chart installed with helm on the node, running the image `make image` built: in-cluster
+# credentials, self-managed webhook certificates, fail-over, an upgrade under load (docs/install.md).
+.PHONY: incluster
+incluster: install control-plane node-deps image ## helm install on the real node: the operator image in pods, HA, upgrade under load
+	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
+	$(call pytest,tests/incluster -m node $(PYTEST_ARGS))
+
 .PHONY: test
-test: install control-plane lint typecheck imports crds-check chart-lint unit integration node e2e image-test ## everything CI runs: lint, types, contracts, CRD copies, unit, integration, node, e2e, image
+test: install control-plane lint typecheck imports crds-check chart-lint unit integration node incluster e2e image-test ## everything CI runs: lint, types, contracts, CRD copies, unit, integration, node, e2e, image
 	@echo "make test: all checks passed"
 
 .PHONY: run

@@ -52,7 +52,9 @@ _LABELS = """  labels:
 (include "ironflow.certificateName" .) }}
   {{- end }}
 """
-_CA = """{indent}{{{{- if not .Values.webhook.certManager.enabled }}}}
+# A provided CA only; self-managed (no cert-manager, no caBundle) leaves the field to the operator,
+# which sets it (and a `helm upgrade` keeps it: the field is in neither the old nor the new manifest).
+_CA = """{indent}{{{{- if and (not .Values.webhook.certManager.enabled) .Values.webhook.caBundle }}}}
 {indent}caBundle: {{{{ .Values.webhook.caBundle | quote }}}}
 {indent}{{{{- end }}}}
 """

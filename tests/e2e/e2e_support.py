@@ -182,6 +182,9 @@ def start_as_deployed(
             "--log-level": "--log-level=debug",
             "--webhook-cert-dir": f"--webhook-url={webhook_url}" if webhook_url else None,
             "--webhook-port": None,
+            # self-managed certificates serve the Service's names from a Secret: not for a URL
+            "--webhook-cert-secret": None,
+            "--webhook-san": None,
         },
         add=["--bind-address=127.0.0.1", *(_client_auth(cluster) if webhook_url else [])],
     )

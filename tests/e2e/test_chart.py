@@ -57,9 +57,25 @@ def test_given_default_values_when_templated_then_webhook_equals_python_renderer
     assert rendered == expected
     assert meta["name"] == expected_meta["name"]
     assert expected_meta["labels"].items() <= meta["labels"].items()
-    assert meta["annotations"] == {"cert-manager.io/inject-ca-from": "ironflow-system/ironflow-webhook"}
+    assert "annotations" not in meta  # self-managed: the operator sets caBundle, no cainjector
+    assert all("caBundle" not in hook["clientConfig"] for hook in rendered["webhooks"])
+    assert not [d for d in docs if d["kind"] in ("Certificate", "Issuer")]
+    [deployment] = [d for d in docs if d["kind"] == "Deployment"]
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--webhook-cert-secret=ironflow-webhook-tls" in args
+    assert "--webhook-san=ironflow-webhook.ironflow-system.svc" in args
+    [volume] = [v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "webhook-tls"]
+    assert "emptyDir" in volume and "secret" not in volume  # the CA key never reaches a volume
+
+
+def test_given_cert_manager_enabled_when_templated_then_certificate_and_ca_injection(helm: Path) -> None:
+    docs = _template(helm, "ironflow-system", "webhook.certManager.enabled=true")
+    [rendered] = [d for d in docs if d["kind"] == "MutatingWebhookConfiguration"]
+    annotations = rendered["metadata"]["annotations"]
+    assert annotations == {"cert-manager.io/inject-ca-from": "ironflow-system/ironflow-webhook"}
     [certificate] = [d for d in docs if d["kind"] == "Certificate"]
     assert certificate["spec"]["dnsNames"][0] == "ironflow-webhook.ironflow-system.svc"
+    assert not [d for d in _rbac(docs) if d[2].endswith(("-webhook-certs", "-webhook-ca"))]
 
 
 def test_given_provided_ca_when_templated_then_webhook_equals_renderer_with_that_ca(helm: Path) -> None:
@@ -147,6 +163,7 @@ def _dry_run(cluster: Cluster, docs: list[dict[str, Any]]) -> subprocess.Complet
             id="provided-certs",
         ),
         pytest.param(MTLS_AND_POLICY, id="mtls-and-network-policy"),
+        pytest.param(["webhook.certManager.enabled=true"], id="cert-manager"),
     ],
 )
 def test_given_helm_template_when_applied_with_server_dry_run_then_api_server_accepts_all(
@@ -186,8 +203,23 @@ def _writes(rule: dict[str, Any]) -> bool:
     return bool({"create", "patch", "update", "delete", "*"} & set(rule["verbs"]))
 
 
+def _webhook_certificate_rbac(rbac: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+    """Self-managed certificates: the only writes outside environments, each on one named object."""
+    ca = rbac.pop(("ClusterRole", "", "ironflow-operator-webhook-ca"))
+    assert ca["rules"] == [{"apiGroups": ["admissionregistration.k8s.io"],
+                            "resources": ["mutatingwebhookconfigurations"],
+                            "resourceNames": ["ironflow-pod-declarations"],
+                            "verbs": ["get", "patch"]}]  # fmt: skip
+    certs = rbac.pop(("Role", "ironflow-system", "ironflow-operator-webhook-certs"))
+    named = [rule for rule in certs["rules"] if rule.get("resourceNames")]
+    assert named == [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["ironflow-webhook-tls"],
+                      "verbs": ["get", "patch"]}]  # fmt: skip
+    assert [r["verbs"] for r in certs["rules"] if not r.get("resourceNames")] == [["create"]]
+
+
 def test_given_named_namespaces_when_templated_then_writes_granted_only_there_by_roles(helm: Path) -> None:
     rbac = _rbac(_template(helm, "ironflow-system", "namespaces={team-a,team-b}"))
+    _webhook_certificate_rbac(rbac)
     cluster_wide = [d for (kind, _, _), d in rbac.items() if kind == "ClusterRole"]
     assert [rule for role in cluster_wide for rule in role["rules"] if _writes(rule)] == []
     assert not any(kind == "ClusterRoleBinding" and name.endswith("environments") for kind, _, name in rbac)
@@ -253,8 +285,7 @@ def test_given_chart_serving_one_namespace_when_installed_then_operator_works_on
                 "get", "mutatingwebhookconfiguration/ironflow-pod-declarations", "-o", "json"
             ).stdout
         )
-        annotation = webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
-        assert annotation == f"{namespace}/ironflow-webhook"
+        assert "cert-manager.io/inject-ca-from" not in (webhook["metadata"].get("annotations") or {})
         can_i = cluster.kubectl(
             "auth", "can-i", "list", "secrets", "-n", "default", f"--as={user}", check=False
         )

@@ -52,8 +52,9 @@ def test_given_manifests_when_applied_with_kubectl_then_every_object_is_created(
         "deployment.apps/ironflow-operator",
         "service/ironflow-webhook",
         "service/ironflow-operator-metrics",
-        "certificate.cert-manager.io/ironflow-webhook",
-        "issuer.cert-manager.io/ironflow-webhook-selfsigned",
+        # self-managed webhook certificate (the default): its Secret and the caBundle, by name
+        "role.rbac.authorization.k8s.io/ironflow-operator-webhook-certs",
+        "clusterrole.rbac.authorization.k8s.io/ironflow-operator-webhook-ca",
         f"mutatingwebhookconfiguration.admissionregistration.k8s.io/{WEBHOOK_CONFIGURATION}",
         "customresourcedefinition.apiextensions.k8s.io/ironflowsecrets.ironflow.io",
         "validatingadmissionpolicy.admissionregistration.k8s.io/ironflowconfig-names.ironflow.io",

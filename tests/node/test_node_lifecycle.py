@@ -12,7 +12,7 @@ from pathlib import Path
 from kubernetes import client
 from node_support import pod, wait_phase
 
-from ironflow.envtest import eventually, nodehost, processes
+from ironflow.envtest import eventually, nodehost, nodenet, processes
 from ironflow.envtest.cluster import Cluster
 from ironflow.envtest.node import Node
 
@@ -65,7 +65,8 @@ def test_given_running_pod_when_node_stopped_then_no_process_mount_bridge_cgroup
     assert _processes_using(node.layout.root) == []
     assert _shims(node) == []
     assert nodehost.mounts_under(node.layout.root) == []
-    assert not nodehost.bridge_exists()
+    assert not nodehost.bridge_exists()  # and with it the host address and route_localnet
+    assert nodenet.leftover_rules() == []
     assert _cgroups() == []
     assert nodehost.read_sysctls() == record.sysctls
     assert not nodehost.MACHINE_RECORD.exists()
@@ -100,5 +101,7 @@ def test_given_node_killed_by_sigkill_when_started_again_then_leftovers_are_clea
 
     assert [r for r in left if processes.is_alive(r)] == [], "a shim of the killed node survived"
     assert nodehost.MachineRecord.load() == record  # the machine's original sysctls, not the kubelet's
+    jumps = [line for line in nodenet.leftover_rules() if line.startswith("-A ") and " -i " in line]
+    assert len(jumps) == len(nodenet.JUMPS), f"network rules not replaced exactly once: {jumps}"
     core.create_namespaced_pod(namespace, pod("after", {}, command="echo alive; echo '=== end'"))
     wait_phase(k8s_api, namespace, "after", "Succeeded")

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cli_support import Cli
+from cli_support import Cli, trust_signer
 from kubernetes import client
 from node_support import REPORT, Report, parse, pod, pod_spec, report_of_running, run
 from node_support import running as wait_running
 from operator_fixtures import Operator, apply_cr, new_key, sealed, wait_ready
 
+from ironflow.core.keyring import Keyring
 from ironflow.envtest import eventually
 from ironflow.envtest.cluster import Cluster
 from ironflow.envtest.node import Node
@@ -95,6 +96,8 @@ def test_given_two_deployments_when_cli_sets_a_name_then_only_its_declarer_gets_
     assert report_of(cluster, namespace, first).env.get("DB_PASSWORD") == "canary-first-31a"
     assert report_of(cluster, namespace, other).env.get("OTHER") == "canary-other-5c2"
 
+    # what a user does once per cluster with the signer id their admin gave them (docs/cli.md, Trust)
+    trust_signer(cli, Keyring.from_master_keys(bytes.fromhex(keyed)))
     cli.ok("secret", "set", "DB_PASSWORD", "--env", namespace, "-", stdin="canary-second-8e4")
 
     second = the_running_pod(k8s_api, namespace, "db-user", not_uid=first.metadata.uid)

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from ironflow.envtest import __main__ as envtest_cli
-from ironflow.envtest import components, nodehost, processes
+from ironflow.envtest import components, nodehost, nodenet, processes
 from ironflow.envtest.components import Layout, Ports
 from ironflow.envtest.nodeconfig import (
+    BRIDGE,
+    HOST_ADDRESS,
     PAUSE_IMAGE,
     KubeletFiles,
     NodeLayout,
@@ -44,12 +46,14 @@ def test_given_kubelet_config_then_hardened_like_a_real_node_and_fitted_to_this_
     assert config["containerRuntimeEndpoint"] == f"unix://{LAYOUT.socket}"
 
 
-def test_given_cni_network_then_no_gateway_no_masquerade_and_a_private_subnet() -> None:
+def test_given_cni_network_then_no_gateway_no_masquerade_and_only_a_service_cidr_route() -> None:
     (bridge,) = cni_conflist(LAYOUT)["plugins"]
     assert (bridge["isGateway"], bridge["isDefaultGateway"], bridge["ipMasq"]) == (False, False, False)
-    assert "routes" not in bridge["ipam"]
-    (subnet,) = (r["subnet"] for ranges in bridge["ipam"]["ranges"] for r in ranges)
-    assert ipaddress.ip_network(subnet).is_private
+    assert bridge["ipam"]["routes"] == [{"dst": components.SERVICE_CIDR, "gw": HOST_ADDRESS}]
+    ((pool,),) = bridge["ipam"]["ranges"]
+    assert ipaddress.ip_network(pool["subnet"]).is_private
+    assert ipaddress.ip_address(HOST_ADDRESS) in ipaddress.ip_network(pool["subnet"])
+    assert ipaddress.ip_address(pool["rangeStart"]) > ipaddress.ip_address(HOST_ADDRESS)
     assert bridge["ipam"]["dataDir"].startswith(str(LAYOUT.root))
 
 
@@ -113,3 +117,15 @@ def test_given_machine_record_when_saved_then_loaded_unchanged(tmp_path: Path) -
     record.save(tmp_path / "record.json")
     assert nodehost.MachineRecord.load(tmp_path / "record.json") == record
     assert nodehost.MachineRecord.load(tmp_path / "absent.json") is None
+
+
+def test_given_node_network_then_only_the_kubernetes_service_is_translated_and_nothing_masqueraded() -> None:
+    chains = nodenet.rules(6443)
+    flat = [" ".join(rule) for rules in chains.values() for rule in rules]
+    assert not [r for r in flat if "MASQUERADE" in r or "SNAT" in r]
+    (dnat,) = [r for r in flat if "DNAT --to-destination" in r]
+    assert f"-d {components.SERVICE_IP}/32 -p tcp --dport 443" in dnat
+    assert dnat.endswith("--to-destination 127.0.0.1:6443")
+    assert chains[nodenet.INPUT_CHAIN][-1] == ["-j", "DROP"]  # pods reach no other host service
+    assert chains[nodenet.FORWARD_CHAIN] == [["!", "-o", BRIDGE, "-j", "DROP"]]
+    assert {chain for _, _, chain in nodenet.JUMPS} == set(chains)

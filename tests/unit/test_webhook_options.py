@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
+import pytest
+
 from ironflow.controller.webhook_options import options_from
 
 
@@ -49,3 +52,22 @@ def test_given_click_command_when_flags_given_then_options_parsed() -> None:
     )
     assert result.exit_code == 0, result.output
     assert getattr(seen[0], "port", None) == 9556
+
+
+def test_given_cert_secret_and_sans_when_parsed_then_self_managed_for_the_service_names(
+    tmp_path: Path,
+) -> None:
+    options = options_from(
+        {
+            "webhook_cert_dir": str(tmp_path),
+            "webhook_cert_secret": "ironflow-webhook-tls",
+            "webhook_san": ("ironflow-webhook.ops.svc",),
+        }
+    )
+    assert options is not None and options.cert_secret == "ironflow-webhook-tls"
+    assert options.url is None and "ironflow-webhook.ops.svc" in options.hosts
+
+
+def test_given_cert_secret_with_url_when_parsed_then_refused() -> None:
+    with pytest.raises(click.UsageError, match="--webhook-cert-secret"):
+        options_from({"webhook_url": "https://127.0.0.1:9443", "webhook_cert_secret": "x"})

@@ -51,10 +51,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if ne .Values.webhook.failurePolicy "Fail" -}}
 {{- fail "webhook.failurePolicy is fixed to Fail: a pod that declares a name must never start without it" -}}
 {{- end -}}
-{{- if and .Values.webhook.enabled (not .Values.webhook.certManager.enabled) (not .Values.webhook.caBundle) -}}
-{{- fail "webhook.caBundle is required when webhook.certManager.enabled=false (base64 PEM of the CA that signed webhook.certSecretName)" -}}
-{{- end -}}
 {{- if not (has .Values.logging.format (list "json" "text")) -}}
 {{- fail "logging.format must be json or text" -}}
 {{- end -}}
+{{- end -}}
+
+{{/* "true" when the operator manages the webhook certificate itself: no cert-manager, no provided CA. */}}
+{{- define "ironflow.webhookSelfManaged" -}}
+{{- if and .Values.webhook.enabled (not .Values.webhook.certManager.enabled) (not .Values.webhook.caBundle) -}}true{{- end -}}
 {{- end -}}

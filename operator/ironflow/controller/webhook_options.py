@@ -45,6 +45,14 @@ def webhook_click_options(command: F) -> F:
             help="Directory with tls.crt/tls.key (provided) or where the operator keeps its own.",
         ),
         click.option(
+            "--webhook-cert-secret",
+            envvar="IRONFLOW_WEBHOOK_CERT_SECRET",
+            default=None,
+            help="Self-managed certificates (in-cluster): the leader keeps a CA and serving pair in "
+            "this Secret of the operator namespace and sets the configuration's caBundle; every "
+            "replica serves the pair from it (copied into --webhook-cert-dir).",
+        ),
+        click.option(
             "--webhook-host",
             envvar="IRONFLOW_WEBHOOK_HOST",
             default=None,
@@ -101,6 +109,8 @@ def options_from(values: Mapping[str, Any]) -> WebhookOptions | None:
     client_names = tuple(n for n in values.get("webhook_client_name") or () if n)
     if client_names and client_ca is None:
         raise click.UsageError("--webhook-client-name needs --webhook-client-ca")
+    if url and values.get("webhook_cert_secret"):
+        raise click.UsageError("--webhook-cert-secret is for serving behind a Service, not --webhook-url")
     return WebhookOptions(
         host=str(host),
         port=int(port),
@@ -109,6 +119,7 @@ def options_from(values: Mapping[str, Any]) -> WebhookOptions | None:
         hosts=tuple(hosts),
         client_ca=Path(client_ca) if client_ca else None,
         client_names=client_names,
+        cert_secret=values.get("webhook_cert_secret") or None,
     )
 
 
@@ -123,6 +134,7 @@ def current_options() -> WebhookOptions | None:
     env = {
         "webhook_url": os.environ.get("IRONFLOW_WEBHOOK_URL"),
         "webhook_cert_dir": os.environ.get("IRONFLOW_WEBHOOK_CERT_DIR"),
+        "webhook_cert_secret": os.environ.get("IRONFLOW_WEBHOOK_CERT_SECRET"),
         "webhook_host": os.environ.get("IRONFLOW_WEBHOOK_HOST"),
         "webhook_port": int(os.environ["IRONFLOW_WEBHOOK_PORT"])
         if os.environ.get("IRONFLOW_WEBHOOK_PORT")

@@ -9,6 +9,7 @@ every other pod is created as usual (it never reaches the webhook).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, Final
@@ -16,17 +17,22 @@ from typing import Any, Final
 import kopf
 
 from ironflow.controller import namespaces, state
-from ironflow.controller.state import Cache
+from ironflow.controller.state import Cache, Runtime
+from ironflow.controller.webhook_certs import CertKeeper
 from ironflow.controller.webhook_options import current_options
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND
 from ironflow.k8s.admission import READ_DEADLINE_SECONDS, stripped
 from ironflow.k8s.async_client import Kube
+from ironflow.webhook.configuration import CONFIGURATION_NAME
 from ironflow.webhook.lru import LruDict
 from ironflow.webhook.runner import Resources, RunningWebhook, start_webhook
+from ironflow.webhook.secret_certs import SecretCerts
+from ironflow.webhook.server import WebhookOptions
 
 log = logging.getLogger("ironflow.webhook")
 _running: list[RunningWebhook] = []
+_keepers: list[asyncio.Task[None]] = []
 # Namespaces whose derived view is kept; beyond it the least recently used is derived again.
 DERIVED_VIEWS_BOUND: Final = 1024
 
@@ -70,6 +76,9 @@ async def start_pod_webhook(**_: Any) -> None:
         log.info("pod webhook not started: neither --webhook-url nor --webhook-cert-dir given")
         return
     runtime = state.current()
+    keeper = _cert_keeper(options, runtime)
+    if keeper is not None:  # self-managed: serve only once the Secret holds a pair
+        await keeper.until_present()
     try:
         patterns, served = runtime.options.namespaces, runtime.served_namespaces
         running = await start_webhook(
@@ -85,13 +94,30 @@ async def start_pod_webhook(**_: Any) -> None:
         if running.register is not None:
             register = running.register
             runtime.leadership.on_gain(lambda: register(running.server.ca_bundle()))
+        if keeper is not None:
+            refresh = running.server.refresh
+            _keepers.append(asyncio.create_task(keeper.forever(refresh), name="ironflow-webhook-certs"))
+            runtime.leadership.on_gain(lambda: keeper.once(refresh))
     except OSError as exc:  # port taken, unreadable certificates: a configuration error, not transient
         raise kopf.PermanentError(
             f"pod webhook cannot serve on {options.host}:{options.port}: {exc}"
         ) from exc
 
 
+def _cert_keeper(options: WebhookOptions, runtime: Runtime) -> CertKeeper | None:
+    if options.cert_secret is None:
+        return None
+    namespace = runtime.options.operator_namespace
+    certs = SecretCerts(namespace, options.cert_secret, CONFIGURATION_NAME, tuple(options.hosts))
+    return CertKeeper(certs, runtime.kube, options.cert_dir, runtime.leadership.is_leading)
+
+
 @kopf.on.cleanup()
 async def stop_pod_webhook(**_: Any) -> None:
+    while _keepers:
+        task = _keepers.pop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     while _running:
         await _running.pop().stop()

@@ -16,8 +16,9 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from ironflow.envtest import kubeconfig, nodeconfig, nodeimages, processes
+from ironflow.envtest import kubeconfig, nodeconfig, nodeimages, nodenet, processes
 from ironflow.envtest.binaries import NODE_REQUIRED, missing
 from ironflow.envtest.components import Layout
 from ironflow.envtest.nodecleanup import clean_leftovers, clean_node
@@ -168,6 +169,12 @@ class Node:
         nodeimages.import_images(self.layout.socket, archives)
         self.timings["image-import"] = time.monotonic() - imported
         create_cgroup_root()
+        network = time.monotonic()
+        port = urlsplit(self.server).port
+        if port is None:
+            raise NodeUnavailable(f"the API server URL {self.server} names no port")
+        nodenet.set_up(port)  # before any pod: the bridge, its address, the Service DNAT
+        self.timings["network"] = time.monotonic() - network
         kubectl = self._admin_kubectl()
         subprocess.run(
             [

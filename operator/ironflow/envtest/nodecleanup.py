@@ -6,8 +6,9 @@ kubelet and scheduler stop -> every sandbox is stopped and removed through CRI (
 address and the veth, the netns goes), with containerd restarted on the same state if it died ->
 containerd stops -> shims and container processes that outlived it are killed -> every mount
 under the node directory goes (overlay roots, netns, the kubelet's bind mount of its root) ->
-the bridge -> the cgroup trees -> the kubelet's log symlinks in /var/log/containers -> the
-sysctls the kubelet changed, and the directories outside the node directory that the node created.
+our iptables chains and the bridge (with its address) -> the cgroup trees -> the kubelet's log
+symlinks in /var/log/containers -> the sysctls the kubelet changed, and the directories outside
+the node directory that the node created.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ironflow.envtest import nodehost, processes
+from ironflow.envtest import nodehost, nodenet, processes
 from ironflow.envtest.nodeconfig import BRIDGE, NODE_NAME, NodeLayout
 from ironflow.envtest.readiness import ComponentFailed, wait_until
 
@@ -114,7 +115,8 @@ def clean_node(layout: NodeLayout, bin_dir: Path, kubectl: list[str] | None) -> 
     nodehost.kill_shims(layout.socket)
     nodehost.kill_cgroup_processes()
     problems = [f"still mounted: {point}" for point in nodehost.unmount_under(layout.root)]
-    nodehost.delete_bridge()
+    problems += nodenet.tear_down()
+    nodehost.delete_bridge()  # its address and route_localnet go with it
     if nodehost.bridge_exists():
         problems.append(f"bridge {BRIDGE} still exists")
     problems += [f"cgroup left: {path}" for path in nodehost.remove_cgroups()]

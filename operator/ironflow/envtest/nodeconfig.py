@@ -8,6 +8,7 @@ are explained where they are made; docs/node.md tells the story.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +16,13 @@ from typing import Any
 
 import yaml
 
+from ironflow.envtest.components import SERVICE_CIDR
+
 NODE_NAME = "127.0.0.1"  # --hostname-override: name and address, so the API server dials loopback
 BRIDGE = "ironflow0"
 NETWORK = "ironflow-node"
 POD_SUBNET = "10.199.0.0/24"
+HOST_ADDRESS = "10.199.0.1"  # the bridge's own address (nodenet.py): pods' next hop to the API server
 CGROUP_ROOT = "/ironflow-node"
 CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
 PAUSE_IMAGE = "ironflow.invalid/pause:1"  # .invalid never resolves: nothing can be pulled by mistake
@@ -133,7 +137,12 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 
 
 def cni_conflist(layout: NodeLayout) -> dict[str, Any]:
-    """A bridge with no gateway, no masquerade and no host address: no pod packet leaves it."""
+    """A bridge with no masquerade and no default route: pods reach each other and the Service CIDR.
+
+    The host address on the bridge is set by `nodenet.set_up`, not by the plugin: `isGateway`
+    would also turn on `ip_forward`. Pods get one route, to the Service CIDR via that address
+    (where one DNAT rule serves the `kubernetes` Service); addresses start after it.
+    """
     return {
         "cniVersion": "1.0.0",
         "name": NETWORK,
@@ -147,12 +156,17 @@ def cni_conflist(layout: NodeLayout) -> dict[str, Any]:
                 "hairpinMode": False,
                 "ipam": {
                     "type": "host-local",
-                    "ranges": [[{"subnet": POD_SUBNET}]],
+                    "ranges": [[{"subnet": POD_SUBNET, "rangeStart": _after(HOST_ADDRESS)}]],
+                    "routes": [{"dst": SERVICE_CIDR, "gw": HOST_ADDRESS}],
                     "dataDir": str(layout.ipam_dir),
                 },
             }
         ],
     }
+
+
+def _after(address: str) -> str:
+    return str(ipaddress.ip_address(address) + 1)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ class WebhookOptions:
     rotation_check_seconds: float = 3600.0
     client_ca: Path | None = None  # when set, every client must present a certificate it signed
     client_names: Sequence[str] = ()  # when set, that certificate must name one of these
+    cert_secret: str | None = None  # self-managed: the pair lives in this Secret (secret_certs.py)
 
 
 class WebhookServer:
