@@ -266,5 +266,6 @@ def test_given_cached_resources_when_leadership_gained_then_everything_is_queued
         ("cr", "IronflowConfig", "dev", "app"),
         ("sealing-key", "dev"),
         ("sealing-key", "empty"),
+        ("signing-key",),  # the signer anchor: queued at key load, dropped while not yet leading
         ("rollout", "dev"),
     }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ironflow.controller import namespaces, rollouts
+from ironflow.controller import namespaces, publisher, rollouts
 from ironflow.controller.state import Runtime
 from ironflow.k8s.async_client import ApiError
 
@@ -41,9 +41,10 @@ async def sync_cache(runtime: Runtime) -> None:
 
 
 def resync(runtime: Runtime) -> None:
-    """Queue every resource, every sealing-key ConfigMap, and the rollout check of every environment
-    that holds a resource (elsewhere no declared value exists to roll for; the first resource
-    created there queues its check)."""
+    """Queue every resource, every sealing-key ConfigMap, the signer anchor, and the rollout check
+    of every environment that holds a resource (elsewhere no declared value exists to roll for;
+    the first resource created there queues its check). The anchor too: the master key is usually
+    read before the Lease is won, and the anchor it queued then was dropped by the standby."""
     queue = runtime.queue
     seen: set[str] = set()
     for kind, namespace, name in runtime.cache.resources():
@@ -51,5 +52,6 @@ def resync(runtime: Runtime) -> None:
         seen.add(namespace)
     for namespace in sorted(runtime.served_namespaces):
         queue.add(("sealing-key", namespace))
+    queue.add((publisher.ANCHOR_KEY,))
     for namespace in sorted(seen):
         queue.add((rollouts.ROLLOUT_KEY, namespace))
