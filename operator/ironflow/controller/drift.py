@@ -1,7 +1,8 @@
 """Watch the objects the operator made (server-side label selector) and put them back when edited.
 
-Any event on a labelled Secret or ConfigMap queues its owner; the projector compares and writes
-only if the object really drifted, so the echo of our own writes costs a read and nothing more.
+Any event on a labelled Secret or ConfigMap records what it now holds (controller/projected.py)
+and queues its owner; the projector compares with that record and writes only if the object
+really drifted, so the echo of our own writes costs no read and no write.
 kopf never stores anything on these objects: event handlers only.
 """
 
@@ -27,15 +28,29 @@ def _owner(kind: Kind, body: Any) -> str | None:
     return None
 
 
+def _seen(runtime: state.Runtime, kind: Kind, event: Any, body: Any, namespace: str, owner: str) -> None:
+    """Record the object under its owner's name (the same name: we only project under it)."""
+    if body.get("metadata", {}).get("name") != owner:
+        return
+    if event.get("type") == "DELETED":
+        exists = runtime.cache.get(kind, namespace, owner) is not None
+        runtime.projected.deleted(kind, body, owner_exists=exists)
+    else:
+        runtime.projected.put(kind, body)
+
+
 @kopf.on.event("v1", "secrets", labels={MANAGED_BY_LABEL: MANAGED_BY})
-async def projected_secret_event(body: Any, namespace: str | None, **_: Any) -> None:
+async def projected_secret_event(event: Any, body: Any, namespace: str | None, **_: Any) -> None:
     owner = _owner(SECRET_KIND, body)
     if owner and namespace:
-        state.current().queue.add(("cr", SECRET_KIND, namespace, owner))
+        runtime = state.current()
+        _seen(runtime, SECRET_KIND, event, body, namespace, owner)
+        runtime.queue.add(("cr", SECRET_KIND, namespace, owner))
 
 
 @kopf.on.event("v1", "configmaps", labels={MANAGED_BY_LABEL: MANAGED_BY})
-async def projected_configmap_event(body: Any, namespace: str | None, name: str | None, **_: Any) -> None:
+async def projected_configmap_event(event: Any, body: Any, namespace: str | None, name: str | None,
+                                    **_: Any) -> None:
     runtime = state.current()
     if not namespace:
         return
@@ -48,4 +63,5 @@ async def projected_configmap_event(body: Any, namespace: str | None, name: str 
         return
     owner = _owner(CONFIG_KIND, body)
     if owner:
+        _seen(runtime, CONFIG_KIND, event, body, namespace, owner)
         runtime.queue.add(("cr", CONFIG_KIND, namespace, owner))

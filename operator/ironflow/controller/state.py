@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ironflow.controller.leadership import ElectionOptions, Leadership
+from ironflow.controller.projected import ProjectedCache
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.environment import Definer, Environment, resolve
 from ironflow.core.model import (
@@ -157,6 +158,7 @@ class Runtime:
     keys_loaded: asyncio.Event = field(default_factory=asyncio.Event)
     kopf_ready: asyncio.Event = field(default_factory=asyncio.Event)
     cache: Cache = field(default_factory=Cache)
+    projected: ProjectedCache = field(default_factory=ProjectedCache)
     queue: WorkQueue = field(default_factory=WorkQueue)
     served_namespaces: set[str] = field(default_factory=set)
     cache_synced: asyncio.Event = field(default_factory=asyncio.Event)

@@ -1,0 +1,111 @@
+"""The projected Secrets and ConfigMaps as last seen, so a steady-state reconcile reads nothing.
+
+Filled from the label-filtered drift watch the operator runs anyway (controller/drift.py), from
+the answers to our own writes, and from the one GET a reconcile makes when an object is unknown
+here. Only the facts a reconcile compares are kept (an `Actual`: owner, label, data, versions),
+never the whole body: no managedFields, no other annotations.
+
+Entries are ordered by resourceVersion, so a late event or a write's answer can never replace a
+newer state. A deletion leaves a small tombstone (known absent, with the deletion's version) while
+the owning resource exists, so an answer that arrives after the DELETED event cannot bring the
+object back to life here. A stale entry is harmless to the cluster: every write the projector
+sends is conditional (a create fails if the object exists, a patch carries the resourceVersion it
+was computed from), and a 409 makes the reconcile read the object once and decide again.
+
+An object outside the watch (no managed-by label: someone else's, or our label removed) is never
+kept: nothing would tell us when it changes, so it is read each time it matters.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ironflow.core.model import SECRET_KIND, Kind
+from ironflow.core.projection import VERSIONS_ANNOTATION, Actual, labels, parse_versions
+
+
+def _rv(body: Mapping[str, Any]) -> int:
+    try:
+        return int((body.get("metadata") or {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
+@dataclass(frozen=True)
+class _Seen:
+    actual: Actual  # Actual.absent() for a tombstone
+    version: int
+
+
+class ProjectedCache:
+    """(CR kind, namespace, name) -> what the projected object of that resource holds."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Kind, str, str], _Seen] = {}
+
+    def get(self, kind: Kind, namespace: str, name: str) -> Actual | None:
+        """None: not known here (read it). Actual.absent(): known to be gone."""
+        seen = self._seen.get((kind, namespace, name))
+        return seen.actual if seen is not None else None
+
+    def put(self, kind: Kind, body: Mapping[str, Any]) -> None:
+        """An object as the API server showed it (watch event, write answer, GET)."""
+        actual = actual_from(kind, body)
+        meta = body.get("metadata") or {}
+        key = (kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
+        if not actual.labelled:  # outside the watch: nothing would keep the entry current
+            self._seen.pop(key, None)
+            return
+        self._keep(key, actual, _rv(body))
+
+    def deleted(self, kind: Kind, body: Mapping[str, Any], *, owner_exists: bool) -> None:
+        """A DELETED watch event (deleted, or no longer labelled: the selector dropped it)."""
+        meta = body.get("metadata") or {}
+        key = (kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
+        if owner_exists:
+            self._keep(key, Actual.absent(), _rv(body))
+        elif key in self._seen and self._seen[key].version <= _rv(body):
+            del self._seen[key]
+
+    def forget(self, kind: Kind, namespace: str, name: str) -> None:
+        """Not known any more: the next reconcile reads it (after a 404, or the owner is gone)."""
+        self._seen.pop((kind, namespace, name), None)
+
+    def _keep(self, key: tuple[Kind, str, str], actual: Actual, version: int) -> None:
+        old = self._seen.get(key)
+        if old is None or version >= old.version:
+            self._seen[key] = _Seen(actual, version)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+def _decode(kind: Kind, data: Mapping[str, Any]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for key, value in data.items():
+        if kind == SECRET_KIND:
+            try:
+                out[key] = base64.b64decode(str(value), validate=True)
+            except (binascii.Error, ValueError):
+                out[key] = b""  # unreadable: differs from anything we would write, so it is repaired
+        else:
+            out[key] = str(value).encode("utf-8")
+    return out
+
+
+def actual_from(kind: Kind, body: Mapping[str, Any] | None) -> Actual:
+    """The facts of a projected object a reconcile compares with (None: the object is absent)."""
+    if body is None:
+        return Actual.absent()
+    meta = body.get("metadata") or {}
+    owner = next((ref.get("uid") for ref in meta.get("ownerReferences") or []
+                  if ref.get("controller") and ref.get("kind") == kind
+                  and str(ref.get("apiVersion", "")).startswith("ironflow.io/")), None)
+    labelled = all((meta.get("labels") or {}).get(k) == v for k, v in labels().items())
+    return Actual(exists=True, owner_uid=owner, labelled=labelled, data=_decode(kind, body.get("data") or {}),
+                  resource_version=meta.get("resourceVersion"),
+                  versions=parse_versions((meta.get("annotations") or {}).get(VERSIONS_ANNOTATION)))

@@ -1,0 +1,70 @@
+"""The cache of projected objects: ordered by resourceVersion, tombstones, only watched objects kept."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ironflow.controller.projected import ProjectedCache
+from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND
+
+
+def _secret(rv: int, value: str, *, labelled: bool = True) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "namespace": "dev",
+            "name": "app",
+            "resourceVersion": str(rv),
+            "labels": {MANAGED_BY_LABEL: MANAGED_BY} if labelled else {},
+            "ownerReferences": [{"apiVersion": "ironflow.io/v1alpha1", "kind": SECRET_KIND, "name": "app",
+                                 "uid": "uid-app", "controller": True}],
+            "managedFields": [{"manager": "someone", "fieldsV1": {"f:data": {}}}],
+        },
+        "data": {"DB": base64.b64encode(value.encode()).decode()},
+    }
+
+
+def test_given_newer_object_cached_when_an_older_answer_arrives_then_the_newer_one_stays() -> None:
+    cache = ProjectedCache()
+    cache.put(SECRET_KIND, _secret(7, "new"))
+    cache.put(SECRET_KIND, _secret(5, "old"))
+
+    actual = cache.get(SECRET_KIND, "dev", "app")
+    assert actual is not None and actual.data == {"DB": b"new"} and actual.resource_version == "7"
+    assert actual.owner_uid == "uid-app" and actual.labelled
+
+
+def test_given_deleted_while_owner_exists_when_a_late_write_answer_arrives_then_it_stays_absent() -> None:
+    cache = ProjectedCache()
+    cache.put(SECRET_KIND, _secret(5, "v"))
+    cache.deleted(SECRET_KIND, _secret(9, "v"), owner_exists=True)
+    cache.put(SECRET_KIND, _secret(8, "v"))  # answer to a write that the deletion overtook
+
+    actual = cache.get(SECRET_KIND, "dev", "app")
+    assert actual is not None and not actual.exists
+
+
+def test_given_deleted_after_its_owner_when_recorded_then_nothing_is_kept() -> None:
+    cache = ProjectedCache()
+    cache.put(SECRET_KIND, _secret(5, "v"))
+    cache.deleted(SECRET_KIND, _secret(9, "v"), owner_exists=False)
+
+    assert cache.get(SECRET_KIND, "dev", "app") is None and len(cache) == 0
+
+
+def test_given_object_outside_the_watch_when_put_then_it_is_not_kept_and_is_read_next_time() -> None:
+    cache = ProjectedCache()
+    cache.put(SECRET_KIND, _secret(5, "v"))
+    cache.put(SECRET_KIND, _secret(6, "v", labelled=False))
+
+    assert cache.get(SECRET_KIND, "dev", "app") is None
+
+
+def test_given_forgotten_when_read_then_unknown() -> None:
+    cache = ProjectedCache()
+    cache.put(SECRET_KIND, _secret(5, "v"))
+    cache.forget(SECRET_KIND, "dev", "app")
+
+    assert cache.get(SECRET_KIND, "dev", "app") is None
