@@ -131,3 +131,23 @@ def test_given_stale_cache_when_someone_else_replaced_the_object_then_theirs_is_
             await runtime.kube.close()
 
     asyncio.run(scenario())
+
+
+def test_given_cache_believes_the_object_absent_when_it_exists_then_the_create_is_refused_and_it_is_updated(
+    cluster: Cluster, k8s_api: client.ApiClient, namespace: str, crds: list[str]
+) -> None:
+    async def scenario() -> None:
+        runtime = await _projected_then_changed_behind_the_cache(cluster, k8s_api, namespace)
+        try:
+            runtime.projected.mark_synced()  # as after the watch's listing ...
+            runtime.projected.drop(CONFIG_KIND, namespace, "app")  # ... that has not shown this object yet
+            before = _config_map(k8s_api, namespace).metadata.uid
+            await _reconcile(runtime, k8s_api, namespace)
+            projected = _config_map(k8s_api, namespace)
+            assert projected.metadata.uid == before  # the same object, updated, not replaced
+            assert projected.data == {"C": "two"}
+            assert runtime.kube.gets == 2  # type: ignore[attr-defined]  # the first 404, then once after the 409
+        finally:
+            await runtime.kube.close()
+
+    asyncio.run(scenario())

@@ -68,3 +68,45 @@ def test_given_forgotten_when_read_then_unknown() -> None:
     cache.forget(SECRET_KIND, "dev", "app")
 
     assert cache.get(SECRET_KIND, "dev", "app") is None
+
+
+def test_given_listing_delivered_when_an_object_is_not_held_then_it_is_known_absent() -> None:
+    cache = ProjectedCache()
+    assert cache.get(SECRET_KIND, "dev", "app") is None  # before the listing: read it
+    cache.mark_synced()
+
+    actual = cache.get(SECRET_KIND, "dev", "app")
+    assert actual is not None and not actual.exists
+
+
+def test_given_synced_when_a_write_was_refused_or_the_object_is_someone_elses_then_it_is_read_again() -> None:
+    cache = ProjectedCache()
+    cache.mark_synced()
+    cache.put(SECRET_KIND, _secret(5, "v"))
+    cache.forget(SECRET_KIND, "dev", "app")  # a 409: our view was stale
+    assert cache.get(SECRET_KIND, "dev", "app") is None
+
+    cache.put(SECRET_KIND, _secret(6, "v", labelled=False))  # the GET shows an object outside the watch
+    assert cache.get(SECRET_KIND, "dev", "app") is None
+
+    cache.put(SECRET_KIND, _secret(7, "v"))  # labelled again: the watch reports it
+    actual = cache.get(SECRET_KIND, "dev", "app")
+    assert actual is not None and actual.exists
+
+
+def test_given_a_read_found_nothing_when_the_watch_then_reports_it_then_the_watch_wins() -> None:
+    cache = ProjectedCache()
+    cache.absent(SECRET_KIND, "dev", "app")
+    actual = cache.get(SECRET_KIND, "dev", "app")
+    assert actual is not None and not actual.exists
+
+    cache.put(SECRET_KIND, _secret(3, "v"))
+    actual = cache.get(SECRET_KIND, "dev", "app")
+    assert actual is not None and actual.exists
+
+
+def test_given_owner_gone_when_dropped_then_nothing_is_kept() -> None:
+    cache = ProjectedCache()
+    cache.forget(SECRET_KIND, "dev", "app")
+    cache.drop(SECRET_KIND, "dev", "app")
+    assert len(cache) == 0 and not cache._unknown

@@ -32,11 +32,31 @@ def _seen(runtime: state.Runtime, kind: Kind, event: Any, body: Any, namespace: 
     """Record the object under its owner's name (the same name: we only project under it)."""
     if body.get("metadata", {}).get("name") != owner:
         return
+    runtime.projected.mark_synced()  # kopf runs handlers only once every index pass is done
     if event.get("type") == "DELETED":
         exists = runtime.cache.get(kind, namespace, owner) is not None
         runtime.projected.deleted(kind, body, owner_exists=exists)
     else:
         runtime.projected.put(kind, body)
+
+
+@kopf.index("v1", "secrets", labels={MANAGED_BY_LABEL: MANAGED_BY})
+async def projected_secret_seen(body: Any, namespace: str | None, **_: Any) -> None:
+    """Not an index: kopf runs index functions for every listed object before any handler of any
+    kind, so the cache is complete before the first reconcile is queued. Returns None: kopf keeps
+    nothing."""
+    _index(SECRET_KIND, body, namespace)
+
+
+@kopf.index("v1", "configmaps", labels={MANAGED_BY_LABEL: MANAGED_BY})
+async def projected_configmap_seen(body: Any, namespace: str | None, **_: Any) -> None:
+    _index(CONFIG_KIND, body, namespace)
+
+
+def _index(kind: Kind, body: Any, namespace: str | None) -> None:
+    owner = _owner(kind, body)
+    if owner and namespace and body.get("metadata", {}).get("name") == owner:
+        state.current().projected.put(kind, body)
 
 
 @kopf.on.event("v1", "secrets", labels={MANAGED_BY_LABEL: MANAGED_BY})

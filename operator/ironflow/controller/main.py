@@ -52,6 +52,7 @@ async def serve(options: state.Options) -> None:
 
 async def _serve(options: state.Options, kube: Kube) -> None:
     runtime = state.Runtime(options=options, kube=kube)
+    runtime.projected.listing_expected = True  # kopf's drift watch below fills it
     state.install(runtime)
     metrics.build_info()
     metrics.QUEUE_DEPTH.set_function(lambda: runtime.queue.depth)

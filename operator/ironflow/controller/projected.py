@@ -2,8 +2,9 @@
 
 Filled from the label-filtered drift watch the operator runs anyway (controller/drift.py), from
 the answers to our own writes, and from the one GET a reconcile makes when an object is unknown
-here. Only the facts a reconcile compares are kept (an `Actual`: owner, label, data, versions),
-never the whole body: no managedFields, no other annotations.
+here (before the watch's initial listing is in, or for an object outside the watch). Only the
+facts a reconcile compares are kept (an `Actual`: owner, label, data, versions), never the whole
+body: no managedFields, no other annotations.
 
 Entries are ordered by resourceVersion, so a late event or a write's answer can never replace a
 newer state. A deletion leaves a small tombstone (known absent, with the deletion's version) while
@@ -18,14 +19,18 @@ kept: nothing would tell us when it changes, so it is read each time it matters.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ironflow.core.model import SECRET_KIND, Kind
 from ironflow.core.projection import VERSIONS_ANNOTATION, Actual, labels, parse_versions
+
+LISTING_WAIT_SECONDS = 30.0
 
 
 def _rv(body: Mapping[str, Any]) -> int:
@@ -42,38 +47,79 @@ class _Seen:
 
 
 class ProjectedCache:
-    """(CR kind, namespace, name) -> what the projected object of that resource holds."""
+    """(CR kind, namespace, name) -> what the projected object of that resource holds.
+
+    `synced` is set once kopf has delivered the initial listing of the labelled Secrets and
+    ConfigMaps (controller/drift.py fills this cache from kopf's index pass, which kopf completes
+    for every listed object before it runs any handler). From then on an object not held here is
+    absent, unless it is marked unknown (someone else's object, or a write was refused): read it.
+    """
 
     def __init__(self) -> None:
         self._seen: dict[tuple[Kind, str, str], _Seen] = {}
+        self._unknown: set[tuple[Kind, str, str]] = set()
+        self._synced = asyncio.Event()
+        # Set when kopf runs the drift watch (the operator), so a listing is coming: a reconcile
+        # started before it waits for it (up to LISTING_WAIT_SECONDS) instead of reading each object.
+        self.listing_expected = False
+
+    @property
+    def synced(self) -> bool:
+        return self._synced.is_set()
+
+    def mark_synced(self) -> None:
+        self._synced.set()
+
+    async def wait_listing(self) -> None:
+        """Until the initial listing is in, if one is coming; then reads fill what is still unknown."""
+        if self.listing_expected and not self.synced:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._synced.wait(), LISTING_WAIT_SECONDS)
 
     def get(self, kind: Kind, namespace: str, name: str) -> Actual | None:
         """None: not known here (read it). Actual.absent(): known to be gone."""
-        seen = self._seen.get((kind, namespace, name))
-        return seen.actual if seen is not None else None
+        key = (kind, namespace, name)
+        seen = self._seen.get(key)
+        if seen is not None:
+            return seen.actual
+        return _ABSENT if self.synced and key not in self._unknown else None
 
     def put(self, kind: Kind, body: Mapping[str, Any]) -> None:
         """An object as the API server showed it (watch event, write answer, GET)."""
         actual = actual_from(kind, body)
-        meta = body.get("metadata") or {}
-        key = (kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
-        if not actual.labelled:  # outside the watch: nothing would keep the entry current
+        key = _key(kind, body)
+        if not actual.labelled:  # outside the watch: nothing would keep an entry current
             self._seen.pop(key, None)
+            self._unknown.add(key)
             return
+        self._unknown.discard(key)
         self._keep(key, actual, _rv(body))
+
+    def absent(self, kind: Kind, namespace: str, name: str) -> None:
+        """A GET answered 404: absent, until any newer sight of it (version 0 loses to all)."""
+        key = (kind, namespace, name)
+        self._unknown.discard(key)
+        self._keep(key, _ABSENT, 0)
 
     def deleted(self, kind: Kind, body: Mapping[str, Any], *, owner_exists: bool) -> None:
         """A DELETED watch event (deleted, or no longer labelled: the selector dropped it)."""
-        meta = body.get("metadata") or {}
-        key = (kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
+        key = _key(kind, body)
         if owner_exists:
-            self._keep(key, Actual.absent(), _rv(body))
+            self._keep(key, _ABSENT, _rv(body))
         elif key in self._seen and self._seen[key].version <= _rv(body):
             del self._seen[key]
 
     def forget(self, kind: Kind, namespace: str, name: str) -> None:
-        """Not known any more: the next reconcile reads it (after a 404, or the owner is gone)."""
-        self._seen.pop((kind, namespace, name), None)
+        """Unknown now (a write was refused with 409 or 404): the next look reads it."""
+        key = (kind, namespace, name)
+        self._seen.pop(key, None)
+        self._unknown.add(key)
+
+    def drop(self, kind: Kind, namespace: str, name: str) -> None:
+        """The owning resource is gone: keep nothing about its object."""
+        key = (kind, namespace, name)
+        self._seen.pop(key, None)
+        self._unknown.discard(key)
 
     def _keep(self, key: tuple[Kind, str, str], actual: Actual, version: int) -> None:
         old = self._seen.get(key)
@@ -82,6 +128,14 @@ class ProjectedCache:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+_ABSENT = Actual.absent()
+
+
+def _key(kind: Kind, body: Mapping[str, Any]) -> tuple[Kind, str, str]:
+    meta = body.get("metadata") or {}
+    return (kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
 
 
 def _decode(kind: Kind, data: Mapping[str, Any]) -> dict[str, bytes]:

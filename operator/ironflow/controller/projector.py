@@ -84,11 +84,16 @@ def _body(resource: Resource, projection: Projection) -> dict[str, Any]:
 async def _actual(runtime: Runtime, kind: Kind, namespace: str, name: str) -> Actual:
     """The projected object from the drift watch's cache; one GET only when it is not known there."""
     known = runtime.projected.get(kind, namespace, name)
+    if known is None and not runtime.projected.synced:  # a start: the watch's listing is coming
+        await runtime.projected.wait_listing()
+        known = runtime.projected.get(kind, namespace, name)
     if known is not None:
         return known
     plural, _ = _target(kind)
     body = await runtime.kube.get(core_path(plural, namespace, name))
-    if body is not None:
+    if body is None:
+        runtime.projected.absent(kind, namespace, name)
+    else:
         runtime.projected.put(kind, body)
     return actual_from(kind, body)
 
@@ -189,7 +194,7 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     await runtime.cache.prime(kube, namespace)
     body = runtime.cache.get(kind, namespace, name)
     if body is None:  # deleted: the garbage collector removes the projection it owned
-        runtime.projected.forget(kind, namespace, name)
+        runtime.projected.drop(kind, namespace, name)
         metrics.record_condition((kind, namespace, name), None, None)
         return
     try:

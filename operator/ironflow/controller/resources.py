@@ -29,6 +29,8 @@ logger = logging.getLogger("ironflow.resources")
 
 async def _on_event(kind: Kind, event: Any, namespace: str | None, name: str | None) -> None:
     runtime = state.current()
+    # kopf runs handlers only after the index pass over every listed projected object (drift.py)
+    runtime.projected.mark_synced()
     if not namespace or not name:
         return
     try:
