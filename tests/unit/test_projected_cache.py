@@ -110,3 +110,20 @@ def test_given_owner_gone_when_dropped_then_nothing_is_kept() -> None:
     cache.forget(SECRET_KIND, "dev", "app")
     cache.drop(SECRET_KIND, "dev", "app")
     assert len(cache) == 0 and not cache._unknown
+
+
+def test_given_primed_from_our_list_when_the_watch_listing_lacks_an_object_then_it_is_read_again() -> None:
+    cache = ProjectedCache()
+    cache.put(SECRET_KIND, _secret(5, "v"), listed=True)
+    other = _secret(6, "w")
+    other["metadata"]["name"] = "other"
+    cache.put(SECRET_KIND, other, listed=True)
+    cache.primed()
+    held = cache.get(SECRET_KIND, "dev", "app")
+    assert held is not None and held.exists  # used at once, before kopf's listing
+
+    cache.put(SECRET_KIND, other)  # the watch's listing reports "other", not "app" (deleted meanwhile)
+    assert cache.mark_synced() == [(SECRET_KIND, "dev", "app")]
+    assert cache.get(SECRET_KIND, "dev", "app") is None  # read it, do not trust the list
+    assert cache.get(SECRET_KIND, "dev", "other") is not None
+    assert cache.mark_synced() == []  # the sweep happens once

@@ -12,7 +12,7 @@ from typing import Any
 
 import kopf
 
-from ironflow.controller import state
+from ironflow.controller import resync, state
 from ironflow.controller.publisher import ANCHOR_KEY
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
@@ -32,7 +32,7 @@ def _seen(runtime: state.Runtime, kind: Kind, event: Any, body: Any, namespace: 
     """Record the object under its owner's name (the same name: we only project under it)."""
     if body.get("metadata", {}).get("name") != owner:
         return
-    runtime.projected.mark_synced()  # kopf runs handlers only once every index pass is done
+    resync.requeue_stale(runtime)  # kopf runs handlers only once every index pass is done
     if event.get("type") == "DELETED":
         exists = runtime.cache.get(kind, namespace, owner) is not None
         runtime.projected.deleted(kind, body, owner_exists=exists)

@@ -96,17 +96,18 @@ def slim(kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
     return compact
 
 
-async def _listed(kube: Kube, path: str) -> AsyncIterator[dict[str, Any]]:
+async def listed(kube: Kube, path: str,
+                 query: Mapping[str, str] | None = None) -> AsyncIterator[dict[str, Any]]:
     """A list in pages of PAGE items: a whole namespace of bodies is never one response in memory."""
-    query: dict[str, str] = {"limit": str(PAGE)}
+    page: dict[str, str] = {**(query or {}), "limit": str(PAGE)}
     while True:
-        listing = await kube.request("GET", path, query=query)
+        listing = await kube.request("GET", path, query=page)
         for item in listing.get("items") or []:
             yield item
         token = (listing.get("metadata") or {}).get("continue")
         if not token:
             return
-        query = {"limit": str(PAGE), "continue": str(token)}
+        page = {**(query or {}), "limit": str(PAGE), "continue": str(token)}
 
 
 def _claim(kind: Kind, body: Mapping[str, Any]) -> Definer | None:
@@ -138,7 +139,7 @@ class Cache:
             if self._everything_primed or namespace in self._primed:
                 return
             for kind in KINDS:
-                async for item in _listed(kube, group_path(API_VERSION, PLURALS[kind], namespace)):
+                async for item in listed(kube, group_path(API_VERSION, PLURALS[kind], namespace)):
                     self.put(kind, item)
             self._primed.add(namespace)
 
@@ -146,7 +147,7 @@ class Cache:
         """One cluster-wide list per kind instead of one per namespace (all namespaces, or globs):
         from then on every served namespace is known, and kept current by kopf's watch events."""
         for kind in KINDS:
-            async for item in _listed(kube, group_path(API_VERSION, PLURALS[kind])):
+            async for item in listed(kube, group_path(API_VERSION, PLURALS[kind])):
                 if serves(str((item.get("metadata") or {}).get("namespace", ""))):
                     self.put(kind, item)
         self._everything_primed = True
