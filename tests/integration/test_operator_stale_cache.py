@@ -139,7 +139,7 @@ def test_given_cache_believes_the_object_absent_when_it_exists_then_the_create_i
     async def scenario() -> None:
         runtime = await _projected_then_changed_behind_the_cache(cluster, k8s_api, namespace)
         try:
-            runtime.projected.mark_synced()  # as after the watch's listing ...
+            runtime.projected.primed()  # as after the drift watch's list ...
             runtime.projected.drop(CONFIG_KIND, namespace, "app")  # ... that has not shown this object yet
             before = _config_map(k8s_api, namespace).metadata.uid
             await _reconcile(runtime, k8s_api, namespace)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import types
 from typing import Any
 
+from ironflow.controller.drift import LABEL_SELECTOR, _relist
 from ironflow.controller.projected import ProjectedCache
+from ironflow.controller.state import Cache
+from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND
 
 
@@ -73,7 +78,7 @@ def test_given_forgotten_when_read_then_unknown() -> None:
 def test_given_listing_delivered_when_an_object_is_not_held_then_it_is_known_absent() -> None:
     cache = ProjectedCache()
     assert cache.get(SECRET_KIND, "dev", "app") is None  # before the listing: read it
-    cache.mark_synced()
+    cache.primed()
 
     actual = cache.get(SECRET_KIND, "dev", "app")
     assert actual is not None and not actual.exists
@@ -81,7 +86,7 @@ def test_given_listing_delivered_when_an_object_is_not_held_then_it_is_known_abs
 
 def test_given_synced_when_a_write_was_refused_or_the_object_is_someone_elses_then_it_is_read_again() -> None:
     cache = ProjectedCache()
-    cache.mark_synced()
+    cache.primed()
     cache.put(SECRET_KIND, _secret(5, "v"))
     cache.forget(SECRET_KIND, "dev", "app")  # a 409: our view was stale
     assert cache.get(SECRET_KIND, "dev", "app") is None
@@ -112,18 +117,24 @@ def test_given_owner_gone_when_dropped_then_nothing_is_kept() -> None:
     assert len(cache) == 0 and not cache._unknown
 
 
-def test_given_primed_from_our_list_when_the_watch_listing_lacks_an_object_then_it_is_read_again() -> None:
-    cache = ProjectedCache()
-    cache.put(SECRET_KIND, _secret(5, "v"), listed=True)
-    other = _secret(6, "w")
-    other["metadata"]["name"] = "other"
-    cache.put(SECRET_KIND, other, listed=True)
-    cache.primed()
-    held = cache.get(SECRET_KIND, "dev", "app")
-    assert held is not None and held.exists  # used at once, before kopf's listing
+def test_given_object_deleted_unseen_when_the_drift_watch_lists_again_then_it_is_read_and_requeued() -> None:
+    async def scenario() -> tuple[ProjectedCache, set[object], str]:
+        class Listing:
+            async def request(self, method: str, path: str, *, query: dict[str, str]) -> dict[str, Any]:
+                assert query["labelSelector"] == LABEL_SELECTOR
+                other = _secret(6, "w")
+                other["metadata"]["name"] = other["metadata"]["ownerReferences"][0]["name"] = "other"
+                return {"items": [other], "metadata": {"resourceVersion": "9"}}
 
-    cache.put(SECRET_KIND, other)  # the watch's listing reports "other", not "app" (deleted meanwhile)
-    assert cache.mark_synced() == [(SECRET_KIND, "dev", "app")]
-    assert cache.get(SECRET_KIND, "dev", "app") is None  # read it, do not trust the list
+        runtime = types.SimpleNamespace(kube=Listing(), projected=ProjectedCache(), queue=WorkQueue(),
+                                        cache=Cache(), served_namespaces={"dev"},
+                                        options=types.SimpleNamespace(namespaces=(), operator_namespace="x"))
+        runtime.projected.put(SECRET_KIND, _secret(5, "v"))  # held from before a 410, then deleted
+        version = await _relist(runtime, SECRET_KIND, "/api/v1/secrets", None)  # type: ignore[arg-type]
+        return runtime.projected, set(runtime.queue._queued), version
+
+    cache, queued, version = asyncio.run(scenario())
+    assert version == "9"
+    assert cache.get(SECRET_KIND, "dev", "app") is None  # read it again, do not trust the old view
     assert cache.get(SECRET_KIND, "dev", "other") is not None
-    assert cache.mark_synced() == []  # the sweep happens once
+    assert queued == {("cr", SECRET_KIND, "dev", "app")}  # the listing itself queues nothing

@@ -49,51 +49,37 @@ class _Seen:
 class ProjectedCache:
     """(CR kind, namespace, name) -> what the projected object of that resource holds.
 
-    `synced` is set once kopf has delivered the initial listing of the labelled Secrets and
-    ConfigMaps (controller/drift.py fills this cache from kopf's index pass, which kopf completes
-    for every listed object before it runs any handler). From then on an object not held here is
-    absent, unless it is marked unknown (someone else's object, or a write was refused): read it.
+    `synced` once the drift watch (controller/drift.py) has listed the labelled Secrets and
+    ConfigMaps of every served namespace. From then on an object not held here is absent, unless
+    it is marked unknown (someone else's object, or a write was refused): read it.
     """
 
     def __init__(self) -> None:
         self._seen: dict[tuple[Kind, str, str], _Seen] = {}
         self._unknown: set[tuple[Kind, str, str]] = set()
-        # Keys our own priming list put here that the watch has not reported yet (until synced).
-        self._unconfirmed: set[tuple[Kind, str, str]] = set()
-        self._listed = asyncio.Event()  # our priming list or kopf's listing is in
-        self._synced = False
-        # Set when kopf runs the drift watch (the operator), so a listing is coming: a reconcile
-        # started before it waits for it (up to LISTING_WAIT_SECONDS) instead of reading each object.
+        self._listed = asyncio.Event()
+        # Set when the operator runs the drift watch, so a list is coming: a reconcile started
+        # before it waits for it (up to LISTING_WAIT_SECONDS) instead of reading each object.
         self.listing_expected = False
 
     @property
     def synced(self) -> bool:
-        """A miss means absent: our priming list or kopf's listing is in."""
+        """A miss means absent: the drift watch's first lists are in."""
         return self._listed.is_set()
 
     def primed(self) -> None:
-        """Our own list is in: start from it, before kopf's listing (a restart reads nothing)."""
         self._listed.set()
-
-    def mark_synced(self) -> list[tuple[Kind, str, str]]:
-        """kopf's listing is in (it runs handlers only after its index pass over every listed
-        object). An entry from our priming list that the watch has not reported since was deleted
-        in between, with no event to tell: forgotten (read again); returns their keys to re-queue."""
-        self._listed.set()
-        if self._synced:
-            return []
-        self._synced = True
-        stale = sorted(self._unconfirmed)
-        for key in stale:
-            self.forget(*key)
-        self._unconfirmed.clear()
-        return stale
 
     async def wait_listing(self) -> None:
-        """Until the initial listing is in, if one is coming; then reads fill what is still unknown."""
+        """Until the first lists are in, if they are coming; then reads fill what is still unknown."""
         if self.listing_expected and not self.synced:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._listed.wait(), LISTING_WAIT_SECONDS)
+
+    def names(self, kind: Kind, namespace: str | None = None) -> list[tuple[str, str]]:
+        """(namespace, name) of every object held of this kind (in `namespace`, or everywhere)."""
+        return [(ns, name) for (k, ns, name), seen in self._seen.items()
+                if k == kind and seen.actual.exists and (namespace is None or ns == namespace)]
 
     def get(self, kind: Kind, namespace: str, name: str) -> Actual | None:
         """None: not known here (read it). Actual.absent(): known to be gone."""
@@ -103,15 +89,10 @@ class ProjectedCache:
             return seen.actual
         return _ABSENT if self.synced and key not in self._unknown else None
 
-    def put(self, kind: Kind, body: Mapping[str, Any], *, listed: bool = False) -> None:
-        """An object as the API server showed it (watch event, write answer, GET; `listed`: our
-        priming list, which the watch is still to confirm)."""
+    def put(self, kind: Kind, body: Mapping[str, Any]) -> None:
+        """An object as the API server showed it (watch event or list, write answer, GET)."""
         actual = actual_from(kind, body)
         key = _key(kind, body)
-        if listed and not self._synced:
-            self._unconfirmed.add(key)
-        else:
-            self._unconfirmed.discard(key)
         if not actual.labelled:  # outside the watch: nothing would keep an entry current
             self._seen.pop(key, None)
             self._unknown.add(key)
@@ -128,7 +109,6 @@ class ProjectedCache:
     def deleted(self, kind: Kind, body: Mapping[str, Any], *, owner_exists: bool) -> None:
         """A DELETED watch event (deleted, or no longer labelled: the selector dropped it)."""
         key = _key(kind, body)
-        self._unconfirmed.discard(key)
         if owner_exists:
             self._keep(key, _ABSENT, _rv(body))
         elif key in self._seen and self._seen[key].version <= _rv(body):

@@ -12,7 +12,7 @@ from typing import Any
 
 import kopf
 
-from ironflow.controller import resync, state
+from ironflow.controller import state
 from ironflow.core.model import (
     CONFIG_KIND,
     GROUP,
@@ -29,8 +29,6 @@ logger = logging.getLogger("ironflow.resources")
 
 async def _on_event(kind: Kind, event: Any, namespace: str | None, name: str | None) -> None:
     runtime = state.current()
-    # kopf runs handlers only after the index pass over every listed projected object (drift.py)
-    resync.requeue_stale(runtime)
     if not namespace or not name:
         return
     try:

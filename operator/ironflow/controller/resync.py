@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from ironflow.controller import namespaces, publisher, rollouts
-from ironflow.controller.state import KINDS, Runtime, listed
-from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND
-from ironflow.k8s.async_client import ApiError, core_path
+from ironflow.controller.state import Runtime
+from ironflow.k8s.async_client import ApiError
 
 logger = logging.getLogger("ironflow.resync")
 
@@ -40,40 +38,6 @@ async def sync_cache(runtime: Runtime) -> None:
             delay = min(delay * 2, 30.0)
     runtime.cache_synced.set()
     logger.info("cache synced: %d Ironflow resource(s)", sum(1 for _ in runtime.cache.resources()))
-    await _prime_projected(runtime)
-
-
-async def _prime_projected(runtime: Runtime) -> None:
-    """One paged list of the projected objects, so reconciles at a start need not wait for kopf's
-    listing (nor read each object); kopf's listing then confirms it (ProjectedCache.mark_synced)."""
-    patterns = runtime.options.namespaces
-    query = {"labelSelector": f"{MANAGED_BY_LABEL}={MANAGED_BY}"}
-    try:
-        for kind in KINDS:
-            plural = "secrets" if kind == SECRET_KIND else "configmaps"
-            paths = ([core_path(plural, ns) for ns in patterns] if namespaces.is_static(patterns)
-                     else [core_path(plural)])
-            for path in paths:
-                async for item in listed(runtime.kube, path, query):
-                    meta = item.get("metadata") or {}
-                    if namespaces.matches(patterns, str(meta.get("namespace", ""))) and _owned(kind, item):
-                        runtime.projected.put(kind, item, listed=True)
-    except ApiError as exc:  # kopf's listing fills it instead, a little later
-        logger.warning("listing projected objects failed (%s); waiting for the watch instead", exc)
-        return
-    runtime.projected.primed()
-
-
-def _owned(kind: str, item: dict[str, Any]) -> bool:
-    meta = item.get("metadata") or {}
-    return any(ref.get("controller") and ref.get("kind") == kind and ref.get("name") == meta.get("name")
-               for ref in meta.get("ownerReferences") or [])
-
-
-def requeue_stale(runtime: Runtime) -> None:
-    """kopf's listing is in: re-queue whatever our priming list held that it did not confirm."""
-    for kind, namespace, name in runtime.projected.mark_synced():
-        runtime.queue.add(("cr", kind, namespace, name))
 
 
 def resync(runtime: Runtime) -> None:
