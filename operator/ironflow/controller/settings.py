@@ -3,7 +3,8 @@
 - kopf keeps its progress and diff-base state in memory (controller/storage.py), never on objects;
 - kopf must not post its log lines as Events (values could one day reach a message; we post our own
   Events, and only on transitions);
-- watches of Secrets and ConfigMaps are narrowed server-side to what the operator made;
+- the drift watch of Secrets and ConfigMaps is the operator's own (controller/drift.py); should a
+  kopf handler on them be added, its watch is narrowed server-side to what the operator made;
 - kopf's per-object workers exit soon after their last event: our handlers only queue a key, and
   with kopf's default (5 s idle) a start over N objects keeps N live workers per watched kind,
   each holding its last event body, which made the start-up peak of memory;
