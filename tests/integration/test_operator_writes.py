@@ -1,7 +1,8 @@
-"""API write economy, counted from the API server's audit log.
+"""API write and read economy, counted from the API server's audit log.
 
 An unchanged resource costs no writes, a changed one costs exactly its projected object and its
-status, and a restart over many unchanged resources writes nothing. kopf
+status, and a restart over many unchanged resources writes nothing. A steady-state reconcile reads
+no projected object (the drift watch's cache answers). kopf
 keeps no state on any object: no annotations, no finalizers.
 """
 
@@ -42,6 +43,16 @@ def _writes(audit: AuditLog, user: str) -> Counter[tuple[str, str, str]]:
         if event.verb in WRITES and event.resource != "leases":  # leader-election renewals, every 2 s
             found[(event.verb, event.resource, event.subresource)] += 1
     return found
+
+
+def _reads(audit: AuditLog, user: str, namespace: str) -> Counter[str]:
+    """GETs of projected objects (Secrets, ConfigMaps named after resources) in the namespace; the
+    published sealing key (ironflow-sealing-key) is not a projection."""
+    return Counter(
+        event.resource for event in audit.events(user=user)
+        if event.verb == "get" and event.resource in ("secrets", "configmaps")
+        and event.namespace == namespace and not event.name.startswith("ironflow-")
+    )
 
 
 def _flush(audit: AuditLog, api: client.ApiClient, namespace: str) -> None:
@@ -110,7 +121,12 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     assert initial[("patch", "ironflowconfigs", "status")] == COUNT
     assert initial[("patch", "secrets", "")] == 0 and initial[("patch", "configmaps", "")] == 0
 
-    # a metadata-only touch triggers a reconcile that must write nothing
+    # the projected objects come from the drift watch's cache: no reconcile reads one, neither
+    # before creating it nor on the echo of our own writes
+    reads = _reads(audit, operator.user, namespace)
+    assert reads == Counter(), reads
+
+    # a metadata-only touch triggers a reconcile that must write nothing and read nothing
     before = run.metric("ironflow_reconcile_duration_seconds_count")
     client.CustomObjectsApi(k8s_api).patch_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL[SECRET], "s0", {"metadata": {"annotations": {"touched": "yes"}}}
@@ -118,6 +134,7 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     eventually(lambda: _settled(run, before + 1), what="the touched resource reconciled")
     _flush(audit, k8s_api, namespace)
     assert _writes(audit, operator.user) == initial
+    assert _reads(audit, operator.user, namespace) == reads
 
     # a changed value: exactly its Secret and its status
     version = get_cr(k8s_api, SECRET, namespace, "s1")["status"]["names"]["S1"]["version"]
@@ -137,6 +154,7 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     assert delta == Counter(
         {("patch", "secrets", ""): 1, ("patch", "ironflowsecrets", "status"): 1}
     ), delta
+    assert _reads(audit, operator.user, namespace) == reads  # the change, and its echo, read nothing
     after_change = _writes(audit, operator.user)
 
     # a restart over unchanged resources writes nothing at all
@@ -145,4 +163,6 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     eventually(lambda: _settled(run, 2 * COUNT), timeout=60, what="every resource reconciled after restart")
     _flush(audit, k8s_api, namespace)
     assert _writes(audit, operator.user) == after_change
+    # ... and a restart waits for the watch's listing instead of reading each object
+    assert _reads(audit, operator.user, namespace) == Counter()
     _no_kopf_traces(k8s_api, namespace)

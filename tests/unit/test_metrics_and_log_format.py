@@ -69,6 +69,7 @@ def test_given_info_level_when_kopf_reports_each_event_then_nothing_is_logged(ca
     _configure(captured, "text", "info")
     kopf = logging.getLogger("kopf.objects")
     kopf.info("Handler 'on_secret' succeeded.")
+    kopf.info("Indexer 'projected_secret_seen' succeeded.")  # once per projected object and event
     kopf.info("Creation is processed: 1 succeeded; 0 failed.")
     logging.getLogger("kopf.activities.startup").info("Activity 'start_pod_webhook' succeeded.")
     logging.getLogger("kopf._core.engines.activities").info("Initial authentication has finished.")

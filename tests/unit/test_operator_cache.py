@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from ironflow.controller.state import Cache
+from ironflow.controller.state import PAGE, Cache
 from ironflow.core.model import API_VERSION, SECRET_KIND
 
 
@@ -89,3 +90,51 @@ def test_given_namespace_when_bodies_change_then_revision_moves_and_stale_puts_l
 
     assert start < after_put == after_stale < cache.revision("dev")
     assert cache.revision("other") == 0
+
+
+def test_given_body_with_field_records_when_cached_then_only_what_readers_need_is_kept() -> None:
+    cache = Cache()
+    body = _body("app", "2026-01-01T00:00:00Z", ["DB"])
+    body["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {"f:sealed": {}}}}]
+    body["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": '{"spec": {"sealed": {"DB": "dev:db"}}}',
+        "team": "payments",
+    }
+    body["status"] = {"names": {"DB": {"state": "Projected"}}}
+    cache.put(SECRET_KIND, body)
+    other = _body("other", "2026-01-01T00:00:00Z", ["DB"])
+    other["status"] = {"names": {"DB": {"state": "Projected"}}}
+    cache.put(SECRET_KIND, other)
+
+    kept = cache.get(SECRET_KIND, "dev", "app")
+    assert kept is not None and "managedFields" not in kept["metadata"]
+    assert kept["metadata"]["annotations"] == {"team": "payments"}
+    assert kept["spec"] == body["spec"] and kept["status"] == body["status"]
+    assert kept["apiVersion"] == API_VERSION and kept["kind"] == SECRET_KIND
+    shared = cache.get(SECRET_KIND, "dev", "other")
+    assert shared is not None
+    # one copy of each repeated string for all bodies, not one per body
+    assert kept["status"]["names"]["DB"]["state"] is shared["status"]["names"]["DB"]["state"]
+    assert body["metadata"]["managedFields"]  # the caller's body is not changed
+
+
+def test_given_many_resources_when_primed_then_they_are_listed_in_pages() -> None:
+    class Pages:
+        def __init__(self) -> None:
+            self.queries: list[dict[str, str]] = []
+
+        async def request(self, method: str, path: str, *, query: dict[str, str]) -> dict[str, Any]:
+            self.queries.append(dict(query))
+            if "ironflowconfigs" in path:
+                return {"items": []}
+            if "continue" not in query:
+                return {"items": [_body("a", "2026-01-01T00:00:00Z", ["A"])], "metadata": {"continue": "t1"}}
+            return {"items": [_body("b", "2026-01-01T00:00:00Z", ["B"])], "metadata": {}}
+
+    kube = Pages()
+    cache = Cache()
+    asyncio.run(cache.prime(kube, "dev"))  # type: ignore[arg-type]
+
+    assert sorted(cache.names_of(SECRET_KIND, "dev")) == ["a", "b"]
+    assert [q.get("continue") for q in kube.queries] == [None, "t1", None]
+    assert all(q["limit"] == str(PAGE) for q in kube.queries)

@@ -148,6 +148,7 @@ def test_given_operator_settings_when_configured_then_kopf_state_stays_in_memory
     assert isinstance(settings.persistence.progress_storage, MemoryProgressStorage)
     assert isinstance(settings.persistence.diffbase_storage, MemoryDiffBaseStorage)
     assert settings.posting.enabled is False and settings.peering.standalone is True
+    assert settings.queueing.idle_timeout <= 1.0  # per-object workers (and their bodies) do not linger
     body = kopf.Body({"metadata": {"uid": "u1", "annotations": {}}, "data": {"K": "dmFsdWU="}})
     patch = kopf.Patch()
     settings.persistence.diffbase_storage.store(body=body, patch=patch, essence={"data": {"K": "x"}})

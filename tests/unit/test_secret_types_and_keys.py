@@ -16,7 +16,7 @@ from ironflow.core.injection import plan_injection
 from ironflow.core.keyring import Keyring
 from ironflow.core.model import MANAGED_BY_LABEL, SECRET_KIND, Resource, parse_resource
 from ironflow.core.projection import VERSIONS_ANNOTATION as VERSIONS
-from ironflow.core.projection import Projection
+from ironflow.core.projection import Projection, judged_for
 
 KEY = bytes(range(32))
 KEYRING = Keyring.from_master_keys(KEY)
@@ -69,17 +69,17 @@ def test_given_projected_object_lacking_a_template_annotation_when_read_then_upd
         "metadata": {"labels": {MANAGED_BY_LABEL: "ironflow-operator"}, "ownerReferences": []},
         "data": {},
     }
-    assert not actual_from(SECRET_KIND, base, res).labelled
+    assert not judged_for(actual_from(SECRET_KIND, base), res).labelled
     base["metadata"]["annotations"] = {"a": "b", "other-tool": "x"}
-    assert actual_from(SECRET_KIND, base, res).labelled
+    assert judged_for(actual_from(SECRET_KIND, base), res).labelled
 
 
 def test_given_projected_secret_of_another_type_when_read_then_update_is_due() -> None:
     res = secret({"type": "kubernetes.io/tls"})
     base = {"metadata": {"labels": {MANAGED_BY_LABEL: "ironflow-operator"}}, "type": "Opaque", "data": {}}
-    assert not actual_from(SECRET_KIND, base, res).labelled
+    assert not judged_for(actual_from(SECRET_KIND, base), res).labelled
     base["type"] = "kubernetes.io/tls"
-    assert actual_from(SECRET_KIND, base, res).labelled
+    assert judged_for(actual_from(SECRET_KIND, base), res).labelled
 
 
 def test_given_api_server_refusal_when_described_then_fields_and_types_without_details() -> None:

@@ -1,23 +1,31 @@
 """Watch the objects the operator made (server-side label selector) and put them back when edited.
 
-Any event on a labelled Secret or ConfigMap queues its owner; the projector compares and writes
-only if the object really drifted, so the echo of our own writes costs a read and nothing more.
-kopf never stores anything on these objects: event handlers only.
+Our own list and watch, not kopf's: one paged list gives a consistent starting point at its
+resourceVersion and the watch from there reports every later change, deletions included, so the
+record of what each projected object holds (controller/projected.py) is exact, a reconcile reads
+nothing, and a restart starts reconciling as soon as the list is in (kopf would have delivered
+the listing object by object first, and kept per-object memory for each). Any event on a
+labelled Secret or ConfigMap records it and queues its owner; the projector compares with that
+record and writes only if the object really drifted, so the echo of our own writes costs nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
-import kopf
-
-from ironflow.controller import state
+from ironflow.controller import namespaces
 from ironflow.controller.publisher import ANCHOR_KEY
+from ironflow.controller.state import PAGE, Runtime
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
 from ironflow.core.model import CONFIG_KIND, MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND, Kind
+from ironflow.k8s.async_client import ApiError, core_path
 
+logger = logging.getLogger("ironflow.drift")
 LABEL_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
+TARGETS: dict[Kind, str] = {SECRET_KIND: "secrets", CONFIG_KIND: "configmaps"}
 
 
 def _owner(kind: Kind, body: Any) -> str | None:
@@ -27,25 +35,94 @@ def _owner(kind: Kind, body: Any) -> str | None:
     return None
 
 
-@kopf.on.event("v1", "secrets", labels={MANAGED_BY_LABEL: MANAGED_BY})
-async def projected_secret_event(body: Any, namespace: str | None, **_: Any) -> None:
-    owner = _owner(SECRET_KIND, body)
-    if owner and namespace:
-        state.current().queue.add(("cr", SECRET_KIND, namespace, owner))
-
-
-@kopf.on.event("v1", "configmaps", labels={MANAGED_BY_LABEL: MANAGED_BY})
-async def projected_configmap_event(body: Any, namespace: str | None, name: str | None, **_: Any) -> None:
-    runtime = state.current()
-    if not namespace:
+def on_event(runtime: Runtime, kind: Kind, kind_of_event: str, body: Any, *, listing: bool = False) -> None:
+    """One watch event (or, with `listing`, one listed object: recorded, nothing queued)."""
+    meta = body.get("metadata") or {}
+    namespace, name = str(meta.get("namespace") or ""), meta.get("name")
+    if not namespace or not namespaces.matches(runtime.options.namespaces, namespace):
         return
-    if name == SIGNING_KEY_CONFIGMAP and namespace == runtime.options.operator_namespace:
-        runtime.queue.add((ANCHOR_KEY,))
+    operator_namespace = runtime.options.operator_namespace
+    if kind == CONFIG_KIND and name == SIGNING_KEY_CONFIGMAP and namespace == operator_namespace:
+        if not listing:
+            runtime.queue.add((ANCHOR_KEY,))
         return
-    if name == SEALING_KEY_CONFIGMAP:
-        if namespace in runtime.served_namespaces:
+    if kind == CONFIG_KIND and name == SEALING_KEY_CONFIGMAP:
+        if not listing and namespace in runtime.served_namespaces:
             runtime.queue.add(("sealing-key", namespace))
         return
-    owner = _owner(CONFIG_KIND, body)
-    if owner:
-        runtime.queue.add(("cr", CONFIG_KIND, namespace, owner))
+    owner = _owner(kind, body)
+    if not owner:
+        return
+    if owner == name:  # we only project under the owner's name
+        if kind_of_event == "DELETED":
+            exists = runtime.cache.get(kind, namespace, owner) is not None
+            runtime.projected.deleted(kind, body, owner_exists=exists)
+        else:
+            runtime.projected.put(kind, body)
+    if not listing:
+        runtime.queue.add(("cr", kind, namespace, owner))
+
+
+async def _relist(runtime: Runtime, kind: Kind, path: str, namespace: str | None) -> str:
+    """Record every listed object; what the cache held that the list lacks was deleted unseen:
+    forgotten (read again) and its owner queued. Returns the list's resourceVersion."""
+    query = {"labelSelector": LABEL_SELECTOR, "limit": str(PAGE)}
+    seen: set[tuple[str, str]] = set()
+    while True:
+        page = await runtime.kube.request("GET", path, query=query)
+        for item in page.get("items") or []:
+            meta = item.get("metadata") or {}
+            seen.add((str(meta.get("namespace", "")), str(meta.get("name", ""))))
+            on_event(runtime, kind, "ADDED", item, listing=True)
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            version = str((page.get("metadata") or {}).get("resourceVersion") or "")
+            break
+        query = {**query, "continue": str(token)}
+    for ns, name in runtime.projected.names(kind, namespace):
+        if (ns, name) not in seen:
+            runtime.projected.forget(kind, ns, name)
+            runtime.queue.add(("cr", kind, ns, name))
+    return version
+
+
+async def _inform(runtime: Runtime, kind: Kind, namespace: str | None, listed: asyncio.Event) -> None:
+    path = core_path(TARGETS[kind], namespace)
+    query = {"labelSelector": LABEL_SELECTOR}
+    delay = 1.0
+    while True:
+        try:
+            since = await _relist(runtime, kind, path, namespace)
+            listed.set()
+            delay = 1.0
+            while True:
+                async for event in runtime.kube.watch(path, query, since):
+                    kind_of_event, obj = str(event.get("type")), event.get("object") or {}
+                    if kind_of_event == "ERROR":
+                        raise ApiError(int(obj.get("code") or 0), str(obj.get("reason")), "watch expired")
+                    since = str((obj.get("metadata") or {}).get("resourceVersion") or since)
+                    if kind_of_event in ("ADDED", "MODIFIED", "DELETED"):
+                        on_event(runtime, kind, kind_of_event, obj)
+        except ApiError as exc:
+            if exc.status != 410:  # 410: our version is too old; list again
+                logger.warning("watching %s failed (%s); retrying in %.0fs", path, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+
+async def watch(runtime: Runtime) -> None:
+    """List and watch every served namespace's projected objects; the cache is primed (misses
+    mean absent) once every list is in."""
+    patterns = runtime.options.namespaces
+    scopes: list[str | None] = list(patterns) if namespaces.is_static(patterns) else [None]
+    listed = [asyncio.Event() for _ in TARGETS for _ in scopes]
+    tasks = [asyncio.create_task(_inform(runtime, kind, scope, listed[i * len(scopes) + j]))
+             for i, kind in enumerate(TARGETS) for j, scope in enumerate(scopes)]
+    try:
+        for event in listed:
+            await event.wait()
+        runtime.projected.primed()
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()

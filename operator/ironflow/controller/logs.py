@@ -109,7 +109,7 @@ class _IsoTime(logging.Formatter):
 # kopf's lines for every handled event, and its start-up steps: nothing happened that the
 # operator's own log does not say.
 _KOPF_CHATTER = re.compile(
-    r"^(Handler '.*' succeeded|Activity '.*' succeeded|.* is processed: \d+ succeeded; 0 failed"
+    r"^((Handler|Indexer|Activity) '.*' succeeded|.* is processed: \d+ succeeded; 0 failed"
     r"|Initial authentication has (been initiated|finished))\.$"
 )
 # "Request attempt #2/10 failed; will retry: ..." (not "escalating": that one is the last attempt).

@@ -19,6 +19,7 @@ import kopf
 
 from ironflow import metrics
 from ironflow.controller import (
+    drift,
     health,
     kopf_decoding,
     logs,
@@ -62,6 +63,7 @@ async def serve(options: state.Options) -> None:
 
 async def _serve(options: state.Options, kube: Kube) -> None:
     runtime = state.Runtime(options=options, kube=kube)
+    runtime.projected.listing_expected = True  # the drift watch below fills it
     state.install(runtime)
     metrics.build_info()
     metrics.QUEUE_DEPTH.set_function(lambda: runtime.queue.depth)
@@ -73,6 +75,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     tasks = [asyncio.create_task(masterkey.watch(runtime), name="master-key"),
              asyncio.create_task(namespaces.discover(runtime), name="namespaces"),
              asyncio.create_task(resync.sync_cache(runtime), name="cache"),
+             asyncio.create_task(drift.watch(runtime), name="drift"),
              asyncio.create_task(runtime.leadership.run(), name="leadership"),
              asyncio.create_task(_watch_ready(kopf_ready, runtime), name="ready")]
     tasks += [asyncio.create_task(runtime.queue.worker(handle), name=f"worker-{i}")

@@ -1,15 +1,16 @@
-"""Reconcile one IronflowSecret / IronflowConfig: read, decide (core), write only what differs.
+"""Reconcile one IronflowSecret / IronflowConfig: look, decide (core), write only what differs.
 
 Writes are exactly: the projected object when its data, label or existence differ; the status
-when it differs; Events for transitions. The projected object is updated by a merge patch that
-carries its resourceVersion, so a concurrent hand edit makes the write fail (and retry with the
-new state) instead of being silently overwritten half-way.
+when it differs; Events for transitions. What the projected object holds comes from the drift
+watch's cache (controller/projected.py), so a steady-state reconcile reads nothing. Every write of
+the object is conditional: a create fails if it exists, a merge patch carries the resourceVersion
+the decision was made on. A concurrent hand edit or a stale cache therefore makes the write fail
+with 409 instead of overwriting a newer object; the reconcile then reads it once and decides again.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime
 import logging
 import time
@@ -19,6 +20,7 @@ from typing import Any
 from ironflow import metrics
 from ironflow.controller import events
 from ironflow.controller.logs import REDACTOR
+from ironflow.controller.projected import actual_from
 from ironflow.controller.state import Runtime
 from ironflow.core.api_refusal import describe_refusal
 from ironflow.core.conditions import desired_status, invalid_spec, ready, status_patch
@@ -40,13 +42,11 @@ from ironflow.core.projection import (
     Projection,
     desired_annotations,
     desired_labels,
-    labels,
-    metadata_applied,
-    parse_versions,
+    judged_for,
     project,
     versions_annotation,
 )
-from ironflow.k8s.async_client import ApiError, Kube, core_path, group_path
+from ironflow.k8s.async_client import ApiError, core_path, group_path
 
 logger = logging.getLogger("ironflow.projector")
 # An object we do not own is invisible to our label-filtered watch, so its removal sends no event:
@@ -58,40 +58,10 @@ def _target(kind: Kind) -> tuple[str, str]:
     return ("secrets", "Secret") if kind == SECRET_KIND else ("configmaps", "ConfigMap")
 
 
-def _decode(kind: Kind, data: Mapping[str, Any]) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    for key, value in data.items():
-        if kind == SECRET_KIND:
-            try:
-                out[key] = base64.b64decode(str(value), validate=True)
-            except (binascii.Error, ValueError):
-                out[key] = b""  # unreadable: differs from anything we would write, so it is repaired
-        else:
-            out[key] = str(value).encode("utf-8")
-    return out
-
-
 def _encode(kind: Kind, data: Mapping[str, bytes]) -> dict[str, str]:
     if kind == SECRET_KIND:
         return {k: base64.b64encode(v).decode("ascii") for k, v in data.items()}
     return {k: v.decode("utf-8") for k, v in data.items()}
-
-
-def actual_from(kind: Kind, body: Mapping[str, Any] | None, resource: Resource | None = None) -> Actual:
-    if body is None:
-        return Actual.absent()
-    meta = body.get("metadata") or {}
-    owner = next((ref.get("uid") for ref in meta.get("ownerReferences") or []
-                  if ref.get("controller") and ref.get("kind") == kind
-                  and str(ref.get("apiVersion", "")).startswith("ironflow.io/")), None)
-    labelled = all((meta.get("labels") or {}).get(k) == v for k, v in labels().items())
-    if resource is not None:
-        labelled = metadata_applied(resource, meta.get("labels") or {}, meta.get("annotations") or {})
-        if kind == SECRET_KIND and (body.get("type") or "Opaque") != resource.template.type:
-            labelled = False  # an update is due: it carries the type, which the API server refuses to change
-    return Actual(exists=True, owner_uid=owner, labelled=labelled, data=_decode(kind, body.get("data") or {}),
-                  resource_version=meta.get("resourceVersion"),
-                  versions=parse_versions((meta.get("annotations") or {}).get(VERSIONS_ANNOTATION)))
 
 
 def _body(resource: Resource, projection: Projection) -> dict[str, Any]:
@@ -118,10 +88,30 @@ def _body(resource: Resource, projection: Projection) -> dict[str, Any]:
     return body
 
 
-async def _write(kube: Kube, resource: Resource, projection: Projection, actual: Actual) -> None:
-    plural, _ = _target(resource.kind)
+async def _actual(runtime: Runtime, kind: Kind, namespace: str, name: str) -> Actual:
+    """The projected object from the drift watch's cache; one GET only when it is not known there."""
+    known = runtime.projected.get(kind, namespace, name)
+    if known is None and not runtime.projected.synced:  # a start: the watch's listing is coming
+        await runtime.projected.wait_listing()
+        known = runtime.projected.get(kind, namespace, name)
+    if known is not None:
+        return known
+    plural, _ = _target(kind)
+    body = await runtime.kube.get(core_path(plural, namespace, name))
+    if body is None:
+        runtime.projected.absent(kind, namespace, name)
+    else:
+        runtime.projected.put(kind, body)
+    return actual_from(kind, body)
+
+
+async def _write(runtime: Runtime, resource: Resource, projection: Projection, actual: Actual) -> None:
+    """Conditional writes only: a create fails if the object exists, a patch carries the
+    resourceVersion the decision was made on, so a stale cache can never overwrite a newer object."""
+    kube, plural = runtime.kube, _target(resource.kind)[0]
+    written: dict[str, Any] | None = None
     if projection.write == "create":
-        await kube.create(core_path(plural, resource.namespace), _body(resource, projection))
+        written = await kube.create(core_path(plural, resource.namespace), _body(resource, projection))
         metrics.API_WRITES.labels(resource=plural, verb="create").inc()
     elif projection.write == "update":
         data: dict[str, str | None] = dict(_encode(resource.kind, projection.data))
@@ -134,8 +124,37 @@ async def _write(kube: Kube, resource: Resource, projection: Projection, actual:
                                               "annotations": annotations}, "data": data}
         if resource.kind == SECRET_KIND:
             patch["type"] = resource.template.type  # immutable: a changed type is refused, and reported
-        await kube.merge_patch(core_path(plural, resource.namespace, resource.name), patch)
+        written = await kube.merge_patch(core_path(plural, resource.namespace, resource.name), patch)
         metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
+    if written:
+        runtime.projected.put(resource.kind, written)
+
+
+async def _decide_and_write(runtime: Runtime, resource: Resource, outcomes: Mapping[str, NameOutcome],
+                            now: str) -> tuple[Projection, ApiError | None]:
+    """Decide from what we know and write; on 409 (our view was stale: the object was created or
+    changed behind our back) read it once and decide again. Returns the write refused for good
+    (RBAC, a limit), which status reports; transient errors and 404 are raised for a retry."""
+    kind, namespace, name = resource.kind, resource.namespace, resource.name
+    actual = judged_for(await _actual(runtime, kind, namespace, name), resource)
+    projection = project(resource, outcomes, actual, now)
+    try:
+        try:
+            await _write(runtime, resource, projection, actual)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            runtime.projected.forget(kind, namespace, name)
+            actual = judged_for(await _actual(runtime, kind, namespace, name), resource)
+            projection = project(resource, outcomes, actual, now)
+            await _write(runtime, resource, projection, actual)
+    except ApiError as exc:
+        if exc.status == 404:  # deleted since we saw it: read again, recreate on retry
+            runtime.projected.forget(kind, namespace, name)
+        if exc.transient or exc.status == 404:
+            raise
+        return projection, exc  # say so in status, then retry with backoff (RBAC or a limit may be fixed)
+    return projection, None
 
 
 def _count_unseals(outcomes: Mapping[str, NameOutcome]) -> None:
@@ -186,6 +205,7 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     await runtime.cache.prime(kube, namespace)
     body = runtime.cache.get(kind, namespace, name)
     if body is None:  # deleted: the garbage collector removes the projection it owned
+        runtime.projected.drop(kind, namespace, name)
         metrics.record_condition((kind, namespace, name), None, None)
         return
     try:
@@ -200,17 +220,9 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     outcomes = evaluate(resource, keys, lost)
     if kind == SECRET_KIND:
         _count_unseals(outcomes)
-    plural, object_kind = _target(kind)
-    actual = actual_from(kind, await kube.get(core_path(plural, namespace, name)), resource)
+    _, object_kind = _target(kind)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    projection = project(resource, outcomes, actual, now)
-    refused: ApiError | None = None
-    try:
-        await _write(kube, resource, projection, actual)
-    except ApiError as exc:
-        if exc.transient or exc.status == 404:  # 404: deleted since we read it; recreate on retry
-            raise
-        refused = exc  # say so in status, then retry with backoff (RBAC or a limit may be fixed)
+    projection, refused = await _decide_and_write(runtime, resource, outcomes, now)
     write_error = describe_refusal(refused.status, refused.reason, refused.message) if refused else None
     state = ready(resource, projection, keys, write_error)
     patch = status_patch(resource, desired_status(resource, projection, keys, now, write_error))

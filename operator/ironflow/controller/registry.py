@@ -1,11 +1,11 @@
 """Every kopf handler module of the operator; importing this module registers them all.
 
-Keep it a plain list of imports: each feature (projection, drift repair, webhook, rollouts) adds
-its own line here.
+Keep it a plain list of imports: each feature (projection, webhook, rollouts) adds its own line
+here. The drift watch is not kopf's: main.py starts it (controller/drift.py).
 """
 
 from __future__ import annotations
 
-from ironflow.controller import drift, login, resources, rollouts, settings, webhook_startup
+from ironflow.controller import login, resources, rollouts, settings, webhook_startup
 
-__all__ = ["drift", "login", "resources", "rollouts", "settings", "webhook_startup"]
+__all__ = ["login", "resources", "rollouts", "settings", "webhook_startup"]

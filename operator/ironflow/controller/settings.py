@@ -3,7 +3,11 @@
 - kopf keeps its progress and diff-base state in memory (controller/storage.py), never on objects;
 - kopf must not post its log lines as Events (values could one day reach a message; we post our own
   Events, and only on transitions);
-- watches of Secrets and ConfigMaps are narrowed server-side to what the operator made;
+- the drift watch of Secrets and ConfigMaps is the operator's own (controller/drift.py); should a
+  kopf handler on them be added, its watch is narrowed server-side to what the operator made;
+- kopf's per-object workers exit soon after their last event: our handlers only queue a key, and
+  with kopf's default (5 s idle) a start over N objects keeps N live workers per watched kind,
+  each holding its last event body, which made the start-up peak of memory;
 - other modules (the webhook, rollouts) extend the settings through SETTINGS_HOOKS, so there is one
   place where kopf is configured.
 """
@@ -18,6 +22,7 @@ from ironflow.controller import state
 from ironflow.controller.storage import MemoryDiffBaseStorage, MemoryProgressStorage
 from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL
 
+IDLE_WORKER_SECONDS = 0.5
 SettingsHook = Callable[[kopf.OperatorSettings, state.Options], None]
 SETTINGS_HOOKS: list[SettingsHook] = []
 
@@ -30,6 +35,7 @@ def configure(settings: kopf.OperatorSettings, options: state.Options) -> None:
     selector = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
     settings.watching.label_selectors["v1", "secrets"] = selector
     settings.watching.label_selectors["v1", "configmaps"] = selector
+    settings.queueing.idle_timeout = IDLE_WORKER_SECONDS
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
     settings.scanning.disabled = False

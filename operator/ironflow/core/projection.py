@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL, Resource
@@ -42,6 +42,11 @@ class Actual:
     # NAME -> version of the value the object holds, from its annotation; None when the object
     # carries none (written before the annotation existed): then status is taken as the truth.
     versions: Mapping[str, str] | None = None
+    # The object's own labels, annotations (without the versions annotation) and Secret type, so a
+    # cached view can be judged against a resource's template when that resource is reconciled.
+    meta_labels: Mapping[str, str] = field(default_factory=dict, repr=False)
+    meta_annotations: Mapping[str, str] = field(default_factory=dict, repr=False)
+    secret_type: str | None = None
 
     @classmethod
     def absent(cls) -> Actual:
@@ -178,6 +183,18 @@ def desired_labels(resource: Resource) -> dict[str, str]:
 def desired_annotations(resource: Resource) -> dict[str, str]:
     """The template's annotations, without the one the operator writes itself (the versions)."""
     return {k: v for k, v in resource.template.annotations.items() if k != VERSIONS_ANNOTATION}
+
+
+def judged_for(actual: Actual, resource: Resource) -> Actual:
+    """`actual` with `labelled` meaning "carries what this resource's template wants": its labels
+    and annotations, and for a Secret its type (immutable: a changed type is sent, refused by the
+    API server, and reported)."""
+    if not actual.exists:
+        return actual
+    applied = metadata_applied(resource, actual.meta_labels, actual.meta_annotations)
+    if resource.kind == "IronflowSecret" and (actual.secret_type or "Opaque") != resource.template.type:
+        applied = False
+    return replace(actual, labelled=applied)
 
 
 def metadata_applied(

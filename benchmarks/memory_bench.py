@@ -1,0 +1,189 @@
+"""Memory per resource of ironflow-operator, by holder, on the embedded control plane.
+
+Run on demand: `python benchmarks/memory_bench.py --count 1000 2000` (total resources, half
+IronflowSecrets, half IronflowConfigs, one value each, in one namespace). For each N: a cold
+start over N existing resources, then a restart with the pod webhook running (one declaring pod
+admitted, so its derived view of the namespace exists). At each settle the operator (run through
+benchmarks/traced_operator.py) writes a census: the deep size of each holder of per-resource
+state, and VmRSS / VmHWM of the process. Prints one JSON line per phase; docs/benchmarks.md
+quotes the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import admission_phase  # beside this script
+from kubernetes import client, config
+from operator_bench import GROUP, NS, OP_NS, PLURALS, USER, VERSION, all_current, is_ready, parallel, wait
+
+from ironflow.core.crypto import derive_sealing_key, seal
+from ironflow.core.keyring import generate_master_key
+from ironflow.envtest.controlplane import ControlPlane
+from ironflow.envtest.ports import free_ports
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+TRACE: list[str] = []  # ["-X", "tracemalloc=1"] with --tracemalloc: it doubles RSS, so off for VmHWM
+
+
+def _operator(kubeconfig: Path, log: Path, census: Path, *extra: str) -> subprocess.Popen[bytes]:
+    argv = [
+        sys.executable,
+        *TRACE,
+        str(HERE / "traced_operator.py"),
+        f"--kubeconfig={kubeconfig}",
+        f"--namespace={NS}",
+        "--metrics-port=0",
+        "--health-port=0",
+        "--workers=8",
+        "--no-leader-election",
+        "--log-level=debug",
+        *extra,
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_SERVICE_", "IRONFLOW_"))}
+    env["IRONFLOW_CENSUS"] = str(census)
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def _census(process: subprocess.Popen[bytes], path: Path) -> dict[str, Any]:
+    path.unlink(missing_ok=True)
+    process.send_signal(signal.SIGUSR1)
+    wait(lambda: path.exists() and path.stat().st_size > 0, 300, "census")
+    result: dict[str, Any] = json.loads(path.read_text())
+    return result
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=60)
+
+
+def _settled(log: Path, count: int) -> bool:
+    return log.read_text(errors="replace").count("up to date") >= count
+
+
+def run(count: int, workdir: Path) -> list[dict[str, Any]]:
+    plane = ControlPlane(workdir / "cp", die_with_parent=True)
+    plane.start()
+    try:
+        api = config.new_client_from_config(config_file=str(plane.kubeconfig))
+        core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+        kubectl = [str(plane.bin_dir / "kubectl"), f"--kubeconfig={plane.kubeconfig}"]
+        subprocess.run(
+            [*kubectl, "apply", "--server-side", "-f", str(ROOT / "crds")], check=True, capture_output=True
+        )
+        subprocess.run(
+            [
+                *kubectl,
+                "wait",
+                "--for=condition=Established",
+                "crd/ironflowsecrets.ironflow.io",
+                "crd/ironflowconfigs.ironflow.io",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        for ns in (NS, OP_NS):
+            core.create_namespace({"metadata": {"name": ns}})
+        key = generate_master_key()
+        core.create_namespaced_secret(
+            OP_NS, {"metadata": {"name": "ironflow-master-key"}, "stringData": {"IRONFLOW_MASTER_KEY": key}}
+        )
+        public = derive_sealing_key(bytes.fromhex(key)).public
+        half = count // 2
+
+        def cr(kind: str, i: int) -> dict[str, Any]:
+            name, value = f"V{i}", f"value-{i}-{'x' * 24}"
+            spec = (
+                {"sealed": {name: seal(public, NS, name, value.encode())}}
+                if kind == "IronflowSecret"
+                else {"values": {name: value}}
+            )
+            return {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": kind,
+                "metadata": {"name": f"r{i}"},
+                "spec": spec,
+            }
+
+        parallel(
+            lambda k=k, i=i: custom.create_namespaced_custom_object(GROUP, VERSION, NS, PLURALS[k], cr(k, i))
+            for k in PLURALS
+            for i in range(half)
+        )
+        kubeconfig = plane.user_kubeconfig(workdir / "operator.kubeconfig", USER, ("system:masters",))
+        census = workdir / "census.json"
+        out: list[dict[str, Any]] = []
+
+        process = _operator(kubeconfig, workdir / "cold.log", census)
+        try:
+            seconds = wait(lambda: all_current(custom, half, is_ready), 1200, "cold start")
+            out.append(
+                {"count": count, "phase": "cold", "seconds": round(seconds, 1), **_census(process, census)}
+            )
+        finally:
+            _stop(process)
+
+        url = f"https://127.0.0.1:{free_ports(1)[0]}"
+        log = workdir / "restart.log"
+        process = _operator(
+            kubeconfig, log, census, f"--webhook-url={url}", f"--webhook-cert-dir={workdir / 'webhook-certs'}"
+        )
+        try:
+            seconds = wait(lambda: _settled(log, 2 * half), 1200, "restart settle")
+            wait(lambda: admission_phase._has_default_account(core, NS), 60, "default ServiceAccount")
+            declared = {"ironflow.io/secrets": "V0", "ironflow.io/configs": "V1"}
+
+            def admitted() -> bool:
+                try:
+                    pod = core.create_namespaced_pod(
+                        NS, admission_phase.pod("probe", declared), dry_run="All"
+                    )
+                except client.ApiException:
+                    return False
+                return "ironflow.io/injected" in (pod.metadata.annotations or {})
+
+            wait(admitted, 120, "a declaring pod admitted through the webhook")
+            out.append(
+                {
+                    "count": count,
+                    "phase": "restart+webhook",
+                    "seconds": round(seconds, 1),
+                    **_census(process, census),
+                }
+            )
+        finally:
+            _stop(process)
+        return out
+    finally:
+        plane.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, nargs="+", default=[1000, 2000], help="total resources per run")
+    parser.add_argument("--tracemalloc", action="store_true", help="also report tracemalloc's total")
+    args = parser.parse_args()
+    if args.tracemalloc:
+        TRACE.extend(["-X", "tracemalloc=1"])
+    for count in args.count:
+        with tempfile.TemporaryDirectory(prefix="ironflow-mem-") as tmp:
+            for row in run(count, Path(tmp)):
+                print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
