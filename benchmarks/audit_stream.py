@@ -21,10 +21,12 @@ _CHUNK = 16 << 20
 
 
 def key(record: dict[str, object]) -> str:
-    ref = record.get("objectRef") or {}
-    assert isinstance(ref, dict)
+    """ "verb resource[/subresource]"; a request without an object (discovery) by its path."""
+    ref = record.get("objectRef")
+    if not isinstance(ref, dict) or not ref.get("resource"):
+        return f"{record.get('verb')} {str(record.get('requestURI', '?')).split('?')[0]}"
     sub = ref.get("subresource")
-    return f"{record.get('verb')} {ref.get('resource')}{'/' + str(sub) if sub else ''}"
+    return f"{record.get('verb')} {ref['resource']}{'/' + str(sub) if sub else ''}"
 
 
 class AuditCounter:

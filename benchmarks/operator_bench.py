@@ -92,11 +92,13 @@ def raw_write_rate(core: client.CoreV1Api, count: int) -> float:
 
 
 def kubectl(plane: ControlPlane, *args: str) -> None:
-    subprocess.run(
+    done = subprocess.run(
         [str(plane.bin_dir / "kubectl"), f"--kubeconfig={plane.kubeconfig}", *args],
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
 
 
 class Phases:
@@ -133,6 +135,7 @@ def run(n: int, workdir: Path, pods: int = 200) -> dict[str, Any]:
         kubectl(
             plane,
             "wait",
+            "--timeout=300s",
             "--for=condition=Established",
             "crd/ironflowsecrets.ironflow.io",
             "crd/ironflowconfigs.ironflow.io",

@@ -96,7 +96,9 @@ def run(n: int, workdir: Path, peer_dir: Path) -> dict[str, Any]:
         api = config.new_client_from_config(config_file=str(plane.kubeconfig))
         core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
         kubectl(plane, "apply", "--server-side", "-f", str(peer_dir / CRD))
-        kubectl(plane, "wait", "--for=condition=Established", "crd/sealedsecrets.bitnami.com")
+        kubectl(
+            plane, "wait", "--timeout=300s", "--for=condition=Established", "crd/sealedsecrets.bitnami.com"
+        )
         for ns in (NS, KEY_NS):
             core.create_namespace({"metadata": {"name": ns}})
         private = ss_sealing.new_key()
