@@ -13,7 +13,6 @@ Measured as for Ironflow (operator_bench.Phases): time, its user's writes and re
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import subprocess
 import time
@@ -23,7 +22,7 @@ from typing import Any
 import ss_sealing
 from audit_stream import AuditCounter, total
 from kubernetes import client, config
-from operator_bench import NS, Phases, kubectl, parallel, poll_interval, raw_write_rate, wait
+from operator_bench import NS, Phases, kubectl, parallel, poll_interval, raw_write_rate, settle_writes, wait
 from process_stats import cpu_seconds, vm_hwm_mib
 
 from ironflow.envtest.controlplane import ControlPlane
@@ -74,13 +73,6 @@ def synced(custom: client.CustomObjectsApi, n: int, generation: int) -> bool:
     return done >= n
 
 
-def _settle_writes(audit: AuditCounter, at_least: int) -> None:
-    """Wait for the Events written after the status (asynchronous in client-go's recorder)."""
-    # fewer writes than the facts file says: the table shows what was counted
-    with contextlib.suppress(TimeoutError):
-        wait(lambda: total(audit.writes()) >= at_least, 60, "peer audit flushed")
-
-
 def check_unsealed(core: client.CoreV1Api, n: int, prefix: str) -> None:
     """The controller unsealed what Python sealed: the test of ss_sealing's format against Go."""
     for i in sorted({0, n // 2, n - 1}):
@@ -118,7 +110,7 @@ def run(n: int, workdir: Path, peer_dir: Path) -> dict[str, Any]:
         process = start_peer(peer_dir, kubeconfig, workdir / "peer.log")
         try:
             cold = wait(lambda: synced(custom, n, 1), 3600, "peer cold start", every)
-            _settle_writes(audit, 3 * n)
+            settle_writes(audit, 3 * n)
             phases.record("cold", cold, cpu_seconds(process.pid))
             check_unsealed(core, n, "one")
 
@@ -133,7 +125,7 @@ def run(n: int, workdir: Path, peer_dir: Path) -> dict[str, Any]:
             parallel(lambda i=i: patch(i) for i in range(n))
             wait(lambda: synced(custom, n, 2), 3600, "peer change", every)
             change = time.monotonic() - started
-            _settle_writes(audit, 6 * n)
+            settle_writes(audit, 6 * n)
             phases.record("change", change, cpu_seconds(process.pid) - cpu)
             check_unsealed(core, n, "two")
             first_hwm = vm_hwm_mib(process.pid)
