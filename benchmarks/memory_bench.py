@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 import admission_phase  # beside this script
 from kubernetes import client, config
 from operator_bench import GROUP, NS, OP_NS, PLURALS, USER, VERSION, all_current, is_ready, parallel, wait
+from operator_process import start_operator, stop, webhook_args
 
 from ironflow.core.crypto import derive_sealing_key, seal
 from ironflow.core.keyring import generate_master_key
@@ -38,23 +38,7 @@ TRACE: list[str] = []  # ["-X", "tracemalloc=1"] with --tracemalloc: it doubles 
 
 
 def _operator(kubeconfig: Path, log: Path, census: Path, *extra: str) -> subprocess.Popen[bytes]:
-    argv = [
-        sys.executable,
-        *TRACE,
-        str(HERE / "traced_operator.py"),
-        f"--kubeconfig={kubeconfig}",
-        f"--namespace={NS}",
-        "--metrics-port=0",
-        "--health-port=0",
-        "--workers=8",
-        "--no-leader-election",
-        "--log-level=debug",
-        *extra,
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_SERVICE_", "IRONFLOW_"))}
-    env["IRONFLOW_CENSUS"] = str(census)
-    with log.open("wb") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    return start_operator(kubeconfig, log, *extra, census=census, python_args=tuple(TRACE))
 
 
 def _census(process: subprocess.Popen[bytes], path: Path) -> dict[str, Any]:
@@ -63,11 +47,6 @@ def _census(process: subprocess.Popen[bytes], path: Path) -> dict[str, Any]:
     wait(lambda: path.exists() and path.stat().st_size > 0, 300, "census")
     result: dict[str, Any] = json.loads(path.read_text())
     return result
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    process.wait(timeout=60)
 
 
 def _settled(log: Path, count: int) -> bool:
@@ -134,12 +113,12 @@ def run(count: int, workdir: Path) -> list[dict[str, Any]]:
                 {"count": count, "phase": "cold", "seconds": round(seconds, 1), **_census(process, census)}
             )
         finally:
-            _stop(process)
+            stop(process)
 
         url = f"https://127.0.0.1:{free_ports(1)[0]}"
         log = workdir / "restart.log"
         process = _operator(
-            kubeconfig, log, census, f"--webhook-url={url}", f"--webhook-cert-dir={workdir / 'webhook-certs'}"
+            kubeconfig, log, census, *webhook_args(url, workdir / "webhook-certs")
         )
         try:
             seconds = wait(lambda: _settled(log, 2 * half), 1200, "restart settle")
@@ -165,7 +144,7 @@ def run(count: int, workdir: Path) -> list[dict[str, Any]]:
                 }
             )
         finally:
-            _stop(process)
+            stop(process)
         return out
     finally:
         plane.stop()

@@ -1,0 +1,56 @@
+"""Starting and stopping ironflow-operator for the benchmarks, in one place.
+
+operator_bench.py runs the installed `ironflow-operator`; memory_bench.py runs it through
+traced_operator.py (its SIGUSR1 census). Both run one process without leader election (its Lease
+renewals would blur the write counts), 8 workers, in the benchmark namespace, with no in-cluster
+hint and no IRONFLOW_* setting from the caller's environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NS = "bench"
+
+
+def start_operator(
+    kubeconfig: Path,
+    log: Path,
+    *extra: str,
+    census: Path | None = None,
+    python_args: tuple[str, ...] = (),
+) -> subprocess.Popen[bytes]:
+    """The operator as a child process; with `census`, traced_operator.py writes it there."""
+    if census is None:
+        command = [str(Path(sys.executable).parent / "ironflow-operator")]
+    else:
+        command = [sys.executable, *python_args, str(HERE / "traced_operator.py")]
+    argv = [
+        *command,
+        f"--kubeconfig={kubeconfig}",
+        f"--namespace={NS}",
+        "--metrics-port=0",
+        "--health-port=0",
+        "--workers=8",
+        "--no-leader-election",
+        "--log-level=debug",
+        *extra,
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_SERVICE_", "IRONFLOW_"))}
+    if census is not None:
+        env["IRONFLOW_CENSUS"] = str(census)
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    process.terminate()
+    process.wait(timeout=timeout)
+
+
+def webhook_args(url: str, cert_dir: Path) -> tuple[str, str]:
+    return f"--webhook-url={url}", f"--webhook-cert-dir={cert_dir}"
