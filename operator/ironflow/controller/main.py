@@ -39,6 +39,7 @@ from ironflow.k8s.config import ClusterNotNamed, choose_cluster
 
 logger = logging.getLogger("ironflow.operator")
 _ = _registry
+EVENT_DRAIN_SECONDS = 5.0  # a stop waits this long for Events still in flight (controller/events.py)
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -99,6 +100,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await runtime.events.drain(EVENT_DRAIN_SECONDS)
         await runtime.leadership.release()
         for runner in runners:
             await runner.cleanup()

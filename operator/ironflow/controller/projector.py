@@ -1,11 +1,12 @@
 """Reconcile one IronflowSecret / IronflowConfig: look, decide (core), write only what differs.
 
-Writes are exactly: the projected object when its data, label or existence differ; the status
-when it differs; Events for transitions. What the projected object holds comes from the drift
-watch's cache (controller/projected.py), so a steady-state reconcile reads nothing. Every write of
-the object is conditional: a create fails if it exists, a merge patch carries the resourceVersion
-the decision was made on. A concurrent hand edit or a stale cache therefore makes the write fail
-with 409 instead of overwriting a newer object; the reconcile then reads it once and decides again.
+Writes are exactly: the projected object when its data, label or existence differ; the status when
+it differs; Events for transitions (sent beside the reconcile: controller/events.py). What the
+projected object holds comes from the drift watch's cache (controller/projected.py), so a steady-
+state reconcile reads nothing. Every write of the object is conditional: a create fails if it
+exists, a merge patch carries the resourceVersion the decision was made on. A concurrent hand edit
+or a stale cache therefore makes the write fail with 409 instead of overwriting a newer object; the
+reconcile then reads it once and decides again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ironflow import metrics
-from ironflow.controller import events
 from ironflow.controller.logs import REDACTOR
 from ironflow.controller.projected import actual_from
 from ironflow.controller.state import Runtime
@@ -192,7 +192,7 @@ async def _report_invalid_spec(runtime: Runtime, resource: Resource, keys: KeySt
     if patch is not None and not await _patch_status(runtime, resource, patch):
         return
     for event in posted:
-        await events.post(runtime.kube, resource, event)
+        await runtime.events.post(resource, event)
     if patch is not None:
         logger.warning("%s %s/%s: Ready=False (%s): %s", resource.kind, resource.namespace, resource.name,
                        INVALID_SPEC, resource.spec_error)
@@ -229,7 +229,7 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     if patch is not None and not await _patch_status(runtime, resource, patch):
         return
     for event in transition_events(resource, projection, keys, state):
-        await events.post(kube, resource, event)
+        await runtime.events.post(resource, event)
     if projection.write != "none" or patch is not None:
         logger.info("%s %s/%s: %s %s %s, Ready=%s (%s)%s", kind, namespace, name, projection.write,
                     object_kind, name, state.status, state.reason,

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ironflow.controller.events import EventPoster
 from ironflow.controller.leadership import ElectionOptions, Leadership
 from ironflow.controller.projected import ProjectedCache
 from ironflow.controller.workqueue import WorkQueue
@@ -215,8 +216,10 @@ class Runtime:
     served_namespaces: set[str] = field(default_factory=set)
     cache_synced: asyncio.Event = field(default_factory=asyncio.Event)
     leadership: Leadership = field(init=False)
+    events: EventPoster = field(init=False)
 
     def __post_init__(self) -> None:
+        self.events = EventPoster(self.kube)
         # Every write this runtime's client sends passes the leader gate (controller/leadership.py).
         self.leadership = Leadership(self.kube, self.options.operator_namespace, self.options.election)
         self.kube.write_guard = self.leadership.guard
