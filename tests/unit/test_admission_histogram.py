@@ -63,3 +63,14 @@ def test_given_everything_beyond_the_last_bound_when_read_then_the_last_finite_b
                      for le, n in (("0.005", 0), ("25", 0), ("+Inf", 3)))
 
     assert _phase().webhook_latency(text)["p99"] == 25
+
+
+def test_given_a_baseline_when_read_then_only_the_calls_since_count() -> None:
+    def text(fast: int, slow: int) -> str:
+        return "\n".join(f'{H}_bucket{{name="declarations.pods.ironflow.io",le="{le}"}} {n}'
+                         for le, n in (("0.005", fast), ("0.025", fast + slow), ("+Inf", fast + slow)))
+
+    latency = _phase().webhook_latency(text(fast=110, slow=90), baseline=text(fast=10, slow=90))
+
+    assert latency["count"] == 100
+    assert latency["p99"] == pytest.approx(0.005 * 99 / 100)
