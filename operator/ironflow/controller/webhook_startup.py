@@ -58,7 +58,11 @@ class CachedEnvironments:
         if not self._known(namespace):
             return None
         cache = self._cache
-        await asyncio.wait_for(cache.prime(self._kube, namespace), timeout=READ_DEADLINE_SECONDS)
+        # A timeout scope, not wait_for: wait_for runs the priming in a new task, so every admission
+        # yielded to the event loop once even when the namespace was long primed, and with the
+        # API server's concurrent calls each decision then waited for the others (issue 14).
+        async with asyncio.timeout(READ_DEADLINE_SECONDS):
+            await cache.prime(self._kube, namespace)
         revision = cache.revision(namespace)
         memo = self.derived.get(namespace)
         if memo is None or memo[0] != revision:
