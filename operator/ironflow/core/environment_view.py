@@ -29,9 +29,10 @@ class EnvironmentView:
     # Secrets a pod refers to outside its declaration that do not exist (only filled for the
     # enforcement check, core/enforcement.py): a future IronflowSecret could take their names.
     missing_secrets: frozenset[str] = frozenset()
-    # (kind, resource) -> that resource's uid, so the webhook can ask whether the object a pod would
-    # read is owned by it without scanning the namespace's resources for each pod
-    uids: Mapping[tuple[Kind, str], str] = field(default_factory=dict)
+    # kind -> resource -> that resource's uid, so the webhook can ask whether the object a pod would
+    # read is owned by it without scanning the namespace's resources for each pod (nested rather
+    # than keyed by tuples: no tuple per resource; the uid strings are the listed ones, shared)
+    uids: Mapping[Kind, Mapping[str, str]] = field(default_factory=dict)
 
     def source(self, kind: Kind, name: str) -> str | None:
         """The projected Secret/ConfigMap name (same as the defining resource) or None if undefined."""
@@ -55,17 +56,18 @@ def build_view(
     owners: dict[Kind, Environment] = {}
     versions: dict[tuple[Kind, str], str] = {}
     resources: dict[Kind, frozenset[str]] = {}
-    uids: dict[tuple[Kind, str], str] = {}
+    uids: dict[Kind, dict[str, str]] = {}
     for kind, items in (("secret", list(secrets)), ("config", list(configs))):
         k: Kind = "secret" if kind == "secret" else "config"
         env = resolve(_definer(k, item) for item in items)
         owners[k] = env
         resources[k] = frozenset(_name(item) for item in items)
         by_name = {_name(item): item for item in items}
+        uids[k] = {}
         for name, item in by_name.items():
             uid = _mapping(_mapping(item).get("metadata")).get("uid")
             if isinstance(uid, str) and uid:
-                uids[(k, name)] = uid
+                uids[k][name] = uid
         for name, owner in env.owners.items():
             version = _status_version(by_name.get(owner, {}), name)
             if version:

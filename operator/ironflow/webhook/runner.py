@@ -83,7 +83,7 @@ def environment_reader(
         drawn = {(kind, source) for kind, name in declared if (source := view.source(kind, name))}
         unproven: dict[str, list[dict[str, Any]]] = {}
         for kind, resource in sorted(drawn):
-            uid = view.uids.get((kind, resource))
+            uid = view.uids.get(kind, {}).get(resource)
             if owned is None or uid is None or not owned(kind, namespace, resource, uid):
                 unproven.setdefault(kind, []).append({"metadata": {"name": resource, "uid": uid}})
         foreign = await foreign_projections(kube, namespace, unproven) if unproven else set()
