@@ -83,7 +83,8 @@ def build_view(
 def _mapping(value: object) -> Mapping[str, Any]:
     """The webhook reads bodies a CRD without schema may have let through: anything not an object
     counts as empty, so one malformed resource defines nothing instead of failing every pod."""
-    return value if isinstance(value, Mapping) else {}
+    # a plain dict first: the ABC check alone was a third of a 2,000-resource view rebuild
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def _name(item: Mapping[str, Any]) -> str:
