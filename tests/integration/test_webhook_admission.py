@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from operator_fixtures import GROUP, Operator, OperatorProcess
+from operator_fixtures import GROUP, Operator, OperatorProcess, wait_status
 from webhook_fixtures import (
     create_resource,
     pod_manifest,
@@ -332,36 +332,49 @@ def test_given_unowned_secret_named_like_the_resource_when_declaring_pod_created
     assert ironflow_env(pod) == [[DB_REF]]
 
 
-def test_given_many_resources_when_pod_declares_two_names_then_no_list_and_only_their_objects_checked(
+def _ready(cr: dict[str, Any]) -> bool:
+    """Projected and reported: the status is written after the object, so the operator has seen it."""
+    status = cr.get("status") or {}
+    return status.get("observedGeneration") == cr["metadata"]["generation"] and any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+    )
+
+
+def test_given_many_resources_when_pod_declares_two_names_then_no_list_and_no_get_per_admission(
     k8s_api: client.ApiClient, dev: str, operator: Operator, cluster: Cluster
 ) -> None:
+    """Names come from the operator's resource cache, ownership of the two objects the pod draws on
+    from its projected-object cache (its own list+watch): the API server sees no read for a pod."""
     audit = cluster.audit
     if audit is None:
         pytest.skip("counting the webhook's reads needs the session's own control plane (audit log)")
     for i in range(8):
         create_resource(k8s_api, dev, "IronflowSecret", f"extra-{i}", {f"EXTRA_{i}": "dev:x"})
-    core = client.CoreV1Api(k8s_api)
-    wanted = {"app"} | {f"extra-{i}" for i in range(8)}
-    eventually(
-        lambda: wanted <= {s.metadata.name for s in core.list_namespaced_secret(dev).items},
-        timeout=60,
-        what="every resource projected",
-    )
+    for kind, name in [("IronflowSecret", "app"), ("IronflowConfig", "app")] + [
+        ("IronflowSecret", f"extra-{i}") for i in range(8)
+    ]:
+        wait_status(k8s_api, kind, dev, name, _ready, f"{kind} {name} projected", timeout=60)
 
     def lists() -> int:
         return len(
             [e for e in audit.events(user=operator.user, namespace=dev, verb="list") if e.api_group == GROUP]
         )
 
-    listed_before = lists()
-    declared = {"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/configs": "HTTP_TIMEOUT_MS"}
-    pod = create_pod(k8s_api, dev, declared)
+    def ownership_reads() -> list[tuple[str, str]]:
+        return sorted(
+            (e.resource, e.name)
+            for e in audit.events(user=operator.user, namespace=dev, verb="get")
+            if (e.raw.get("responseObject") or {}).get("kind") == "PartialObjectMetadata"
+        )
 
-    audit.wait_for(verb="create", resource="pods", namespace=dev, name=pod["metadata"]["name"])
-    checked = sorted(
-        (e.resource, e.name)
-        for e in audit.events(user=operator.user, namespace=dev, verb="get")
-        if (e.raw.get("responseObject") or {}).get("kind") == "PartialObjectMetadata"
-    )
-    assert checked == [("configmaps", "app"), ("secrets", "app")]
+    listed_before, read_before = lists(), ownership_reads()
+    declared = {"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/configs": "HTTP_TIMEOUT_MS"}
+    core = client.CoreV1Api(k8s_api)
+    pods = [core.create_namespaced_pod(dev, pod_manifest(unique("p"), declared)) for _ in range(3)]
+
+    for pod in pods:
+        record = json.loads(pod.metadata.annotations["ironflow.io/injected"])
+        assert record["secrets"] == {"DB_PASSWORD": "app"} and record["configs"] == {"HTTP_TIMEOUT_MS": "app"}
+        audit.wait_for(verb="create", resource="pods", namespace=dev, name=pod.metadata.name)
+    assert ownership_reads() == read_before, "ownership came from the projected-object cache, not a GET"
     assert lists() == listed_before, "the environment came from the operator's cache, not a LIST per pod"

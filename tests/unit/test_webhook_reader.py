@@ -15,6 +15,7 @@ from helpers_ironflow_env import resource
 from ironflow.controller.state import Cache
 from ironflow.controller.webhook_startup import CachedEnvironments
 from ironflow.core.environment_view import EnvironmentView, build_view
+from ironflow.webhook.admission import review_declarations
 from ironflow.webhook.runner import Resources, environment_reader
 
 
@@ -116,3 +117,35 @@ def test_given_referenced_secrets_when_read_then_unmanaged_ones_looked_up_and_ab
 
     assert view.missing_secrets == {"future", "../../x"}
     assert kube.paths == ["/api/v1/namespaces/dev/secrets/future"]  # never a path from a bad name
+
+
+def test_given_a_primed_namespace_when_a_pod_is_reviewed_then_the_decision_never_yields_to_the_loop() -> None:
+    """One admission runs to completion once started: a yield (a task per call, as wait_for made)
+    lets the API server's concurrent calls interleave, so each waits for all the others."""
+    cache = Cache()
+    cache.put("IronflowSecret", _cr("app", 1, {"DB": "v1"}))
+    kube = _RecordingKube(live=([], []))
+    envs = CachedEnvironments(cache, kube, known={"dev"}.__contains__)  # type: ignore[arg-type]
+    read = environment_reader(kube, cached=envs, owned=lambda *_: True)  # type: ignore[arg-type]
+    review = {
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u-1", "namespace": "dev", "object": {
+            "metadata": {"name": "p", "annotations": {"ironflow.io/secrets": "DB"}},
+            "spec": {"containers": [{"name": "app"}]}}},
+    }
+
+    async def scenario() -> Any:
+        await read("dev", [("secret", "DB")])  # the first look primes the namespace (a LIST)
+        decision = review_declarations(review, read)
+        try:
+            decision.send(None)
+        except StopIteration as done:
+            return done.value
+        decision.close()
+        raise AssertionError("the admission yielded to the event loop")
+
+    response = asyncio.run(scenario())["response"]
+
+    assert response["allowed"] is True and response["patchType"] == "JSONPatch"
+    assert kube.paths == ["/apis/ironflow.io/v1alpha1/namespaces/dev/ironflowsecrets",
+                          "/apis/ironflow.io/v1alpha1/namespaces/dev/ironflowconfigs"]

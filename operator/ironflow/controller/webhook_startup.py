@@ -17,16 +17,18 @@ from typing import Any, Final
 import kopf
 
 from ironflow.controller import namespaces, state
+from ironflow.controller.projected import ProjectedCache
 from ironflow.controller.state import Cache, Runtime
 from ironflow.controller.webhook_certs import CertKeeper
 from ironflow.controller.webhook_options import current_options
+from ironflow.core.declarations import Kind
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND
 from ironflow.k8s.admission import READ_DEADLINE_SECONDS, stripped
 from ironflow.k8s.async_client import Kube
 from ironflow.webhook.configuration import CONFIGURATION_NAME
 from ironflow.webhook.lru import LruDict
-from ironflow.webhook.runner import Resources, RunningWebhook, start_webhook
+from ironflow.webhook.runner import OwnedProbe, Resources, RunningWebhook, start_webhook
 from ironflow.webhook.secret_certs import SecretCerts
 from ironflow.webhook.server import WebhookOptions
 
@@ -56,7 +58,11 @@ class CachedEnvironments:
         if not self._known(namespace):
             return None
         cache = self._cache
-        await asyncio.wait_for(cache.prime(self._kube, namespace), timeout=READ_DEADLINE_SECONDS)
+        # A timeout scope, not wait_for: wait_for runs the priming in a new task, so every admission
+        # yielded to the event loop once even when the namespace was long primed, and with the
+        # API server's concurrent calls each decision then waited for the others (issue 14).
+        async with asyncio.timeout(READ_DEADLINE_SECONDS):
+            await cache.prime(self._kube, namespace)
         revision = cache.revision(namespace)
         memo = self.derived.get(namespace)
         if memo is None or memo[0] != revision:
@@ -67,6 +73,23 @@ class CachedEnvironments:
             memo = (revision, (resources, build_view(namespace, *resources)))
             self.derived.put(namespace, memo)
         return memo[1]
+
+
+def owned_in(projected: ProjectedCache) -> OwnedProbe:
+    """Whether the projected object of a resource is, as the operator's own watch saw it last,
+    labelled as ours and controlled by that resource's uid: then admission needs no GET for it.
+
+    Only a positive answer is trusted. The watch trails the API server by the time an event takes,
+    so an object projected a moment ago may be missing here: the webhook then reads it, as it
+    always did. An object outside the label-filtered watch (someone else's) is never held here.
+    """
+
+    def owned(kind: Kind, namespace: str, resource: str, uid: str) -> bool:
+        actual = projected.get(SECRET_KIND if kind == "secret" else CONFIG_KIND, namespace, resource)
+        return (actual is not None and actual.exists and actual.labelled
+                and bool(uid) and actual.owner_uid == uid)
+
+    return owned
 
 
 @kopf.on.startup()
@@ -88,6 +111,7 @@ async def start_pod_webhook(**_: Any) -> None:
             serves=lambda namespace: namespaces.matches(patterns, namespace),
             cached=CachedEnvironments(runtime.cache, runtime.kube, known=served.__contains__),
             may_register=runtime.leadership.is_leading,
+            owned=owned_in(runtime.projected),
         )
         _running.append(running)
         # Every replica serves; only the leader registers its URL (dev/tests), again at each gain.

@@ -55,7 +55,8 @@ def stripped(items: Iterable[Mapping[str, Any]], field: str) -> list[dict[str, A
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    # a plain dict first: the ABC check alone was a third of a 2,000-resource view rebuild
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 METADATA_ONLY: Final = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"

@@ -37,53 +37,72 @@ Resources = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 # namespace -> its (IronflowSecrets, IronflowConfigs) stripped of values, and their view, from
 # memory (the operator's cache); None when the operator does not hold that namespace
 CachedLister = Callable[[str], Awaitable[tuple[Resources, EnvironmentView] | None]]
+# (kind, namespace, resource, resource uid) -> True only when the operator's projected-object cache
+# (its own label-filtered list+watch) holds the object of that name, labelled and controlled by that
+# uid. False means "not known to be owned" (absent, not seen yet, someone else's, not synced): read.
+OwnedProbe = Callable[[Kind, str, str, str], bool]
 
 
 def environment_reader(
-    kube: Kube, serves: Callable[[str], bool] | None = None, cached: CachedLister | None = None
+    kube: Kube,
+    serves: Callable[[str], bool] | None = None,
+    cached: CachedLister | None = None,
+    owned: OwnedProbe | None = None,
 ) -> EnvironmentReader:
-    """Reads for admission, from the operator's cache when it has one, live otherwise.
+    """Reads for admission, from the operator's caches when it has them, live otherwise.
 
     The cache decides only admissions: a pod whose declared names the cache does not know is
     checked again against a live listing, because the cache may trail a resource created a
     moment ago (the pod and its IronflowSecret applied together). So a busy namespace costs no
     LIST per pod, and no pod is refused on stale data.
+
+    Ownership works the same way: the projected-object cache can only say "owned by this
+    resource"; anything else (absent, a projection the watch has not delivered yet, an object
+    outside the watch) costs the metadata GET it always did, and the GET decides. So a pod is
+    never pointed at an object not owned by its resource, and none that a GET would admit is
+    refused because the cache trails.
     """
 
-    async def listed(
-        namespace: str, declared: Collection[tuple[Kind, str]]
-    ) -> tuple[Resources, EnvironmentView]:
+    async def listed(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
         found = await cached(namespace) if cached is not None else None
         if found is not None:
-            resources, view = found
+            view = found[1]
             if all(view.source(kind, name) is not None for kind, name in declared):
-                return resources, view
+                return view
         resources = await list_environment(kube, namespace)
-        return resources, build_view(namespace, *resources)
+        return build_view(namespace, *resources)
 
     async def read(
         namespace: str, declared: Collection[tuple[Kind, str]], *, secrets: Collection[str] = ()
     ) -> EnvironmentView:
         if serves is not None and not serves(namespace):
             raise EnvironmentNotServed(namespace)
-        (listed_secrets, configs), view = await listed(namespace, declared)
-        # Only the objects this pod would read need their ownership checked: one metadata GET per
-        # defining resource the pod draws on, not one per resource in the namespace.
-        sources = {(kind, view.source(kind, name)) for kind, name in declared}
-        drawn_on = {
-            kind: [item for item in items if (kind, (item.get("metadata") or {}).get("name")) in sources]
-            for kind, items in (("secret", listed_secrets), ("config", configs))
-        }
-        foreign = await foreign_projections(kube, namespace, drawn_on)
+        view = await listed(namespace, declared)
+        # Only the objects this pod would read need their ownership checked, and only those the
+        # projected cache does not show owned by their resource cost a metadata GET.
+        drawn = {(kind, source) for kind, name in declared if (source := view.source(kind, name))}
+        unproven: dict[str, list[dict[str, Any]]] = {}
+        for kind, resource in sorted(drawn):
+            uid = view.uids.get(kind, {}).get(resource)
+            if owned is None or uid is None or not owned(kind, namespace, resource, uid):
+                unproven.setdefault(kind, []).append({"metadata": {"name": resource, "uid": uid}})
+        foreign = await foreign_projections(kube, namespace, unproven) if unproven else set()
         if foreign:
-            view = build_view(namespace, listed_secrets, configs, foreign=foreign)
+            view = dataclasses.replace(view, foreign=view.foreign | frozenset(
+                (kind, resource) for kind, resource in _kinds(foreign)))
         unmanaged = [n for n in secrets if n not in view.resources.get("secret", frozenset())]
-        if unmanaged:  # enforcement: a Secret referred to must exist (core/enforcement.py)
+        if unmanaged:  # enforcement: a Secret referred to must exist (core/enforcement.py); not
+            # ours, so outside the projected cache's watch: one metadata GET each, as before
             missing = await missing_secrets(kube, namespace, unmanaged)
             view = dataclasses.replace(view, missing_secrets=frozenset(missing))
         return view
 
     return read
+
+
+def _kinds(pairs: Collection[tuple[str, str]]) -> list[tuple[Kind, str]]:
+    return [("secret" if kind == "secret" else "config", resource) for kind, resource in pairs
+            if kind in ("secret", "config")]
 
 
 @dataclass
@@ -107,13 +126,14 @@ async def start_webhook(
     serves: Callable[[str], bool] | None = None,
     cached: CachedLister | None = None,
     may_register: Callable[[], bool] | None = None,
+    owned: OwnedProbe | None = None,
 ) -> RunningWebhook:
     """Serving (and registered, with a URL) when this returns; stop() ends rotation and serving.
 
     `serves` tells whether the operator serves a namespace (--namespace): declaring pods elsewhere
     are refused, since nothing would ever be projected for them.
     """
-    server = WebhookServer(options, environment_reader(kube, serves, cached))
+    server = WebhookServer(options, environment_reader(kube, serves, cached, owned))
     await server.start()
 
     async def register(ca: bytes | None) -> None:
