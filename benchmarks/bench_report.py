@@ -107,13 +107,15 @@ def writes_detail(peer: dict[str, Any], ours: dict[str, Any]) -> str:
 
 def admission_table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| N | plain pods/s | declaring pods/s | declaring / plain | webhook p99 (API server histogram)"
+        "| N | plain pods/s | declaring pods/s | declaring / plain | webhook p50 / p99 (API server histogram)"
         " | calls | operator reads per declaring pod |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         a = r["admission"]
         p99 = "n/a" if a.get("p99") is None else f"{1000 * a['p99']:.1f} ms"
+        if a.get("p50") is not None:
+            p99 = f"{1000 * a['p50']:.1f} / {p99}"
         lines.append(
             f"| {r['n']:,} | {a['plain_rate']:.0f} | {a['declaring_rate']:.0f} | "
             f"{a['declaring_rate'] / a['plain_rate']:.0%} | {p99} | {a.get('calls', 0)} | "

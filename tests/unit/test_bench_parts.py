@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import apiserver_metrics  # noqa: E402
 import bench  # noqa: E402
 import bench_report  # noqa: E402
 import process_stats  # noqa: E402
@@ -91,31 +90,6 @@ def test_given_a_growing_audit_log_when_counted_then_only_the_users_completed_re
         out.write("\n".join(lines) + "\n" + _record("peer", "get", "secrets") + "\n")
     assert counter.reads() == Counter({"get secrets": 1})
     assert counter.writes() == Counter({"create secrets": 1, "update sealedsecrets/status": 1})
-
-
-METRICS = """\
-# TYPE apiserver_admission_webhook_admission_duration_seconds histogram
-apiserver_admission_webhook_admission_duration_seconds_bucket{name="a",operation="CREATE",le="0.005"} 90
-apiserver_admission_webhook_admission_duration_seconds_bucket{name="a",operation="CREATE",le="0.025"} 95
-apiserver_admission_webhook_admission_duration_seconds_bucket{name="a",operation="CREATE",le="+Inf"} 100
-apiserver_admission_webhook_admission_duration_seconds_bucket{name="b",operation="CREATE",le="0.005"} 0
-apiserver_admission_webhook_admission_duration_seconds_bucket{name="b",operation="CREATE",le="0.025"} 100
-apiserver_admission_webhook_admission_duration_seconds_bucket{name="b",operation="CREATE",le="+Inf"} 100
-apiserver_admission_webhook_admission_duration_seconds_count{name="a",operation="CREATE"} 100
-"""
-
-
-def test_given_buckets_of_two_webhooks_when_parsed_then_the_cumulative_counts_are_summed() -> None:
-    assert apiserver_metrics.buckets(METRICS) == Counter({0.005: 90, 0.025: 195, math.inf: 200})
-
-
-def test_given_cumulative_buckets_when_p99_is_estimated_then_it_interpolates_like_prometheus() -> None:
-    found = Counter({0.005: 90, 0.025: 199, math.inf: 200})
-    # rank 198 of 200 lies 108/109 of the way through the 5-25 ms bucket
-    assert apiserver_metrics.quantile(0.99, found) == pytest.approx(0.005 + 0.020 * 108 / 109)
-    assert apiserver_metrics.quantile(0.5, Counter({0.005: 10, math.inf: 10})) == pytest.approx(0.0025)
-    assert apiserver_metrics.quantile(0.99, Counter({0.005: 0, math.inf: 0})) is None
-    assert apiserver_metrics.quantile(0.99, Counter({0.005: 0, 0.025: 0, math.inf: 5})) == 0.025
 
 
 def _result(product: str, n: int, seconds: float, writes: int, hwm: float, **extra: Any) -> dict[str, Any]:
