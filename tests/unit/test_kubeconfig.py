@@ -149,3 +149,24 @@ def test_given_key_data_when_the_ssl_context_is_built_then_0600_files_in_a_remov
 def test_given_insecure_when_the_ssl_context_is_built_then_no_verification() -> None:
     context = client_tls.ssl_context(Endpoint(server="https://x", insecure=True))
     assert context.verify_mode == ssl.CERT_NONE and not context.check_hostname
+
+
+def test_given_an_exec_user_when_the_operator_starts_then_exit_2_with_one_line(tmp_path: Path) -> None:
+    import logging
+
+    from click.testing import CliRunner
+
+    from ironflow.controller.main import main
+
+    choice = _write(tmp_path / "config", [{"name": "ua", "user": {"exec": {"command": "aws"}}}])
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        result = CliRunner().invoke(main, [f"--kubeconfig={choice.kubeconfig}", "--metrics-port=0",
+                                           "--health-port=0"])
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert result.exit_code == 2
+    assert "context a" in result.output and "exec" in result.output
+    assert "Traceback" not in result.output
