@@ -135,9 +135,9 @@ class Kube:
                     accept: str = "application/json", guarded: bool = True) -> aiohttp.ClientResponse:
         if guarded and method != "GET" and self.write_guard is not None:
             self.write_guard()
-        headers = {"Accept": accept, "Content-Type": content_type, **_authorization(self._endpoint)}
         data = body if body is None or isinstance(body, bytes | str) else json.dumps(body)
         try:
+            headers = {"Accept": accept, "Content-Type": content_type, **_authorization(self._endpoint)}
             response = await self._session.request(
                 method, self._endpoint.server + path, params=dict(query or {}), headers=headers,
                 data=data, timeout=_timeout(limits), server_hostname=self._endpoint.tls_server_name)
