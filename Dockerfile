@@ -27,7 +27,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man \
  && ln -sf python3.11 /usr/bin/python3
 COPY --from=build /site /usr/lib/python3/dist-packages
-RUN for entry in ironflow-operator:ironflow.controller.main ironflow:ironflow.cli.main; do \
+RUN for entry in ironflow-operator:ironflow.controller.entry ironflow:ironflow.cli.main; do \
       printf '#!/usr/bin/python3.11\nimport sys\nfrom %s import main\nsys.exit(main())\n' "${entry#*:}" \
         > "/usr/local/bin/${entry%%:*}" && chmod 0755 "/usr/local/bin/${entry%%:*}"; \
     done \

@@ -105,7 +105,7 @@ def census(path: Path) -> None:
 def main() -> None:
     target = Path(os.environ.pop("IRONFLOW_CENSUS"))
     signal.signal(signal.SIGUSR1, lambda *_: census(target))
-    from ironflow.controller.main import main as operator_main
+    from ironflow.controller.entry import main as operator_main  # blocks the client libraries
 
     operator_main()
 

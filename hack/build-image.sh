@@ -61,12 +61,12 @@ rm -rf "$SITE/bin"
 "${PIP[@]}" install --root-user-action=ignore --no-deps --no-compile --target "$SITE" "$WORK"/wheel/*.whl
 rm -rf "$SITE/bin"
 # kubernetes>=35 also ships a second asyncio client under kubernetes/aio (68 MiB) that neither
-# the kubernetes package nor ironflow imports (the operator uses kubernetes_asyncio).
+# the kubernetes package nor ironflow imports (the operator uses neither: its client is raw aiohttp).
 rm -rf "$SITE/kubernetes/aio"
 
 # pip's console-script wrappers point at the host interpreter: write the image's own.
 mkdir -p "$RFS/usr/local/bin"
-for entry in ironflow-operator:ironflow.controller.main ironflow:ironflow.cli.main; do
+for entry in ironflow-operator:ironflow.controller.entry ironflow:ironflow.cli.main; do
   name=${entry%%:*}; module=${entry#*:}
   printf '#!/usr/bin/python3.11\nimport sys\nfrom %s import main\nsys.exit(main())\n' "$module" >"$RFS/usr/local/bin/$name"
   chmod 0755 "$RFS/usr/local/bin/$name"
@@ -78,7 +78,7 @@ say "compiling byte code with the image's interpreter ($(elapsed))"
 chroot "$RFS" /usr/bin/python3.11 -m compileall -q -j 0 --invalidation-mode unchecked-hash \
   /usr/lib/python3.11 /usr/lib/python3/dist-packages >/dev/null \
   || die "compileall failed in the image"
-chroot "$RFS" /usr/bin/python3.11 -c 'import ironflow.controller.main, ironflow.cli.main' \
+chroot "$RFS" /usr/bin/python3.11 -c 'import ironflow.controller.entry, ironflow.controller.main, ironflow.cli.main' \
   || die "the image's interpreter cannot import ironflow"
 
 # The non-root user, numeric so the kubelet can check runAsNonRoot without resolving names.

@@ -44,8 +44,7 @@ async def _runtime(cluster: Cluster) -> Runtime:
     options = Options(cluster=choice, namespaces=(), operator_namespace="ironflow-system",
                       master_key_secret="ironflow-master-key", metrics_port=0, health_port=0,
                       bind_address="127.0.0.1", workers=1, election=ElectionOptions(enabled=False))
-    plain = await Kube.connect(choice)
-    return Runtime(options=options, kube=_CountingKube(plain._api))
+    return Runtime(options=options, kube=await _CountingKube.connect(choice))
 
 
 def _config_map(api: client.ApiClient, namespace: str) -> client.V1ConfigMap:

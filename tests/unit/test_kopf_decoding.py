@@ -6,6 +6,7 @@ protection lapsing silently (an object nested ~1000 levels deep would stop the w
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from kopf._cogs.clients import api as kopf_api
@@ -54,3 +55,43 @@ def test_given_hook_installed_when_kopf_lists_then_response_decoded_bounded() ->
         kopf_api.request = original
     assert calls[0]["method"] == "get" and calls[0]["url"] == "/apis/x"
     assert listing["items"][0]["metadata"]["name"] == "deep"
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _body(api_version: str) -> dict[str, Any]:
+    return {"apiVersion": api_version, "kind": "K", "metadata": {
+        "name": "n", "managedFields": [{"manager": "kubectl"}],
+        "annotations": {LAST_APPLIED: '{"spec":{}}', "team": "a"}}, "spec": {"values": {"A": "1"}}}
+
+
+def test_given_our_kind_when_kopf_decodes_a_watch_line_then_managed_fields_and_last_applied_dropped() -> None:
+    kopf_decoding.install()
+    ours = kopf_api.json.loads(json.dumps({"type": "ADDED", "object": _body("ironflow.io/v1alpha1")}))
+    assert ours["object"]["metadata"] == {"name": "n", "annotations": {"team": "a"}}
+    assert ours["object"]["spec"] == {"values": {"A": "1"}}
+    theirs = kopf_api.json.loads(json.dumps({"type": "ADDED", "object": _body("v1")}))
+    assert theirs["object"] == _body("v1")
+
+
+def test_given_a_listing_of_our_kind_when_kopf_lists_then_items_slimmed_others_untouched() -> None:
+    ours = kopf_decoding.slim_listing({"apiVersion": "ironflow.io/v1alpha1", "kind": "IronflowConfigList",
+                                       "items": [_body("")], "metadata": {"continue": "x"}})
+    assert ours["items"][0]["metadata"] == {"name": "n", "annotations": {"team": "a"}}
+    theirs = {"apiVersion": "v1", "kind": "NamespaceList", "items": [_body("")]}
+    assert kopf_decoding.slim_listing(json.loads(json.dumps(theirs))) == theirs
+
+
+def test_given_the_operator_settings_when_configured_then_kopf_lists_in_pages_of_500() -> None:
+    import kopf
+
+    from ironflow.controller.settings import configure
+    from ironflow.controller.state import Options
+    from ironflow.k8s.config import ClusterChoice
+
+    settings = kopf.OperatorSettings()
+    configure(settings, Options(cluster=ClusterChoice(None, None, in_cluster=True), namespaces=(),
+                                operator_namespace="o", master_key_secret="k", metrics_port=0,
+                                health_port=0, bind_address="127.0.0.1", workers=1))
+    assert settings.watching.chunk_size == 500

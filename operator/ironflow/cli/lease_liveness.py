@@ -12,10 +12,19 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
-from ironflow.core.lease import DEFAULT_LEASE_NAME, Liveness, liveness
-from ironflow.k8s.lease import read_lease_sync
+from ironflow.core.lease import DEFAULT_LEASE_NAME, LeaseRecord, Liveness, liveness, parse_lease
+from ironflow.k8s.lease import COORDINATION
+from ironflow.k8s.paths import group_path
 from ironflow.k8s.sync_client import SyncClient
-from ironflow.k8s.sync_errors import Forbidden
+from ironflow.k8s.sync_errors import Forbidden, NotFound
+
+
+def read_lease_sync(client: SyncClient, namespace: str, name: str) -> LeaseRecord | None:
+    """None when there is no such Lease."""
+    try:
+        return parse_lease(client.request("GET", group_path(COORDINATION, "leases", namespace, name)))
+    except NotFound:
+        return None
 
 
 def operator_liveness(

@@ -10,6 +10,14 @@ recurses and cuts off subtrees nested past its bound. The bad object then reache
 like any other and is reported on (its value is refused by `core.config_values`), while every
 other resource keeps being watched and reconciled.
 
+The same two call sites also slim every IronflowSecret and IronflowConfig body before kopf queues
+it: kopf lists everything at once (its scheduler has no back-pressure), so at start-up each listed
+body waits in a queue, and kubectl-applied bodies carry their field-ownership records and a full
+copy of the last applied object, often more than the object itself. kopf never needs either: its
+state lives in our in-memory storages (controller/storage.py; kopf's annotation diff-base, which
+would read the last-applied annotation, is not used) and it writes only merge patches of status,
+annotations and finalizers, which do not depend on what the body it holds carried.
+
 The two attributes replaced here are private to kopf: `tests/unit/test_kopf_decoding.py` fails
 if a kopf upgrade moves them, rather than letting the protection silently lapse.
 """
@@ -22,9 +30,49 @@ from typing import Any
 
 from kopf._cogs.clients import api as kopf_api
 
+from ironflow.controller.state import DROPPED_ANNOTATIONS, DROPPED_METADATA
 from ironflow.core import bounded_json
+from ironflow.core.model import GROUP
 
 _MARK = "_ironflow_bounded_json"
+_OURS = f"{GROUP}/"
+
+
+def _slim_metadata(body: Any) -> None:
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    if not isinstance(metadata, dict):
+        return
+    for key in DROPPED_METADATA:
+        metadata.pop(key, None)
+    annotations = metadata.get("annotations")
+    if isinstance(annotations, dict):
+        for key in DROPPED_ANNOTATIONS:
+            annotations.pop(key, None)
+
+
+def _ours(api_version: Any) -> bool:
+    return isinstance(api_version, str) and api_version.startswith(_OURS)
+
+
+def slim_event(event: Any) -> Any:
+    """A watch event, its object slimmed when it is one of our kinds (in place)."""
+    obj = event.get("object") if isinstance(event, dict) else None
+    if isinstance(obj, dict) and _ours(obj.get("apiVersion")):
+        _slim_metadata(obj)
+    return event
+
+
+def slim_listing(listing: Any) -> Any:
+    """A list response (its items carry no apiVersion of their own), items slimmed when ours."""
+    items = listing.get("items") if isinstance(listing, dict) else None
+    if isinstance(items, list) and _ours(listing.get("apiVersion")):
+        for item in items:
+            _slim_metadata(item)
+    return listing
+
+
+def _loads(text: str | bytes) -> Any:
+    return slim_event(bounded_json.loads(text))
 
 
 class _BoundedJsonModule(types.ModuleType):
@@ -32,7 +80,7 @@ class _BoundedJsonModule(types.ModuleType):
 
     def __init__(self) -> None:
         super().__init__("json")
-        self.loads = bounded_json.loads
+        self.loads = _loads
 
     def __getattr__(self, name: str) -> Any:
         return getattr(json, name)
@@ -53,7 +101,7 @@ async def _bounded_get(
         logger=logger,
     )
     async with response:
-        return bounded_json.loads(await response.read())
+        return slim_listing(bounded_json.loads(await response.read()))
 
 
 def install() -> None:

@@ -17,8 +17,13 @@ async def login(**_: Any) -> kopf.ConnectionInfo:
     return kopf.ConnectionInfo(
         server=creds.server,
         ca_path=creds.ca_path,
+        ca_data=creds.ca_data,
         insecure=creds.insecure,
         token=creds.token,
+        username=creds.username,
+        password=creds.password,
         certificate_path=creds.certificate_path,
+        certificate_data=creds.certificate_data,
         private_key_path=creds.private_key_path,
+        private_key_data=creds.private_key_data,
     )

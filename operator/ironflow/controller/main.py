@@ -36,6 +36,7 @@ from ironflow.controller.settings import configure
 from ironflow.controller.webhook_options import configure_webhook, options_from, webhook_click_options
 from ironflow.k8s.async_client import Kube
 from ironflow.k8s.config import ClusterNotNamed, choose_cluster
+from ironflow.k8s.kubeconfig import KubeconfigError
 
 logger = logging.getLogger("ironflow.operator")
 _ = _registry
@@ -153,6 +154,9 @@ def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespac
                             election=election_from(webhook), dev_mode=dev_mode)
     try:
         asyncio.run(serve(options))
+    except KubeconfigError as exc:  # e.g. an exec credential plugin: one line naming the context
+        click.echo(f"ironflow-operator: {exc}", err=True)
+        sys.exit(2)
     except OSError as exc:  # a port in use, typically: say so without a traceback
         click.echo(f"ironflow-operator: {exc}", err=True)
         sys.exit(1)

@@ -68,8 +68,8 @@ def _rv(body: Mapping[str, Any]) -> int:
 # What no reader of the cache needs, and what costs most per body: the server's field ownership
 # records (one nested dict per field per manager) and kubectl's copy of the whole last applied
 # object. Measured at 200 resources: 11 KB per cached body before, see docs/benchmarks.md.
-_DROPPED_METADATA = ("managedFields",)
-_DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+DROPPED_METADATA = ("managedFields",)
+DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 _SHORT = 40  # string values up to this length are interned: states, reasons, times, kinds
 
 
@@ -88,10 +88,10 @@ def _compact(value: Any) -> Any:
 
 def slim(kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
     """The CR body as the cache keeps it: all a reconcile, the webhook or a rollout reads."""
-    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k not in _DROPPED_METADATA}
+    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k not in DROPPED_METADATA}
     annotations = meta.get("annotations")
-    if isinstance(annotations, Mapping) and any(a in annotations for a in _DROPPED_ANNOTATIONS):
-        meta["annotations"] = {k: v for k, v in annotations.items() if k not in _DROPPED_ANNOTATIONS}
+    if isinstance(annotations, Mapping) and any(a in annotations for a in DROPPED_ANNOTATIONS):
+        meta["annotations"] = {k: v for k, v in annotations.items() if k not in DROPPED_ANNOTATIONS}
     out = {k: v for k, v in body.items() if k not in ("metadata", "apiVersion", "kind")}
     compact: dict[str, Any] = _compact({**out, "metadata": meta})
     compact["apiVersion"], compact["kind"] = API_VERSION, kind

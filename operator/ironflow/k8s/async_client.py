@@ -1,28 +1,31 @@
 """A small raw-JSON async client for the operator, configured only from an explicit ClusterChoice.
 
-Why raw JSON instead of the generated models: the operator compares desired and actual objects as
-plain dicts, and the generated client logs whole response bodies at DEBUG (Secret data included),
-which must never happen. Responses are read here, errors become ApiError with the API's status
-and a clipped message; request and response bodies are never logged.
+Why raw JSON on plain aiohttp instead of the generated models: the operator compares desired and
+actual objects as plain dicts; the generated client logs whole response bodies at DEBUG (Secret
+data included), which must never happen; and importing kubernetes_asyncio loads every generated
+model (about 60 MB of RSS per replica). The cluster is resolved by k8s/kubeconfig.py. Responses
+are read here, errors become ApiError with the API's status and a clipped message; request and
+response bodies are never logged.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from kubernetes_asyncio import client, config
 
 from ironflow.core import bounded_json
+from ironflow.k8s.client_tls import ssl_context
 from ironflow.k8s.config import ClusterChoice
+from ironflow.k8s.kubeconfig import Endpoint, resolve
 from ironflow.k8s.paths import core_path, group_path
 
 USER_AGENT = "ironflow-operator/0.1.0"
 MERGE_PATCH = "application/merge-patch+json"
-_AUTH = ["BearerToken"]
 __all__ = ["ApiError", "Credentials", "Kube", "core_path", "credentials", "group_path"]
 
 
@@ -47,34 +50,50 @@ class NotLeading(ApiError):
         super().__init__(0, "NotLeading", "this replica is not the leader; the write was not sent")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Credentials:
-    """What kopf needs to log in, taken from the same explicit choice as our own client."""
+    """What kopf needs to log in, taken from the same explicit choice as our own client.
+
+    PEM data is passed as data (kopf loads a CA from memory, and keeps a client key on disk only
+    while it builds its SSL context); paths named in the kubeconfig are passed as paths."""
 
     server: str
     ca_path: str | None
+    ca_data: bytes | None
     certificate_path: str | None
+    certificate_data: bytes | None
     private_key_path: str | None
+    private_key_data: bytes | None
     token: str | None
+    username: str | None
+    password: str | None
     insecure: bool
 
 
-async def _configuration(choice: ClusterChoice) -> client.Configuration:
-    cfg = client.Configuration()
-    if choice.in_cluster:
-        config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
-    else:
-        await config.load_kube_config(config_file=choice.kubeconfig, context=choice.context,
-                                      client_configuration=cfg, persist_config=False)
-    return cfg
-
-
 async def credentials(choice: ClusterChoice) -> Credentials:
-    cfg = await _configuration(choice)
-    auth = (cfg.api_key or {}).get("authorization") or (cfg.api_key or {}).get("BearerToken")
-    token = auth[len("Bearer "):] if isinstance(auth, str) and auth.startswith("Bearer ") else auth
-    return Credentials(server=str(cfg.host), ca_path=cfg.ssl_ca_cert, certificate_path=cfg.cert_file,
-                       private_key_path=cfg.key_file, token=token, insecure=not cfg.verify_ssl)
+    """Resolved again at each kopf login, so a rotated service-account token is picked up."""
+    e = resolve(choice)
+    return Credentials(server=e.server, ca_path=e.ca_path, ca_data=e.ca_data,
+                       certificate_path=e.certificate_path, certificate_data=e.certificate_data,
+                       private_key_path=e.private_key_path, private_key_data=e.private_key_data,
+                       token=e.bearer_token(), username=e.username, password=e.password,
+                       insecure=e.insecure)
+
+
+def _authorization(endpoint: Endpoint) -> dict[str, str]:
+    token = endpoint.bearer_token()
+    if token:
+        return {"Authorization": f"Bearer {token}"}
+    if endpoint.username is not None and endpoint.password is not None:
+        pair = f"{endpoint.username}:{endpoint.password}".encode()
+        return {"Authorization": f"Basic {base64.b64encode(pair).decode('ascii')}"}
+    return {}
+
+
+def _timeout(limits: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientTimeout:
+    if isinstance(limits, aiohttp.ClientTimeout):
+        return limits
+    return aiohttp.ClientTimeout(total=limits)
 
 
 async def _error(response: aiohttp.ClientResponse) -> ApiError:
@@ -94,18 +113,21 @@ class Kube:
     passes, so a replica that is not (or no longer) the leader cannot write, whatever the caller.
     """
 
-    def __init__(self, api: client.ApiClient) -> None:
-        self._api = api
+    def __init__(self, session: aiohttp.ClientSession, endpoint: Endpoint) -> None:
+        self._session = session
+        self._endpoint = endpoint
         self.write_guard: Callable[[], None] | None = None
 
     @classmethod
     async def connect(cls, choice: ClusterChoice) -> Kube:
-        api = client.ApiClient(configuration=await _configuration(choice))
-        api.user_agent = USER_AGENT
-        return cls(api)
+        endpoint = resolve(choice)
+        connector = aiohttp.TCPConnector(ssl=ssl_context(endpoint))
+        session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": USER_AGENT},
+                                        auto_decompress=True, trust_env=False)
+        return cls(session, endpoint)
 
     async def close(self) -> None:
-        await self._api.close()
+        await self._session.close()
 
     async def _send(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
                     body: Any = None, content_type: str = "application/json",
@@ -113,11 +135,12 @@ class Kube:
                     accept: str = "application/json", guarded: bool = True) -> aiohttp.ClientResponse:
         if guarded and method != "GET" and self.write_guard is not None:
             self.write_guard()
-        headers = {"Accept": accept, "Content-Type": content_type}
+        data = body if body is None or isinstance(body, bytes | str) else json.dumps(body)
         try:
-            response: aiohttp.ClientResponse = await self._api.call_api(
-                path, method, query_params=list((query or {}).items()), header_params=headers,
-                body=body, auth_settings=_AUTH, _preload_content=False, _request_timeout=limits)
+            headers = {"Accept": accept, "Content-Type": content_type, **_authorization(self._endpoint)}
+            response = await self._session.request(
+                method, self._endpoint.server + path, params=dict(query or {}), headers=headers,
+                data=data, timeout=_timeout(limits), server_hostname=self._endpoint.tls_server_name)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise ApiError(0, type(exc).__name__, "API server unreachable") from None
         if not 200 <= response.status <= 299:

@@ -4,7 +4,8 @@ Writes are create (fails with 409 when someone else created it first) or a full 
 the resourceVersion the decision was made on (fails with 409 when anyone wrote in between), never
 a blind patch: of two candidates racing for a free Lease, exactly one write succeeds. The
 operator's calls bypass its own leader gate (controller/leadership.py): the Lease is the one
-object a standby writes.
+object a standby writes. The CLI's synchronous read is in cli/lease_liveness.py, so that this
+module (imported by the operator) stays clear of the sync client's library.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from typing import Any, Final
 
 from ironflow.core.lease import LeaseRecord, parse_lease
 from ironflow.k8s.async_client import ApiError, Kube, group_path
-from ironflow.k8s.sync_client import SyncClient
-from ironflow.k8s.sync_errors import NotFound
 
 COORDINATION: Final = "coordination.k8s.io/v1"
 
@@ -51,11 +50,3 @@ async def write_lease(kube: Kube, namespace: str, name: str, record: LeaseRecord
     parsed = parse_lease(written)
     assert parsed is not None
     return parsed
-
-
-def read_lease_sync(client: SyncClient, namespace: str, name: str) -> LeaseRecord | None:
-    """The CLI's read (`ironflow status`): None when there is no such Lease."""
-    try:
-        return parse_lease(client.request("GET", group_path(COORDINATION, "leases", namespace, name)))
-    except NotFound:
-        return None
