@@ -22,6 +22,7 @@ from ironflow.controller import (
     drift,
     health,
     kopf_decoding,
+    kopf_memories,
     logs,
     masterkey,
     namespaces,
@@ -91,6 +92,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     settings = kopf.OperatorSettings()
     configure(settings, options)
     kopf_decoding.install()  # no single object's body may stop the watch of its kind
+    kopf_memories.install()  # no per-object memory kopf would keep for handlers we do not have
     try:
         await kopf.operator(clusterwide=not options.namespaces,
                             namespaces=namespaces.kopf_patterns(options.namespaces),
