@@ -13,12 +13,19 @@ Environment checks go through the operator's work queue as ("rollout", namespace
 status changes (a restart, a key rotation, a bulk apply) collapses into one check per namespace,
 and a failed check is retried with backoff instead of being lost. The environment is read from
 the operator's in-memory cache of resources, not listed again for every event.
+
+A check runs at most once per ROLLOUT_INTERVAL per namespace, and derives the environment's view
+only when a workload there declares something. Without both, a restart over N resources (each
+listed resource is news to a fresh process) re-derived the view of all N for nearly every event,
+because each event re-queued the check while the previous one ran: at 10,000 resources that was
+three quarters of the restart's CPU (docs/benchmarks.md). A change waits at most that interval.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +56,8 @@ _seen_workloads: dict[tuple[str, str, str], str] = {}
 
 ROLLOUT_KEY = "rollout"
 ATTEMPTS = 3
+ROLLOUT_INTERVAL = 1.0  # seconds between two checks of one namespace (see the module docstring)
+_last_check: dict[str, float] = {}
 
 
 async def _view(runtime: state.Runtime, namespace: str) -> EnvironmentView:
@@ -109,10 +118,19 @@ async def reconcile_workload(
 
 async def reconcile_environment(runtime: state.Runtime, namespace: str) -> None:
     """The queued check of one environment; API errors propagate so the queue retries it."""
+    now = time.monotonic()
+    wait = _last_check.get(namespace, now - ROLLOUT_INTERVAL) + ROLLOUT_INTERVAL - now
+    if wait > 0:  # checked a moment ago: once more when the interval is over (events may re-queue it sooner)
+        runtime.queue.add_after((ROLLOUT_KEY, namespace), wait)
+        return
+    _last_check[namespace] = now
+    declaring = [(resource, body) for resource, body in await list_workloads(runtime.kube, namespace)
+                 if _declares(body)]
+    if not declaring:
+        return
     view = await _view(runtime, namespace)
-    for resource, body in await list_workloads(runtime.kube, namespace):
-        if _declares(body):
-            await reconcile_workload(runtime.kube, resource, body, view)
+    for resource, body in declaring:
+        await reconcile_workload(runtime.kube, resource, body, view)
 
 
 def _versions_changed(kind: str, body: Mapping[str, Any]) -> bool:
