@@ -70,6 +70,10 @@ crds: install control-plane ## regenerate crds/ (hack/gen-crds.py), then its cop
 	$(BIN)/python hack/gen-crds.py crds
 	HELM="$(CP_DIR)/helm" $(BIN)/python hack/gen-manifests.py
 
+.PHONY: manifests
+manifests: install control-plane ## regenerate manifests/ from the chart (hack/gen-manifests.py)
+	HELM="$(CP_DIR)/helm" $(BIN)/python hack/gen-manifests.py
+
 .PHONY: crds-check
 crds-check: install control-plane ## fail if crds/, its copies (chart, manifests/) or manifests/ are stale
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
