@@ -21,18 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import admission_phase  # beside this script
-from kubernetes import client, config
-from operator_bench import GROUP, NS, OP_NS, PLURALS, USER, VERSION, all_current, is_ready, parallel, wait
+from kubernetes import client
+from operator_bench import NS, USER, all_current, create_resources, is_ready, prepare, wait
 from operator_process import start_operator, stop, webhook_args
 
-from ironflow.core.crypto import derive_sealing_key, seal
-from ironflow.core.keyring import generate_master_key
 from ironflow.envtest.controlplane import ControlPlane
 from ironflow.envtest.ports import free_ports
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-
 
 TRACE: list[str] = []  # ["-X", "tracemalloc=1"] with --tracemalloc: it doubles RSS, so off for VmHWM
 
@@ -57,51 +51,10 @@ def run(count: int, workdir: Path) -> list[dict[str, Any]]:
     plane = ControlPlane(workdir / "cp", die_with_parent=True)
     plane.start()
     try:
-        api = config.new_client_from_config(config_file=str(plane.kubeconfig))
+        api, public = prepare(plane)
         core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
-        kubectl = [str(plane.bin_dir / "kubectl"), f"--kubeconfig={plane.kubeconfig}"]
-        subprocess.run(
-            [*kubectl, "apply", "--server-side", "-f", str(ROOT / "crds")], check=True, capture_output=True
-        )
-        subprocess.run(
-            [
-                *kubectl,
-                "wait",
-                "--for=condition=Established",
-                "crd/ironflowsecrets.ironflow.io",
-                "crd/ironflowconfigs.ironflow.io",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        for ns in (NS, OP_NS):
-            core.create_namespace({"metadata": {"name": ns}})
-        key = generate_master_key()
-        core.create_namespaced_secret(
-            OP_NS, {"metadata": {"name": "ironflow-master-key"}, "stringData": {"IRONFLOW_MASTER_KEY": key}}
-        )
-        public = derive_sealing_key(bytes.fromhex(key)).public
         half = count // 2
-
-        def cr(kind: str, i: int) -> dict[str, Any]:
-            name, value = f"V{i}", f"value-{i}-{'x' * 24}"
-            spec = (
-                {"sealed": {name: seal(public, NS, name, value.encode())}}
-                if kind == "IronflowSecret"
-                else {"values": {name: value}}
-            )
-            return {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": kind,
-                "metadata": {"name": f"r{i}"},
-                "spec": spec,
-            }
-
-        parallel(
-            lambda k=k, i=i: custom.create_namespaced_custom_object(GROUP, VERSION, NS, PLURALS[k], cr(k, i))
-            for k in PLURALS
-            for i in range(half)
-        )
+        create_resources(custom, public, half, lambda i: f"value-{i}-{'x' * 24}")
         kubeconfig = plane.user_kubeconfig(workdir / "operator.kubeconfig", USER, ("system:masters",))
         census = workdir / "census.json"
         out: list[dict[str, Any]] = []

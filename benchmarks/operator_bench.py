@@ -101,6 +101,53 @@ def kubectl(plane: ControlPlane, *args: str) -> None:
         raise RuntimeError(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
 
 
+def prepare(plane: ControlPlane) -> tuple[client.ApiClient, bytes]:
+    """CRDs established, the benchmark and operator namespaces, a master key: (admin client, the
+    sealing public key values are sealed for)."""
+    api = config.new_client_from_config(config_file=str(plane.kubeconfig))
+    core = client.CoreV1Api(api)
+    kubectl(plane, "apply", "--server-side", "-f", str(ROOT / "crds"))
+    kubectl(
+        plane,
+        "wait",
+        "--timeout=300s",
+        "--for=condition=Established",
+        "crd/ironflowsecrets.ironflow.io",
+        "crd/ironflowconfigs.ironflow.io",
+    )
+    for ns in (NS, OP_NS):
+        core.create_namespace({"metadata": {"name": ns}})
+    key = generate_master_key()
+    core.create_namespaced_secret(
+        OP_NS, {"metadata": {"name": "ironflow-master-key"}, "stringData": {"IRONFLOW_MASTER_KEY": key}}
+    )
+    return api, derive_sealing_key(bytes.fromhex(key)).public
+
+
+def resource(public: bytes, kind: str, i: int, value: str) -> dict[str, Any]:
+    """Resource r{i} of `kind` with one name, V{i}: sealed for a secret, plain for a config."""
+    name = f"V{i}"
+    spec = (
+        {"sealed": {name: seal(public, NS, name, value.encode())}}
+        if kind == "IronflowSecret"
+        else {"values": {name: value}}
+    )
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": f"r{i}"}, "spec": spec}
+
+
+def create_resources(
+    custom: client.CustomObjectsApi, public: bytes, count: int, value: Callable[[int], str]
+) -> None:
+    """`count` resources of each kind, created from 8 client threads."""
+    parallel(
+        lambda k=k, i=i: custom.create_namespaced_custom_object(
+            GROUP, VERSION, NS, PLURALS[k], resource(public, k, i, value(i))
+        )
+        for k in PLURALS
+        for i in range(count)
+    )
+
+
 def settle_writes(audit: AuditCounter, at_least: int) -> None:
     """Wait for the writes a phase is known to make (Events are posted after the status) to reach
     the audit log; if fewer come, go on after a minute: the tables show what was counted."""
@@ -136,47 +183,10 @@ def run(n: int, workdir: Path, pods: int = 200) -> dict[str, Any]:
     plane = ControlPlane(workdir / "cp", die_with_parent=True)
     plane.start()
     try:
-        api = config.new_client_from_config(config_file=str(plane.kubeconfig))
+        api, public = prepare(plane)
         core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
-        kubectl(plane, "apply", "--server-side", "-f", str(ROOT / "crds"))
-        kubectl(
-            plane,
-            "wait",
-            "--timeout=300s",
-            "--for=condition=Established",
-            "crd/ironflowsecrets.ironflow.io",
-            "crd/ironflowconfigs.ironflow.io",
-        )
-        for ns in (NS, OP_NS):
-            core.create_namespace({"metadata": {"name": ns}})
-        key = generate_master_key()
-        core.create_namespaced_secret(
-            OP_NS, {"metadata": {"name": "ironflow-master-key"}, "stringData": {"IRONFLOW_MASTER_KEY": key}}
-        )
-        public = derive_sealing_key(bytes.fromhex(key)).public
         raw = raw_write_rate(core, n)
-
-        def cr(kind: str, i: int, value: str) -> dict[str, Any]:
-            name = f"V{i}"
-            spec = (
-                {"sealed": {name: seal(public, NS, name, value.encode())}}
-                if kind == "IronflowSecret"
-                else {"values": {name: value}}
-            )
-            return {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": kind,
-                "metadata": {"name": f"r{i}"},
-                "spec": spec,
-            }
-
-        parallel(
-            lambda k=k, i=i: custom.create_namespaced_custom_object(
-                GROUP, VERSION, NS, PLURALS[k], cr(k, i, f"one-{i}")
-            )
-            for k in PLURALS
-            for i in range(count)
-        )
+        create_resources(custom, public, count, lambda i: f"one-{i}")
         kubeconfig = plane.user_kubeconfig(workdir / "operator.kubeconfig", USER, ("system:masters",))
         audit = AuditCounter(plane.audit.path, USER)
         phases = Phases(audit)
@@ -191,7 +201,7 @@ def run(n: int, workdir: Path, pods: int = 200) -> dict[str, Any]:
                 return is_ready(item) and item["status"]["observedGeneration"] >= 2
 
             def patch(kind: str, i: int) -> None:
-                body = cr(kind, i, f"two-{i}")
+                body = resource(public, kind, i, f"two-{i}")
                 custom.patch_namespaced_custom_object(
                     GROUP, VERSION, NS, PLURALS[kind], f"r{i}", {"spec": body["spec"]}
                 )
