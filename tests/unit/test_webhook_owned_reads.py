@@ -57,8 +57,8 @@ class _Kube:
 
 
 def _cached(resources: Resources) -> Any:
-    async def from_cache(namespace: str) -> tuple[Resources, EnvironmentView]:
-        return resources, build_view(namespace, *resources)
+    async def from_cache(namespace: str) -> EnvironmentView:
+        return build_view(namespace, *resources)
 
     return from_cache
 

@@ -45,8 +45,8 @@ def test_given_cache_knows_every_declared_name_when_read_then_no_list_and_one_ge
     cached: Resources = ([_app({"DB": "v1"}), other], [])
     kube = _RecordingKube(live=([], []))
 
-    async def from_cache(namespace: str) -> tuple[Resources, EnvironmentView]:
-        return cached, build_view(namespace, *cached)
+    async def from_cache(namespace: str) -> EnvironmentView:
+        return build_view(namespace, *cached)
 
     read = environment_reader(kube, cached=from_cache)  # type: ignore[arg-type]
     view = asyncio.run(read("dev", [("secret", "DB")]))
@@ -58,8 +58,8 @@ def test_given_cache_knows_every_declared_name_when_read_then_no_list_and_one_ge
 def test_given_cache_trailing_a_new_resource_when_read_then_live_listing_decides() -> None:
     kube = _RecordingKube(live=([_app({"DB": "v1"})], []))
 
-    async def stale(namespace: str) -> tuple[Resources, EnvironmentView]:
-        return ([], []), build_view(namespace, [], [])
+    async def stale(namespace: str) -> EnvironmentView:
+        return build_view(namespace, [], [])
 
     read = environment_reader(kube, cached=stale)  # type: ignore[arg-type]
     view = asyncio.run(read("dev", [("secret", "DB")]))
@@ -101,16 +101,16 @@ def test_given_unchanged_namespace_when_many_pods_read_then_derived_once_and_ren
     first, second, third = asyncio.run(scenario())
 
     assert first is not None and second is first
-    assert third is not None and third is not first and third[1].version("secret", "DB") == "v2"
-    assert third[0][0][0]["spec"] == {"sealed": {"DB": ""}}  # stripped: no sealed string kept
+    assert third is not None and third is not first and third.version("secret", "DB") == "v2"
+    assert "dev:x" not in repr(read.derived.get("dev"))  # what is kept holds no sealed string
 
 
 def test_given_referenced_secrets_when_read_then_unmanaged_ones_looked_up_and_absent_ones_listed() -> None:
     cached: Resources = ([_app({"DB": "v1"})], [])
     kube = _RecordingKube(live=([], []))
 
-    async def from_cache(namespace: str) -> tuple[Resources, EnvironmentView]:
-        return cached, build_view(namespace, *cached)
+    async def from_cache(namespace: str) -> EnvironmentView:
+        return build_view(namespace, *cached)
 
     read = environment_reader(kube, cached=from_cache)  # type: ignore[arg-type]
     view = asyncio.run(read("dev", [], secrets=["app", "future", "../../x"]))

@@ -28,7 +28,7 @@ from ironflow.k8s.admission import READ_DEADLINE_SECONDS, stripped
 from ironflow.k8s.async_client import Kube
 from ironflow.webhook.configuration import CONFIGURATION_NAME
 from ironflow.webhook.lru import LruDict
-from ironflow.webhook.runner import OwnedProbe, Resources, RunningWebhook, start_webhook
+from ironflow.webhook.runner import OwnedProbe, RunningWebhook, start_webhook
 from ironflow.webhook.secret_certs import SecretCerts
 from ironflow.webhook.server import WebhookOptions
 
@@ -52,9 +52,9 @@ class CachedEnvironments:
         self, cache: Cache, kube: Kube, known: Callable[[str], bool], bound: int = DERIVED_VIEWS_BOUND
     ) -> None:
         self._cache, self._kube, self._known = cache, kube, known
-        self.derived: LruDict[str, tuple[int, tuple[Resources, EnvironmentView]]] = LruDict(bound)
+        self.derived: LruDict[str, tuple[int, EnvironmentView]] = LruDict(bound)
 
-    async def __call__(self, namespace: str) -> tuple[Resources, EnvironmentView] | None:
+    async def __call__(self, namespace: str) -> EnvironmentView | None:
         if not self._known(namespace):
             return None
         cache = self._cache
@@ -70,7 +70,7 @@ class CachedEnvironments:
                 stripped(cache.bodies(SECRET_KIND, namespace), "sealed"),
                 stripped(cache.bodies(CONFIG_KIND, namespace), "values"),
             )
-            memo = (revision, (resources, build_view(namespace, *resources)))
+            memo = (revision, build_view(namespace, *resources))
             self.derived.put(namespace, memo)
         return memo[1]
 

@@ -72,12 +72,14 @@ def build_view(
             version = _status_version(by_name.get(owner, {}), name)
             if version:
                 versions[(k, name)] = version
-    blocked: set[tuple[Kind, str]] = set()
-    for kind_name, resource in foreign:
-        if kind_name in ("secret", "config"):
-            blocked.add(("secret" if kind_name == "secret" else "config", resource))
     return EnvironmentView(namespace=namespace, owners=owners, versions=versions, resources=resources,
-                           foreign=frozenset(blocked), uids=uids)
+                           foreign=foreign_keys(foreign), uids=uids)
+
+
+def foreign_keys(pairs: Iterable[tuple[str, str]]) -> frozenset[tuple[Kind, str]]:
+    """(kind, resource) pairs whose projection is someone else's, kinds other than ours dropped."""
+    return frozenset(("secret" if kind == "secret" else "config", resource) for kind, resource in pairs
+                     if kind in ("secret", "config"))
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ironflow.core.declarations import Kind
-from ironflow.core.environment_view import EnvironmentView, build_view
+from ironflow.core.environment_view import EnvironmentView, build_view, foreign_keys
 from ironflow.k8s.admission import (
     apply_webhook_configuration,
     foreign_projections,
@@ -34,9 +34,9 @@ log = logging.getLogger("ironflow.webhook")
 
 
 Resources = tuple[list[dict[str, Any]], list[dict[str, Any]]]
-# namespace -> its (IronflowSecrets, IronflowConfigs) stripped of values, and their view, from
-# memory (the operator's cache); None when the operator does not hold that namespace
-CachedLister = Callable[[str], Awaitable[tuple[Resources, EnvironmentView] | None]]
+# namespace -> its view as the operator's cache holds it (values stripped before it is derived);
+# None when the operator does not hold that namespace
+CachedLister = Callable[[str], Awaitable[EnvironmentView | None]]
 # (kind, namespace, resource, resource uid) -> True only when the operator's projected-object cache
 # (its own label-filtered list+watch) holds the object of that name, labelled and controlled by that
 # uid. False means "not known to be owned" (absent, not seen yet, someone else's, not synced): read.
@@ -64,11 +64,9 @@ def environment_reader(
     """
 
     async def listed(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
-        found = await cached(namespace) if cached is not None else None
-        if found is not None:
-            view = found[1]
-            if all(view.source(kind, name) is not None for kind, name in declared):
-                return view
+        view = await cached(namespace) if cached is not None else None
+        if view is not None and all(view.source(kind, name) is not None for kind, name in declared):
+            return view
         resources = await list_environment(kube, namespace)
         return build_view(namespace, *resources)
 
@@ -88,8 +86,7 @@ def environment_reader(
                 unproven.setdefault(kind, []).append({"metadata": {"name": resource, "uid": uid}})
         foreign = await foreign_projections(kube, namespace, unproven) if unproven else set()
         if foreign:
-            view = dataclasses.replace(view, foreign=view.foreign | frozenset(
-                (kind, resource) for kind, resource in _kinds(foreign)))
+            view = dataclasses.replace(view, foreign=view.foreign | foreign_keys(foreign))
         unmanaged = [n for n in secrets if n not in view.resources.get("secret", frozenset())]
         if unmanaged:  # enforcement: a Secret referred to must exist (core/enforcement.py); not
             # ours, so outside the projected cache's watch: one metadata GET each, as before
@@ -98,11 +95,6 @@ def environment_reader(
         return view
 
     return read
-
-
-def _kinds(pairs: Collection[tuple[str, str]]) -> list[tuple[Kind, str]]:
-    return [("secret" if kind == "secret" else "config", resource) for kind, resource in pairs
-            if kind in ("secret", "config")]
 
 
 @dataclass
