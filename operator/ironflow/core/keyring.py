@@ -23,6 +23,7 @@ MASTER_KEY_SECRET = "ironflow-master-key"
 MASTER_KEY_FIELD = "IRONFLOW_MASTER_KEY"
 PREVIOUS_KEYS_FIELD = "IRONFLOW_PREVIOUS_KEYS"
 MASTER_KEY_HEX_CHARS = 2 * MASTER_KEY_BYTES
+SECRET_SOURCE = f"Secret {MASTER_KEY_SECRET}"
 _HEX = frozenset(string.hexdigits)
 _RAW_BYTES_HINT = "; it looks like raw key bytes: store the key hex-encoded"
 
@@ -87,14 +88,14 @@ def generate_master_key() -> str:
     return secrets.token_hex(MASTER_KEY_BYTES)
 
 
-def _text(field: str, value: str | bytes) -> str:
+def _text(field: str, value: str | bytes, source: str = SECRET_SOURCE) -> str:
     if isinstance(value, bytes):
         try:
             return value.decode("ascii")
         except UnicodeDecodeError:
             hint = _RAW_BYTES_HINT if len(value) == MASTER_KEY_BYTES else ""
             raise MalformedMasterKey(
-                f"{field} in Secret {MASTER_KEY_SECRET} is not ASCII text; expected "
+                f"{field} in {source} is not ASCII text; expected "
                 f"{MASTER_KEY_HEX_CHARS} hex characters (openssl rand -hex 32){hint}"
             ) from None
     return value
@@ -113,7 +114,8 @@ def _length_hint(key: str) -> str:
     return ""
 
 
-def _decode_key(where: str, text: str) -> bytes:
+def decode_master_key(where: str, text: str) -> bytes:
+    """One key's hex text -> its 32 bytes; `where` names the place in the error, never the text."""
     key = text.strip()
     if len(key) != MASTER_KEY_HEX_CHARS:
         raise MalformedMasterKey(
@@ -128,28 +130,32 @@ def _decode_key(where: str, text: str) -> bytes:
     return bytes.fromhex(key)
 
 
-def parse_keyring(data: Mapping[str, str | bytes] | None) -> Keyring:
-    """Values are the Secret's data already base64-decoded (str or bytes); other fields are ignored."""
+def parse_keyring(data: Mapping[str, str | bytes] | None, source: str = SECRET_SOURCE) -> Keyring:
+    """Values are the Secret's data already base64-decoded (str or bytes); other fields are ignored.
+
+    `source` is what errors call the place the data came from: the Secret for the operator, a
+    backup file for offline recovery, so that the user is sent to the thing to fix.
+    """
     data = data or {}
     raw_current = data.get(MASTER_KEY_FIELD)
     raw_previous = data.get(PREVIOUS_KEYS_FIELD)
-    current_text = _text(MASTER_KEY_FIELD, raw_current).strip() if raw_current is not None else ""
-    previous_text = _text(PREVIOUS_KEYS_FIELD, raw_previous).strip() if raw_previous is not None else ""
+    current_text = _text(MASTER_KEY_FIELD, raw_current, source).strip() if raw_current is not None else ""
+    previous_text = (
+        _text(PREVIOUS_KEYS_FIELD, raw_previous, source).strip() if raw_previous is not None else ""
+    )
     if not current_text:
         if previous_text:
             # Old keys without a current one is a half-done rotation, not a request for dev mode.
             raise MalformedMasterKey(
-                f"{PREVIOUS_KEYS_FIELD} is set but {MASTER_KEY_FIELD} is empty in Secret "
-                f"{MASTER_KEY_SECRET}; set the current key (development mode needs both empty or absent)"
+                f"{PREVIOUS_KEYS_FIELD} is set but {MASTER_KEY_FIELD} is empty in {source}; "
+                "set the current key (development mode needs both empty or absent)"
             )
         return Keyring.development()
-    current = _decode_key(f"{MASTER_KEY_FIELD} in Secret {MASTER_KEY_SECRET}", current_text)
+    current = decode_master_key(f"{MASTER_KEY_FIELD} in {source}", current_text)
     entries = [entry.strip() for entry in previous_text.split(",")] if previous_text else []
     entries = [entry for entry in entries if entry]
     previous = [
-        _decode_key(
-            f"{PREVIOUS_KEYS_FIELD} entry {index} of {len(entries)} in Secret {MASTER_KEY_SECRET}", entry
-        )
+        decode_master_key(f"{PREVIOUS_KEYS_FIELD} entry {index} of {len(entries)} in {source}", entry)
         for index, entry in enumerate(entries, start=1)
     ]
     return Keyring.from_master_keys(current, previous)
