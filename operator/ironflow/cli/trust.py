@@ -8,9 +8,12 @@ module decides whether that signer is the operator's. In order:
 3. on first use, the anchor ConfigMap `ironflow-signing-key` in the operator's namespace, where
    tenants cannot write (the chart lets every authenticated user read it); it is then pinned.
 
-A signer other than the trusted one is followed only when the trusted one endorsed it (a
-rotation the operator made), and the change is printed; anything else is refused with one line
-saying what to do. Never a silent change, never trust taken from a tenant-writable ConfigMap.
+A signer other than the trusted one is followed only along the signer chain published with it:
+each signer endorsed by the one before, verified link by link from the trusted signer to the
+publication's (core/signer_chain.py; rotations the operator made, however many and however long
+ago). The change is printed and the pin moves; a damaged chain, or one that does not pass through
+the trusted signer, is refused with one line saying what to do. Never a silent change, never
+trust taken from a tenant-writable ConfigMap.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from ironflow.core.key_publication import (
     CM_SIGNER_KEY,
     SIGNING_KEY_CONFIGMAP,
     VerifiedKey,
-    endorsed,
 )
+from ironflow.core.signer_chain import BrokenChain, follow
 from ironflow.core.signing import SIGNER_ID_BYTES, SIGNER_KEY_BYTES, signer_id, unb64
 from ironflow.k8s.sync_errors import ApiError
 
@@ -93,11 +96,20 @@ def check_signer_id(text: str) -> str:
     return value
 
 
-def _endorsed_by_id(key: VerifiedKey, trusted_id: str) -> bool:
-    return any(
-        signer_id(e.signer) == trusted_id and endorsed(key.signer, e.signer, key.endorsements)
-        for e in key.endorsements
-    )
+def _path(key: VerifiedKey, source: str, trusted: str) -> tuple[str, ...]:
+    """The signer ids from `trusted` to the key's signer along its chain; () when none leads there."""
+    try:
+        return follow(key.chain, trusted, key.signer)
+    except BrokenChain as exc:
+        raise UserError(
+            f"{source} is signed by {key.signer_id}, not by the signer you trust ({trusted}), and its "
+            f"signer chain is broken ({exc}): do not seal; ask your cluster admin"
+        ) from None
+
+
+def _rotations(path: tuple[str, ...]) -> str:
+    steps = len(path) - 1
+    return f"{steps} rotation{'s' if steps != 1 else ''}, each endorsed by the signer before it"
 
 
 def operator_namespace() -> str:
@@ -131,10 +143,11 @@ def require_trusted(session: Session, key: VerifiedKey, source: str, expect: str
         expected = check_signer_id(expect)
         if key.signer_id == expected:
             return
-        if _endorsed_by_id(key, expected):
+        path = _path(key, source, expected)
+        if path:
             warn(
-                f"{source} is signed by {key.signer_id}, endorsed by the expected signer {expected} "
-                f"(a master-key rotation): set --expect-signer/{EXPECT_ENV} to {key.signer_id}"
+                f"{source} is signed by {key.signer_id}, reached from the expected signer {expected} "
+                f"({_rotations(path)}): set --expect-signer/{EXPECT_ENV} to {key.signer_id}"
             )
             return
         raise UserError(
@@ -161,11 +174,12 @@ def require_trusted(session: Session, key: VerifiedKey, source: str, expect: str
         return
     if key.signer_id == pinned:
         return
-    if _endorsed_by_id(key, pinned):
+    path = _path(key, source, pinned)
+    if path:
         store.put(server, key.signer_id)
         warn(
-            f"the operator's signing key changed from {pinned} to {key.signer_id}, endorsed by the one you "
-            f"pinned (a master-key rotation); now pinned in {store.path}"
+            f"the operator's signing key changed from {pinned} to {key.signer_id} ({_rotations(path)}, "
+            f"starting from the one you pinned); now pinned in {store.path}"
         )
         return
     raise UserError(

@@ -13,10 +13,11 @@ import base64
 import binascii
 import secrets
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ironflow.core.sealing_key import MASTER_KEY_BYTES, SealingKeyPair, derive_sealing_key
+from ironflow.core.signer_chain import CHAIN_FIELD, BrokenChain, Link, check, extend, parse
 from ironflow.core.signing import Signer, derive_signer
 
 MASTER_KEY_SECRET = "ironflow-master-key"
@@ -40,27 +41,41 @@ class Keyring:
     current: SealingKeyPair | None
     all: tuple[SealingKeyPair, ...]
     # The signing identity of each key in `all`, same order: the current one signs what the
-    # operator publishes, the previous ones endorse it (core/signing.py).
+    # operator publishes (core/signing.py).
     signers: tuple[Signer, ...] = ()
+    # Every signer endorsed by the one before, up to the current one (core/signer_chain.py): the
+    # stored chain continued with the keys at hand. `chain_problem` says why a stored chain that
+    # did not verify was dropped.
+    chain: tuple[Link, ...] = ()
+    chain_problem: str | None = None
 
     @classmethod
     def development(cls) -> Keyring:
         return cls(dev_mode=True, current=None, all=())
 
     @classmethod
-    def from_master_keys(cls, current: bytes, previous: Iterable[bytes] = ()) -> Keyring:
-        """Current key first, then older ones; a key listed twice counts once."""
+    def from_master_keys(
+        cls,
+        current: bytes,
+        previous: Iterable[bytes] = (),
+        stored_chain: Sequence[Link] = (),
+        chain_problem: str | None = None,
+    ) -> Keyring:
+        """Current key first, then older ones (newest first); a key listed twice counts once."""
         pairs: dict[str, tuple[SealingKeyPair, Signer]] = {}
         for key in (current, *previous):
             pair = derive_sealing_key(key)
             if pair.kid not in pairs:
                 pairs[pair.kid] = (pair, derive_signer(key))
         ordered = tuple(pair for pair, _ in pairs.values())
+        signers = tuple(signer for _, signer in pairs.values())
         return cls(
             dev_mode=False,
             current=ordered[0],
             all=ordered,
-            signers=tuple(signer for _, signer in pairs.values()),
+            signers=signers,
+            chain=extend(stored_chain, signers),
+            chain_problem=chain_problem,
         )
 
     @property
@@ -158,7 +173,24 @@ def parse_keyring(data: Mapping[str, str | bytes] | None, source: str = SECRET_S
         decode_master_key(f"{PREVIOUS_KEYS_FIELD} entry {index} of {len(entries)} in {source}", entry)
         for index, entry in enumerate(entries, start=1)
     ]
-    return Keyring.from_master_keys(current, previous)
+    try:
+        return Keyring.from_master_keys(current, previous, stored_chain(data, source))
+    except BrokenChain as exc:
+        return Keyring.from_master_keys(current, previous, (), f"{CHAIN_FIELD} in {source}: {exc}")
+
+
+def stored_chain(data: Mapping[str, str | bytes], source: str = SECRET_SOURCE) -> tuple[Link, ...]:
+    """The signer chain kept beside the keys, verified; raises BrokenChain."""
+    raw = data.get(CHAIN_FIELD)
+    if raw is None:
+        return ()
+    try:
+        text = _text(CHAIN_FIELD, raw, source)
+    except MalformedMasterKey:
+        raise BrokenChain("it is not ASCII text") from None
+    links = parse(text)
+    check(links)
+    return links
 
 
 def key_texts(data: Mapping[str, str | bytes] | None) -> tuple[str, list[str]]:
