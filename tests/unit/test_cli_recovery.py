@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from ironflow.cli import recovery
 from ironflow.cli.main import cli
 from ironflow.core.crypto import derive_sealing_key, seal
+from ironflow.core.signing import derive_signer
 
 KEY = "5e" * 32
 NO_CLUSTER = {"KUBECONFIG": "/nonexistent/kubeconfig", "HOME": "/nonexistent"}
@@ -136,3 +137,17 @@ def test_given_malformed_key_file_when_unsealing_then_one_line_naming_the_file_a
 def test_given_missing_key_file_when_unsealing_then_error_names_the_file(tmp_path: Path) -> None:
     result = unseal_with(tmp_path / "nope.key", sealed(b"pw"))
     assert result.exit_code == 1 and f"master key file {tmp_path / 'nope.key'}" in result.stderr
+
+
+def test_given_backup_file_when_key_ids_run_offline_then_signer_ids_to_check_and_no_key(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "backup.yaml"
+    path.write_text(backup_manifest({"IRONFLOW_MASTER_KEY": KEY, "IRONFLOW_PREVIOUS_KEYS": OLD}))
+    result = CliRunner(env=NO_CLUSTER).invoke(cli, ["key", "ids", "--master-key-file", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    for line, key, role in zip(lines, (KEY, OLD), ("current", "previous"), strict=True):
+        assert line.startswith(role) and derive_signer(bytes.fromhex(key)).id in line
+        assert derive_sealing_key(bytes.fromhex(key)).kid in line
+    assert KEY not in result.output and OLD not in result.output

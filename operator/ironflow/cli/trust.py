@@ -32,6 +32,7 @@ from ironflow.cli.output import emit, warn
 from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.core.key_publication import (
     CM_MODE,
+    CM_SIGNER_CHAIN,
     CM_SIGNER_ID,
     CM_SIGNER_KEY,
     SIGNING_KEY_CONFIGMAP,
@@ -116,25 +117,53 @@ def operator_namespace() -> str:
     return os.environ.get(OPERATOR_NAMESPACE_ENV) or DEFAULT_OPERATOR_NAMESPACE
 
 
-def read_anchor(session: Session) -> tuple[str | None, str]:
-    """(signer id or None, why not) from the anchor ConfigMap in the operator's namespace."""
+@dataclass(frozen=True)
+class Anchor:
+    """What the operator's namespace publishes: the signer (None and why when unusable) and its chain."""
+
+    id: str | None
+    where: str
+    key: bytes = b""
+    chain: str = ""
+
+
+def read_anchor(session: Session) -> Anchor:
+    """The anchor ConfigMap in the operator's namespace, read and checked."""
     namespace = operator_namespace()
     where = f"ConfigMap {SIGNING_KEY_CONFIGMAP} in {namespace}"
     try:
         configmap = session.api().get_configmap(namespace, SIGNING_KEY_CONFIGMAP)
     except ApiError as exc:
-        return None, f"{where} cannot be read ({exc.message})"
+        return Anchor(None, f"{where} cannot be read ({exc.message})")
     data = (configmap or {}).get("data") or {}
     if configmap is None or data.get(CM_MODE) != "keyed" or not data.get(CM_SIGNER_KEY):
-        return None, f"{where} does not exist or names no signer"
+        return Anchor(None, f"{where} does not exist or names no signer")
     try:
         key = unb64(data[CM_SIGNER_KEY], SIGNER_KEY_BYTES, CM_SIGNER_KEY)
     except ValueError:
-        return None, f"{where} is damaged"
+        return Anchor(None, f"{where} is damaged")
     announced = data.get(CM_SIGNER_ID)
     if announced and announced != signer_id(key):
-        return None, f"{where} is damaged (signer id does not match its key)"
-    return signer_id(key), where
+        return Anchor(None, f"{where} is damaged (signer id does not match its key)")
+    return Anchor(signer_id(key), where, key, str(data.get(CM_SIGNER_CHAIN) or ""))
+
+
+def _link_note(pinned: str | None, anchor: Anchor) -> str:
+    """Whether the pin leads to the published signer: what `trust show` tells before anyone seals."""
+    if pinned is None or anchor.id is None:
+        return "-"
+    if pinned == anchor.id:
+        return "the pinned signer is the published one"
+    try:
+        path = follow(anchor.chain, pinned, anchor.key)
+    except BrokenChain as exc:
+        return f"the published signer chain is broken ({exc}): ask your cluster admin"
+    if path:
+        return f"the pin follows the signer chain to the published signer ({_rotations(path)})"
+    return (
+        "nothing links the pin to the published signer: confirm the published id with your cluster "
+        "admin, then `ironflow trust pin ID`"
+    )
 
 
 def require_trusted(session: Session, key: VerifiedKey, source: str, expect: str | None) -> None:
@@ -157,7 +186,8 @@ def require_trusted(session: Session, key: VerifiedKey, source: str, expect: str
     store, server = PinStore.default(), session.api().client.server
     pinned = store.get(server)
     if pinned is None:
-        anchor, where = read_anchor(session)
+        found = read_anchor(session)
+        anchor, where = found.id, found.where
         if anchor is None:
             raise UserError(
                 f"cannot authenticate {source}: no operator signing key is pinned for {server} and "
@@ -198,19 +228,25 @@ def trust_group() -> None:
 @shared_options
 @pass_session
 def trust_show(session: Session) -> None:
-    """The signer id pinned for this cluster and the one the operator's namespace publishes."""
+    """The signer id pinned for this cluster, the one the operator's namespace publishes, and
+    whether the signer chain leads from the first to the second."""
     store = PinStore.default()
     server = session.api().client.server
-    anchor, where = read_anchor(session)
-    result = {"server": server, "pinned": store.get(server), "published": anchor, "file": str(store.path)}
+    anchor = read_anchor(session)
+    pinned = store.get(server)
+    note = _link_note(pinned, anchor)
+    result = {
+        "server": server, "pinned": pinned, "published": anchor.id, "file": str(store.path), "link": note
+    }
     emit(
         session.output,
         result,
         lambda: "\n".join(
             [
                 f"cluster {server}",
-                f"pinned:    {result['pinned'] or '-'} ({store.path})",
-                f"published: {anchor or '-'} ({where})",
+                f"pinned:    {pinned or '-'} ({store.path})",
+                f"published: {anchor.id or '-'} ({anchor.where})",
+                f"link:      {note}",
             ]
         ),
     )
