@@ -84,9 +84,6 @@ def test_given_cli_pinned_before_two_rotations_when_runbook_done_then_it_seals_a
     admin, first = _setup(cli, operator, k8s_api, namespace, tmp_path)
     current = _runbook(admin, operator, k8s_api, namespace, rounds=2)
     assert current != first and _pin(cli) == first  # the user did nothing meanwhile
-    shown = json.loads(cli.ok("trust", "show", "-o", "json").stdout)
-    assert (shown["pinned"], shown["published"]) == (first, current)
-    assert "follows the signer chain to the published signer (2 rotations" in shown["link"]
 
     followed = cli.ok("secret", "set", "B", "b-value", "--env", namespace)
     assert f"changed from {first} to {current} (2 rotations" in followed.stderr
@@ -134,6 +131,9 @@ def test_given_tampered_signer_chain_when_old_pin_follows_then_refused_and_pin_u
 ) -> None:
     admin, first = _setup(cli, operator, k8s_api, namespace, tmp_path)
     current = _runbook(admin, operator, k8s_api, namespace, rounds=2)
+    shown = json.loads(cli.ok("trust", "show", "-o", "json").stdout)  # what a user checks first
+    assert (shown["pinned"], shown["published"]) == (first, current)
+    assert "follows the signer chain to the published signer (2 rotations" in shown["link"]
     genuine = _published(k8s_api, namespace)
     attacker = _attacker_api(cluster, k8s_api, namespace, tmp_path)
     operator.stop()  # nobody repairs the ConfigMap: each tampered chain is what the CLI reads

@@ -115,7 +115,7 @@ def reused_signature() -> Link:
 @pytest.mark.parametrize(
     ("links", "current", "match"),
     [
-        (lambda g: [g[1], g[0]], C, "not where link 1 ends"),
+        (lambda g: [g[1], g[0]], C, "where link 1 ends"),
         (lambda g: [forged_link(pub(A), pub(X))], X, "does not verify"),
         (lambda g: [*g, forged_link(pub(C), pub(X))], X, "does not verify"),
         (lambda g: [g[0], forged_link(pub(B), pub(X))], X, "does not verify"),

@@ -124,8 +124,8 @@ def check(links: Sequence[Link]) -> None:
     for index, link in enumerate(links, start=1):
         if index > 1 and link.endorser != links[index - 2].endorsed:
             raise BrokenChain(
-                f"link {index} starts at {signer_id(link.endorser)}, not where link {index - 1} ends "
-                f"({signer_id(links[index - 2].endorsed)})"
+                f"link {index} starts at {signer_id(link.endorser)}, not at "
+                f"{signer_id(links[index - 2].endorsed)} where link {index - 1} ends"
             )
         if not verify(link.endorser, link.signature, link_message(link.endorser, link.endorsed)):
             raise BrokenChain(f"link {index} ({signer_id(link.endorser)} -> {signer_id(link.endorsed)}) "
