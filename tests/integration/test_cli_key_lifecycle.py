@@ -91,3 +91,39 @@ def test_given_master_key_when_backed_up_deleted_and_restored_then_the_same_key_
     manifest = yaml.safe_load(backup.read_text())
     client.CoreV1Api(k8s_api).create_namespaced_secret(operator.operator_namespace, manifest)
     eventually(lambda: _published(k8s_api, namespace) == kid, what="the same key published again")
+
+
+def test_given_key_backup_file_when_secret_unseal_reads_it_then_values_come_back_offline(
+    cli: Cli, operator: Operator, namespace: str, k8s_api: client.ApiClient, tmp_path: Path
+) -> None:
+    """The recovery tool reads its own backup format (rotated: the previous key is in it too), and
+    a damaged file is named in a one-line error that quotes none of it."""
+    key = new_key()
+    operator.set_master_key(key)
+    operator.start()
+    eventually(lambda: _published(k8s_api, namespace) == derive_sealing_key(bytes.fromhex(key)).kid,
+               what="key published")
+    cli.env["IRONFLOW_OPERATOR_NAMESPACE"] = operator.operator_namespace
+    cli.ok("secret", "set", "OLD", "old-canary-value", "--env", namespace)
+    new_kid = json.loads(cli.ok("key", "rotate", "-o", "json").stdout)["keyId"]
+    eventually(lambda: _published(k8s_api, namespace) == new_kid, what="rotated key published")
+    cli.ok("secret", "set", "NEW", "new-canary-value", "--env", namespace)
+    backup = tmp_path / "master-key.yaml"
+    cli.ok("key", "backup", "-f", str(backup), "--operator-namespace", operator.operator_namespace)
+    operator.stop()  # offline from here: nothing but the file and the sealed strings
+    sealed = spec_map(k8s_api, namespace, SECRETS)
+
+    for name, value in (("OLD", "old-canary-value"), ("NEW", "new-canary-value")):
+        run = cli("secret", "unseal", name, "-", "--env", namespace, "--master-key-file", str(backup),
+                  stdin=sealed[name])
+        assert run.code == 0 and run.stdout == value, run.stderr
+        assert value not in run.stderr
+
+    damaged = tmp_path / "damaged.yaml"
+    damaged.write_text(backup.read_text().replace("IRONFLOW_MASTER_KEY: ", "IRONFLOW_MASTER_KEY: x"))
+    run = cli("secret", "unseal", "NEW", "-", "--env", namespace, "--master-key-file", str(damaged),
+              stdin=sealed["NEW"])
+    assert_one_line_error(run, 1, f"master key file {damaged}", "IRONFLOW_MASTER_KEY")
+    assert "in Secret" not in run.stderr and "new-canary-value" not in run.stdout + run.stderr
+    assert key not in run.stderr and yaml.safe_load(backup.read_text())["data"]["IRONFLOW_MASTER_KEY"] \
+        not in run.stderr

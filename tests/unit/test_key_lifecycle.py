@@ -17,7 +17,8 @@ def kid(key: str) -> str:
 
 def test_given_keyed_secret_when_rotated_then_current_becomes_first_previous_and_all_still_unseal() -> None:
     change = rotate({"IRONFLOW_MASTER_KEY": A.upper() + "\n", "IRONFLOW_PREVIOUS_KEYS": B}, C)
-    assert change.data == {"IRONFLOW_MASTER_KEY": C, "IRONFLOW_PREVIOUS_KEYS": f"{A},{B}"}
+    keys = {k: v for k, v in change.data.items() if k != "IRONFLOW_SIGNER_CHAIN"}
+    assert keys == {"IRONFLOW_MASTER_KEY": C, "IRONFLOW_PREVIOUS_KEYS": f"{A},{B}"}
     assert (change.old_kid, change.new_kid, change.previous_kids) == (kid(A), kid(C), (kid(A), kid(B)))
     assert parse_keyring(change.data).kids == (kid(C), kid(A), kid(B))
     assert A not in repr(change) and C not in repr(change)
@@ -36,9 +37,9 @@ def test_given_malformed_secret_when_rotated_then_refused_without_touching_it() 
 
 def test_given_previous_key_when_retired_then_only_it_goes() -> None:
     change = retire({"IRONFLOW_MASTER_KEY": C, "IRONFLOW_PREVIOUS_KEYS": f"{A},{B}"}, kid(A))
-    assert change.data == {"IRONFLOW_MASTER_KEY": C, "IRONFLOW_PREVIOUS_KEYS": B}
+    assert change.data["IRONFLOW_PREVIOUS_KEYS"] == B and change.data["IRONFLOW_MASTER_KEY"] == C
     last = retire(change.data, kid(B))
-    assert last.data == {"IRONFLOW_MASTER_KEY": C, "IRONFLOW_PREVIOUS_KEYS": ""}
+    assert (last.data["IRONFLOW_MASTER_KEY"], last.data["IRONFLOW_PREVIOUS_KEYS"]) == (C, "")
     assert parse_keyring(last.data).kids == (kid(C),)
 
 

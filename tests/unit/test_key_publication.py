@@ -9,14 +9,9 @@ import pytest
 from ironflow.cli import sealing
 from ironflow.cli.errors import UserError
 from ironflow.core.crypto import InvalidSealingKey, derive_sealing_key, sealing_key_configmap_data
-from ironflow.core.key_publication import (
-    anchor_data,
-    endorsed,
-    parse_endorsements,
-    sealing_key_data,
-    verify_sealing_key,
-)
+from ironflow.core.key_publication import anchor_data, sealing_key_data, verify_sealing_key
 from ironflow.core.keyring import Keyring
+from ironflow.core.signer_chain import follow, parse
 from ironflow.core.signing import derive_signer, signer_id
 
 OLD, NEW, ATTACKER = bytes(range(32)), bytes(range(1, 33)), bytes(range(2, 34))
@@ -63,16 +58,17 @@ def test_given_attacker_self_signed_publication_when_verified_then_signer_is_the
     forged = sealing_key_data(Keyring.from_master_keys(ATTACKER), "keyed", "prod")
     key = verify_sealing_key(forged, "prod", "cm")  # verifies against itself only
     assert key.signer_id != derive_signer(NEW).id  # the CLI's pin check is what refuses it
-    assert not endorsed(key.signer, derive_signer(NEW).public, key.endorsements)
+    assert follow(key.chain, derive_signer(NEW).id, key.signer) == ()
 
 
-def test_given_rotation_when_published_then_previous_signer_endorses_current_only() -> None:
+def test_given_rotation_when_published_then_chain_leads_from_previous_signer_to_current_only() -> None:
     key = verify_sealing_key(sealing_key_data(KEYRING, "keyed", "prod"), "prod", "cm")
-    assert endorsed(key.signer, derive_signer(OLD).public, key.endorsements)
-    assert not endorsed(derive_signer(ATTACKER).public, derive_signer(OLD).public, key.endorsements)
+    old, new = derive_signer(OLD).id, derive_signer(NEW).id
+    assert follow(key.chain, old, key.signer) == (old, new)
+    assert follow(key.chain, derive_signer(ATTACKER).id, key.signer) == ()
     anchor = anchor_data(KEYRING, "keyed")
-    assert anchor["signerId"] == derive_signer(NEW).id and anchor["keyId"] == derive_sealing_key(NEW).kid
-    assert len(parse_endorsements(anchor["endorsements"])) == 1
+    assert anchor["signerId"] == new and anchor["keyId"] == derive_sealing_key(NEW).kid
+    assert anchor["signerChain"] == key.chain and len(parse(anchor["signerChain"])) == 1
 
 
 @pytest.mark.parametrize("mode", ["dev", "no-key", "invalid-key"])

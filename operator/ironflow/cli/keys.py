@@ -1,9 +1,10 @@
-"""`ironflow key rotate | retire KEYID | backup`: the master key's lifecycle, for cluster admins.
+"""`ironflow key rotate | retire KEYID | backup | ids`: the master key's lifecycle, for cluster admins.
 
 Every change is one conditional write of the master-key Secret (its resourceVersion): if anyone
 edited it meanwhile, nothing is written and the command says to run it again, so a key can never
 be lost to a race. No key is ever printed: only key ids and the signer id. `backup` writes the
-Secret as a manifest to a file created with mode 0600, and to stdout only on request.
+Secret as a manifest to a file created with mode 0600, and to stdout only on request; `ids` reads
+such a file offline and prints the ids, so a signer id can be checked without trusting a cluster.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import click
 import yaml
 
 from ironflow.cli.errors import UserError
+from ironflow.cli.master_key_file import read_master_key_file
 from ironflow.cli.output import emit
 from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.cli.trust import DEFAULT_OPERATOR_NAMESPACE, OPERATOR_NAMESPACE_ENV
@@ -208,4 +210,33 @@ def key_backup(
         out.write(text)
     click.echo(
         f"wrote Secret {operator_namespace}/{secret_name} to {path} (mode 0600); keep it offline", err=True
+    )
+
+
+@key_group.command("ids")
+@click.option(
+    "--master-key-file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="the file `ironflow key backup -f` wrote, or the bare master key (64 hex characters).",
+)
+@shared_options
+@pass_session
+def key_ids(session: Session, master_key_file: str) -> None:
+    """Offline: the key id and operator signer id of every key in FILE, to confirm a signer id
+    out of band (the one users are asked to pin); no cluster is contacted, no key printed."""
+    keyring = read_master_key_file(master_key_file)
+    rows = [
+        {"keyId": pair.kid, "signerId": signer.id, "current": index == 0}
+        for index, (pair, signer) in enumerate(zip(keyring.all, keyring.signers, strict=True))
+    ]
+    emit(
+        session.output,
+        {"keys": rows},
+        lambda: "\n".join(
+            f"{'current ' if row['current'] else 'previous'}  key id {row['keyId']}  "
+            f"signer id {row['signerId']}"
+            for row in rows
+        ),
     )

@@ -1,4 +1,4 @@
-"""`ironflow secret unseal --master-key-file FILE`: disaster recovery, offline (issue 10.5).
+"""`ironflow secret unseal --master-key-file FILE`: disaster recovery, offline.
 
 For the day the cluster is gone and only the backed-up master key and the sealed strings (from
 Git) are left. No cluster is contacted. The plaintext goes to stdout, which must not be a
@@ -8,35 +8,18 @@ terminal unless the user says `--yes`: a value on screen ends up in scrollback a
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from ironflow.cli.errors import UserError
+from ironflow.cli.master_key_file import read_master_key_file
 from ironflow.cli.output import warn
 from ironflow.core.crypto import UnsealError, unseal
-from ironflow.core.keyring import MASTER_KEY_FIELD, Keyring, MalformedMasterKey, parse_keyring
 from ironflow.core.names import validate_name, validate_namespace
 
 
 def to_terminal() -> bool:
     return sys.stdout.isatty()
-
-
-def _keyring_from(path: str) -> Keyring:
-    try:
-        text = Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(
-            f"cannot read master key file {path}: {getattr(exc, 'strerror', None) or exc}"
-        ) from None
-    try:
-        keyring = parse_keyring({MASTER_KEY_FIELD: text})
-    except MalformedMasterKey as exc:
-        raise UserError(f"master key file {path}: {exc}") from None
-    if keyring.dev_mode:
-        raise UserError(f"master key file {path} is empty")
-    return keyring
 
 
 @click.command("unseal")
@@ -48,7 +31,7 @@ def _keyring_from(path: str) -> Keyring:
     required=True,
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="the master key (64 hex characters), e.g. from `ironflow key backup`'s data.",
+    help="the file `ironflow key backup -f` wrote, or the bare master key (64 hex characters).",
 )
 @click.option("--yes", is_flag=True, help="print the plaintext even to a terminal.")
 def secret_unseal(name: str, sealed: str, env: str, master_key_file: str, yes: bool) -> None:
@@ -58,7 +41,7 @@ def secret_unseal(name: str, sealed: str, env: str, master_key_file: str, yes: b
     if to_terminal() and not yes:
         raise UserError("refusing to print a plaintext to a terminal: redirect stdout, or pass --yes")
     text = sys.stdin.read().strip() if sealed == "-" else sealed.strip()
-    keyring = _keyring_from(master_key_file)
+    keyring = read_master_key_file(master_key_file)
     try:
         value = unseal(keyring, env, name, text, allow_dev=False)
     except UnsealError as exc:

@@ -8,9 +8,12 @@ module decides whether that signer is the operator's. In order:
 3. on first use, the anchor ConfigMap `ironflow-signing-key` in the operator's namespace, where
    tenants cannot write (the chart lets every authenticated user read it); it is then pinned.
 
-A signer other than the trusted one is followed only when the trusted one endorsed it (a
-rotation the operator made), and the change is printed; anything else is refused with one line
-saying what to do. Never a silent change, never trust taken from a tenant-writable ConfigMap.
+A signer other than the trusted one is followed only along the signer chain published with it:
+each signer endorsed by the one before, verified link by link from the trusted signer to the
+publication's (core/signer_chain.py; rotations the operator made, however many and however long
+ago). The change is printed and the pin moves; a damaged chain, or one that does not pass through
+the trusted signer, is refused with one line saying what to do. Never a silent change, never
+trust taken from a tenant-writable ConfigMap.
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ from ironflow.cli.output import emit, warn
 from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.core.key_publication import (
     CM_MODE,
+    CM_SIGNER_CHAIN,
     CM_SIGNER_ID,
     CM_SIGNER_KEY,
     SIGNING_KEY_CONFIGMAP,
     VerifiedKey,
-    endorsed,
 )
+from ironflow.core.signer_chain import BrokenChain, follow
 from ironflow.core.signing import SIGNER_ID_BYTES, SIGNER_KEY_BYTES, signer_id, unb64
 from ironflow.k8s.sync_errors import ApiError
 
@@ -93,36 +97,73 @@ def check_signer_id(text: str) -> str:
     return value
 
 
-def _endorsed_by_id(key: VerifiedKey, trusted_id: str) -> bool:
-    return any(
-        signer_id(e.signer) == trusted_id and endorsed(key.signer, e.signer, key.endorsements)
-        for e in key.endorsements
-    )
+def _path(key: VerifiedKey, source: str, trusted: str) -> tuple[str, ...]:
+    """The signer ids from `trusted` to the key's signer along its chain; () when none leads there."""
+    try:
+        return follow(key.chain, trusted, key.signer)
+    except BrokenChain as exc:
+        raise UserError(
+            f"{source} is signed by {key.signer_id}, not by the signer you trust ({trusted}), and its "
+            f"signer chain is broken ({exc}): do not seal; ask your cluster admin"
+        ) from None
+
+
+def _rotations(path: tuple[str, ...]) -> str:
+    steps = len(path) - 1
+    return f"{steps} rotation{'s' if steps != 1 else ''}, each endorsed by the signer before it"
 
 
 def operator_namespace() -> str:
     return os.environ.get(OPERATOR_NAMESPACE_ENV) or DEFAULT_OPERATOR_NAMESPACE
 
 
-def read_anchor(session: Session) -> tuple[str | None, str]:
-    """(signer id or None, why not) from the anchor ConfigMap in the operator's namespace."""
+@dataclass(frozen=True)
+class Anchor:
+    """What the operator's namespace publishes: the signer (None and why when unusable) and its chain."""
+
+    id: str | None
+    where: str
+    key: bytes = b""
+    chain: str = ""
+
+
+def read_anchor(session: Session) -> Anchor:
+    """The anchor ConfigMap in the operator's namespace, read and checked."""
     namespace = operator_namespace()
     where = f"ConfigMap {SIGNING_KEY_CONFIGMAP} in {namespace}"
     try:
         configmap = session.api().get_configmap(namespace, SIGNING_KEY_CONFIGMAP)
     except ApiError as exc:
-        return None, f"{where} cannot be read ({exc.message})"
+        return Anchor(None, f"{where} cannot be read ({exc.message})")
     data = (configmap or {}).get("data") or {}
     if configmap is None or data.get(CM_MODE) != "keyed" or not data.get(CM_SIGNER_KEY):
-        return None, f"{where} does not exist or names no signer"
+        return Anchor(None, f"{where} does not exist or names no signer")
     try:
         key = unb64(data[CM_SIGNER_KEY], SIGNER_KEY_BYTES, CM_SIGNER_KEY)
     except ValueError:
-        return None, f"{where} is damaged"
+        return Anchor(None, f"{where} is damaged")
     announced = data.get(CM_SIGNER_ID)
     if announced and announced != signer_id(key):
-        return None, f"{where} is damaged (signer id does not match its key)"
-    return signer_id(key), where
+        return Anchor(None, f"{where} is damaged (signer id does not match its key)")
+    return Anchor(signer_id(key), where, key, str(data.get(CM_SIGNER_CHAIN) or ""))
+
+
+def _link_note(pinned: str | None, anchor: Anchor) -> str:
+    """Whether the pin leads to the published signer: what `trust show` tells before anyone seals."""
+    if pinned is None or anchor.id is None:
+        return "-"
+    if pinned == anchor.id:
+        return "the pinned signer is the published one"
+    try:
+        path = follow(anchor.chain, pinned, anchor.key)
+    except BrokenChain as exc:
+        return f"the published signer chain is broken ({exc}): ask your cluster admin"
+    if path:
+        return f"the pin follows the signer chain to the published signer ({_rotations(path)})"
+    return (
+        "nothing links the pin to the published signer: confirm the published id with your cluster "
+        "admin, then `ironflow trust pin ID`"
+    )
 
 
 def require_trusted(session: Session, key: VerifiedKey, source: str, expect: str | None) -> None:
@@ -131,10 +172,11 @@ def require_trusted(session: Session, key: VerifiedKey, source: str, expect: str
         expected = check_signer_id(expect)
         if key.signer_id == expected:
             return
-        if _endorsed_by_id(key, expected):
+        path = _path(key, source, expected)
+        if path:
             warn(
-                f"{source} is signed by {key.signer_id}, endorsed by the expected signer {expected} "
-                f"(a master-key rotation): set --expect-signer/{EXPECT_ENV} to {key.signer_id}"
+                f"{source} is signed by {key.signer_id}, reached from the expected signer {expected} "
+                f"({_rotations(path)}): set --expect-signer/{EXPECT_ENV} to {key.signer_id}"
             )
             return
         raise UserError(
@@ -144,7 +186,8 @@ def require_trusted(session: Session, key: VerifiedKey, source: str, expect: str
     store, server = PinStore.default(), session.api().client.server
     pinned = store.get(server)
     if pinned is None:
-        anchor, where = read_anchor(session)
+        found = read_anchor(session)
+        anchor, where = found.id, found.where
         if anchor is None:
             raise UserError(
                 f"cannot authenticate {source}: no operator signing key is pinned for {server} and "
@@ -161,11 +204,12 @@ def require_trusted(session: Session, key: VerifiedKey, source: str, expect: str
         return
     if key.signer_id == pinned:
         return
-    if _endorsed_by_id(key, pinned):
+    path = _path(key, source, pinned)
+    if path:
         store.put(server, key.signer_id)
         warn(
-            f"the operator's signing key changed from {pinned} to {key.signer_id}, endorsed by the one you "
-            f"pinned (a master-key rotation); now pinned in {store.path}"
+            f"the operator's signing key changed from {pinned} to {key.signer_id} ({_rotations(path)}, "
+            f"starting from the one you pinned); now pinned in {store.path}"
         )
         return
     raise UserError(
@@ -184,19 +228,25 @@ def trust_group() -> None:
 @shared_options
 @pass_session
 def trust_show(session: Session) -> None:
-    """The signer id pinned for this cluster and the one the operator's namespace publishes."""
+    """The signer id pinned for this cluster, the one the operator's namespace publishes, and
+    whether the signer chain leads from the first to the second."""
     store = PinStore.default()
     server = session.api().client.server
-    anchor, where = read_anchor(session)
-    result = {"server": server, "pinned": store.get(server), "published": anchor, "file": str(store.path)}
+    anchor = read_anchor(session)
+    pinned = store.get(server)
+    note = _link_note(pinned, anchor)
+    result = {
+        "server": server, "pinned": pinned, "published": anchor.id, "file": str(store.path), "link": note
+    }
     emit(
         session.output,
         result,
         lambda: "\n".join(
             [
                 f"cluster {server}",
-                f"pinned:    {result['pinned'] or '-'} ({store.path})",
-                f"published: {anchor or '-'} ({where})",
+                f"pinned:    {pinned or '-'} ({store.path})",
+                f"published: {anchor.id or '-'} ({anchor.where})",
+                f"link:      {note}",
             ]
         ),
     )

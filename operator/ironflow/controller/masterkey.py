@@ -67,6 +67,10 @@ def apply(runtime: Runtime, state: KeyState) -> None:
     else:
         logger.info("master key loaded: key id %s (%d key(s) accepted for unsealing)",
                     state.kid, len(state.keyring.kids) if state.keyring else 0)
+        if state.keyring is not None and state.keyring.chain_problem:
+            logger.warning("%s; publishing only the links the keys at hand can sign, so a CLI pinned to "
+                           "an older signer must pin again (docs/crypto.md, 'Trust')",
+                           state.keyring.chain_problem)
     if old is not None:
         _warn_unsealable(runtime, old, state)
     runtime.keys_loaded.set()

@@ -4,10 +4,11 @@ Two ConfigMaps (docs/crypto.md, "Trust"):
 
 - `ironflow-sealing-key` in every environment: mode, and in keyed mode the public sealing key, its
   key id, the environment's namespace, the operator's signer key, a signature over
-  (algorithm, key id, namespace, public key) and the endorsements of that signer by every
-  previous key's signer. A tenant who can edit ConfigMaps can rewrite it, but cannot sign.
+  (algorithm, key id, namespace, public key) and the signer chain (core/signer_chain.py) that
+  leads from every earlier signer to this one. A tenant who can edit ConfigMaps can rewrite it,
+  but cannot sign.
 - `ironflow-signing-key` in the operator's namespace (the anchor): the signer key and id, the
-  current key id and the same endorsements. Tenants cannot write there; the chart lets every
+  current key id and the same chain. Tenants cannot write there; the chart lets every
   authenticated user read it, so a CLI can pin the signer on first use from a trusted place.
 
 Pure: no cluster access; the controller writes these, the CLI reads them.
@@ -15,8 +16,7 @@ Pure: no cluster access; the controller writes these, the CLI reads them.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,12 +29,12 @@ from ironflow.core.sealing_key import (
     parse_sealing_key_configmap_data,
     sealing_key_configmap_data,
 )
+from ironflow.core.signer_chain import encode
 from ironflow.core.signing import (
     SIGNATURE_BYTES,
     SIGNER_KEY_BYTES,
     InvalidSignerKey,
     b64,
-    endorsement,
     sign,
     signer_id,
     statement,
@@ -48,15 +48,7 @@ CM_NAMESPACE: Final = "namespace"
 CM_SIGNER_KEY: Final = "signerKey"
 CM_SIGNER_ID: Final = "signerId"
 CM_SIGNATURE: Final = "signature"
-CM_ENDORSEMENTS: Final = "endorsements"
-
-
-@dataclass(frozen=True)
-class Endorsement:
-    """`signer` (a previous key's signer) vouches for the current signer."""
-
-    signer: bytes
-    signature: bytes
+CM_SIGNER_CHAIN: Final = "signerChain"
 
 
 @dataclass(frozen=True)
@@ -68,23 +60,11 @@ class VerifiedKey:
     kid: str
     namespace: str
     signer: bytes
-    endorsements: tuple[Endorsement, ...]
+    chain: str = ""  # the signer chain as published; checked only when the signer is not the trusted one
 
     @property
     def signer_id(self) -> str:
         return signer_id(self.signer)
-
-
-def _endorsements(keyring: Keyring) -> str:
-    current = keyring.signer
-    assert current is not None
-    return json.dumps(
-        [
-            {CM_SIGNER_KEY: b64(old.public), CM_SIGNATURE: sign(old, endorsement(current.public))}
-            for old in keyring.signers[1:]
-        ],
-        separators=(",", ":"),
-    )
 
 
 def sealing_key_data(keyring: Keyring | None, mode: str, namespace: str) -> dict[str, str]:
@@ -100,7 +80,7 @@ def sealing_key_data(keyring: Keyring | None, mode: str, namespace: str) -> dict
             CM_SIGNER_KEY: b64(signer.public),
             CM_SIGNER_ID: signer.id,
             CM_SIGNATURE: sign(signer, statement(namespace, pair.public, pair.kid, ALGORITHM)),
-            CM_ENDORSEMENTS: _endorsements(keyring),
+            CM_SIGNER_CHAIN: encode(keyring.chain),
         }
     )
     return data
@@ -116,32 +96,10 @@ def anchor_data(keyring: Keyring | None, mode: str) -> dict[str, str]:
             CM_SIGNER_KEY: b64(keyring.signer.public),
             CM_SIGNER_ID: keyring.signer.id,
             CM_KEY_ID: keyring.current.kid,
-            CM_ENDORSEMENTS: _endorsements(keyring),
+            CM_SIGNER_CHAIN: encode(keyring.chain),
         }
     )
     return data
-
-
-def parse_endorsements(text: str | None) -> tuple[Endorsement, ...]:
-    if not text:
-        return ()
-    try:
-        items = json.loads(text)
-    except ValueError:
-        raise InvalidSignerKey("endorsements are not valid JSON") from None
-    if not isinstance(items, list):
-        raise InvalidSignerKey("endorsements must be a JSON list")
-    out = []
-    for item in items:
-        if not isinstance(item, Mapping):
-            raise InvalidSignerKey("an endorsement must be a mapping")
-        out.append(
-            Endorsement(
-                unb64(item.get(CM_SIGNER_KEY, ""), SIGNER_KEY_BYTES, "endorsing signer key"),
-                unb64(item.get(CM_SIGNATURE, ""), SIGNATURE_BYTES, "endorsement signature"),
-            )
-        )
-    return tuple(out)
 
 
 def parse_signer_key(text: str | None, where: str) -> bytes:
@@ -157,13 +115,12 @@ def verify_sealing_key(data: Mapping[str, str], namespace: str, where: str) -> V
     """Check a keyed `ironflow-sealing-key` against its own signer, bound to `namespace`.
 
     Proves only that the holder of `signer` published this key for this namespace; whether that
-    signer is the operator's is `endorsed` / the caller's pin.
+    signer is the operator's is the caller's pin and the signer chain (`signer_chain.follow`).
     """
     public, kid = parse_sealing_key_configmap_data(data)
     signer = parse_signer_key(data.get(CM_SIGNER_KEY), where)
     try:
         signature = unb64(data.get(CM_SIGNATURE, ""), SIGNATURE_BYTES, CM_SIGNATURE)
-        endorsements = parse_endorsements(data.get(CM_ENDORSEMENTS))
     except InvalidSignerKey as exc:
         raise InvalidSealingKey(f"{where}: {exc}") from None
     if not verify(signer, signature, statement(namespace, public, kid, ALGORITHM)):
@@ -171,11 +128,4 @@ def verify_sealing_key(data: Mapping[str, str], namespace: str, where: str) -> V
             f"{where}: its signature does not verify for environment {namespace} (altered, or copied "
             "from another namespace)"
         )
-    return VerifiedKey(public, kid, namespace, signer, endorsements)
-
-
-def endorsed(current: bytes, trusted: bytes, endorsements: Sequence[Endorsement]) -> bool:
-    """True when `trusted` (a signer the reader already trusts) signed an endorsement of `current`."""
-    return any(
-        e.signer == trusted and verify(trusted, e.signature, endorsement(current)) for e in endorsements
-    )
+    return VerifiedKey(public, kid, namespace, signer, str(data.get(CM_SIGNER_CHAIN) or ""))

@@ -13,16 +13,18 @@ import base64
 import binascii
 import secrets
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ironflow.core.sealing_key import MASTER_KEY_BYTES, SealingKeyPair, derive_sealing_key
+from ironflow.core.signer_chain import CHAIN_FIELD, BrokenChain, Link, check, extend, parse
 from ironflow.core.signing import Signer, derive_signer
 
 MASTER_KEY_SECRET = "ironflow-master-key"
 MASTER_KEY_FIELD = "IRONFLOW_MASTER_KEY"
 PREVIOUS_KEYS_FIELD = "IRONFLOW_PREVIOUS_KEYS"
 MASTER_KEY_HEX_CHARS = 2 * MASTER_KEY_BYTES
+SECRET_SOURCE = f"Secret {MASTER_KEY_SECRET}"
 _HEX = frozenset(string.hexdigits)
 _RAW_BYTES_HINT = "; it looks like raw key bytes: store the key hex-encoded"
 
@@ -39,27 +41,41 @@ class Keyring:
     current: SealingKeyPair | None
     all: tuple[SealingKeyPair, ...]
     # The signing identity of each key in `all`, same order: the current one signs what the
-    # operator publishes, the previous ones endorse it (core/signing.py).
+    # operator publishes (core/signing.py).
     signers: tuple[Signer, ...] = ()
+    # Every signer endorsed by the one before, up to the current one (core/signer_chain.py): the
+    # stored chain continued with the keys at hand. `chain_problem` says why a stored chain that
+    # did not verify was dropped.
+    chain: tuple[Link, ...] = ()
+    chain_problem: str | None = None
 
     @classmethod
     def development(cls) -> Keyring:
         return cls(dev_mode=True, current=None, all=())
 
     @classmethod
-    def from_master_keys(cls, current: bytes, previous: Iterable[bytes] = ()) -> Keyring:
-        """Current key first, then older ones; a key listed twice counts once."""
+    def from_master_keys(
+        cls,
+        current: bytes,
+        previous: Iterable[bytes] = (),
+        stored_chain: Sequence[Link] = (),
+        chain_problem: str | None = None,
+    ) -> Keyring:
+        """Current key first, then older ones (newest first); a key listed twice counts once."""
         pairs: dict[str, tuple[SealingKeyPair, Signer]] = {}
         for key in (current, *previous):
             pair = derive_sealing_key(key)
             if pair.kid not in pairs:
                 pairs[pair.kid] = (pair, derive_signer(key))
         ordered = tuple(pair for pair, _ in pairs.values())
+        signers = tuple(signer for _, signer in pairs.values())
         return cls(
             dev_mode=False,
             current=ordered[0],
             all=ordered,
-            signers=tuple(signer for _, signer in pairs.values()),
+            signers=signers,
+            chain=extend(stored_chain, signers),
+            chain_problem=chain_problem,
         )
 
     @property
@@ -87,14 +103,14 @@ def generate_master_key() -> str:
     return secrets.token_hex(MASTER_KEY_BYTES)
 
 
-def _text(field: str, value: str | bytes) -> str:
+def _text(field: str, value: str | bytes, source: str = SECRET_SOURCE) -> str:
     if isinstance(value, bytes):
         try:
             return value.decode("ascii")
         except UnicodeDecodeError:
             hint = _RAW_BYTES_HINT if len(value) == MASTER_KEY_BYTES else ""
             raise MalformedMasterKey(
-                f"{field} in Secret {MASTER_KEY_SECRET} is not ASCII text; expected "
+                f"{field} in {source} is not ASCII text; expected "
                 f"{MASTER_KEY_HEX_CHARS} hex characters (openssl rand -hex 32){hint}"
             ) from None
     return value
@@ -113,7 +129,8 @@ def _length_hint(key: str) -> str:
     return ""
 
 
-def _decode_key(where: str, text: str) -> bytes:
+def decode_master_key(where: str, text: str) -> bytes:
+    """One key's hex text -> its 32 bytes; `where` names the place in the error, never the text."""
     key = text.strip()
     if len(key) != MASTER_KEY_HEX_CHARS:
         raise MalformedMasterKey(
@@ -128,31 +145,52 @@ def _decode_key(where: str, text: str) -> bytes:
     return bytes.fromhex(key)
 
 
-def parse_keyring(data: Mapping[str, str | bytes] | None) -> Keyring:
-    """Values are the Secret's data already base64-decoded (str or bytes); other fields are ignored."""
+def parse_keyring(data: Mapping[str, str | bytes] | None, source: str = SECRET_SOURCE) -> Keyring:
+    """Values are the Secret's data already base64-decoded (str or bytes); other fields are ignored.
+
+    `source` is what errors call the place the data came from: the Secret for the operator, a
+    backup file for offline recovery, so that the user is sent to the thing to fix.
+    """
     data = data or {}
     raw_current = data.get(MASTER_KEY_FIELD)
     raw_previous = data.get(PREVIOUS_KEYS_FIELD)
-    current_text = _text(MASTER_KEY_FIELD, raw_current).strip() if raw_current is not None else ""
-    previous_text = _text(PREVIOUS_KEYS_FIELD, raw_previous).strip() if raw_previous is not None else ""
+    current_text = _text(MASTER_KEY_FIELD, raw_current, source).strip() if raw_current is not None else ""
+    previous_text = (
+        _text(PREVIOUS_KEYS_FIELD, raw_previous, source).strip() if raw_previous is not None else ""
+    )
     if not current_text:
         if previous_text:
             # Old keys without a current one is a half-done rotation, not a request for dev mode.
             raise MalformedMasterKey(
-                f"{PREVIOUS_KEYS_FIELD} is set but {MASTER_KEY_FIELD} is empty in Secret "
-                f"{MASTER_KEY_SECRET}; set the current key (development mode needs both empty or absent)"
+                f"{PREVIOUS_KEYS_FIELD} is set but {MASTER_KEY_FIELD} is empty in {source}; "
+                "set the current key (development mode needs both empty or absent)"
             )
         return Keyring.development()
-    current = _decode_key(f"{MASTER_KEY_FIELD} in Secret {MASTER_KEY_SECRET}", current_text)
+    current = decode_master_key(f"{MASTER_KEY_FIELD} in {source}", current_text)
     entries = [entry.strip() for entry in previous_text.split(",")] if previous_text else []
     entries = [entry for entry in entries if entry]
     previous = [
-        _decode_key(
-            f"{PREVIOUS_KEYS_FIELD} entry {index} of {len(entries)} in Secret {MASTER_KEY_SECRET}", entry
-        )
+        decode_master_key(f"{PREVIOUS_KEYS_FIELD} entry {index} of {len(entries)} in {source}", entry)
         for index, entry in enumerate(entries, start=1)
     ]
-    return Keyring.from_master_keys(current, previous)
+    try:
+        return Keyring.from_master_keys(current, previous, stored_chain(data, source))
+    except BrokenChain as exc:
+        return Keyring.from_master_keys(current, previous, (), f"{CHAIN_FIELD} in {source}: {exc}")
+
+
+def stored_chain(data: Mapping[str, str | bytes], source: str = SECRET_SOURCE) -> tuple[Link, ...]:
+    """The signer chain kept beside the keys, verified; raises BrokenChain."""
+    raw = data.get(CHAIN_FIELD)
+    if raw is None:
+        return ()
+    try:
+        text = _text(CHAIN_FIELD, raw, source)
+    except MalformedMasterKey:
+        raise BrokenChain("it is not ASCII text") from None
+    links = parse(text)
+    check(links)
+    return links
 
 
 def key_texts(data: Mapping[str, str | bytes] | None) -> tuple[str, list[str]]:

@@ -52,9 +52,12 @@ class KeyState:
             return None
         return self.keyring.current.kid
 
-    def fingerprint(self) -> tuple[str, tuple[str, ...], str | None]:
-        """Equal fingerprints mean unsealing behaves the same; used to decide whether to re-reconcile."""
-        return (self.mode, self.keyring.kids if self.keyring else (), self.problem)
+    def fingerprint(self) -> tuple[str, tuple[str, ...], str | None, int, bytes]:
+        """Equal fingerprints mean unsealing and what is published behave the same; used to decide
+        whether to re-reconcile and re-publish (the signer chain can change on its own)."""
+        chain = self.keyring.chain if self.keyring else ()
+        tail = chain[-1].signature if chain else b""
+        return (self.mode, self.keyring.kids if self.keyring else (), self.problem, len(chain), tail)
 
 
 @dataclass(frozen=True)

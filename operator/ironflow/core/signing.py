@@ -5,8 +5,9 @@ there could swap in their own public key (and harvest what users seal) if the CL
 as-is. The operator therefore signs what it publishes with a key only a master-key holder can
 derive, and the CLI trusts a signer it pinned (or one an administrator published where tenants
 cannot write). The signed statement binds the environment, so a ConfigMap copied from another
-namespace fails to verify. On rotation each previous signer endorses the current one, so a pin
-can follow a rotation the operator really made, and nothing else (docs/crypto.md, "Trust").
+namespace fails to verify. On rotation each signer is endorsed by the one before it (the signer
+chain, core/signer_chain.py), so a pin can follow the rotations the operator really made, and
+nothing else (docs/crypto.md, "Trust").
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 SIGNING_KEY_INFO: Final = b"ironflow/v1/signing-key"
 SIGNER_ID_LABEL: Final = b"ironflow/v1/signer-id"
 STATEMENT_LABEL: Final = b"ironflow/v1/sealing-key-statement\n"
-ENDORSEMENT_LABEL: Final = b"ironflow/v1/signer-endorsement\n"
 SIGNER_KEY_BYTES: Final = 32
 SIGNATURE_BYTES: Final = 64
 SIGNER_ID_BYTES: Final = 16
@@ -75,10 +75,6 @@ def statement(namespace: str, public_key: bytes, kid: str, algorithm: str) -> by
     """The exact bytes signed for one environment: canonical JSON after a domain label."""
     body = {"algorithm": algorithm, "keyId": kid, "namespace": namespace, "publicKey": b64(public_key)}
     return STATEMENT_LABEL + json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
-
-
-def endorsement(new_signer: bytes) -> bytes:
-    return ENDORSEMENT_LABEL + new_signer
 
 
 def sign(signer: Signer, message: bytes) -> str:
