@@ -1,29 +1,29 @@
 """kopf logs in with exactly the credentials the user named (never kopf's own fallbacks, which
-would read ~/.kube/config or the in-cluster token on their own)."""
+would read ~/.kube/config or the in-cluster token on their own).
+
+kopf is handed a ready aiohttp session (`kopf.AiohttpSession`, its hook for custom sessions)
+rather than a `ConnectionInfo`, because a ConnectionInfo has no field for `tls-server-name` and
+kopf would build its own SSL context without it. Our session carries everything the kubeconfig
+names (CA, tls-server-name, proxy-url, the client certificate) and takes each request's token from
+the same cache as our own client (k8s/credentials.py): an exec credential or a token file is
+refreshed for kopf's requests too, without a new login. kopf logs in again when a request is
+answered 401 (the middleware has then invalidated the credential, so the login brings a fresh
+one) and, for a client certificate from an exec plugin, when it is due for renewal.
+"""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import kopf
 
 from ironflow.controller import state
-from ironflow.k8s.async_client import credentials
 
 
 @kopf.on.login()
-async def login(**_: Any) -> kopf.ConnectionInfo:
-    creds = await credentials(state.current().options.cluster)
-    return kopf.ConnectionInfo(
-        server=creds.server,
-        ca_path=creds.ca_path,
-        ca_data=creds.ca_data,
-        insecure=creds.insecure,
-        token=creds.token,
-        username=creds.username,
-        password=creds.password,
-        certificate_path=creds.certificate_path,
-        certificate_data=creds.certificate_data,
-        private_key_path=creds.private_key_path,
-        private_key_data=creds.private_key_data,
-    )
+async def login(**_: Any) -> kopf.AiohttpSession:
+    kube = state.current().kube
+    session, renew_at = await kube.session_for_kopf()
+    expiration = datetime.datetime.fromtimestamp(renew_at, datetime.UTC) if renew_at is not None else None
+    return kopf.AiohttpSession(server=kube.endpoint.server, aiohttp_session=session, expiration=expiration)
