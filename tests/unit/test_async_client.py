@@ -32,7 +32,8 @@ async def _with_server(token_file: Path | None, scenario: Any, valid: set[str] |
         seen.append({"method": request.method, "path": request.path, "query": dict(request.query),
                      "auth": request.headers.get("Authorization"), "agent": request.headers.get("User-Agent"),
                      "type": request.headers.get("Content-Type"), "body": await request.text()})
-        if valid is not None and request.headers.get("Authorization", "").removeprefix("Bearer ") not in valid:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if valid is not None and token not in valid:
             return web.json_response({"reason": "Unauthorized", "message": "Unauthorized"}, status=401)
         if request.path.endswith("/missing"):
             return web.json_response({"reason": "NotFound", "message": "x" * 1000}, status=404)
@@ -94,7 +95,9 @@ def test_given_a_server_when_the_client_calls_then_token_agent_patch_errors_and_
     assert events == [{"type": "ADDED", "object": {"a": 1}}, {"type": "DELETED", "object": {"a": 2}}]
 
 
-def test_given_a_rotated_token_file_when_requests_follow_then_cached_until_the_period_ends(tmp_path: Path) -> None:
+def test_given_a_rotated_token_file_when_requests_follow_then_cached_until_the_period_ends(
+    tmp_path: Path,
+) -> None:
     token = tmp_path / "token"
     token.write_text("t1")
     clock = Clock()

@@ -84,8 +84,10 @@ def test_given_relative_paths_when_resolved_then_against_the_kubeconfig_director
     assert endpoint.token_file == str(tmp_path / "token")
 
 
-@pytest.mark.parametrize(("provider", "plugin"), [("gcp", "gke-gcloud-auth-plugin"), ("azure", "kubelogin"),
-                                                  ("oidc", "oidc-login"), ("other", "exec credential plugin")])
+@pytest.mark.parametrize(("provider", "plugin"), [
+    ("gcp", "gke-gcloud-auth-plugin"), ("azure", "kubelogin"), ("oidc", "oidc-login"),
+    ("other", "exec credential plugin"),
+])
 def test_given_an_auth_provider_user_when_resolved_then_one_line_naming_the_exec_plugin_instead(
     tmp_path: Path, provider: str, plugin: str
 ) -> None:

@@ -1,0 +1,80 @@
+"""A tiny HTTP CONNECT proxy on loopback, for the tests of kubeconfig `proxy-url`.
+
+It records the target of every tunnel (so a test can prove the client went through it) and
+tunnels only to loopback addresses: confinement holds even if a test is wrong. It runs on its own
+event loop in a thread, so a test can point a separate process (the operator) at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class ConnectProxy:
+    def __init__(self) -> None:
+        self.tunnels: list[str] = []
+        self.refused: list[str] = []
+        self.url = ""
+
+    async def serve(self) -> asyncio.Server:
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        return server
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+            host, _, port = target.rpartition(":")
+            if method != "CONNECT" or host.strip("[]") not in LOOPBACK:
+                self.refused.append(f"{method} {target}")
+                writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                return
+            upstream_reader, upstream_writer = await asyncio.open_connection(host.strip("[]"), int(port))
+            self.tunnels.append(target)
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+        except (OSError, ValueError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[ConnectProxy]:
+        """Serve on a loop of its own in a daemon thread until the block ends."""
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        holder: list[asyncio.Server] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            holder.append(loop.run_until_complete(self.serve()))
+            started.set()
+            loop.run_forever()
+
+        thread = threading.Thread(target=run, name="connect-proxy", daemon=True)
+        thread.start()
+        started.wait(10)
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(holder[0].close)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            writer.close()
