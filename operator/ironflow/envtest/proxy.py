@@ -1,8 +1,10 @@
 """A tiny HTTP CONNECT proxy on loopback, for the tests of kubeconfig `proxy-url`.
 
 It records the target of every tunnel (so a test can prove the client went through it) and
-tunnels only to loopback addresses: confinement holds even if a test is wrong. It runs on its own
-event loop in a thread, so a test can point a separate process (the operator) at it.
+tunnels only to loopback addresses: confinement holds even if a test is wrong. `routes` sends a
+target elsewhere (on loopback): a server address that only the proxy can reach proves that every
+connection of a client went through it. It runs on its own event loop in a thread, so a test can
+point a separate process (the operator) at it.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOOPBACK = ("127.0.0.1", "127.0.0.2", "localhost", "::1")
 
 
 class ConnectProxy:
-    def __init__(self) -> None:
+    def __init__(self, routes: dict[str, tuple[str, int]] | None = None) -> None:
+        self.routes = dict(routes or {})
         self.tunnels: list[str] = []
         self.refused: list[str] = []
         self.url = ""
@@ -35,7 +38,10 @@ class ConnectProxy:
                 self.refused.append(f"{method} {target}")
                 writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
                 return
-            upstream_reader, upstream_writer = await asyncio.open_connection(host.strip("[]"), int(port))
+            to_host, to_port = self.routes.get(target, (host.strip("[]"), int(port)))
+            if to_host not in LOOPBACK:
+                raise ValueError(to_host)
+            upstream_reader, upstream_writer = await asyncio.open_connection(to_host, to_port)
             self.tunnels.append(target)
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
