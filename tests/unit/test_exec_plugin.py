@@ -158,7 +158,8 @@ def test_given_an_expiry_when_the_refresh_time_is_computed_then_shortly_before_a
 
 
 class Clock:
-    now = datetime.datetime.now(datetime.UTC).timestamp()
+    def __init__(self) -> None:
+        self.now = datetime.datetime.now(datetime.UTC).timestamp()  # the plugin's stamps are in real time
 
     def __call__(self) -> float:
         return self.now
@@ -167,10 +168,10 @@ class Clock:
 def test_given_an_expiring_credential_when_asked_then_cached_until_shortly_before_expiry_and_401_reruns(
     plugin: Plugin,
 ) -> None:
-    clock = Clock()
     plugin.plan({"stdout": _credential({"token": "t1", "expirationTimestamp": _stamp(600)})},
                 {"stdout": _credential({"token": "t2", "expirationTimestamp": _stamp(600)})},
                 {"stdout": _credential({"token": "t3"})})
+    clock = Clock()
     source = CredentialSource(Endpoint(server="https://k", exec=plugin.config()), clock)
 
     async def scenario() -> list[str | None]:
