@@ -20,8 +20,10 @@ import kopf
 
 from ironflow.controller import state
 
+LOGIN_RETRY_SECONDS = 5.0  # kopf's default, 60 s, would stall every watch that long after a failed plugin run
 
-@kopf.on.login()
+
+@kopf.on.login(backoff=LOGIN_RETRY_SECONDS)
 async def login(**_: Any) -> kopf.AiohttpSession:
     kube = state.current().kube
     session, renew_at = await kube.session_for_kopf()

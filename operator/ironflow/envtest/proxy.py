@@ -52,7 +52,8 @@ class ConnectProxy:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[ConnectProxy]:
-        """Serve on a loop of its own in a daemon thread until the block ends."""
+        """Serve on a loop of its own in a daemon thread until the block ends; then every tunnel is
+        closed and the loop with it."""
         loop = asyncio.new_event_loop()
         started = threading.Event()
         holder: list[asyncio.Server] = []
@@ -63,15 +64,23 @@ class ConnectProxy:
             started.set()
             loop.run_forever()
 
+        async def shutdown() -> None:
+            holder[0].close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
         thread = threading.Thread(target=run, name="connect-proxy", daemon=True)
         thread.start()
         started.wait(10)
         try:
             yield self
         finally:
-            loop.call_soon_threadsafe(holder[0].close)
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(10)
+            loop.close()
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

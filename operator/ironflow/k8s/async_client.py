@@ -114,9 +114,10 @@ class Kube:
                 await self._sessions.pop(next(iter(self._sessions))).close()
         return session
 
-    async def _identity(self) -> Identity:
+    async def _identity(self) -> tuple[Identity, aiohttp.ClientSession]:
         try:
-            return await self.credentials.current()
+            identity = await self.credentials.current()
+            return identity, await self._session(identity)
         except KubeconfigError as exc:  # the message names the plugin or file, never a credential
             raise ApiError(0, "CredentialUnavailable", str(exc)[:300]) from None
 
@@ -150,8 +151,7 @@ class Kube:
             self.write_guard()
         data = body if body is None or isinstance(body, bytes | str) else json.dumps(body)
         for attempt in (1, 2):
-            identity = await self._identity()
-            session = await self._session(identity)
+            identity, session = await self._identity()
             try:
                 headers = {"Accept": accept, "Content-Type": content_type, **identity.authorization()}
                 response = await session.request(

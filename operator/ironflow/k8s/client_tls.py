@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ironflow.k8s.credentials import Identity
-from ironflow.k8s.kubeconfig import Endpoint
+from ironflow.k8s.kubeconfig import Endpoint, KubeconfigError
 
 
 @contextmanager
@@ -91,8 +91,13 @@ def ssl_context(endpoint: Endpoint, identity: Identity | None = None) -> ssl.SSL
         cert_path, key_path = endpoint.certificate_path, endpoint.private_key_path
         cert, key = endpoint.certificate_data, endpoint.private_key_data
     if (cert_path or cert) and (key_path or key):
+        origin = "the exec plugin's" if identity is not None and identity.certificate else "the kubeconfig's"
         with private_files(**({"client.crt": cert} if cert else {}),
                            **({"client.key": key} if key else {})) as files:
-            context.load_cert_chain(certfile=cert_path or files["client.crt"],
-                                    keyfile=key_path or files["client.key"])
+            try:
+                context.load_cert_chain(certfile=cert_path or files["client.crt"],
+                                        keyfile=key_path or files["client.key"])
+            except (ssl.SSLError, OSError) as exc:
+                raise KubeconfigError(f"{origin} client certificate and key cannot be used: "
+                                      f"{exc.strerror or type(exc).__name__}") from None
     return context
