@@ -9,6 +9,10 @@ the same cache as our own client (k8s/credentials.py): an exec credential or a t
 refreshed for kopf's requests too, without a new login. kopf logs in again when a request is
 answered 401 (the middleware has then invalidated the credential, so the login brings a fresh
 one) and, for a client certificate from an exec plugin, when it is due for renewal.
+
+A login that brings the very credential that was just refused returns kopf the same session info
+it already marked invalid: kopf then stops with its "ran out of valid credentials" error, as it
+does with a ConnectionInfo, instead of sending the refused credential again and again.
 """
 
 from __future__ import annotations
@@ -21,11 +25,20 @@ import kopf
 from ironflow.controller import state
 
 LOGIN_RETRY_SECONDS = 5.0  # kopf's default, 60 s, would stall every watch that long after a failed plugin run
+_last: dict[str, Any] = {}
 
 
 @kopf.on.login(backoff=LOGIN_RETRY_SECONDS)
 async def login(**_: Any) -> kopf.AiohttpSession:
     kube = state.current().kube
+    identity = await kube.credentials.current()
+    material = (identity.token, identity.certificate, identity.key)
+    renews = identity.certificate is not None and identity.refresh_at is not None  # kopf's info expires
+    if _last.get("material") == material and _last.get("kube") is kube and not renews:
+        info: kopf.AiohttpSession = _last["info"]
+        return info
     session, renew_at = await kube.session_for_kopf()
     expiration = datetime.datetime.fromtimestamp(renew_at, datetime.UTC) if renew_at is not None else None
-    return kopf.AiohttpSession(server=kube.endpoint.server, aiohttp_session=session, expiration=expiration)
+    info = kopf.AiohttpSession(server=kube.endpoint.server, aiohttp_session=session, expiration=expiration)
+    _last.update(material=material, kube=kube, info=info)
+    return info
