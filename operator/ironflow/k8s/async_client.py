@@ -3,9 +3,11 @@
 Why raw JSON on plain aiohttp instead of the generated models: the operator compares desired and
 actual objects as plain dicts; the generated client logs whole response bodies at DEBUG (Secret
 data included), which must never happen; and importing kubernetes_asyncio loads every generated
-model (about 60 MB of RSS per replica). The cluster is resolved by k8s/kubeconfig.py. Responses
-are read here, errors become ApiError with the API's status and a clipped message; request and
-response bodies are never logged.
+model (about 60 MB of RSS per replica). The cluster is resolved by k8s/kubeconfig.py, the
+credential fetched and cached by k8s/credentials.py; the sessions made here (ours and the one
+handed to kopf) carry the kubeconfig's CA, tls-server-name, proxy-url and client certificate.
+Responses are read here, errors become ApiError with the API's status and a clipped message;
+request and response bodies are never logged.
 """
 
 from __future__ import annotations
