@@ -124,3 +124,21 @@ def test_given_a_fixed_token_when_the_server_answers_401_then_one_request_and_th
 
     seen = asyncio.run(_with_server(None, scenario, valid={"good"}, token="bad"))
     assert [s["auth"] for s in seen] == ["Bearer bad"]
+
+
+def test_given_an_unloadable_client_certificate_when_a_request_is_made_then_a_credential_error() -> None:
+    endpoint = Endpoint(server="https://127.0.0.1:9", certificate_data=b"not a certificate",
+                        private_key_data=b"not a key")
+
+    async def scenario() -> ApiError:
+        kube = Kube(endpoint, CredentialSource(endpoint))
+        try:
+            with pytest.raises(ApiError) as raised:
+                await kube.get("/a")
+            return raised.value
+        finally:
+            await kube.close()
+
+    error = asyncio.run(scenario())
+    assert (error.status, error.reason) == (0, "CredentialUnavailable")
+    assert error.message.startswith("the kubeconfig's client certificate and key cannot be used")
