@@ -28,21 +28,24 @@ if [[ -z "${KUBECONFIG:-}" ]]; then
   [[ -x $KUBECTL ]] || KUBECTL=$CP_DIR/kubectl
   LOCAL=1
 else
-  first=${KUBECONFIG%%:*}
-  [[ -f $first ]] || { say "KUBECONFIG=$KUBECONFIG: no such file"; exit 2; }
-  export KUBECONFIG=$first
+  # A list is merged as kubectl merges it, by kubectl and by the operator alike (both read KUBECONFIG).
+  found=0
+  IFS=: read -r -a listed <<<"$KUBECONFIG"
+  for file in "${listed[@]}"; do [[ -n $file && -f $file ]] && found=1; done
+  [[ $found == 1 ]] || { say "KUBECONFIG=$KUBECONFIG: no such file"; exit 2; }
+  export KUBECONFIG
   KUBECTL=$(command -v kubectl || true)
   if [[ -z $KUBECTL ]]; then
     CP_DIR=${CP_DIR:-$("$ROOT/hack/build-control-plane.sh" | tail -n 1)}
     KUBECTL=$CP_DIR/kubectl
   fi
   LOCAL=0
-  say "running against the cluster named by KUBECONFIG=$KUBECONFIG (context $("$KUBECTL" --kubeconfig "$KUBECONFIG" config current-context))"
+  say "running against the cluster named by KUBECONFIG=$KUBECONFIG (context $("$KUBECTL" config current-context))"
 fi
 # A private discovery cache: kubectl caches discovery per server for minutes, and a cache taken
 # before the CRDs existed would make the user's next `kubectl get ironflow` fail for no reason.
 KUBECTL_CACHE=$(mktemp -d)
-k() { "$KUBECTL" --kubeconfig "$KUBECONFIG" --cache-dir "$KUBECTL_CACHE" "$@"; }
+k() { "$KUBECTL" --cache-dir "$KUBECTL_CACHE" "$@"; }  # KUBECONFIG is exported: a list works
 
 k apply --server-side --force-conflicts -f "$ROOT/crds/" >/dev/null
 k wait --for=condition=Established --timeout=60s crd/ironflowsecrets.ironflow.io crd/ironflowconfigs.ironflow.io >/dev/null
@@ -62,7 +65,7 @@ fi
 
 # --dev-mode: `make run` is for development; without a master key it accepts dev-form values (a
 # deployed operator never does unless its chart sets devMode=true).
-args=(--kubeconfig "$KUBECONFIG" --operator-namespace "$OPERATOR_NAMESPACE" --dev-mode)
+args=(--operator-namespace "$OPERATOR_NAMESPACE" --dev-mode)
 if [[ $LOCAL == 1 && -z "${IRONFLOW_WEBHOOK_URL:-}" && -z "${IRONFLOW_WEBHOOK_CERT_DIR:-}" ]]; then
   args+=(--webhook-url "https://127.0.0.1:${IRONFLOW_WEBHOOK_PORT:-9443}" --webhook-cert-dir "$CLUSTER_DIR/webhook")
   # Mutual TLS: the local API server presents its webhook client certificate (envtest/webhook_client.py).

@@ -52,10 +52,10 @@ def _write(path: Path, users: list[dict[str, Any]], current: str = "a", **cluste
 def test_given_two_contexts_when_resolved_then_current_context_unless_one_is_named(tmp_path: Path) -> None:
     users = [{"name": "ua", "user": {"token": "token-a"}}, {"name": "ub", "user": {"token": "token-b"}}]
     choice = _write(tmp_path / "config", users)
-    assert resolve(choice).bearer_token() == "token-a"
+    assert resolve(choice).token == "token-a"
     named = ClusterChoice(kubeconfig=choice.kubeconfig, context="b", in_cluster=False)
     endpoint = resolve(named)
-    assert endpoint.bearer_token() == "token-b"
+    assert endpoint.token == "token-b"
     assert endpoint.server == "https://127.0.0.1:6443"
     with pytest.raises(KubeconfigError, match="no context named 'zzz'"):
         resolve(ClusterChoice(kubeconfig=choice.kubeconfig, context="zzz", in_cluster=False))
@@ -81,32 +81,32 @@ def test_given_relative_paths_when_resolved_then_against_the_kubeconfig_director
     assert endpoint.certificate_path == str(tmp_path / "sub" / "c.crt")
     assert endpoint.private_key_path == "/abs/c.key"
     assert endpoint.insecure and endpoint.tls_server_name == "kubernetes"
-    assert endpoint.bearer_token() == "first"
-    (tmp_path / "token").write_text("rotated\n")
-    assert endpoint.bearer_token() == "rotated"
+    assert endpoint.token_file == str(tmp_path / "token")
 
 
-@pytest.mark.parametrize("plugin", ["exec", "auth-provider"])
-def test_given_a_credential_plugin_user_when_resolved_then_one_line_refusal_naming_the_context(
-    tmp_path: Path, plugin: str
+@pytest.mark.parametrize(("provider", "plugin"), [
+    ("gcp", "gke-gcloud-auth-plugin"), ("azure", "kubelogin"), ("oidc", "oidc-login"),
+    ("other", "exec credential plugin"),
+])
+def test_given_an_auth_provider_user_when_resolved_then_one_line_naming_the_exec_plugin_instead(
+    tmp_path: Path, provider: str, plugin: str
 ) -> None:
-    users = [{"name": "ua", "user": {plugin: {"command": "aws"}}}]
+    users = [{"name": "ua", "user": {"auth-provider": {"name": provider, "config": {"id-token": "canary"}}}}]
     with pytest.raises(KubeconfigError) as raised:
         resolve(_write(tmp_path / "config", users))
-    assert "context a" in str(raised.value) and plugin in str(raised.value)
-    assert "\n" not in str(raised.value)
+    message = str(raised.value)
+    assert "context a" in message and f"auth-provider {provider}" in message and plugin in message
+    assert "\n" not in message and "canary" not in message
 
 
-def test_given_in_cluster_when_resolved_then_service_host_and_the_token_file_reread(tmp_path: Path) -> None:
+def test_given_in_cluster_when_resolved_then_service_host_and_the_token_file(tmp_path: Path) -> None:
     (tmp_path / "token").write_text("sa-1")
     (tmp_path / "ca.crt").write_text("ca")
     env = {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}
     endpoint = resolve(ClusterChoice(kubeconfig=None, context=None, in_cluster=True), env, tmp_path)
     assert endpoint.server == "https://10.0.0.1:443"
     assert endpoint.ca_path == str(tmp_path / "ca.crt")
-    assert endpoint.bearer_token() == "sa-1"
-    (tmp_path / "token").write_text("sa-2")
-    assert endpoint.bearer_token() == "sa-2"
+    assert endpoint.token_file == str(tmp_path / "token") and endpoint.token is None
     with pytest.raises(KubeconfigError, match="KUBERNETES_SERVICE_HOST"):
         resolve(ClusterChoice(kubeconfig=None, context=None, in_cluster=True), {}, tmp_path)
 
@@ -151,14 +151,22 @@ def test_given_insecure_when_the_ssl_context_is_built_then_no_verification() -> 
     assert context.verify_mode == ssl.CERT_NONE and not context.check_hostname
 
 
-def test_given_an_exec_user_when_the_operator_starts_then_exit_2_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("user", "expected"), [
+    ({"auth-provider": {"name": "gcp"}}, "use an exec user with gke-gcloud-auth-plugin"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never",
+               "command": "/nonexistent/aws", "installHint": "install the AWS CLI"}},
+     "exec plugin /nonexistent/aws cannot be started: No such file or directory (install the AWS CLI)"),
+])
+def test_given_an_unusable_user_when_the_operator_starts_then_exit_2_with_one_line(
+    tmp_path: Path, user: dict[str, Any], expected: str
+) -> None:
     import logging
 
     from click.testing import CliRunner
 
     from ironflow.controller.main import main
 
-    choice = _write(tmp_path / "config", [{"name": "ua", "user": {"exec": {"command": "aws"}}}])
+    choice = _write(tmp_path / "config", [{"name": "ua", "user": user}])
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
@@ -168,5 +176,5 @@ def test_given_an_exec_user_when_the_operator_starts_then_exit_2_with_one_line(t
         root.handlers[:] = handlers
         root.setLevel(level)
     assert result.exit_code == 2
-    assert "context a" in result.output and "exec" in result.output
+    assert expected in result.output and len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output

@@ -182,7 +182,7 @@ def test_given_election_disabled_when_asked_then_always_leading() -> None:
 
 
 def test_given_a_guarded_client_when_not_leading_then_writes_are_refused_before_sending() -> None:
-    kube = Kube(session=None, endpoint=None)  # type: ignore[arg-type]  # any use would fail
+    kube = Kube(endpoint=None, credentials=None)  # type: ignore[arg-type]  # any use would fail
     kube.write_guard = Leadership(LeaseStore(), "ops", ElectionOptions()).guard  # type: ignore[arg-type]
     for method in ("POST", "PUT", "PATCH", "DELETE"):
         with pytest.raises(NotLeading):

@@ -110,8 +110,8 @@ async def _serve(options: state.Options, kube: Kube) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "IRONFLOW"})
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), envvar="KUBECONFIG",
-              help="Kubeconfig of the cluster to serve (or KUBECONFIG).")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False),
+              help="Kubeconfig of the cluster to serve (default: KUBECONFIG, a list merged as kubectl does).")
 @click.option("--context", default=None, help="Context in the kubeconfig (default: its current context).")
 @click.option("--in-cluster", is_flag=True, help="Use the pod's service account (only when deployed).")
 @click.option("-n", "--namespace", "namespace_list", multiple=True, envvar="IRONFLOW_NAMESPACES",
@@ -156,7 +156,7 @@ def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespac
                             election=election_from(webhook), dev_mode=dev_mode)
     try:
         asyncio.run(serve(options))
-    except KubeconfigError as exc:  # e.g. an exec credential plugin: one line naming the context
+    except KubeconfigError as exc:  # e.g. an auth-provider user, a failing exec plugin: one line
         click.echo(f"ironflow-operator: {exc}", err=True)
         sys.exit(2)
     except OSError as exc:  # a port in use, typically: say so without a traceback

@@ -3,17 +3,17 @@
 Why raw JSON on plain aiohttp instead of the generated models: the operator compares desired and
 actual objects as plain dicts; the generated client logs whole response bodies at DEBUG (Secret
 data included), which must never happen; and importing kubernetes_asyncio loads every generated
-model (about 60 MB of RSS per replica). The cluster is resolved by k8s/kubeconfig.py. Responses
-are read here, errors become ApiError with the API's status and a clipped message; request and
-response bodies are never logged.
+model (about 60 MB of RSS per replica). The cluster is resolved by k8s/kubeconfig.py, the
+credential fetched and cached by k8s/credentials.py; the sessions made here (ours and the one
+handed to kopf) carry the kubeconfig's CA, tls-server-name, proxy-url and client certificate.
+Responses are read here, errors become ApiError with the API's status and a clipped message;
+request and response bodies are never logged.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -21,12 +21,14 @@ import aiohttp
 from ironflow.core import bounded_json
 from ironflow.k8s.client_tls import ssl_context
 from ironflow.k8s.config import ClusterChoice
-from ironflow.k8s.kubeconfig import Endpoint, resolve
+from ironflow.k8s.credentials import CredentialSource, Identity
+from ironflow.k8s.kubeconfig import Endpoint, KubeconfigError, resolve
 from ironflow.k8s.paths import core_path, group_path
 
 USER_AGENT = "ironflow-operator/0.1.0"
 MERGE_PATCH = "application/merge-patch+json"
-__all__ = ["ApiError", "Credentials", "Kube", "core_path", "credentials", "group_path"]
+__all__ = ["ApiError", "Kube", "core_path", "group_path", "open_session"]
+SESSIONS_KEPT = 2  # a session per client certificate: the current one and the one before
 
 
 class ApiError(Exception):
@@ -50,44 +52,14 @@ class NotLeading(ApiError):
         super().__init__(0, "NotLeading", "this replica is not the leader; the write was not sent")
 
 
-@dataclass(frozen=True, repr=False)
-class Credentials:
-    """What kopf needs to log in, taken from the same explicit choice as our own client.
-
-    PEM data is passed as data (kopf loads a CA from memory, and keeps a client key on disk only
-    while it builds its SSL context); paths named in the kubeconfig are passed as paths."""
-
-    server: str
-    ca_path: str | None
-    ca_data: bytes | None
-    certificate_path: str | None
-    certificate_data: bytes | None
-    private_key_path: str | None
-    private_key_data: bytes | None
-    token: str | None
-    username: str | None
-    password: str | None
-    insecure: bool
-
-
-async def credentials(choice: ClusterChoice) -> Credentials:
-    """Resolved again at each kopf login, so a rotated service-account token is picked up."""
-    e = resolve(choice)
-    return Credentials(server=e.server, ca_path=e.ca_path, ca_data=e.ca_data,
-                       certificate_path=e.certificate_path, certificate_data=e.certificate_data,
-                       private_key_path=e.private_key_path, private_key_data=e.private_key_data,
-                       token=e.bearer_token(), username=e.username, password=e.password,
-                       insecure=e.insecure)
-
-
-def _authorization(endpoint: Endpoint) -> dict[str, str]:
-    token = endpoint.bearer_token()
-    if token:
-        return {"Authorization": f"Bearer {token}"}
-    if endpoint.username is not None and endpoint.password is not None:
-        pair = f"{endpoint.username}:{endpoint.password}".encode()
-        return {"Authorization": f"Basic {base64.b64encode(pair).decode('ascii')}"}
-    return {}
+def open_session(endpoint: Endpoint, identity: Identity, *, limit: int = 100,
+                 headers: Mapping[str, str] | None = None,
+                 middlewares: Sequence[aiohttp.ClientMiddlewareType] = ()) -> aiohttp.ClientSession:
+    """A session for the API server: its CA, tls-server-name and proxy-url, `identity`'s client
+    certificate. Never the environment's proxy variables (trust_env=False): only what was named."""
+    connector = aiohttp.TCPConnector(ssl=ssl_context(endpoint, identity), limit=limit)
+    return aiohttp.ClientSession(connector=connector, headers=headers, proxy=endpoint.proxy_url,
+                                 auto_decompress=True, trust_env=False, middlewares=middlewares)
 
 
 def _timeout(limits: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientTimeout:
@@ -106,28 +78,72 @@ async def _error(response: aiohttp.ClientResponse) -> ApiError:
 
 
 class Kube:
-    """One connection pool for the operator's own calls (kopf keeps its own).
+    """One connection pool for the operator's own calls (kopf gets its own from `session_for_kopf`).
 
     `write_guard` (set by the leader election) runs before every request that is not a GET and
     raises NotLeading to stop it: the one gate through which every write the operator issues
     passes, so a replica that is not (or no longer) the leader cannot write, whatever the caller.
+    A request answered 401 is sent once more with a fresh credential when one can be had (a
+    token file read again, an exec plugin run again): a 401 means the server did nothing with it.
     """
 
-    def __init__(self, session: aiohttp.ClientSession, endpoint: Endpoint) -> None:
-        self._session = session
-        self._endpoint = endpoint
+    def __init__(self, endpoint: Endpoint, credentials: CredentialSource) -> None:
+        self.endpoint = endpoint
+        self.credentials = credentials
+        self._sessions: dict[tuple[bytes | None, bytes | None], aiohttp.ClientSession] = {}
         self.write_guard: Callable[[], None] | None = None
 
     @classmethod
     async def connect(cls, choice: ClusterChoice) -> Kube:
+        """Fetches the first credential at once: a plugin that cannot run stops the start with its error."""
         endpoint = resolve(choice)
-        connector = aiohttp.TCPConnector(ssl=ssl_context(endpoint))
-        session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": USER_AGENT},
-                                        auto_decompress=True, trust_env=False)
-        return cls(session, endpoint)
+        kube = cls(endpoint, CredentialSource(endpoint))
+        await kube.credentials.current()
+        return kube
 
     async def close(self) -> None:
-        await self._session.close()
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
+
+    async def _session(self, identity: Identity) -> aiohttp.ClientSession:
+        key = (identity.certificate, identity.key)
+        session = self._sessions.get(key)
+        if session is None:
+            session = self._sessions[key] = open_session(self.endpoint, identity,
+                                                         headers={"User-Agent": USER_AGENT})
+            while len(self._sessions) > SESSIONS_KEPT:  # two certificates ago: nothing uses it now
+                await self._sessions.pop(next(iter(self._sessions))).close()
+        return session
+
+    async def _identity(self) -> tuple[Identity, aiohttp.ClientSession]:
+        try:
+            identity = await self.credentials.current()
+            return identity, await self._session(identity)
+        except KubeconfigError as exc:  # the message names the plugin or file, never a credential
+            raise ApiError(0, "CredentialUnavailable", str(exc)[:300]) from None
+
+    async def session_for_kopf(self) -> tuple[aiohttp.ClientSession, float | None]:
+        """A session for kopf sharing our credential: each request carries the current one, and a
+        401 invalidates it for both clients. The second value is when kopf must log in again for
+        a new session (a client certificate lives in the session's SSL context), else None."""
+        identity = await self.credentials.current()
+        credentials = self.credentials
+
+        async def authorize(request: aiohttp.ClientRequest,
+                            handler: aiohttp.ClientHandlerType) -> aiohttp.ClientResponse:
+            try:
+                current = await credentials.current()
+            except KubeconfigError as exc:  # kopf retries a connection error with its backoff
+                raise aiohttp.ClientConnectionError(str(exc)) from None
+            request.headers.update(current.authorization())
+            response = await handler(request)
+            if response.status == 401:
+                credentials.invalidate(current)
+            return response
+
+        session = open_session(self.endpoint, identity, limit=0, middlewares=(authorize,))
+        return session, identity.refresh_at if identity.certificate else None
 
     async def _send(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
                     body: Any = None, content_type: str = "application/json",
@@ -136,18 +152,24 @@ class Kube:
         if guarded and method != "GET" and self.write_guard is not None:
             self.write_guard()
         data = body if body is None or isinstance(body, bytes | str) else json.dumps(body)
-        try:
-            headers = {"Accept": accept, "Content-Type": content_type, **_authorization(self._endpoint)}
-            response = await self._session.request(
-                method, self._endpoint.server + path, params=dict(query or {}), headers=headers,
-                data=data, timeout=_timeout(limits), server_hostname=self._endpoint.tls_server_name)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise ApiError(0, type(exc).__name__, "API server unreachable") from None
-        if not 200 <= response.status <= 299:
-            error = await _error(response)
-            response.release()
-            raise error
-        return response
+        for attempt in (1, 2):
+            identity, session = await self._identity()
+            try:
+                headers = {"Accept": accept, "Content-Type": content_type, **identity.authorization()}
+                response = await session.request(
+                    method, self.endpoint.server + path, params=dict(query or {}), headers=headers,
+                    data=data, timeout=_timeout(limits))
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise ApiError(0, type(exc).__name__, "API server unreachable") from None
+            if response.status == 401 and attempt == 1 and self.credentials.invalidate(identity):
+                response.release()
+                continue
+            if not 200 <= response.status <= 299:
+                error = await _error(response)
+                response.release()
+                raise error
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     async def request(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
                       body: Any = None, content_type: str = "application/json",

@@ -2,12 +2,12 @@
 
 Why our own resolver instead of kubernetes_asyncio's: importing that client loads every generated
 model (about 60 MB of RSS per replica, before a single resource is watched), and the operator
-needs only a server URL, a CA, a client certificate or a bearer token. So this module reads a
-kubeconfig with PyYAML (the named context, or current-context) or the in-cluster service account
-(only when the choice says in-cluster), and nothing else. Relative paths resolve against the
-kubeconfig's own directory, as kubectl does. The service-account token is re-read on every use
-(the kubelet rotates it). `exec` and `auth-provider` users are refused with one line naming the
-context: the CLI still supports them through the official sync client.
+needs only a server URL, a CA, a proxy, and a way to get a credential. So this module reads the
+kubeconfig file(s) with PyYAML (merged as kubectl merges them, k8s/kubeconfig_files.py; the named
+context, or current-context) or the in-cluster service account (only when the choice says
+in-cluster), and nothing else. The credential itself (a token file, an exec plugin) is fetched
+and cached by k8s/credentials.py. `auth-provider` users are refused with one line naming the exec
+plugin that replaced their provider (kubectl itself no longer runs the cloud providers).
 """
 
 from __future__ import annotations
@@ -17,21 +17,25 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import yaml
-
+from ironflow.k8s import exec_plugin
 from ironflow.k8s.config import ClusterChoice
+from ironflow.k8s.exec_plugin import ExecConfig
+from ironflow.k8s.kubeconfig_files import KubeconfigError, merge
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-
-
-class KubeconfigError(RuntimeError):
-    """The named kubeconfig cannot be used by the operator; the message names the file or context."""
+AUTH_PROVIDER_PLUGINS = {
+    "gcp": "gke-gcloud-auth-plugin",
+    "azure": "kubelogin (github.com/Azure/kubelogin)",
+    "oidc": "kubectl oidc-login (github.com/int128/kubelogin)",
+}
+__all__ = ["Endpoint", "KubeconfigError", "resolve"]
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One API server and our credentials for it; PEM data or a file path per item, never both."""
+    """One API server and how to reach it and authenticate; PEM data or a file path per item."""
 
     server: str
     ca_path: str | None = None
@@ -46,12 +50,8 @@ class Endpoint:
     password: str | None = None
     insecure: bool = False
     tls_server_name: str | None = None
-
-    def bearer_token(self) -> str | None:
-        """The token file is read on each call (rotation); a fixed token otherwise."""
-        if self.token_file:
-            return Path(self.token_file).read_text().strip() or None
-        return self.token
+    proxy_url: str | None = None
+    exec: ExecConfig | None = None
 
     def __repr__(self) -> str:  # never a key or token in a traceback or log line
         return f"Endpoint(server={self.server!r})"
@@ -61,8 +61,7 @@ def resolve(choice: ClusterChoice, environ: dict[str, str] | None = None,
             service_account_dir: Path = SERVICE_ACCOUNT_DIR) -> Endpoint:
     if choice.in_cluster:
         return _in_cluster(dict(os.environ) if environ is None else environ, service_account_dir)
-    assert choice.kubeconfig is not None
-    return _from_kubeconfig(Path(choice.kubeconfig), choice.context)
+    return _from_kubeconfig(choice.kubeconfig_files, choice.context)
 
 
 def _in_cluster(environ: dict[str, str], sa_dir: Path) -> Endpoint:
@@ -78,51 +77,62 @@ def _in_cluster(environ: dict[str, str], sa_dir: Path) -> Endpoint:
                     token_file=str(token))
 
 
-def _named(items: Any, name: str, what: str, path: Path) -> dict[str, Any]:
-    for item in items or []:
-        if isinstance(item, dict) and item.get("name") == name and isinstance(item.get(what), dict):
-            return dict(item[what])
-    raise KubeconfigError(f"kubeconfig {path}: no {what} named {name!r}")
-
-
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        document = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise KubeconfigError(f"kubeconfig {path} cannot be read: {type(exc).__name__}") from None
-    if not isinstance(document, dict):
-        raise KubeconfigError(f"kubeconfig {path} is not a kubeconfig")
-    return document
-
-
-def _from_kubeconfig(path: Path, context: str | None) -> Endpoint:
-    document = _load(path)
-    name = context or document.get("current-context")
+def _from_kubeconfig(files: tuple[str, ...], context: str | None) -> Endpoint:
+    merged = merge(files)
+    name = context or merged.current_context
     if not name:
-        raise KubeconfigError(f"kubeconfig {path}: no context named and no current-context")
-    ctx = _named(document.get("contexts"), str(name), "context", path)
-    cluster = _named(document.get("clusters"), str(ctx.get("cluster")), "cluster", path)
-    user = _named(document.get("users"), str(ctx.get("user")), "user", path) if ctx.get("user") else {}
-    for plugin in ("exec", "auth-provider"):
-        if user.get(plugin):
-            raise KubeconfigError(f"kubeconfig {path}, context {name}: the operator does not run {plugin} "
-                                  "credential plugins; use a token, tokenFile or client certificate")
+        raise KubeconfigError(f"{merged.where}: no context named and no current-context")
+    ctx = merged.named("contexts", str(name)).body
+    cluster_entry = merged.named("clusters", str(ctx.get("cluster")))
+    cluster, cbase = cluster_entry.body, cluster_entry.base
+    user_entry = merged.named("users", str(ctx.get("user"))) if ctx.get("user") else None
+    user, ubase = (user_entry.body, user_entry.base) if user_entry else ({}, cbase)
+    where = f"{merged.where}, context {name}"
+    provider = user.get("auth-provider")
+    if provider:
+        kind = str(provider.get("name", "")) if isinstance(provider, dict) else ""
+        plugin = AUTH_PROVIDER_PLUGINS.get(kind, "that provider's exec credential plugin")
+        raise KubeconfigError(f"{where}: auth-provider {kind or '?'} is no longer supported (kubectl removed "
+                              f"it too); use an exec user with {plugin} instead")
     if not cluster.get("server"):
-        raise KubeconfigError(f"kubeconfig {path}, context {name}: the cluster has no server")
-    base = path.parent
-    ca_path, ca_data = _item(cluster, "certificate-authority", base)
-    cert_path, cert_data = _item(user, "client-certificate", base)
-    key_path, key_data = _item(user, "client-key", base)
+        raise KubeconfigError(f"{where}: the cluster has no server")
+    ca_path, ca_data = _item(cluster, "certificate-authority", cbase)
+    cert_path, cert_data = _item(user, "client-certificate", ubase)
+    key_path, key_data = _item(user, "client-key", ubase)
     token_file = user.get("tokenFile")
+    spec = user.get("exec")
+    exec_config = None
+    if spec:
+        if not isinstance(spec, dict):
+            raise KubeconfigError(f"{where}: the exec section is not a mapping")
+        ca = ca_data if ca_data is not None or ca_path is None else _read(ca_path, where)
+        exec_config = exec_plugin.parse(spec, ubase, where, exec_plugin.cluster_info(cluster, ca))
     return Endpoint(
         server=str(cluster["server"]).rstrip("/"), ca_path=ca_path, ca_data=ca_data,
         certificate_path=cert_path, certificate_data=cert_data, private_key_path=key_path,
         private_key_data=key_data, token=user.get("token") or None,
-        token_file=str(base / str(token_file)) if token_file else None,
+        token_file=str(ubase / str(token_file)) if token_file else None,
         username=user.get("username") or None, password=user.get("password") or None,
         insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
         tls_server_name=cluster.get("tls-server-name") or None,
+        proxy_url=_proxy(cluster.get("proxy-url"), where), exec=exec_config,
     )
+
+
+def _proxy(url: Any, where: str) -> str | None:
+    if not url:
+        return None
+    if urlsplit(str(url)).scheme not in ("http", "https"):
+        raise KubeconfigError(f"{where}: proxy-url must be an http:// or https:// proxy "
+                              "(the operator does not speak SOCKS)")
+    return str(url)
+
+
+def _read(path: str, where: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise KubeconfigError(f"{where}: cannot read {path}: {type(exc).__name__}") from None
 
 
 def _item(section: dict[str, Any], key: str, base: Path) -> tuple[str | None, bytes | None]:

@@ -9,6 +9,7 @@ patch), which the generated typed methods would pick for it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -20,6 +21,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from ironflow.core import bounded_json
 from ironflow.k8s.config import ClusterChoice
+from ironflow.k8s.kubeconfig_files import KubeconfigError, merge
 from ironflow.k8s.sync_errors import BadKubeconfig, Unreachable, from_status
 
 MERGE_PATCH: Final = "application/merge-patch+json"
@@ -35,13 +37,16 @@ def connect(choice: ClusterChoice, *, timeout: tuple[float, float] = DEFAULT_TIM
         raise BadKubeconfig("the CLI only uses a kubeconfig file")
     configuration = k8s_client.Configuration()
     try:
+        # The official client merges a path list too, but lets the LAST file's current-context
+        # win; kubectl takes the first one's, so the context is named here from our own merge.
+        context = choice.context or merge(choice.kubeconfig_files).current_context
         api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=choice.kubeconfig,
-            context=choice.context,
+            config_file=os.pathsep.join(choice.kubeconfig_files),
+            context=context,
             persist_config=False,
             client_configuration=configuration,
         )
-    except (ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
+    except (ConfigException, KubeconfigError, OSError, ValueError, TypeError, KeyError) as exc:
         raise BadKubeconfig(f"cannot use {choice.describe()}: {_one_line(str(exc))}") from None
     configuration.retries = 1
     return SyncClient(api, where=choice.describe(), timeout=timeout)
