@@ -48,8 +48,9 @@ ROLLOUTS = Counter("ironflow_rollouts_total", "Workload rollouts the operator tr
                    ["kind"], registry=REGISTRY)
 # -- end rollouts --
 TASK_RESTARTS = Counter("ironflow_task_restarts_total",
-                        "Restarts of the operator's long-running tasks after an exception or an unexpected end, "
-                        "by task name (controller/supervisor.py).", ["task"], registry=REGISTRY)
+                        "Restarts of the operator's long-running tasks after an exception or an "
+                        "unexpected end, by task name (controller/supervisor.py).",
+                        ["task"], registry=REGISTRY)
 BUILD = Gauge("ironflow_build_info", "Build information.", ["version", "python"], registry=REGISTRY)
 ADMISSIONS = Counter("ironflow_webhook_admissions_total",
                      "Pod admission reviews by webhook (declarations, enforcement) and outcome "

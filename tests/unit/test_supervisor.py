@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import types
+from collections.abc import Callable
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -26,10 +27,13 @@ def _fast(**overrides: float) -> Supervisor:
                          **overrides})  # type: ignore[arg-type]
 
 
-async def _until(condition: object, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.001)
+async def _until(condition: Callable[[], object]) -> None:
+    """Polls the condition for at most 5 s (the tasks under test run on millisecond backoffs)."""
+    for _ in range(5000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("condition not met within 5 s")
 
 
 def test_given_task_raising_unexpected_error_when_supervised_then_logged_counted_restarted_and_reported(

@@ -20,7 +20,7 @@ from ironflow import metrics
 from ironflow.controller import publisher
 from ironflow.controller.state import Runtime
 from ironflow.core.keyring import MalformedMasterKey, parse_keyring
-from ironflow.core.model import SECRET_KIND
+from ironflow.core.model import SECRET_KIND, spec_of
 from ironflow.core.outcomes import KeyState, sealed_key_id
 from ironflow.k8s.async_client import ApiError, core_path
 
@@ -102,11 +102,9 @@ def stranded_values(runtime: Runtime, kids: set[str]) -> list[str]:
     for kind, namespace, cr in runtime.cache.resources():
         if kind != SECRET_KIND:
             continue
-        body = runtime.cache.get(kind, namespace, cr) or {}
-        sealed = (body.get("spec") or {}).get("sealed")
-        if not isinstance(sealed, Mapping):
-            continue
-        for name, value in sealed.items():
+        # Through the one spec reader: a stored `spec: "a string"` (a CRD without Ironflow's schema)
+        # strands nothing, where reaching into the raw body raised and ended the key watch.
+        for name, value in spec_of(SECRET_KIND, runtime.cache.get(kind, namespace, cr)).entries.items():
             if isinstance(value, str) and sealed_key_id(value) in kids:
                 out.append(f"{namespace}/{cr}/{name}")
     return sorted(out)
