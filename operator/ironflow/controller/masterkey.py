@@ -67,8 +67,6 @@ def apply(runtime: Runtime, state: KeyState) -> None:
     else:
         logger.info("master key loaded: key id %s (%d key(s) accepted for unsealing)",
                     state.kid, len(state.keyring.kids) if state.keyring else 0)
-    if old is not None:
-        _warn_unsealable(runtime, old, state)
     runtime.keys_loaded.set()
     # The published sealing keys first: one write per namespace, and what every `ironflow secret
     # set` reads. Queued after the resources, they waited for all of them (2.7 s behind 118
@@ -79,6 +77,9 @@ def apply(runtime: Runtime, state: KeyState) -> None:
     if old is not None:
         for kind, namespace, cr in runtime.cache.resources():
             runtime.queue.add(("cr", kind, namespace, cr))
+        # Last: an advisory report over every cached body. Before the queueing, a body it could
+        # not read left the new key applied in memory but never published nor reconciled.
+        _warn_unsealable(runtime, old, state)
 
 
 def _warn_unsealable(runtime: Runtime, old: KeyState, new: KeyState) -> None:
