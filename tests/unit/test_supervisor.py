@@ -167,8 +167,9 @@ def test_given_failing_task_when_probed_then_readyz_names_it_and_healthz_only_fo
                 answers.append((response.status, await response.text()))
             runtime.supervisor.start("unit-liveness", crashing, liveness=True)
             await _until(lambda: bool(runtime.supervisor.failing(liveness=True)))
-            response = await client.get("/healthz")
-            answers.append((response.status, await response.text()))
+            for path in ("/healthz", "/readyz"):
+                response = await client.get(path)
+                answers.append((response.status, await response.text()))
         finally:
             await runtime.supervisor.stop()
             await client.close()
@@ -182,4 +183,7 @@ def test_given_failing_task_when_probed_then_readyz_names_it_and_healthz_only_fo
     assert answers[3] == (200, "ok\n")  # a readiness task does not ask for a new process
     assert answers[4][0] == 503
     assert "task unit-liveness failing: AttributeError" in answers[4][1]
+    assert answers[5][0] == 503 and answers[5][1].count("\n") == 1  # one line, both named
+    assert answers[5][1].startswith("task unit-liveness failing: ")
+    assert "; task unit-readiness failing: " in answers[5][1]
     assert "never shown" not in "".join(text for _, text in answers)

@@ -22,7 +22,7 @@ def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Applic
     async def healthz(_: web.Request) -> web.Response:
         failing = runtime.supervisor.failing(liveness=True)
         if failing:
-            return web.Response(status=503, text=_failing_text(failing))
+            return web.Response(status=503, text="; ".join(_failing(failing)) + "\n")
         return web.Response(text="ok\n")
 
     async def readyz(_: web.Request) -> web.Response:
@@ -32,8 +32,8 @@ def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Applic
         waiting = [what for what, done in (("master key", runtime.keys_loaded.is_set()),
                                            ("watches", runtime.kopf_ready.is_set()),
                                            ("cache", runtime.cache_synced.is_set())) if not done]
-        lines = [f"waiting for {', '.join(waiting)}\n"] if waiting else []
-        return web.Response(status=503, text="".join(lines) + _failing_text(failing))
+        parts = [f"waiting for {', '.join(waiting)}"] if waiting else []
+        return web.Response(status=503, text="; ".join([*parts, *_failing(failing)]) + "\n")
 
     async def metrics_view(_: web.Request) -> web.Response:
         return web.Response(body=metrics.exposition(), content_type="text/plain", charset="utf-8")
@@ -46,8 +46,9 @@ def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Applic
     return application
 
 
-def _failing_text(failing: dict[str, str]) -> str:
-    return "".join(f"task {name} failing: {problem}\n" for name, problem in failing.items())
+def _failing(failing: dict[str, str]) -> list[str]:
+    """`task NAME failing: Type (restarted N time(s))`, joined on one line: `ironflow status` shows it."""
+    return [f"task {name} failing: {problem}" for name, problem in failing.items()]
 
 
 async def serve(runtime: Runtime) -> list[web.AppRunner]:
