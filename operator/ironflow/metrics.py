@@ -47,6 +47,10 @@ QUEUE_DEPTH = Gauge("ironflow_queue_depth", "Reconciles queued or running.", reg
 ROLLOUTS = Counter("ironflow_rollouts_total", "Workload rollouts the operator triggered, by workload kind.",
                    ["kind"], registry=REGISTRY)
 # -- end rollouts --
+TASK_RESTARTS = Counter("ironflow_task_restarts_total",
+                        "Restarts of the operator's long-running tasks after an exception or an "
+                        "unexpected end, by task name (controller/supervisor.py).",
+                        ["task"], registry=REGISTRY)
 BUILD = Gauge("ironflow_build_info", "Build information.", ["version", "python"], registry=REGISTRY)
 ADMISSIONS = Counter("ironflow_webhook_admissions_total",
                      "Pod admission reviews by webhook (declarations, enforcement) and outcome "

@@ -2,18 +2,16 @@
 
 The CRDs in crds/ refuse these bodies (see test_crds.py); but an object may predate them or come
 through a CRD installed without schema and policy. These tests install exactly such a variant,
-for the duration of one test, and restore crds/ afterwards.
+for the duration of one test, and restore crds/ afterwards (hostile_crd_fixtures.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from hostile_crd_fixtures import DEEP_CONFIG, STRING_SECRET, STRING_SPEC
 from kubernetes import client
 from operator_fixtures import (
     Operator,
@@ -31,48 +29,8 @@ from webhook_fixtures import pod_manifest
 from ironflow.envtest import eventually
 from ironflow.envtest.cluster import Cluster
 
-pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
-CRD_DIR = Path(__file__).resolve().parents[2] / "crds"
-POLICY_BINDING = "ironflowconfig-names.ironflow.io"
+pytest_plugins = ["operator_fixtures", "webhook_fixtures", "hostile_crd_fixtures"]
 CONFIG, SECRET = "IronflowConfig", "IronflowSecret"
-STRING_SPEC = "just-a-string"
-
-
-def _manifest(kind: str, name: str, spec_json: str) -> str:
-    return (f'{{"apiVersion": "ironflow.io/v1alpha1", "kind": "{kind}", "metadata": {{"name": "{name}"}}, '
-            f'"spec": {spec_json}}}')
-
-
-def _accepted(cluster: Cluster, manifest: str) -> bool:
-    create = ("create", "--dry-run=server", "-n", "default", "-f", "-")
-    return cluster.kubectl(*create, input=manifest, check=False).returncode == 0
-
-
-DEEP_VALUE = "[" * 1000 + "1" + "]" * 1000  # the issue's case: Python's json cannot even encode it
-DEEP_CONFIG = _manifest(CONFIG, "deep", '{"values": {"OK": 1, "DEEP": ' + DEEP_VALUE + "}}")
-STRING_SECRET = _manifest(SECRET, "bad", json.dumps(STRING_SPEC))
-
-
-@pytest.fixture
-def schemaless_crds(cluster: Cluster, crds: list[str]) -> Iterator[None]:
-    """Both CRDs without schema and the config policy unbound, as a hand-applied old CRD would be."""
-    docs: list[dict[str, Any]] = []
-    for path in sorted(CRD_DIR.glob("ironflow.io_ironflow*s.yaml")):
-        doc = yaml.safe_load(path.read_text())
-        doc["spec"]["versions"][0]["schema"] = {
-            "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-        }
-        docs.append(doc)
-    try:
-        cluster.kubectl.apply_text(yaml.safe_dump_all(docs))
-        cluster.kubectl("delete", "validatingadmissionpolicybinding", POLICY_BINDING)
-        eventually(lambda: _accepted(cluster, DEEP_CONFIG) and _accepted(cluster, STRING_SECRET),
-                   timeout=30, what="the API server to accept bodies without schema")
-        yield
-    finally:
-        cluster.kubectl.apply(*sorted(CRD_DIR.glob("*.yaml")))
-        eventually(lambda: not _accepted(cluster, DEEP_CONFIG) and not _accepted(cluster, STRING_SECRET),
-                   timeout=30, what="crds/ enforcing again")
 
 
 def _deep(cluster: Cluster, namespace: str) -> dict[str, Any]:

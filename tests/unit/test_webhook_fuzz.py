@@ -170,3 +170,75 @@ def test_given_a_bug_in_the_review_when_posted_then_fail_closed_denial_without_i
     assert status == 200 and response["allowed"] is False and response["uid"] == "u-1"
     assert response["status"]["code"] == 500 and "KeyError" in response["status"]["message"]
     assert "canary" not in text
+
+
+# -- stored bodies: what the webhook's environment view is built from --------------------------
+_stored_spec = json_values | st.fixed_dictionaries(
+    {}, optional={"sealed": json_values | st.dictionaries(_names, json_values, max_size=3),
+                  "values": json_values | st.dictionaries(_names, json_values, max_size=3)})
+_stored = st.lists(
+    st.fixed_dictionaries(
+        {"metadata": st.fixed_dictionaries({
+            "name": st.sampled_from(["app", "bad", "cfg", "other"]), "namespace": st.just("dev"),
+            "uid": st.sampled_from(["u1", "u2"]), "creationTimestamp": st.just("2026-01-01T00:00:00Z")})},
+        optional={"spec": _stored_spec | st.sampled_from(["just-a-string", 5, {"sealed": [1]}]),
+                  "status": json_values},
+    ),
+    max_size=4,
+)
+
+
+class _StoredKube:
+    """An API server holding `stored` IronflowSecrets and IronflowConfigs, each projected and owned."""
+
+    def __init__(self, secrets: list[Any], configs: list[Any]) -> None:
+        self.items = {"ironflowsecrets": secrets, "ironflowconfigs": configs}
+
+    async def request(self, method: str, path: str, **_: Any) -> dict[str, Any]:
+        return {"items": self.items[path.rsplit("/", 1)[-1]], "metadata": {}}
+
+    async def get(self, path: str, **_: Any) -> dict[str, Any] | None:
+        owners = [{"uid": "u1"}, {"uid": "u2"}]
+        return {"metadata": {"name": path.rsplit("/", 1)[-1], "ownerReferences": owners}}
+
+
+def test_given_any_stored_bodies_when_a_declaring_pod_is_reviewed_then_a_clean_answer(tmp_path: Path) -> None:
+    """The environment a review reads is built from stored bodies of any shape (a CRD without
+    schema): through the webhook's cached view and its live listing, every answer stays clean."""
+    from ironflow.controller.state import Cache
+    from ironflow.controller.webhook_startup import CachedEnvironments
+    from ironflow.webhook.runner import environment_reader
+
+    loop = asyncio.new_event_loop()
+    review = {
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u", "namespace": "dev", "object": {
+            "metadata": {"annotations": {"ironflow.io/secrets": "DB_PASSWORD?, MISSING?",
+                                         "ironflow.io/configs": "HTTP_TIMEOUT_MS?"}},
+            "spec": {"containers": [{"name": "app"}]}}},
+    }
+
+    async def decide(secrets: list[Any], configs: list[Any], path: str) -> tuple[int, str]:
+        kube = _StoredKube(secrets, configs)
+        cache = Cache()
+        for kind, items in (("IronflowSecret", secrets), ("IronflowConfig", configs)):
+            for item in items:
+                cache.put(kind, item)  # type: ignore[arg-type]
+        cached = CachedEnvironments(cache, kube, known=lambda _: True)  # type: ignore[arg-type]
+        server = WebhookServer(WebhookOptions(port=0, cert_dir=tmp_path),
+                               environment_reader(kube, cached=cached))  # type: ignore[arg-type]
+        async with TestClient(TestServer(server.application()), loop=loop) as client:
+            response = await client.post(path, json=review)
+            return response.status, await response.text()
+
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(secrets=_stored, configs=_stored, path=st.sampled_from([MUTATE_PATH, ENFORCE_PATH]))
+    def reviewed(secrets: list[Any], configs: list[Any], path: str) -> None:
+        status, text = loop.run_until_complete(decide(secrets, configs, path))
+        _check(status, text)
+        assert json.loads(text)["response"]["allowed"] is True  # only optional names: never refused
+
+    try:
+        reviewed()
+    finally:
+        loop.close()

@@ -22,7 +22,14 @@ import yaml
 
 from ironflow.cli.errors import UserError
 from ironflow.core.dotenv import DotenvError, parse_dotenv
-from ironflow.core.model import API_VERSION, DEFAULT_SECRET_TYPE, MANAGED_BY_LABEL, SECRET_KIND
+from ironflow.core.model import (
+    API_VERSION,
+    DEFAULT_SECRET_TYPE,
+    MANAGED_BY_LABEL,
+    SECRET_KIND,
+    editable_spec,
+    spec_names,
+)
 from ironflow.core.names import InvalidName, validate_name
 
 LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
@@ -170,15 +177,18 @@ def merge_into(existing: list[Any], new_docs: list[dict[str, Any]]) -> tuple[lis
         target = next((d for d in merged if _same(d, new)), None)
         if target is None:
             merged.append(new)
-            report.extend(f"{new['metadata']['name']}: + {n}" for n in new["spec"]["sealed"])
+            report.extend(f"{new['metadata']['name']}: + {n}" for n in spec_names(SECRET_KIND, new))
             continue
-        spec = target.setdefault("spec", {})
-        sealed = spec.setdefault("sealed", {})
-        for name, value in new["spec"]["sealed"].items():
+        try:
+            spec = editable_spec(SECRET_KIND, target)
+        except ValueError as exc:  # an InvalidSpec in the file: refuse, nothing written
+            raise UserError(f"IronflowSecret {new['metadata']['name']}: {exc}") from None
+        sealed, new_spec = spec["sealed"], editable_spec(SECRET_KIND, new)
+        for name, value in new_spec["sealed"].items():
             report.append(f"{new['metadata']['name']}: {'~' if name in sealed else '+'} {name}")
             sealed[name] = value
-        if "template" in new["spec"]:
-            spec["template"] = new["spec"]["template"]
+        if "template" in new_spec:
+            spec["template"] = new_spec["template"]
     return merged, report
 
 

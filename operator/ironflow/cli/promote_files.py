@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ironflow.cli.errors import UserError
 from ironflow.cli.manifests import dump, load_documents
 from ironflow.core.environment import Definer, resolve
-from ironflow.core.model import API_VERSION, CONFIG_KIND, SECRET_KIND
+from ironflow.core.model import API_VERSION, CONFIG_KIND, SECRET_KIND, editable_spec, spec_names, spec_of
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -28,8 +29,7 @@ def secret_names_in_dir(directory: Path, namespace: str) -> set[str]:
     """The secret names DIR's IronflowSecrets define: what the target will have once Git is applied."""
     names: set[str] = set()
     for _, _, doc in _docs_in(directory, namespace, SECRET_KIND):
-        sealed = (doc.get("spec") or {}).get("sealed")
-        names |= set(sealed) if isinstance(sealed, Mapping) else set()
+        names |= spec_names(SECRET_KIND, doc)
     return names
 
 
@@ -47,8 +47,7 @@ def _docs_in(directory: Path, namespace: str, kind: str) -> list[tuple[Path, int
 
 
 def _values(doc: Mapping[str, Any]) -> dict[str, Any]:
-    values = (doc.get("spec") or {}).get("values")
-    return dict(values) if isinstance(values, Mapping) else {}
+    return dict(spec_of(CONFIG_KIND, doc).entries)
 
 
 def effective_in_dir(directory: Path, namespace: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -86,8 +85,10 @@ def write_to_dir(directory: Path, namespace: str, writes: Mapping[str, Mapping[s
         path, index = match
         if path not in touched:
             touched[path] = load_documents(path.read_text(encoding="utf-8"), str(path))
-        spec = touched[path][index].setdefault("spec", {})
-        spec.setdefault("values", {}).update(values)
+        try:
+            editable_spec(CONFIG_KIND, touched[path][index])["values"].update(values)
+        except ValueError as exc:  # an InvalidSpec in the file: refuse, nothing written
+            raise UserError(f"{path}: IronflowConfig {resource}: {exc}") from None
     for path, file_docs in touched.items():
         path.write_text(dump(file_docs, "yaml"), encoding="utf-8")
         written.append(str(path))

@@ -27,15 +27,15 @@ def declared_by_workloads(
 ) -> dict[tuple[str, str], list[str]]:
     """(kind, NAME) -> ["Deployment web", ...] for every required name a pod template declares."""
     out: dict[tuple[str, str], list[str]] = {}
-    for kind, obj in workloads:
-        template = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    for kind, workload in workloads:
+        template = ((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}
         try:
             declaration = parse_declaration(template.get("annotations") or {})
         except DeclarationError:
             continue  # the webhook refuses its pods anyway, with the reason
         if declaration is None:
             continue
-        who = f"{kind} {(obj.get('metadata') or {}).get('name')}"
+        who = f"{kind} {(workload.get('metadata') or {}).get('name')}"
         for d in declaration.names:
             if not d.optional:
                 out.setdefault((d.kind, d.name), []).append(who)

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from ironflow.cli.errors import UserError
-from ironflow.core.model import GROUP, SECRET_KIND
+from ironflow.core.model import GROUP, SECRET_KIND, spec_of
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -73,8 +73,8 @@ def sealed_documents(text: str, where: str, default_namespace: str | None) -> li
     for index, doc in enumerate(_documents(text, where)):
         if not _is_secret(doc):
             continue
-        meta, spec = _mapping(doc.get("metadata")), _mapping(doc.get("spec"))
-        values = {str(k): v for k, v in _mapping(spec.get("sealed")).items() if isinstance(v, str)}
+        meta = _mapping(doc.get("metadata"))
+        values = {k: v for k, v in spec_of(SECRET_KIND, doc).entries.items() if isinstance(v, str)}
         if not values:
             continue
         namespace = meta.get("namespace") or default_namespace
@@ -92,12 +92,13 @@ def rewritten(text: str, where: str, changes: Mapping[int, Mapping[str, str]]) -
     docs = _documents(text, where)
     new_text = text
     for index, names in changes.items():
-        sealed = docs[index]["spec"]["sealed"]
+        sealed = spec_of(SECRET_KIND, docs[index]).entries
         for name, new in names.items():
-            new_text = new_text.replace(sealed[name], new)
+            new_text = new_text.replace(str(sealed[name]), new)
     check = _documents(new_text, where)
     for index, names in changes.items():
-        got = check[index]["spec"]["sealed"] if index < len(check) and _is_secret(check[index]) else {}
+        rewritten_doc = check[index] if index < len(check) and _is_secret(check[index]) else None
+        got = spec_of(SECRET_KIND, rewritten_doc).entries
         if any(got.get(name) != new for name, new in names.items()) or len(check) != len(docs):
             raise UserError(
                 f"{where}: cannot rewrite the re-sealed values in place (is a value folded across "

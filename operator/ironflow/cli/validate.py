@@ -25,7 +25,7 @@ from ironflow.cli.errors import ClusterError, UserError
 from ironflow.cli.manifests import load_documents
 from ironflow.cli.output import emit, table
 from ironflow.cli.session import Session, pass_session, shared_options
-from ironflow.core.model import SECRET_KIND
+from ironflow.core.model import SECRET_KIND, spec_of
 from ironflow.core.sealed_check import Check, check_sealed
 from ironflow.core.sealing_key import SEALING_KEY_CONFIGMAP
 from ironflow.k8s.config import ClusterNotNamed
@@ -127,10 +127,7 @@ def validate_files(
             assert isinstance(meta, Mapping)
             resource = str(meta.get("name") or "?")
             namespace = meta.get("namespace") or _kustomize_namespace(path) or env
-            spec = doc.get("spec") if isinstance(doc.get("spec"), Mapping) else {}
-            assert isinstance(spec, Mapping)
-            sealed_map = spec.get("sealed") if isinstance(spec.get("sealed"), Mapping) else {}
-            assert isinstance(sealed_map, Mapping)
+            sealed_map = spec_of(SECRET_KIND, doc).entries
             if not isinstance(namespace, str) or not namespace:
                 check = Check(
                     "error",

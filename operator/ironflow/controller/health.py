@@ -4,6 +4,8 @@ Liveness answers as long as the event loop does (a blocked loop is the failure w
 readiness waits for the master key to be read, kopf's watches to start and the cache to hold every
 served namespace, so a rollout does not route traffic, or count as done, before the operator can
 act. Readiness does not depend on leading: a standby serves the webhook from its own cache.
+A supervised task that keeps failing (controller/supervisor.py) makes /readyz answer 503 naming
+it, and /healthz too when it is one whose cure is a new process.
 """
 
 from __future__ import annotations
@@ -18,15 +20,20 @@ def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Applic
     application = web.Application()
 
     async def healthz(_: web.Request) -> web.Response:
+        failing = runtime.supervisor.failing(liveness=True)
+        if failing:
+            return web.Response(status=503, text="; ".join(_failing(failing)) + "\n")
         return web.Response(text="ok\n")
 
     async def readyz(_: web.Request) -> web.Response:
-        if runtime.ready():
+        failing = runtime.supervisor.failing()
+        if runtime.ready() and not failing:
             return web.Response(text="ready\n")
         waiting = [what for what, done in (("master key", runtime.keys_loaded.is_set()),
                                            ("watches", runtime.kopf_ready.is_set()),
                                            ("cache", runtime.cache_synced.is_set())) if not done]
-        return web.Response(status=503, text=f"waiting for {', '.join(waiting)}\n")
+        parts = [f"waiting for {', '.join(waiting)}"] if waiting else []
+        return web.Response(status=503, text="; ".join([*parts, *_failing(failing)]) + "\n")
 
     async def metrics_view(_: web.Request) -> web.Response:
         return web.Response(body=metrics.exposition(), content_type="text/plain", charset="utf-8")
@@ -37,6 +44,11 @@ def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Applic
     if metrics_endpoint:
         application.router.add_get("/metrics", metrics_view)
     return application
+
+
+def _failing(failing: dict[str, str]) -> list[str]:
+    """`task NAME failing: Type (restarted N time(s))`, joined on one line: `ironflow status` shows it."""
+    return [f"task {name} failing: {problem}" for name, problem in failing.items()]
 
 
 async def serve(runtime: Runtime) -> list[web.AppRunner]:

@@ -175,5 +175,5 @@ class Leadership:
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("a leader-gain hook failed: %s", task.exception())
+    if not task.cancelled() and task.exception() is not None:  # one-off: logged with its traceback
+        logger.error("a leader-gain hook failed", exc_info=task.exception())

@@ -1,14 +1,14 @@
 """`ironflow-operator`: options (flags or IRONFLOW_* variables), then kopf plus our own tasks.
 
 Our tasks (master-key watch, namespace discovery, reconcile workers, HTTP endpoints) run next to
-kopf in one event loop and stop with it. Credentials come only from what was named: --kubeconfig
-or KUBECONFIG, or --in-cluster when deployed; otherwise the operator refuses to start.
+kopf in one event loop, under one supervisor, and stop with it. Credentials come only from what
+was named: --kubeconfig or KUBECONFIG, or --in-cluster when deployed; otherwise the operator
+refuses to start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import sys
@@ -75,14 +75,18 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     handle = worker.handler(runtime)
     runtime.leadership.on_gain(lambda: resync.resync(runtime))
     runtime.leadership.on_gain(lambda: reseal.resume(runtime))  # requests a standby dropped
-    tasks = [asyncio.create_task(masterkey.watch(runtime), name="master-key"),
-             asyncio.create_task(namespaces.discover(runtime), name="namespaces"),
-             asyncio.create_task(resync.sync_cache(runtime), name="cache"),
-             asyncio.create_task(drift.watch(runtime), name="drift"),
-             asyncio.create_task(runtime.leadership.run(), name="leadership"),
-             asyncio.create_task(_watch_ready(kopf_ready, runtime), name="ready")]
-    tasks += [asyncio.create_task(runtime.queue.worker(handle), name=f"worker-{i}")
-              for i in range(options.workers)]
+    # Every task below runs supervised (controller/supervisor.py): an exception is logged, counted
+    # and the task restarted with backoff; one that keeps failing makes /readyz (or /healthz) say so.
+    supervise = runtime.supervisor.start
+    supervise("master-key", lambda: masterkey.watch(runtime))
+    static = namespaces.is_static(options.namespaces)  # a plain list is served once, then done
+    supervise("namespaces", lambda: namespaces.discover(runtime), completes=static)
+    supervise("cache", lambda: resync.sync_cache(runtime), completes=True)
+    supervise("drift", lambda: drift.watch(runtime))
+    supervise("leadership", runtime.leadership.run, completes=not options.election.enabled, liveness=True)
+    supervise("ready", lambda: _watch_ready(kopf_ready, runtime), completes=True)
+    for i in range(options.workers):
+        supervise(f"worker-{i}", lambda: runtime.queue.worker(handle), liveness=True)
     scope = ", ".join(options.namespaces) if options.namespaces else "all namespaces"
     logger.info("serving %s; master key Secret %s/%s; cluster: %s", scope, options.operator_namespace,
                 options.master_key_secret, options.cluster.describe())
@@ -98,11 +102,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
                             namespaces=namespaces.kopf_patterns(options.namespaces),
                             standalone=True, ready_flag=kopf_ready, settings=settings)
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await runtime.supervisor.stop()
         await runtime.events.drain(EVENT_DRAIN_SECONDS)
         await runtime.leadership.release()
         for runner in runners:

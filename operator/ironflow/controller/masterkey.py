@@ -20,7 +20,7 @@ from ironflow import metrics
 from ironflow.controller import publisher
 from ironflow.controller.state import Runtime
 from ironflow.core.keyring import MalformedMasterKey, parse_keyring
-from ironflow.core.model import SECRET_KIND
+from ironflow.core.model import SECRET_KIND, spec_of
 from ironflow.core.outcomes import KeyState, sealed_key_id
 from ironflow.k8s.async_client import ApiError, core_path
 
@@ -71,8 +71,6 @@ def apply(runtime: Runtime, state: KeyState) -> None:
             logger.warning("%s; publishing only the links the keys at hand can sign, so a CLI pinned to "
                            "an older signer must pin again (docs/crypto.md, 'Trust')",
                            state.keyring.chain_problem)
-    if old is not None:
-        _warn_unsealable(runtime, old, state)
     runtime.keys_loaded.set()
     # The published sealing keys first: one write per namespace, and what every `ironflow secret
     # set` reads. Queued after the resources, they waited for all of them (2.7 s behind 118
@@ -83,6 +81,9 @@ def apply(runtime: Runtime, state: KeyState) -> None:
     if old is not None:
         for kind, namespace, cr in runtime.cache.resources():
             runtime.queue.add(("cr", kind, namespace, cr))
+        # Last: an advisory report over every cached body. Before the queueing, a body it could
+        # not read left the new key applied in memory but never published nor reconciled.
+        _warn_unsealable(runtime, old, state)
 
 
 def _warn_unsealable(runtime: Runtime, old: KeyState, new: KeyState) -> None:
@@ -106,11 +107,9 @@ def stranded_values(runtime: Runtime, kids: set[str]) -> list[str]:
     for kind, namespace, cr in runtime.cache.resources():
         if kind != SECRET_KIND:
             continue
-        body = runtime.cache.get(kind, namespace, cr) or {}
-        sealed = (body.get("spec") or {}).get("sealed")
-        if not isinstance(sealed, Mapping):
-            continue
-        for name, value in sealed.items():
+        # Through the one spec reader: a stored `spec: "a string"` (a CRD without Ironflow's schema)
+        # strands nothing, where reaching into the raw body raised and ended the key watch.
+        for name, value in spec_of(SECRET_KIND, runtime.cache.get(kind, namespace, cr)).entries.items():
             if isinstance(value, str) and sealed_key_id(value) in kids:
                 out.append(f"{namespace}/{cr}/{name}")
     return sorted(out)

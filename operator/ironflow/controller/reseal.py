@@ -18,7 +18,16 @@ from typing import Any
 from ironflow.controller import events, namespaces
 from ironflow.controller.state import Runtime
 from ironflow.core.conditions import Event
-from ironflow.core.model import API_VERSION, PLURALS, SECRET_KIND, InvalidResource, parse_resource
+from ironflow.core.model import (
+    API_VERSION,
+    PLURALS,
+    SECRET_KIND,
+    InvalidResource,
+    InvalidSpec,
+    Spec,
+    parse_resource,
+    spec_of,
+)
 from ironflow.core.outcomes import KeyState
 from ironflow.core.reseal import (
     RESEAL_ONLY_LABEL,
@@ -76,13 +85,13 @@ async def handle(runtime: Runtime, namespace: str, name: str, keys: KeyState) ->
         if is_reseal_only(body):
             await _collect(runtime, namespace, name, body)
         return
-    spec = body.get("spec") or {}
-    sealed = spec.get("sealed") if isinstance(spec, dict) else None
-    result = reseal(keys.keyring, namespace, sealed) if keys.keyring is not None and isinstance(
-        sealed, dict) else None
+    spec = spec_of(SECRET_KIND, body)
+    result = reseal(keys.keyring, namespace, spec.entries) if keys.keyring is not None and isinstance(
+        spec, Spec) else None
     if result is None:
+        why = spec.reason if isinstance(spec, InvalidSpec) else f"master key: {keys.mode}"
         record: dict[str, Any] = {"nonce": nonce, "keyId": keys.kid, "resealed": 0, "skipped": 0,
-                                  "resealedNames": [], "failed": [f"master key: {keys.mode}"]}
+                                  "resealedNames": [], "failed": [why]}
     else:
         record = result.record(nonce, keys.kid)
         if result.values:

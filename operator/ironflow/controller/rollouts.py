@@ -34,11 +34,10 @@ import kopf
 from ironflow import metrics
 from ironflow.controller import state
 from ironflow.core.environment_view import EnvironmentView, build_view
-from ironflow.core.model import CONFIG_KIND, SECRET_KIND
+from ironflow.core.model import CONFIG_KIND, SECRET_KIND, spec_of
 from ironflow.core.rollout import (
     OBSERVED_VERSIONS_ANNOTATION,
     OPT_OUT_ANNOTATION,
-    ROLLOUT_DIGEST_ANNOTATION,
     ROLLOUT_ON_ANNOTATION,
     RolloutPlan,
     describe,
@@ -75,7 +74,7 @@ def _declares(body: Mapping[str, Any], **_: Any) -> bool:
 async def _announce(kube: Kube, resource: str, body: Mapping[str, Any], rollout: RolloutPlan) -> None:
     """Log, count and post a Normal Event naming what changed: names and resources, never values."""
     meta = body.get("metadata") or {}
-    digest = rollout.patch["spec"]["template"]["metadata"]["annotations"][ROLLOUT_DIGEST_ANNOTATION]
+    digest = rollout.digest
     changed = describe(rollout.changed)
     log.info("rolled %s %s/%s: changed %s (digest %s)", KINDS[resource], meta.get("namespace"),
              meta.get("name"), changed, digest)
@@ -133,13 +132,24 @@ async def reconcile_environment(runtime: state.Runtime, namespace: str) -> None:
         await reconcile_workload(runtime.kube, resource, body, view)
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _versions_changed(kind: str, body: Mapping[str, Any]) -> bool:
-    meta = body.get("metadata") or {}
+    """Whether the per-name versions (status) or the names (spec) differ from the last event's.
+
+    Any stored shape is read safely: the spec through the one spec reader, so a `spec: "a string"`
+    stored through a CRD without Ironflow's schema counts as defining no names (it used to raise
+    on every event), and a status that is not an object as having no versions."""
+    meta = _mapping(body.get("metadata"))
     key = (kind, str(meta.get("namespace")), str(meta.get("name")))
-    names = (body.get("status") or {}).get("names") or {}
+    names = _mapping(_mapping(body.get("status")).get("names"))
+    spec = spec_of(SECRET_KIND if kind == "secret" else CONFIG_KIND, body)
     fingerprint = json.dumps(
-        {n: (f or {}).get("version") for n, f in names.items() if isinstance(f, Mapping)}, sort_keys=True
-    ) + json.dumps(sorted((body.get("spec") or {}).get("sealed" if kind == "secret" else "values") or {}))
+        {str(n): _mapping(f).get("version") for n, f in names.items() if isinstance(f, Mapping)},
+        sort_keys=True, default=str,
+    ) + json.dumps(sorted(spec.entries)) + json.dumps(getattr(spec, "reason", None))
     if _seen_versions.get(key) == fingerprint:
         return False
     _seen_versions[key] = fingerprint
@@ -168,10 +178,10 @@ async def config_versions(event: Mapping[str, Any], namespace: str | None, **_: 
     await _on_environment_event("config", event, namespace)
 
 
-def _workload_fingerprint(body: Mapping[str, Any]) -> str:
+def _workload_fingerprint(workload: Mapping[str, Any]) -> str:
     """What a workload event can change for rollouts; status-only updates (frequent) leave it alone."""
-    meta = body.get("metadata") or {}
-    template = ((body.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    meta = workload.get("metadata") or {}
+    template = ((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}
     annotations = meta.get("annotations") or {}
     return json.dumps(
         [

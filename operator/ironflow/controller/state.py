@@ -18,6 +18,7 @@ from typing import Any
 from ironflow.controller.events import EventPoster
 from ironflow.controller.leadership import ElectionOptions, Leadership
 from ironflow.controller.projected import ProjectedCache
+from ironflow.controller.supervisor import Supervisor
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.environment import Definer, Environment, resolve
 from ironflow.core.model import (
@@ -215,6 +216,7 @@ class Runtime:
     queue: WorkQueue = field(default_factory=WorkQueue)
     served_namespaces: set[str] = field(default_factory=set)
     cache_synced: asyncio.Event = field(default_factory=asyncio.Event)
+    supervisor: Supervisor = field(default_factory=Supervisor)
     leadership: Leadership = field(init=False)
     events: EventPoster = field(init=False)
 

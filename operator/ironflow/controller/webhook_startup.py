@@ -120,7 +120,7 @@ async def start_pod_webhook(**_: Any) -> None:
             runtime.leadership.on_gain(lambda: register(running.server.ca_bundle()))
         if keeper is not None:
             refresh = running.server.refresh
-            _keepers.append(asyncio.create_task(keeper.forever(refresh), name="ironflow-webhook-certs"))
+            _keepers.append(runtime.supervisor.start("webhook-certs", lambda: keeper.forever(refresh)))
             runtime.leadership.on_gain(lambda: keeper.once(refresh))
     except OSError as exc:  # port taken, unreadable certificates: a configuration error, not transient
         raise kopf.PermanentError(

@@ -14,8 +14,10 @@ from typing import Any
 
 from ironflow.core.declarations import Kind
 from ironflow.core.environment import Definer, Environment, resolve
+from ironflow.core.model import CONFIG_KIND, SECRET_KIND, spec_names
+from ironflow.core.model import Kind as ResourceKind
 
-SPEC_FIELD: Mapping[Kind, str] = {"secret": "sealed", "config": "values"}
+RESOURCE_KIND: Mapping[Kind, ResourceKind] = {"secret": SECRET_KIND, "config": CONFIG_KIND}
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,10 @@ def _name(item: Mapping[str, Any]) -> str:
 
 def _definer(kind: Kind, item: Mapping[str, Any]) -> Definer:
     meta = _mapping(_mapping(item).get("metadata"))
-    names = _mapping(_mapping(_mapping(item).get("spec")).get(SPEC_FIELD[kind]))
     return Definer(
         resource=str(meta.get("name", "")),
         created=str(meta.get("creationTimestamp", "")),
-        names=frozenset(str(n) for n in names),
+        names=spec_names(RESOURCE_KIND[kind], item),
         uid=str(meta.get("uid", "")),
     )
 

@@ -71,11 +71,11 @@ class LeaseRecord:
         return spec
 
 
-def parse_lease(body: Mapping[str, Any] | None) -> LeaseRecord | None:
-    if body is None:
+def parse_lease(lease: Mapping[str, Any] | None) -> LeaseRecord | None:
+    if lease is None:
         return None
-    spec = body.get("spec") or {}
-    meta = body.get("metadata") or {}
+    spec = lease.get("spec") or {}
+    meta = lease.get("metadata") or {}
     try:
         duration = int(spec.get("leaseDurationSeconds") or 0)
         transitions = int(spec.get("leaseTransitions") or 0)

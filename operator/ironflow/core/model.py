@@ -3,7 +3,9 @@
 The API server already enforces the NAME rule and the sealed-string shape (CRD schema plus CEL),
 but the operator must not rely on that alone: CRDs can be older than the operator, or applied
 without validation. So a bad entry becomes a per-name failure here instead of an exception that
-would stop the whole resource from projecting.
+would stop the whole resource from projecting. `spec_of` is the one reader of a stored body's
+spec for the whole package (a unit test greps for any other): whatever shape was stored, every
+reader gets a `Spec` or an `InvalidSpec`, never a raw value of a type it did not expect.
 """
 
 from __future__ import annotations
@@ -128,21 +130,6 @@ def _entries(kind: Kind, raw: Mapping[Any, Any]) -> tuple[dict[str, str], dict[s
     return entries, invalid
 
 
-def _spec_map(kind: Kind, spec: object) -> tuple[Mapping[Any, Any], str | None]:
-    """The NAME map of the spec, or why there is none (the reason quotes no value)."""
-    field_name = SPEC_FIELD[kind]
-    if spec is None:
-        return {}, None
-    if not isinstance(spec, Mapping):
-        return {}, f"spec must be an object, not {_json_type(spec)}"
-    raw = spec.get(field_name)
-    if raw is None:
-        return {}, None
-    if not isinstance(raw, Mapping):
-        return {}, f"spec.{field_name} must be an object mapping names to values, not {_json_type(raw)}"
-    return raw, None
-
-
 def _json_type(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
@@ -163,8 +150,93 @@ def _generation(value: object) -> int:
         return 0
 
 
-def _template_of(spec: object) -> object:
-    return spec.get("template") if isinstance(spec, Mapping) else None
+@dataclass(frozen=True)
+class Spec:
+    """The spec of a stored IronflowSecret/IronflowConfig as every reader sees it: its NAME map
+    (`sealed` or `values`, keys as strings, values as stored, unchecked) and its template."""
+
+    kind: Kind
+    entries: Mapping[str, object] = field(default_factory=dict)
+    template: Template = field(default_factory=lambda: Template())
+    has_map: bool = False  # the NAME map is there (maybe empty): a first name can be added into it
+
+
+@dataclass(frozen=True)
+class InvalidSpec:
+    """A spec no reader can use (a string, a number, a NAME map that is not an object); `reason`
+    says why and quotes no value. It defines no names."""
+
+    kind: Kind
+    reason: str
+
+    @property
+    def entries(self) -> Mapping[str, object]:
+        return {}
+
+    @property
+    def template(self) -> Template:
+        return Template()
+
+
+def _is_map(value: object) -> bool:
+    # a plain dict first: the ABC check alone was a third of a 2,000-resource view rebuild
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _read(kind: Kind, body: object) -> tuple[Mapping[Any, Any], Mapping[Any, Any] | None, str | None]:
+    """(the spec, its NAME map or None when absent, why neither is usable or None)."""
+    spec = body.get("spec") if _is_map(body) else None  # type: ignore[attr-defined]
+    if spec is None:
+        return {}, None, None
+    if not _is_map(spec):
+        return {}, None, f"spec must be an object, not {_json_type(spec)}"
+    field_name = SPEC_FIELD[kind]
+    raw = spec.get(field_name)
+    if raw is not None and not _is_map(raw):
+        return spec, None, (f"spec.{field_name} must be an object mapping names to values, "
+                            f"not {_json_type(raw)}")
+    return spec, raw, None
+
+
+def _string_keys(raw: Mapping[Any, Any]) -> Mapping[str, object]:
+    """JSON keys are strings already (no copy); a YAML file's may not be."""
+    return raw if all(type(k) is str for k in raw) else {str(k): v for k, v in raw.items()}
+
+
+def spec_of(kind: Kind, body: object) -> Spec | InvalidSpec:
+    """The one way to read a stored body's spec: any JSON at all becomes a Spec or an InvalidSpec.
+
+    A CRD older than the operator, or one applied without Ironflow's schema, lets the API server
+    store `spec: "a string"`, `spec: 5` or `spec: {sealed: [1]}`. A reader that reached into the
+    raw body met a string where it expected a mapping and raised; through here it cannot."""
+    spec, raw, reason = _read(kind, body)
+    if reason is not None:
+        return InvalidSpec(kind, reason)
+    entries = _string_keys(raw) if raw is not None else {}
+    return Spec(kind, entries, parse_template(spec.get("template")), has_map=raw is not None)
+
+
+def editable_spec(kind: Kind, doc: dict[str, Any]) -> dict[str, Any]:
+    """The spec of a manifest document a command edits in place, its NAME map made a dict if absent.
+
+    ValueError (with the InvalidSpec reason, quoting no value) when the spec is not one: the
+    command refuses and the file is left as it was, instead of failing on a string half-way."""
+    spec = spec_of(kind, doc)
+    if isinstance(spec, InvalidSpec):
+        raise ValueError(spec.reason)
+    if doc.get("spec") is None:
+        doc["spec"] = {}
+    editable: dict[str, Any] = doc["spec"]
+    if editable.get(SPEC_FIELD[kind]) is None:
+        editable[SPEC_FIELD[kind]] = {}
+    return editable
+
+
+def spec_names(kind: Kind, body: object) -> frozenset[str]:
+    """The names a stored body's spec lists (none for an InvalidSpec), valid or not: spec_of
+    without its template, for the webhook's view of thousands of resources."""
+    _, raw, _ = _read(kind, body)
+    return frozenset(_string_keys(raw)) if raw is not None else frozenset()
 
 
 def parse_resource(kind: Kind, body: Mapping[str, Any]) -> Resource:
@@ -177,8 +249,8 @@ def parse_resource(kind: Kind, body: Mapping[str, Any]) -> Resource:
     namespace, name, uid = meta.get("namespace"), meta.get("name"), meta.get("uid")
     if not (isinstance(namespace, str) and isinstance(name, str) and isinstance(uid, str)):
         raise InvalidResource(f"{kind} body lacks metadata.namespace, name or uid")
-    raw, spec_error = _spec_map(kind, body.get("spec"))
-    entries, invalid = _entries(kind, raw)
+    spec = spec_of(kind, body)
+    entries, invalid = _entries(kind, spec.entries)
     status = body.get("status")
     return Resource(
         kind=kind,
@@ -190,6 +262,6 @@ def parse_resource(kind: Kind, body: Mapping[str, Any]) -> Resource:
         entries=entries,
         invalid=invalid,
         status=status if isinstance(status, Mapping) else {},
-        spec_error=spec_error,
-        template=parse_template(_template_of(body.get("spec"))),
+        spec_error=spec.reason if isinstance(spec, InvalidSpec) else None,
+        template=spec.template,
     )

@@ -118,6 +118,7 @@ class RolloutPlan:
 
     patch: dict[str, Any]
     changed: tuple[str, ...]
+    digest: str = ""  # the pod-template annotation that rolls the workload; "" when it does not roll
 
     @property
     def rolls(self) -> bool:
@@ -145,11 +146,10 @@ def plan(workload: Mapping[str, Any], view: EnvironmentView) -> RolloutPlan | No
         "metadata": {"annotations": {OBSERVED_VERSIONS_ANNOTATION: json.dumps(record, sort_keys=True)}}
     }
     changed = tuple(sorted(k for k, v in record.items() if k in recorded and recorded[k] != v))
+    digest = versions_digest(record) if changed else ""
     if changed:
-        patch["spec"] = {
-            "template": {"metadata": {"annotations": {ROLLOUT_DIGEST_ANNOTATION: versions_digest(record)}}}
-        }
-    return RolloutPlan(patch, changed)
+        patch["spec"] = {"template": {"metadata": {"annotations": {ROLLOUT_DIGEST_ANNOTATION: digest}}}}
+    return RolloutPlan(patch, changed, digest)
 
 
 def plan_rollout(workload: Mapping[str, Any], view: EnvironmentView) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from ironflow.core.model import CONFIG_KIND, SECRET_KIND, Kind, spec_names
 from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import ApiError, Kube
 from ironflow.k8s.paths import core_path, group_path
@@ -20,6 +21,7 @@ from ironflow.k8s.paths import core_path, group_path
 GROUP_VERSION: Final = "ironflow.io/v1alpha1"
 READ_DEADLINE_SECONDS: Final = 3.0
 WEBHOOK_CONFIGURATIONS: Final = "admissionregistration.k8s.io/v1"
+_KINDS: Final[Mapping[str, Kind]] = {"sealed": SECRET_KIND, "values": CONFIG_KIND}  # by NAME-map field
 
 
 async def list_environment(
@@ -42,12 +44,13 @@ def stripped(items: Iterable[Mapping[str, Any]], field: str) -> list[dict[str, A
     for item in items:
         if is_reseal_only(_mapping(item)):  # a temporary resource of `secret reseal -f`: no claims
             continue
-        # A CRD without schema lets any JSON through: what is not an object counts as empty.
-        meta, spec, status = (_mapping(_mapping(item).get(part)) for part in ("metadata", "spec", "status"))
+        # A CRD without schema lets any JSON through: what is not an object counts as empty, and the
+        # spec is read through the one spec reader (an InvalidSpec defines no names).
+        meta, status = (_mapping(_mapping(item).get(part)) for part in ("metadata", "status"))
         out.append(
             {
                 "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "creationTimestamp")},
-                "spec": {field: dict.fromkeys(_mapping(spec.get(field)), "")},
+                "spec": {field: dict.fromkeys(spec_names(_KINDS[field], item), "")},
                 "status": {"names": _mapping(status.get("names"))},
             }
         )

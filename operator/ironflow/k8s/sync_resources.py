@@ -13,7 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ironflow.core.model import API_VERSION, CONFIG_KIND, GROUP, PLURALS, SECRET_KIND, SPEC_FIELD, VERSION
+from ironflow.core.model import (
+    API_VERSION,
+    CONFIG_KIND,
+    GROUP,
+    PLURALS,
+    SECRET_KIND,
+    SPEC_FIELD,
+    VERSION,
+    Spec,
+    spec_of,
+)
+from ironflow.core.model import Kind as ResourceKind
 from ironflow.k8s.paths import core_path, group_path
 from ironflow.k8s.sync_client import FIELD_MANAGER, JSON_PATCH, MERGE_PATCH, SyncClient
 from ironflow.k8s.sync_errors import AlreadyExists, Forbidden, Invalid, NamespaceNotFound, NotFound
@@ -25,7 +36,7 @@ _ATTEMPTS: Final = 4
 class Kind:
     """An Ironflow resource type and the spec map that holds its names."""
 
-    kind: str
+    kind: ResourceKind
     plural: str
     field: str
 
@@ -45,9 +56,8 @@ def name_facts(obj: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 def entries(obj: Mapping[str, Any], kind: Kind) -> dict[str, Any]:
-    spec = obj.get("spec")
-    values = spec.get(kind.field) if isinstance(spec, Mapping) else None
-    return dict(values) if isinstance(values, Mapping) else {}
+    """The NAME map as stored (through the one spec reader: {} for an InvalidSpec)."""
+    return dict(spec_of(kind.kind, obj).entries)
 
 
 class IronflowApi:
@@ -141,8 +151,8 @@ class IronflowApi:
         current = self.get(kind, namespace, resource)
         if current is None:
             return False
-        spec = current.get("spec")
-        if isinstance(spec, Mapping) and isinstance(spec.get(kind.field), Mapping):
+        spec = spec_of(kind.kind, current)
+        if isinstance(spec, Spec) and spec.has_map:
             return False
         self._patch(kind, namespace, resource, {"spec": {kind.field: {}}}, MERGE_PATCH)
         return True
