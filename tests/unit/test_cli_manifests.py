@@ -290,11 +290,20 @@ def test_given_context_namespace_when_sealing_without_env_then_sealed_for_it(
         ("fast", "fast"),
         ("https://x/y?a=1", "https://x/y?a=1"),
         ("NaN", "NaN"),
-        ("{not json", "{not json"),
+        ("1.2.3", "1.2.3"),
+        ("max: 3", "max: 3"),
     ],
 )
 def test_given_config_text_when_parsed_then_json_if_valid_json_else_string(text: str, value: object) -> None:
     assert json_or_string(text) == value
+
+
+@pytest.mark.parametrize("text", ['{"max": 3', "{not json", "[1, 2", '"unterminated', '  {"a": }'])
+def test_given_text_that_opens_like_json_but_is_broken_when_parsed_then_refused_with_string_hint(
+    text: str,
+) -> None:
+    with pytest.raises(UserError, match="looks like JSON but is not valid JSON.*--string"):
+        json_or_string(text)
 
 
 def test_given_null_when_parsed_then_refused() -> None:

@@ -42,12 +42,24 @@ def parse_json_value(text: str) -> Any:
     return value
 
 
+JSON_OPENERS = ("{", "[", '"')
+
+
 def json_or_string(text: str) -> Any:
     """The `config set` rule: valid (strict) JSON is taken as JSON, anything else as a string, so
-    `config set MODE fast` needs no JSON quoting. null and the other value rules still apply."""
+    `config set MODE fast` needs no JSON quoting. null and the other value rules still apply.
+
+    Text that opens like a JSON object, array or string but does not parse (`{"max": 3`) is a
+    typo far more often than an intended string; stored silently, pods would get the broken text.
+    So it is refused, and --string is there for the rare text that really is like that."""
     try:
         bounded_json.loads(text)
-    except ValueError:
+    except ValueError as exc:
+        if text.lstrip().startswith(JSON_OPENERS):
+            raise UserError(
+                f"value looks like JSON but is not valid JSON ({exc}); fix it, or pass --string to store "
+                "the text as a string"
+            ) from None
         return text
     return parse_json_value(text)
 
@@ -77,8 +89,9 @@ def config_set(
     resource: str | None,
 ) -> None:
     """Set NAME to VALUE; - reads stdin. VALUE that is valid JSON is taken as JSON (2500, true,
-    '{"a":1}', '"text"'), anything else as a plain string (fast, https://x); --string keeps even
-    valid JSON as a string ("true" the text). Without -r the name goes to the IronflowConfig that
+    '{"a":1}', '"text"'), anything else as a plain string (fast, https://x), except text opening
+    with { [ or " that is not valid JSON, which is refused; --string keeps any text as a string
+    ("true" the text). Without -r the name goes to the IronflowConfig that
     already defines it, a new name to `app`."""
     validate_name(name)
     raw = read_value(value, from_file, prompt=f"Value for {name}", secret=False, allow_empty=as_string)
