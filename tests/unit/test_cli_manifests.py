@@ -302,7 +302,7 @@ def test_given_config_text_when_parsed_then_json_if_valid_json_else_string(text:
 def test_given_text_that_opens_like_json_but_is_broken_when_parsed_then_refused_with_string_hint(
     text: str,
 ) -> None:
-    with pytest.raises(UserError, match="looks like JSON but is not valid JSON.*--string"):
+    with pytest.raises(UserError, match=r"looks like JSON but is not valid JSON.*--string"):
         json_or_string(text)
 
 

@@ -10,6 +10,7 @@ import click
 from ironflow.cli.environments import definer_for, environment_of, unset_name, warn_if_shadowed
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, shorten, table
+from ironflow.cli.served import ALLOW_FLAG, did_you_mean, require_served
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
 from ironflow.cli.value_input import read_value
 from ironflow.core import bounded_json
@@ -75,6 +76,12 @@ def compact(value: Any) -> str:
     "--from-file", type=click.Path(dir_okay=False), metavar="FILE", help="read the value from FILE."
 )
 @click.option("-s", "--string", "as_string", is_flag=True, help="store the text as a JSON string, unparsed.")
+@click.option(
+    ALLOW_FLAG,
+    "allow_unserved",
+    is_flag=True,
+    help="write even though no operator serves the environment (e.g. before installing it).",
+)
 @env_option
 @resource_option
 @shared_options
@@ -85,6 +92,7 @@ def config_set(
     value: str | None,
     from_file: str | None,
     as_string: bool,
+    allow_unserved: bool,
     env: str,
     resource: str | None,
 ) -> None:
@@ -101,6 +109,8 @@ def config_set(
         raise UserError("config values are text: the value is not UTF-8") from None
     parsed = text if as_string else json_or_string(text)
     api = session.environment(env)
+    if not allow_unserved:
+        require_served(api, env, f"config {name}")
     resource = definer_for(api, CONFIGS, env, name, resource)
     api.set_entries(CONFIGS, env, resource, {name: parsed})
     warn_if_shadowed(api, CONFIGS, env, resource, name)
@@ -135,7 +145,8 @@ def config_get(session: Session, name: str, env: str, resource: str | None) -> N
     values = entries(by_name[owner], CONFIGS) if owner in by_name else {}
     if owner is None or name not in values:
         where = f"IronflowConfig {resource}" if resource else "any IronflowConfig"
-        raise UserError(f"config {name} is not set in {where} of environment {env}")
+        hint = did_you_mean(name, values if resource is not None else environment.owners)
+        raise UserError(f"config {name} is not set in {where} of environment {env}{hint}")
     emit(session.output, values[name], lambda: config_string(values[name]))
 
 
