@@ -217,9 +217,17 @@ def _webhook_certificate_rbac(rbac: dict[tuple[str, str, str], dict[str, Any]]) 
     assert [r["verbs"] for r in certs["rules"] if not r.get("resourceNames")] == [["create"]]
 
 
+def _sealing_key_rbac(rbac: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+    """Withdrawing the sealing key from namespaces no longer served: one named ConfigMap, anywhere."""
+    withdraw = rbac.pop(("ClusterRole", "", "ironflow-operator-sealing-key"))
+    assert withdraw["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
+                                  "resourceNames": ["ironflow-sealing-key"], "verbs": ["list", "delete"]}]
+
+
 def test_given_named_namespaces_when_templated_then_writes_granted_only_there_by_roles(helm: Path) -> None:
     rbac = _rbac(_template(helm, "ironflow-system", "namespaces={team-a,team-b}"))
     _webhook_certificate_rbac(rbac)
+    _sealing_key_rbac(rbac)
     cluster_wide = [d for (kind, _, _), d in rbac.items() if kind == "ClusterRole"]
     assert [rule for role in cluster_wide for rule in role["rules"] if _writes(rule)] == []
     assert not any(kind == "ClusterRoleBinding" and name.endswith("environments") for kind, _, name in rbac)

@@ -48,6 +48,7 @@ def test_given_manifests_when_applied_with_kubectl_then_every_object_is_created(
         "serviceaccount/ironflow-operator",
         "clusterrole.rbac.authorization.k8s.io/ironflow-operator",
         "clusterrole.rbac.authorization.k8s.io/ironflow-operator-environments",
+        "clusterrole.rbac.authorization.k8s.io/ironflow-operator-sealing-key",
         "role.rbac.authorization.k8s.io/ironflow-operator-master-key",
         "deployment.apps/ironflow-operator",
         "service/ironflow-webhook",

@@ -26,3 +26,14 @@ def keyring(cli: Cli, k8s_api: client.ApiClient, namespace: str) -> Iterator[Key
     assert published is not None
     trust_signer(cli, published)
     yield published
+
+
+@pytest.fixture
+def served(k8s_api: client.ApiClient, namespace: str) -> str:
+    """`namespace` as an operator serving it leaves it: with a sealing-key ConfigMap (keyed, by a
+    signer nobody pinned), so that `config set` accepts it. `keyring` replaces it with its own."""
+    core = client.CoreV1Api(k8s_api)
+    existing = core.list_namespaced_config_map(namespace, field_selector="metadata.name=ironflow-sealing-key")
+    if not existing.items:
+        publish_sealing_key(k8s_api, namespace)
+    return namespace

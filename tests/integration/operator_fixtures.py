@@ -50,6 +50,9 @@ RULES: list[dict[str, Any]] = [
         "resources": ["secrets", "configmaps"],
         "verbs": ["get", "list", "watch", "create", "patch", "update"],
     },
+    # Withdrawing the sealing key from namespaces no longer served, as installed: by name only.
+    {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["ironflow-sealing-key"],
+     "verbs": ["delete"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},

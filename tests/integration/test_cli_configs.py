@@ -15,6 +15,7 @@ from ironflow.core.keyring import Keyring
 from ironflow.envtest.cluster import Cluster
 
 pytest_plugins = ["cli_fixtures"]
+pytestmark = pytest.mark.usefixtures("served")  # config set refuses environments no operator serves
 
 CONFIGS = "ironflowconfigs"
 

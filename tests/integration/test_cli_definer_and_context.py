@@ -50,8 +50,9 @@ def test_given_name_defined_by_web_when_secret_set_without_r_then_web_updated_an
 
 
 def test_given_context_namespace_when_no_env_given_then_commands_act_on_it(
-    cli: Cli, k8s_api: client.ApiClient, namespace: str, tmp_path: Path
+    cli: Cli, k8s_api: client.ApiClient, served: str, tmp_path: Path
 ) -> None:
+    namespace = served
     doc = yaml.safe_load(cli.kubeconfig.read_text())
     current = doc["current-context"]
     for entry in doc["contexts"]:

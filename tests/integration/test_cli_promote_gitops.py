@@ -145,3 +145,37 @@ def test_given_target_namespace_absent_when_promoted_to_dir_then_written_and_git
     assert json.loads(out.stdout)["missingSecrets"] == ["NOWHERE"]
     doc = yaml.safe_load((tmp_path / "ironflowconfig-app.yaml").read_text())
     assert doc["metadata"]["namespace"] == "not-created-yet" and doc["spec"]["values"] == {"A": 1}
+
+
+def test_given_workloads_only_in_target_dir_when_promoted_to_dir_then_names_they_declare_reported(
+    cli: Cli, k8s_api: client.ApiClient, chain: tuple[str, str, str], tmp_path: Path
+) -> None:
+    dev, _, prod = chain
+    cli.ok("config", "set", "A", "1", "-n", dev)
+    _deployment(k8s_api, prod, {"ironflow.io/secrets": "IN_CLUSTER"})
+    overlay = tmp_path / "overlays" / "prod"
+    overlay.mkdir(parents=True)
+    template = {"metadata": {"annotations": {"ironflow.io/secrets": "DB_PASSWORD, SLACK?",
+                                             "ironflow.io/configs": "MODE, A"}},
+                "spec": {"containers": [{"name": "app", "image": "registry.invalid/web:1"}]}}
+    workloads = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"},
+         "spec": {"selector": {"matchLabels": {"app": "api"}}, "template": template}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report", "namespace": prod},
+         "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"template": {
+             "metadata": {"annotations": {"ironflow.io/secrets": "REPORT_TOKEN"}}}}}}},
+    ]
+    (overlay / "workloads.yaml").write_text(yaml.safe_dump_all(workloads))
+
+    args = ("promote", "--from", dev, "--to", prod, "--to-dir", str(overlay), "--dry-run")
+    result = json.loads(cli.ok(*args, "-o", "json").stdout)
+
+    by_name = {(m["kind"], m["name"]): m["neededBy"] for m in result["missing"]}
+    assert by_name == {
+        ("secret", "DB_PASSWORD"): ["declared by Deployment api (workloads.yaml)"],
+        ("config", "MODE"): ["declared by Deployment api (workloads.yaml)"],
+        ("secret", "REPORT_TOKEN"): ["declared by CronJob report (workloads.yaml)"],
+        ("secret", "IN_CLUSTER"): ["declared by Deployment web"],
+    }
+    human = cli.ok(*args).stdout
+    assert "secret DB_PASSWORD: declared by Deployment api (workloads.yaml)" in human

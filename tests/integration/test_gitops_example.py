@@ -9,7 +9,10 @@ status while prod keeps what it had.
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -20,9 +23,19 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from kubernetes import client
-from operator_fixtures import Operator, configmap_data, get_cr, ready, secret_data, wait_ready, wait_status
+from operator_fixtures import (
+    Operator,
+    configmap_data,
+    get_cr,
+    new_key,
+    ready,
+    secret_data,
+    wait_ready,
+    wait_status,
+)
 
 from ironflow.core.model import config_string
+from ironflow.envtest import eventually
 from ironflow.envtest.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures"]
@@ -59,6 +72,9 @@ def environments(k8s_api: client.ApiClient) -> Iterator[tuple[str, ...]]:
         except client.ApiException as error:
             if error.status != 404:
                 raise
+    # gone before the next test of this module needs the same fixed names
+    eventually(lambda: not {ns.metadata.name for ns in core.list_namespace().items} & set(ENVIRONMENTS),
+               timeout=120, what="the example's namespaces deleted")
 
 
 def _apply(cluster: Cluster, overlay: Path) -> None:
@@ -138,3 +154,44 @@ def test_given_example_overlays_when_applied_with_kustomize_then_each_environmen
     )
     assert secret_data(k8s_api, "prod", "app") == GEN.plaintext("prod")
     assert get_cr(k8s_api, SECRET, "prod", "app")["spec"]["sealed"]["DB_PASSWORD"] == dev_value
+
+
+def _run_it_commands() -> list[str]:
+    """The commands of the README's "Run it" block, continuation lines joined."""
+    readme = (EXAMPLE / "README.md").read_text()
+    section = readme.split("## Run it", 1)[1]
+    block = re.search(r"```console\n(.*?)```", section, re.S)
+    assert block is not None
+    commands: list[str] = []
+    for line in block.group(1).replace("\\\n", " ").splitlines():
+        if line.startswith("$ "):
+            commands.append(line[2:])
+    return commands
+
+
+def test_given_make_run_state_when_readme_run_it_followed_then_every_command_succeeds_and_dev_projects(
+    cluster: Cluster,
+    operator: Operator,
+    k8s_api: client.ApiClient,
+    environments: tuple[str, ...],
+    tmp_path: Path,
+) -> None:
+    # what `make run` leaves: the operator namespace and a random development key, operator running
+    operator.set_master_key(new_key())
+    operator.namespaces[:] = list(environments)
+    operator.start()
+    kubectl = cluster.kubectl.executable
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "HOME": str(tmp_path),
+           "PATH": f"{kubectl.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("KUBERNETES_SERVICE_HOST", None)
+
+    commands = _run_it_commands()
+    assert any("ironflow-master-key" in c for c in commands) and any("apply -k" in c for c in commands)
+    for command in commands:
+        command = command.replace("ironflow-system", operator.operator_namespace)
+        done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, (command, done.stderr)
+
+    wait_ready(k8s_api, SECRET, "dev", "app", timeout=60)
+    assert secret_data(k8s_api, "dev", "app") == GEN.plaintext("dev")

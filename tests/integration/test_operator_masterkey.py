@@ -7,6 +7,7 @@ from operator_fixtures import (
     Operator,
     apply_cr,
     configmap_data,
+    get_cr,
     new_key,
     ready,
     sealed,
@@ -81,7 +82,7 @@ def test_given_master_key_deleted_without_dev_mode_when_reconciled_then_no_maste
     assert cr["status"]["names"]["A"]["reason"] == "NoMasterKey"
     assert secret_data(k8s_api, namespace, "app") == {"A": "kept"}
     wait_event(k8s_api, namespace, "app", "NoMasterKey")
-    wait_ready(k8s_api, CONFIG, namespace, "app", reason="NoMasterKey")
+    wait_ready(k8s_api, CONFIG, namespace, "app")  # a config needs no key: still Ready
     data = eventually(
         lambda: _sealing_mode(k8s_api, namespace, "no-key"), what="sealing key ConfigMap: no-key"
     )
@@ -168,3 +169,21 @@ def test_given_no_master_key_when_started_with_dev_mode_then_dev_mode_accepts_de
     cr = wait_ready(k8s_api, SECRET, namespace, "app", reason="UnsealFailed")
     assert cr["status"]["names"]["A"]["reason"] == "DevValueRefused"
     assert secret_data(k8s_api, namespace, "app") == {"A": "plain"}
+
+
+def test_given_operator_started_without_key_when_config_applied_then_projected_and_ready(
+    operator: Operator, namespace: str, k8s_api: client.ApiClient
+) -> None:
+    operator.start()  # no master key Secret and no --dev-mode: mode no-key
+    eventually(lambda: _sealing_mode(k8s_api, namespace, "no-key"), what="sealing key ConfigMap: no-key")
+    apply_cr(k8s_api, CONFIG, namespace, "app", {"HTTP_TIMEOUT_MS": 2500, "MODE": "fast"})
+
+    cr = wait_ready(k8s_api, CONFIG, namespace, "app")  # Ready=True: a config needs no key
+    assert cr["status"]["mode"] == "no-key"
+    assert configmap_data(k8s_api, namespace, "app") == {"HTTP_TIMEOUT_MS": "2500", "MODE": "fast"}
+    apply_cr(k8s_api, CONFIG, namespace, "app", {"HTTP_TIMEOUT_MS": 3000, "MODE": "fast"})
+    eventually(
+        lambda: (configmap_data(k8s_api, namespace, "app") or {}).get("HTTP_TIMEOUT_MS") == "3000",
+        what="ConfigMap updated",
+    )
+    assert ready(get_cr(k8s_api, CONFIG, namespace, "app"))["status"] == "True"

@@ -12,6 +12,7 @@ from ironflow.cli.configs import parse_json_value
 from ironflow.cli.errors import EXIT_CLUSTER, EXIT_USER, UserError, redact, translate
 from ironflow.cli.output import table
 from ironflow.cli.promote import plan
+from ironflow.cli.served import did_you_mean
 from ironflow.cli.value_input import strip_one_newline
 from ironflow.core.crypto import MAX_PLAINTEXT_BYTES, derive_sealing_key, sealing_key_configmap_data
 from ironflow.k8s import sync_errors as e
@@ -178,3 +179,11 @@ def test_given_rows_when_tabled_then_columns_align() -> None:
         "xyz  1",
         "q    22",
     ]
+
+
+def test_given_misspelt_word_when_suggested_then_closest_candidates_else_nothing() -> None:
+    assert did_you_mean("MAX_RETRYS", ["MAX_RETRIES", "DB_PASSWORD"]) == "; did you mean MAX_RETRIES?"
+    assert did_you_mean("prdo", ["prod", "dev", "staging"]) == "; did you mean prod?"
+    assert did_you_mean("stage", ["staging", "stage-2"]) == "; did you mean stage-2 or staging?"
+    assert did_you_mean("prod", ["prod"]) == ""  # the word itself is no suggestion
+    assert did_you_mean("ZZZ", ["MAX_RETRIES"]) == ""

@@ -15,6 +15,7 @@ from ironflow.cli.errors import UserError
 from ironflow.cli.kubecontext import NoContextNamespace, context_namespace
 from ironflow.cli.main import cli
 from ironflow.core.crypto import derive_sealing_key, sealing_key_configmap_data, unseal
+from ironflow.core.key_publication import sealing_key_data
 from ironflow.core.keyring import Keyring
 
 MASTER = bytes.fromhex("6a" * 32)
@@ -290,13 +291,96 @@ def test_given_context_namespace_when_sealing_without_env_then_sealed_for_it(
         ("fast", "fast"),
         ("https://x/y?a=1", "https://x/y?a=1"),
         ("NaN", "NaN"),
-        ("{not json", "{not json"),
+        ("1.2.3", "1.2.3"),
+        ("max: 3", "max: 3"),
     ],
 )
 def test_given_config_text_when_parsed_then_json_if_valid_json_else_string(text: str, value: object) -> None:
     assert json_or_string(text) == value
 
 
+@pytest.mark.parametrize("text", ['{"max": 3', "{not json", "[1, 2", '"unterminated', '  {"a": }'])
+def test_given_text_that_opens_like_json_but_is_broken_when_parsed_then_refused_with_string_hint(
+    text: str,
+) -> None:
+    with pytest.raises(UserError, match=r"looks like JSON but is not valid JSON.*--string"):
+        json_or_string(text)
+
+
 def test_given_null_when_parsed_then_refused() -> None:
     with pytest.raises(UserError, match="null"):
         json_or_string("null")
+
+
+def _signed_key(path: Path, keyring: Keyring, namespace: str) -> Path:
+    """What `ironflow secret public-key -n NS -o yaml` writes: the signed publication, naming NS."""
+    path.write_text(yaml.safe_dump(sealing_key_data(keyring, "keyed", namespace)))
+    return path
+
+
+def _overlays(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """overlays/dev and overlays/prod, each sealed for its own environment's key."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    dev_key = _signed_key(keys / "dev.yaml", KEYRING, "dev")
+    prod_key = _signed_key(keys / "prod.yaml", Keyring.from_master_keys(bytes.fromhex("7b" * 32)), "prod")
+    for env, key in (("dev", dev_key), ("prod", prod_key)):
+        overlay = tmp_path / "overlays" / env
+        overlay.mkdir(parents=True)
+        (overlay / "kustomization.yaml").write_text(f"namespace: {env}\nresources: [secrets.yaml]\n")
+        sealed = run("secret", "seal", "-f", "-", "-n", env, "--public-key", str(key), stdin="A=1\nB=2\n")
+        assert sealed.exit_code == 0, sealed.output
+        doc = yaml.safe_load(sealed.stdout)
+        del doc["metadata"]["namespace"]
+        (overlay / "secrets.yaml").write_text(yaml.safe_dump(doc))
+    return keys, dev_key, prod_key
+
+
+def test_given_overlays_for_two_environments_when_validated_with_one_key_then_other_not_checked_exit_0(
+    tmp_path: Path,
+) -> None:
+    _, dev_key, _ = _overlays(tmp_path)
+    overlays = str(tmp_path / "overlays")
+
+    result = run("validate", "-f", overlays, "--public-key", str(dev_key), "-o", "json")
+
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["namespace"], r["severity"], r["reason"]) for r in rows] == [
+        ("dev", "ok", "Sealed"), ("dev", "ok", "Sealed"),
+        ("prod", "skipped", "NotChecked"), ("prod", "skipped", "NotChecked"),
+    ]
+    assert "no key given for environment prod" in rows[2]["message"]
+    human = run("validate", "-f", overlays, "--public-key", str(dev_key)).stdout
+    assert "2 ok" in human and "2 not checked (no key given for environment prod" in human
+    assert "2 sealed value(s) checked, 0 error(s), 2 not checked" in human
+
+
+def test_given_overlays_for_two_environments_when_validated_with_key_directory_then_each_checked(
+    tmp_path: Path,
+) -> None:
+    keys, _, prod_key = _overlays(tmp_path)
+    result = run("validate", "-f", str(tmp_path / "overlays"), "--public-key", str(keys), "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert {(r["namespace"], r["reason"]) for r in json.loads(result.stdout)} == {
+        ("dev", "Sealed"), ("prod", "Sealed")
+    }
+    # prod's key file now holds a key prod's values were not sealed for: prod fails, and only prod
+    _signed_key(prod_key, KEYRING, "prod")
+    result = run("validate", "-f", str(tmp_path / "overlays"), "--public-key", str(keys))
+    assert result.exit_code == 1
+    assert "4 sealed value(s) checked, 2 error(s)" in result.stdout
+    assert result.stdout.count("not the published") == 2
+    per_file = [line.split() for line in result.stdout.split("\n\n")[0].splitlines()[1:]]
+    assert [(line[1], " ".join(line[2:])) for line in per_file] == [("dev", "2 ok"), ("prod", "2 error(s)")]
+
+
+def test_given_two_keys_naming_no_environment_when_validated_then_one_line_error(
+    tmp_path: Path, key_file: Path
+) -> None:
+    other = tmp_path / "other.pem"
+    other.write_text(sealing_key_configmap_data(derive_sealing_key(bytes(32)))["publicKey"] + "\n")
+    _tree(tmp_path, key_file)
+    result = run("validate", "-f", str(tmp_path / "overlays"), "--public-key", str(key_file),
+                 "--public-key", str(other))
+    assert result.exit_code == 1 and "keys name no environment" in result.stderr

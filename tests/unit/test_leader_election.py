@@ -267,5 +267,6 @@ def test_given_cached_resources_when_leadership_gained_then_everything_is_queued
         ("sealing-key", "dev"),
         ("sealing-key", "empty"),
         ("signing-key",),
+        ("withdraw-unserved",),
         ("rollout", "dev"),
     }

@@ -127,11 +127,13 @@ def test_given_no_key_without_dev_mode_when_reconciled_then_nothing_unsealed_eve
     assert "plain-canary" not in repr(status) + repr(evs) + repr(proj)
 
 
-def test_given_no_key_without_dev_mode_when_config_reconciled_then_projected_but_not_ready() -> None:
+def test_given_no_key_without_dev_mode_when_config_reconciled_then_projected_and_ready() -> None:
     res = resource(CONFIG_KIND, {"A": 1})
-    proj, status, _ = run(res, NO_KEY, Actual.absent())
+    proj, status, evs = run(res, NO_KEY, Actual.absent())
     assert proj.data == {"A": b"1"}
-    assert (status["conditions"][0]["status"], status["conditions"][0]["reason"]) == ("False", "NoMasterKey")
+    assert (status["conditions"][0]["status"], status["conditions"][0]["reason"]) == ("True", "Projected")
+    assert status["mode"] == "no-key"
+    assert [e.reason for e in evs] == ["Projected"]
 
 
 def test_given_name_projected_again_after_key_fault_when_status_patched_then_stale_reason_removed() -> None:

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from ironflow.controller import main as operator_main
 from ironflow.controller.namespaces import _serve
 from ironflow.controller.state import SYSTEM_NAMESPACES
+from ironflow.controller.withdraw import to_withdraw
 
 
 def _runtime(excluded: tuple[str, ...]) -> Any:
@@ -56,3 +57,26 @@ def test_given_operator_flag_when_parsed_then_default_is_the_system_namespaces_a
 
 async def _noop() -> None:
     return None
+
+
+def _published(namespace: str, mark: str | None, kid: str | None, labelled: bool = True) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": "ironflow-sealing-key", "namespace": namespace}
+    if labelled:
+        meta["labels"] = {"app.kubernetes.io/managed-by": "ironflow-operator"}
+    if mark is not None:
+        meta["annotations"] = {"ironflow.io/published-by": mark}
+    return {"metadata": meta, "data": {"mode": "keyed", "keyId": kid} if kid else {"mode": "no-key"}}
+
+
+def test_given_published_sealing_keys_when_namespaces_narrowed_then_own_unserved_ones_withdrawn() -> None:
+    items = [
+        _published("served", "ironflow-system", "k1"),
+        _published("old", "ironflow-system", None),  # ours by the mark, whatever its mode
+        _published("old-unmarked", None, "k2"),  # published before the mark: ours by its key id
+        _published("other-install", "team-b-system", "k1"),
+        _published("unmarked-foreign", None, "kx"),
+        _published("unmarked-no-key", None, None),  # cannot tell whose: left alone
+        _published("unlabelled", "ironflow-system", "k1", labelled=False),
+    ]
+    chosen = to_withdraw(items, lambda ns: ns == "served", "ironflow-system", ("k1", "k2"))
+    assert [c["metadata"]["namespace"] for c in chosen] == ["old", "old-unmarked"]

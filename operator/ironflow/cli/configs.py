@@ -10,6 +10,7 @@ import click
 from ironflow.cli.environments import definer_for, environment_of, unset_name, warn_if_shadowed
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, shorten, table
+from ironflow.cli.served import ALLOW_FLAG, did_you_mean, require_served
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
 from ironflow.cli.value_input import read_value
 from ironflow.core import bounded_json
@@ -42,12 +43,24 @@ def parse_json_value(text: str) -> Any:
     return value
 
 
+JSON_OPENERS = ("{", "[", '"')
+
+
 def json_or_string(text: str) -> Any:
     """The `config set` rule: valid (strict) JSON is taken as JSON, anything else as a string, so
-    `config set MODE fast` needs no JSON quoting. null and the other value rules still apply."""
+    `config set MODE fast` needs no JSON quoting. null and the other value rules still apply.
+
+    Text that opens like a JSON object, array or string but does not parse (`{"max": 3`) is a
+    typo far more often than an intended string; stored silently, pods would get the broken text.
+    So it is refused, and --string is there for the rare text that really is like that."""
     try:
         bounded_json.loads(text)
-    except ValueError:
+    except ValueError as exc:
+        if text.lstrip().startswith(JSON_OPENERS):
+            raise UserError(
+                f"value looks like JSON but is not valid JSON ({exc}); fix it, or pass --string to store "
+                "the text as a string"
+            ) from None
         return text
     return parse_json_value(text)
 
@@ -63,6 +76,12 @@ def compact(value: Any) -> str:
     "--from-file", type=click.Path(dir_okay=False), metavar="FILE", help="read the value from FILE."
 )
 @click.option("-s", "--string", "as_string", is_flag=True, help="store the text as a JSON string, unparsed.")
+@click.option(
+    ALLOW_FLAG,
+    "allow_unserved",
+    is_flag=True,
+    help="write even though no operator serves the environment (e.g. before installing it).",
+)
 @env_option
 @resource_option
 @shared_options
@@ -73,12 +92,14 @@ def config_set(
     value: str | None,
     from_file: str | None,
     as_string: bool,
+    allow_unserved: bool,
     env: str,
     resource: str | None,
 ) -> None:
     """Set NAME to VALUE; - reads stdin. VALUE that is valid JSON is taken as JSON (2500, true,
-    '{"a":1}', '"text"'), anything else as a plain string (fast, https://x); --string keeps even
-    valid JSON as a string ("true" the text). Without -r the name goes to the IronflowConfig that
+    '{"a":1}', '"text"'), anything else as a plain string (fast, https://x), except text opening
+    with { [ or " that is not valid JSON, which is refused; --string keeps any text as a string
+    ("true" the text). Without -r the name goes to the IronflowConfig that
     already defines it, a new name to `app`."""
     validate_name(name)
     raw = read_value(value, from_file, prompt=f"Value for {name}", secret=False, allow_empty=as_string)
@@ -88,6 +109,8 @@ def config_set(
         raise UserError("config values are text: the value is not UTF-8") from None
     parsed = text if as_string else json_or_string(text)
     api = session.environment(env)
+    if not allow_unserved:
+        require_served(api, env, f"config {name}")
     resource = definer_for(api, CONFIGS, env, name, resource)
     api.set_entries(CONFIGS, env, resource, {name: parsed})
     warn_if_shadowed(api, CONFIGS, env, resource, name)
@@ -122,7 +145,8 @@ def config_get(session: Session, name: str, env: str, resource: str | None) -> N
     values = entries(by_name[owner], CONFIGS) if owner in by_name else {}
     if owner is None or name not in values:
         where = f"IronflowConfig {resource}" if resource else "any IronflowConfig"
-        raise UserError(f"config {name} is not set in {where} of environment {env}")
+        hint = did_you_mean(name, values if resource is not None else environment.owners)
+        raise UserError(f"config {name} is not set in {where} of environment {env}{hint}")
     emit(session.output, values[name], lambda: config_string(values[name]))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, warn
+from ironflow.cli.served import did_you_mean
 from ironflow.cli.session import DEFAULT_RESOURCE, Session
 from ironflow.core.environment import Definer, Environment, resolve
 from ironflow.core.names import validate_name
@@ -70,14 +71,16 @@ def unset_name(
     Without -r the name is removed from the resource that defines it (the winner, if several do)."""
     validate_name(name)
     api = session.environment(env)
+    environment, by_name = environment_of(api.list(kind, env), kind)
     if resource is None:
-        environment, _ = environment_of(api.list(kind, env), kind)
         owner = environment.owner(name)
         if owner is None:
-            raise UserError(f"{noun} {name} is not set in any {kind.kind} of environment {env}")
+            hint = did_you_mean(name, environment.owners)
+            raise UserError(f"{noun} {name} is not set in any {kind.kind} of environment {env}{hint}")
         resource = owner
     if not api.remove_entry(kind, env, resource, name):
-        raise UserError(f"{noun} {name} is not set in {kind.kind} {resource} of environment {env}")
+        hint = did_you_mean(name, entries(by_name[resource], kind) if resource in by_name else ())
+        raise UserError(f"{noun} {name} is not set in {kind.kind} {resource} of environment {env}{hint}")
     emit(
         session.output,
         {"name": name, "environment": env, "resource": resource, "removed": True},

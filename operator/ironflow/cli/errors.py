@@ -43,9 +43,9 @@ class ClusterError(click.ClickException):
         super().__init__(one_line(message))
 
 
-def unknown_environment(namespace: str, where: str = "") -> UserError:
+def unknown_environment(namespace: str, where: str = "", hint: str = "") -> UserError:
     at = f" in {where}" if where else ""
-    return UserError(f"unknown environment {namespace}: namespace {namespace} does not exist{at}")
+    return UserError(f"unknown environment {namespace}: namespace {namespace} does not exist{at}{hint}")
 
 
 def redact(message: str, secrets: Iterable[str]) -> str:

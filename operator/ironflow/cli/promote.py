@@ -18,7 +18,7 @@ from ironflow.cli.configs import compact
 from ironflow.cli.environments import environment_of
 from ironflow.cli.errors import UserError
 from ironflow.cli.output import emit, shorten
-from ironflow.cli.promote_files import effective_in_dir, secret_names_in_dir, write_to_dir
+from ironflow.cli.promote_files import effective_in_dir, secret_names_in_dir, workloads_in_dir, write_to_dir
 from ironflow.cli.promote_gaps import WORKLOADS, declared_by_workloads, gaps
 from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.core.names import validate_name
@@ -123,7 +123,8 @@ def promote(
 
     The missing report covers the secret names the source has and every name the target's workloads
     declare, so a chain dev -> staging -> prod never hides a gap. With --to-dir the target's state
-    is the IronflowConfig manifests in DIR, which are updated (nothing is applied).
+    is the IronflowConfig manifests in DIR, which are updated (nothing is applied), and the
+    workloads in DIR (Deployments ... Pods, CronJobs) count as the target's too.
     """
     if source == target:
         raise UserError("--from and --to name the same environment")
@@ -140,7 +141,8 @@ def promote(
     target_secrets = _secret_names(api, target) if target_live else set()
     if to_dir is not None:  # what Git will apply counts as defined
         target_secrets |= secret_names_in_dir(Path(to_dir), target)
-    declared = declared_by_workloads(_workloads(api, target)) if target_live else {}
+    in_git = workloads_in_dir(Path(to_dir), target) if to_dir is not None else []  # what Git will run
+    declared = declared_by_workloads(_workloads(api, target) if target_live else [], in_git)
     after = set(target_values) | set(source_values)
     missing = gaps(source, _secret_names(api, source), target_secrets, after, declared)
     written: list[str] = []

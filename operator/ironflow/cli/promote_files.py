@@ -15,6 +15,7 @@ from typing import Any
 
 from ironflow.cli.errors import UserError
 from ironflow.cli.manifests import dump, load_documents
+from ironflow.cli.promote_gaps import FILE_WORKLOAD_KINDS
 from ironflow.core.environment import Definer, resolve
 from ironflow.core.model import API_VERSION, CONFIG_KIND, SECRET_KIND, editable_spec, spec_names, spec_of
 
@@ -33,13 +34,22 @@ def secret_names_in_dir(directory: Path, namespace: str) -> set[str]:
     return names
 
 
-def _docs_in(directory: Path, namespace: str, kind: str) -> list[tuple[Path, int, dict[str, Any]]]:
+def workloads_in_dir(directory: Path, namespace: str) -> list[tuple[str, dict[str, Any], str]]:
+    """(kind, object, file relative to DIR) of each workload DIR holds for the namespace: the names
+    their pods declare are needed once Git is applied, whether or not the cluster runs them yet."""
+    return [
+        (str(doc["kind"]), doc, str(path.relative_to(directory)))
+        for path, _, doc in _docs_in(directory, namespace, *FILE_WORKLOAD_KINDS)
+    ]
+
+
+def _docs_in(directory: Path, namespace: str, *kinds: str) -> list[tuple[Path, int, dict[str, Any]]]:
     found: list[tuple[Path, int, dict[str, Any]]] = []
     if not directory.is_dir():
         return found
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in SUFFIXES):
         for index, doc in enumerate(load_documents(path.read_text(encoding="utf-8"), str(path))):
-            if isinstance(doc, dict) and doc.get("kind") == kind:
+            if isinstance(doc, dict) and doc.get("kind") in kinds:
                 meta = doc.get("metadata") or {}
                 if meta.get("namespace") in (None, namespace):
                     found.append((path, index, doc))

@@ -5,6 +5,8 @@ secrets, which are never copied) miss a name that A lacks too: dev -> staging ->
 secret missing in both staging and prod, looks clean at the staging -> prod step. The names B's
 own workloads declare (pod template annotations of Deployments, StatefulSets, DaemonSets) catch
 exactly that: prod's Deployment asks for the name, so prod needs it, whatever staging has.
+With `--to-dir` the workloads in the directory count too (Pods, Jobs and CronJobs included): in
+GitOps the target's workloads are often in Git before, or instead of, the cluster.
 Optional declarations (`NAME?`) are not gaps.
 """
 
@@ -20,24 +22,44 @@ WORKLOADS: Final = (
     ("statefulsets", "StatefulSet"),
     ("daemonsets", "DaemonSet"),
 )
+# In files (a GitOps target directory) every kind that ends up as pods counts: what Git will apply.
+FILE_WORKLOAD_KINDS: Final = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job",
+                                        "CronJob", "Pod"})
+
+
+def _map(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def pod_metadata(kind: str, workload: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The metadata its pods get: the pod's own, a CronJob's job template's, else the pod template's."""
+    if kind == "Pod":
+        return _map(workload.get("metadata"))
+    spec = _map(workload.get("spec"))
+    if kind == "CronJob":
+        spec = _map(_map(spec.get("jobTemplate")).get("spec"))
+    return _map(_map(spec.get("template")).get("metadata"))
 
 
 def declared_by_workloads(
     workloads: Iterable[tuple[str, Mapping[str, Any]]],
+    files: Iterable[tuple[str, Mapping[str, Any], str]] = (),
 ) -> dict[tuple[str, str], list[str]]:
-    """(kind, NAME) -> ["Deployment web", ...] for every required name a pod template declares."""
+    """(kind, NAME) -> ["Deployment web", "Job seed (jobs.yaml)", ...] for every required name a
+    pod template declares; `files` are workloads read from manifests, named with their file."""
     out: dict[tuple[str, str], list[str]] = {}
-    for kind, workload in workloads:
-        template = ((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    labelled = [(kind, obj, "") for kind, obj in workloads] + [(k, o, f" ({f})") for k, o, f in files]
+    for kind, obj, origin in labelled:
+        template = pod_metadata(kind, obj)
         try:
             declaration = parse_declaration(template.get("annotations") or {})
         except DeclarationError:
             continue  # the webhook refuses its pods anyway, with the reason
         if declaration is None:
             continue
-        who = f"{kind} {(workload.get('metadata') or {}).get('name')}"
+        who = f"{kind} {_map(obj.get('metadata')).get('name')}{origin}"
         for d in declaration.names:
-            if not d.optional:
+            if not d.optional and who not in out.get((d.kind, d.name), []):
                 out.setdefault((d.kind, d.name), []).append(who)
     return out
 

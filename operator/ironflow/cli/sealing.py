@@ -66,10 +66,10 @@ class SealingKey:
         }
 
 
-def no_key_published(namespace: str) -> UserError:
+def no_key_published(namespace: str, hint: str = "") -> UserError:
     return UserError(
         f"no sealing key published in environment {namespace} yet: is the operator running and serving "
-        "this namespace? (or pass --public-key FILE)"
+        f"this namespace? (or pass --public-key FILE){hint}"
     )
 
 

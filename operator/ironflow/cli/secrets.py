@@ -13,6 +13,7 @@ from ironflow.cli.output import emit, table, warn
 from ironflow.cli.recovery import secret_unseal
 from ironflow.cli.reseal import secret_reseal
 from ironflow.cli.seal_files import seal_files
+from ironflow.cli.served import unserved_hint
 from ironflow.cli.session import Session, env_option, pass_session, resource_option, shared_options
 from ironflow.cli.value_input import read_value
 from ironflow.core.crypto import (
@@ -64,7 +65,10 @@ def _trust_options(func: Any) -> Any:
 def _published(session: Session, env: str, expect: str | None, *, dev: bool = False) -> sealing.SealingKey:
     """The environment's key, but only if its signature verifies and its signer is trusted."""
     api = session.environment(env)
-    key = sealing.from_configmap(api.get_configmap(env, SEALING_KEY_CONFIGMAP), env, dev=dev)
+    configmap = api.get_configmap(env, SEALING_KEY_CONFIGMAP)
+    if configmap is None:
+        raise sealing.no_key_published(env, unserved_hint(api, env))
+    key = sealing.from_configmap(configmap, env, dev=dev)
     if key.verified is not None:
         trust.require_trusted(session, key.verified, key.source, expect)
     return key

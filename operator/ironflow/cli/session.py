@@ -17,6 +17,7 @@ import click
 from ironflow.cli.errors import unknown_environment
 from ironflow.cli.kubecontext import NoContextNamespace, context_namespace
 from ironflow.cli.output import FORMATS
+from ironflow.cli.served import did_you_mean, namespace_names
 from ironflow.core.names import validate_namespace
 from ironflow.k8s.config import choose_cluster
 from ironflow.k8s.sync_client import connect
@@ -49,7 +50,8 @@ class Session:
         api = self.api()
         if namespace not in self._known:
             if api.namespace_exists(namespace) is False:
-                raise unknown_environment(namespace, api.client.where)
+                hint = did_you_mean(namespace, namespace_names(api))
+                raise unknown_environment(namespace, api.client.where, hint)
             self._known.add(namespace)
         return api
 

@@ -3,8 +3,10 @@
 For every IronflowSecret in the files (YAML or JSON, several documents, Lists, kustomize trees):
 each value must be a well-formed sealed string for the key id its environment publishes. The
 environment is the manifest's namespace, else the `namespace:` of the nearest kustomization.yaml
-above the file (how overlays set it), else `-n`. The key comes from `--public-key FILE`
-(offline) or from the cluster's `ironflow-sealing-key` ConfigMap of that namespace.
+above the file (how overlays set it), else `-n`. The key comes from `--public-key FILE|DIR`
+(offline; each key applies to the environment it names, cli/validate_keys.py) or from the
+cluster's `ironflow-sealing-key` ConfigMap of that namespace. An environment whose key is not at
+hand is "not checked" (well-formedness still is), never a failure of the whole run.
 
 With cluster access, a value that is already applied unchanged is also answered by the operator
 itself: its status for that name (Projected, or Failed with the reason) says whether it unseals.
@@ -23,8 +25,10 @@ import click
 from ironflow.cli import sealing
 from ironflow.cli.errors import ClusterError, UserError
 from ironflow.cli.manifests import load_documents
-from ironflow.cli.output import emit, table
+from ironflow.cli.output import emit
 from ironflow.cli.session import Session, pass_session, shared_options
+from ironflow.cli.validate_keys import OfflineKeys
+from ironflow.cli.validate_report import human_report
 from ironflow.core.model import SECRET_KIND, spec_of
 from ironflow.core.sealed_check import Check, check_sealed
 from ironflow.core.sealing_key import SEALING_KEY_CONFIGMAP
@@ -65,28 +69,31 @@ def _secrets_in(path: Path) -> Iterator[Mapping[str, Any]]:
 
 
 class _Keys:
-    """The published key of each environment, read once."""
+    """The key of each environment, read once: from the cluster, or from the --public-key files."""
 
-    def __init__(self, session: Session, public_key: str | None) -> None:
-        self.session, self.public_key = session, public_key
-        self.cache: dict[str, sealing.SealingKey] = {}
+    def __init__(self, session: Session, public_keys: tuple[str, ...]) -> None:
+        self.session = session
+        self.offline = OfflineKeys(public_keys) if public_keys else None
+        self.cache: dict[str, sealing.SealingKey | str] = {}
 
-    def get(self, namespace: str) -> sealing.SealingKey:
+    def get(self, namespace: str) -> sealing.SealingKey | str:
+        """The key, or why this environment is not checked (a key that was not given is no failure)."""
         if namespace not in self.cache:
-            if self.public_key is not None:
-                self.cache[namespace] = sealing.from_file(self.public_key, namespace)
-            else:
-                try:
-                    api = self.session.environment(namespace)
-                except ClusterNotNamed as exc:
-                    raise ClusterError(f"{exc}; or pass --public-key FILE to validate offline") from None
-                cm = api.get_configmap(namespace, SEALING_KEY_CONFIGMAP)
-                data = (cm or {}).get("data") or {}
-                if data.get("mode") == "dev":  # dev-form values are what this environment takes
-                    self.cache[namespace] = sealing.SealingKey("dev", None, None, f"environment {namespace}")
-                else:
-                    self.cache[namespace] = sealing.from_configmap(cm, namespace)
+            found = self.offline.get(namespace) if self.offline else self._published(namespace)
+            self.cache[namespace] = found
         return self.cache[namespace]
+
+    def _published(self, namespace: str) -> sealing.SealingKey | str:
+        try:
+            api = self.session.environment(namespace)
+        except ClusterNotNamed as exc:
+            raise ClusterError(f"{exc}; or pass --public-key FILE to validate offline") from None
+        cm = api.get_configmap(namespace, SEALING_KEY_CONFIGMAP)
+        if cm is None:
+            return f"environment {namespace} publishes no sealing key in this cluster (give --public-key)"
+        if ((cm or {}).get("data") or {}).get("mode") == "dev":  # dev-form values are what it takes
+            return sealing.SealingKey("dev", None, None, f"environment {namespace}")
+        return sealing.from_configmap(cm, namespace)
 
 
 def _operator_says(session: Session, namespace: str, resource: str, name: str, sealed: str) -> Check | None:
@@ -116,10 +123,18 @@ def _row(path: Path, namespace: str, resource: str, name: str, check: Check) -> 
     }
 
 
+def not_checked(check: Check, why: str) -> Check:
+    """A well-formed value of an environment whose key is not at hand: reported, not failed."""
+    if check.severity != "ok":
+        return check  # malformed is malformed, whatever the key
+    sealed_for = f", sealed for key id {check.key_id}" if check.key_id else ""
+    return Check("skipped", "NotChecked", f"not checked: {why}; well-formed{sealed_for}", check.key_id)
+
+
 def validate_files(
-    session: Session, target: Path, env: str | None, public_key: str | None
+    session: Session, target: Path, env: str | None, public_keys: tuple[str, ...]
 ) -> list[dict[str, Any]]:
-    keys = _Keys(session, public_key)
+    keys = _Keys(session, public_keys)
     rows: list[dict[str, Any]] = []
     for path in manifest_files(target):
         for doc in _secrets_in(path):
@@ -138,9 +153,12 @@ def validate_files(
                 continue
             key = keys.get(namespace)
             for name, sealed in sealed_map.items():
-                check = check_sealed(name, sealed, key.mode, key.kid)
-                if check.severity == "ok" and public_key is None and isinstance(sealed, str):
-                    check = _operator_says(session, namespace, resource, str(name), sealed) or check
+                if isinstance(key, str):
+                    check = not_checked(check_sealed(name, sealed, None, None), key)
+                else:
+                    check = check_sealed(name, sealed, key.mode, key.kid)
+                    if check.severity == "ok" and not public_keys and isinstance(sealed, str):
+                        check = _operator_says(session, namespace, resource, str(name), sealed) or check
                 rows.append(_row(path, namespace, resource, str(name), check))
     return rows
 
@@ -161,38 +179,22 @@ def validate_files(
 )
 @click.option(
     "--public-key",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="check offline against this key (no cluster contacted).",
+    "public_keys",
+    multiple=True,
+    type=click.Path(),
+    metavar="FILE|DIR",
+    help="check offline against these keys (repeatable; a directory: every key file in it); each "
+    "applies to the environment it names. No cluster is contacted.",
 )
 @shared_options
 @pass_session
-def validate(session: Session, target: str, env: str | None, public_key: str | None) -> None:
-    """Check every sealed value in FILE or DIR: well-formed and sealed for the published key id.
+def validate(session: Session, target: str, env: str | None, public_keys: tuple[str, ...]) -> None:
+    """Check every sealed value in FILE or DIR: well-formed and sealed for its environment's key id.
 
-    Exit code 1 when any value would be refused. Never prints a value.
+    Exit code 1 when any value would be refused. An environment whose key is not at hand is
+    reported as not checked, not as a failure. Never prints a value.
     """
-    rows = validate_files(session, Path(target), env, public_key)
-    errors = [r for r in rows if r["severity"] == "error"]
-
-    def human() -> str:
-        shown = [r for r in rows if r["severity"] != "ok"]
-        lines = (
-            [
-                table(
-                    ["SEVERITY", "FILE", "NAMESPACE", "RESOURCE", "NAME", "MESSAGE"],
-                    [
-                        [r["severity"], r["file"], r["namespace"], r["resource"], r["name"], r["message"]]
-                        for r in shown
-                    ],
-                )
-            ]
-            if shown
-            else []
-        )
-        lines.append(f"{len(rows)} sealed value(s) checked, {len(errors)} error(s)")
-        return "\n".join(lines)
-
-    emit(session.output, rows, human)
-    if errors:
+    rows = validate_files(session, Path(target), env, public_keys)
+    emit(session.output, rows, lambda: human_report(rows))
+    if any(r["severity"] == "error" for r in rows):
         raise SystemExit(1)

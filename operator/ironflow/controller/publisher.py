@@ -16,6 +16,7 @@ from typing import Any, Final
 from ironflow import metrics
 from ironflow.controller.namespaces import is_static
 from ironflow.controller.state import Runtime
+from ironflow.controller.withdraw import PUBLISHED_BY
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP, anchor_data, sealing_key_data
 from ironflow.core.outcomes import KeyState
@@ -49,9 +50,11 @@ async def _put_once(runtime: Runtime, namespace: str, name: str, data: dict[str,
     kube = runtime.kube
     path = core_path("configmaps", namespace, name)
     current = await kube.get(path)
+    mark = {PUBLISHED_BY: runtime.options.operator_namespace}  # whose it is, for withdraw.py
     if current is None:
         body: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
-                                "metadata": {"name": name, "namespace": namespace, "labels": labels()},
+                                "metadata": {"name": name, "namespace": namespace, "labels": labels(),
+                                             "annotations": mark},
                                 "data": data}
         await kube.create(core_path("configmaps", namespace), body)
         metrics.API_WRITES.labels(resource="configmaps", verb="create").inc()
@@ -59,12 +62,13 @@ async def _put_once(runtime: Runtime, namespace: str, name: str, data: dict[str,
         return
     meta = current.get("metadata") or {}
     have = current.get("data") or {}
-    if have == data and all((meta.get("labels") or {}).get(k) == v for k, v in labels().items()):
+    marked = (meta.get("annotations") or {}).get(PUBLISHED_BY) == mark[PUBLISHED_BY]
+    if have == data and marked and all((meta.get("labels") or {}).get(k) == v for k, v in labels().items()):
         return
     patch_data: dict[str, str | None] = dict(data)
     patch_data.update({k: None for k in have if k not in data})
     await kube.merge_patch(path, {"metadata": {"resourceVersion": meta.get("resourceVersion"),
-                                               "labels": labels()}, "data": patch_data})
+                                               "labels": labels(), "annotations": mark}, "data": patch_data})
     metrics.API_WRITES.labels(resource="configmaps", verb="patch").inc()
     logger.info("updated %s in %s (mode %s)", name, namespace, mode)
 

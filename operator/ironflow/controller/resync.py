@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ironflow.controller import namespaces, publisher, rollouts
+from ironflow.controller import namespaces, publisher, rollouts, withdraw
 from ironflow.controller.state import Runtime
 from ironflow.k8s.async_client import ApiError
 
@@ -41,7 +41,8 @@ async def sync_cache(runtime: Runtime) -> None:
 
 
 def resync(runtime: Runtime) -> None:
-    """Queue every resource, every sealing-key ConfigMap, the signer anchor, and the rollout check
+    """Queue every resource, every sealing-key ConfigMap, the signer anchor, the withdrawal of the
+    sealing key from namespaces no longer served, and the rollout check
     of every environment that holds a resource (elsewhere no declared value exists to roll for;
     the first resource created there queues its check)."""
     queue = runtime.queue
@@ -52,5 +53,6 @@ def resync(runtime: Runtime) -> None:
     for namespace in sorted(runtime.served_namespaces):
         queue.add(("sealing-key", namespace))
     queue.add((publisher.ANCHOR_KEY,))  # the signer anchor the CLI trusts on first use
+    queue.add((withdraw.WITHDRAW_KEY,))  # and no sealing key left where it no longer serves
     for namespace in sorted(seen):
         queue.add((rollouts.ROLLOUT_KEY, namespace))

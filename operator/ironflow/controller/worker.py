@@ -12,7 +12,7 @@ import logging
 from collections.abc import Hashable
 
 from ironflow import metrics
-from ironflow.controller import projector, publisher, reseal, rollouts
+from ironflow.controller import projector, publisher, reseal, rollouts, withdraw
 from ironflow.controller.state import Runtime
 from ironflow.controller.workqueue import Handler
 from ironflow.k8s.async_client import ApiError, NotLeading
@@ -39,6 +39,8 @@ def handler(runtime: Runtime) -> Handler:
                 await publisher.publish_anchor(runtime, keys)
             elif key[0] == reseal.RESEAL_KEY:
                 await reseal.handle(runtime, key[1], key[2], keys)
+            elif key[0] == withdraw.WITHDRAW_KEY:
+                await withdraw.withdraw_unserved(runtime)
             elif key[0] == rollouts.ROLLOUT_KEY:
                 await rollouts.reconcile_environment(runtime, key[1])
             runtime.queue.forget(key)

@@ -60,9 +60,10 @@ def ready(resource: Resource, projection: Projection, keys: KeyState,
         return Ready("False", MASTER_KEY_INVALID,
                      _clip(f"the master key is malformed, so nothing is unsealed and every projection is "
                            f"kept: {keys.problem or 'unknown problem'}"))
-    if keys.mode == "no-key":
-        # Every CR says so, configs too: they still project, but nothing new of the environment's
-        # secrets will until the key is back, and `ironflow status` must not look healthy.
+    if keys.mode == "no-key" and resource.kind == SECRET_KIND:
+        # Secrets only: a config needs no key, its ConfigMap is up to date, and calling it not Ready
+        # would send people looking for a fault in it. `ironflow status` stays unhealthy through
+        # the published mode (no-key) and the secrets' own NoMasterKey.
         return Ready("False", NO_MASTER_KEY,
                      "the operator has no master key (Secret absent or empty) and was not started with "
                      "--dev-mode: nothing is unsealed and every projection is kept; restore the "

@@ -15,7 +15,7 @@ from ironflow.core.crypto_errors import MalformedSealedValue, UnknownFormatVersi
 from ironflow.core.names import InvalidName, validate_name
 from ironflow.core.sealed_format import is_dev_form, parse_sealed
 
-Severity = Literal["ok", "warning", "error"]
+Severity = Literal["ok", "warning", "error", "skipped"]
 
 
 @dataclass(frozen=True)
