@@ -31,13 +31,19 @@ def _map(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def workload_spec(workload: Mapping[str, Any]) -> object:
+    """A workload's (or a job template's) own spec: not an Ironflow resource's, which `spec_of` reads."""
+    return workload.get("spec")
+
+
 def pod_metadata(kind: str, workload: Mapping[str, Any]) -> Mapping[str, Any]:
     """The metadata its pods get: the pod's own, a CronJob's job template's, else the pod template's."""
     if kind == "Pod":
         return _map(workload.get("metadata"))
-    spec = _map(workload.get("spec"))
+    spec = _map(workload_spec(workload))
     if kind == "CronJob":
-        spec = _map(_map(spec.get("jobTemplate")).get("spec"))
+        job: Mapping[str, Any] = _map(spec.get("jobTemplate"))
+        spec = _map(workload_spec(job))
     return _map(_map(spec.get("template")).get("metadata"))
 
 
