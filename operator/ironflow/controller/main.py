@@ -19,6 +19,7 @@ import kopf
 
 from ironflow import metrics
 from ironflow.controller import (
+    crd_check,
     drift,
     health,
     kopf_decoding,
@@ -79,6 +80,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
              asyncio.create_task(namespaces.discover(runtime), name="namespaces"),
              asyncio.create_task(resync.sync_cache(runtime), name="cache"),
              asyncio.create_task(drift.watch(runtime), name="drift"),
+             asyncio.create_task(crd_check.watch(runtime), name="crd-versions"),
              asyncio.create_task(runtime.leadership.run(), name="leadership"),
              asyncio.create_task(_watch_ready(kopf_ready, runtime), name="ready")]
     tasks += [asyncio.create_task(runtime.queue.worker(handle), name=f"worker-{i}")

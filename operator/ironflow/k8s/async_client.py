@@ -18,13 +18,14 @@ from typing import Any
 
 import aiohttp
 
+from ironflow import __version__
 from ironflow.core import bounded_json
 from ironflow.k8s.client_tls import ssl_context
 from ironflow.k8s.config import ClusterChoice
 from ironflow.k8s.kubeconfig import Endpoint, resolve
 from ironflow.k8s.paths import core_path, group_path
 
-USER_AGENT = "ironflow-operator/0.1.0"
+USER_AGENT = f"ironflow-operator/{__version__}"
 MERGE_PATCH = "application/merge-patch+json"
 __all__ = ["ApiError", "Credentials", "Kube", "core_path", "credentials", "group_path"]
 
