@@ -146,10 +146,14 @@ node: install control-plane node-deps ## tests on a real node: pods run, their p
 	$(call pytest,tests/node -m node $(PYTEST_ARGS))
 
 # The chart installed with helm on the node, running the image `make image` built: in-cluster
-# credentials, self-managed webhook certificates, fail-over, an upgrade under load (docs/install.md).
+# credentials, self-managed webhook certificates, fail-over, an upgrade under load, and the upgrade
+# from the previous release (PREVIOUS_RELEASE: its last commit, built once from git history into
+# ~/.cache/ironflow/releases by hack/build-previous-release.sh) (docs/install.md).
+PREVIOUS_RELEASE ?= 882522066eae2b7e760464205dc9ee9c84d620c8
 .PHONY: incluster
-incluster: install control-plane node-deps image ## helm install on the real node: the operator image in pods, HA, upgrade under load
+incluster: install control-plane node-deps image ## helm install on the real node: the operator image in pods, HA, upgrade under load, upgrade from the previous release
 	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
+	export IRONFLOW_PREVIOUS_RELEASE_DIR="$$(hack/build-previous-release.sh $(PREVIOUS_RELEASE) | tail -n 1)"; \
 	$(call pytest,tests/incluster -m node $(PYTEST_ARGS))
 
 .PHONY: test
