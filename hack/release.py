@@ -115,7 +115,7 @@ def _sbom_python_environment(tools: Path, site: Path, env_dir: Path, out: Path, 
     [venv_site] = env_dir.glob("lib/python3.*/site-packages")
     (venv_site / "image-site.pth").write_text(f"{site}\n")
     _run([str(tools.parent / "cyclonedx-py"), "environment", "--output-reproducible", "--of", "JSON",
-          "--mc-type", "container", "-o", str(out), str(env_dir)], env=env)  # fmt: skip
+          "-o", str(out), str(env_dir)], env=env)  # fmt: skip
 
 
 def build(tools: Path, helm: Path, out_root: Path) -> Path:
