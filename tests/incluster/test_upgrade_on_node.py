@@ -307,6 +307,9 @@ def test_given_previous_release_with_300_resources_when_upgraded_as_docs_say_the
         scraped = _metrics(cluster, p["metadata"]["name"])
         assert "\nironflow_crds_outdated 0.0\n" in scraped, scraped
         assert f'version="{new_version}"' in scraped
+        # the check ran (the gauge starts at 0): it read the applied CRDs with the chart's RBAC
+        logs = cluster.kubectl("logs", "-n", NAMESPACE, p["metadata"]["name"]).stdout
+        assert f"CRD ironflowsecrets.ironflow.io is from {new_version}, as the operator" in logs, logs[-2000:]
     TIMINGS.append(f"upgrade: after it, 300/300 Ready, values unchanged, {len(rewritten)} projected "
                    "objects rewritten, no workload rolled, ironflow_crds_outdated 0")  # fmt: skip
 
