@@ -153,7 +153,8 @@ PREVIOUS_RELEASE ?= 882522066eae2b7e760464205dc9ee9c84d620c8
 .PHONY: incluster
 incluster: install control-plane node-deps image ## helm install on the real node: the operator image in pods, HA, upgrade under load, upgrade from the previous release
 	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
-	export IRONFLOW_PREVIOUS_RELEASE_DIR="$$(hack/build-previous-release.sh $(PREVIOUS_RELEASE) | tail -n 1)"; \
+	previous="$$(hack/build-previous-release.sh $(PREVIOUS_RELEASE) | tail -n 1)"; \
+	export IRONFLOW_PREVIOUS_RELEASE_DIR="$$previous"; \
 	$(call pytest,tests/incluster -m node $(PYTEST_ARGS))
 
 .PHONY: test
