@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The Ironflow operator image: ghcr.io/ironflow/ironflow-operator:<version>.
-#   docker build -t ghcr.io/ironflow/ironflow-operator:0.1.0 .
+# The Ironflow operator image: ghcr.io/ironflow/ironflow-operator:<version>, the version being
+# pyproject.toml's (`make version` prints both):
+#   docker build --build-arg VERSION=$(make -s version | head -n1) -t $(make -s version | tail -n1) .
 #
 # The same image `make image` (hack/build-image.sh) builds without a Docker engine, from the same
 # inputs: Debian bookworm's Python 3.11 (python3.11-minimal + libpython3.11-stdlib, no shell
@@ -18,7 +19,9 @@ RUN pip install --no-deps --require-hashes --only-binary=:all: --no-compile --ta
  && rm -rf /site/bin /site/kubernetes/aio
 
 FROM debian:bookworm-slim
+ARG VERSION=unknown
 LABEL org.opencontainers.image.title="ironflow-operator" \
+      org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.description="Kubernetes operator for sealed secrets and config per environment" \
       org.opencontainers.image.source="https://github.com/ironflow/ironflow" \
       org.opencontainers.image.licenses="Apache-2.0"

@@ -102,9 +102,16 @@ integration: install control-plane ## integration tests on a real API server sta
 	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
 	$(call pytest,tests/integration -m integration $(PYTEST_CLUSTER) $(PYTEST_ARGS))
 
+# The release version is written once, in pyproject.toml; the image tag, the chart (make manifests)
+# and the package all come from it (tests/unit/test_version.py checks every copy).
 IMAGE_VERSION := $(shell sed -nE 's/^version = "([^"]+)"/\1/p' pyproject.toml | head -n1)
 IMAGE ?= ghcr.io/ironflow/ironflow-operator:$(IMAGE_VERSION)
 IMAGE_ARCHIVE ?= .build/ironflow-operator-$(IMAGE_VERSION).oci.tar
+
+.PHONY: version
+version: ## print the release version (pyproject.toml) and the image it names
+	@echo $(IMAGE_VERSION)
+	@echo $(IMAGE)
 
 .PHONY: image
 image: ## the operator image as an OCI archive, without Docker (mmdebstrap + pinned wheels + umoci) -> .build/
@@ -115,6 +122,14 @@ image: ## the operator image as an OCI archive, without Docker (mmdebstrap + pin
 image-test: install image ## build the image, then check the archive (user, entry point, contents, pins)
 	export IRONFLOW_IMAGE_ARCHIVE="$(IMAGE_ARCHIVE)" IRONFLOW_IMAGE="$(IMAGE)"; \
 	$(call pytest,tests/image -m image $(PYTEST_ARGS))
+
+# Not part of `make test`: on demand, when a release is cut (docs/releasing.md). Builds from the
+# committed tree (git archive HEAD); two runs of one commit give the same SHA256SUMS.
+.PHONY: release
+release: install control-plane ## wheel, sdist, chart, image archive, SBOMs and SHA256SUMS of HEAD -> dist/release-<version>/
+	hack/install-image-tools.sh
+	tools="$$(hack/release-tools.sh | tail -n 1)"; \
+	$(BIN)/python hack/release.py --tools "$$tools" --helm "$(CP_DIR)/helm"
 
 .PHONY: lock
 lock: ## re-pin requirements/operator.lock (hashes) from pyproject.toml's dependencies
@@ -131,10 +146,15 @@ node: install control-plane node-deps ## tests on a real node: pods run, their p
 	$(call pytest,tests/node -m node $(PYTEST_ARGS))
 
 # The chart installed with helm on the node, running the image `make image` built: in-cluster
-# credentials, self-managed webhook certificates, fail-over, an upgrade under load (docs/install.md).
+# credentials, self-managed webhook certificates, fail-over, an upgrade under load, and the upgrade
+# from the previous release (PREVIOUS_RELEASE: its last commit, built once from git history into
+# ~/.cache/ironflow/releases by hack/build-previous-release.sh) (docs/install.md).
+PREVIOUS_RELEASE ?= 882522066eae2b7e760464205dc9ee9c84d620c8
 .PHONY: incluster
-incluster: install control-plane node-deps image ## helm install on the real node: the operator image in pods, HA, upgrade under load
+incluster: install control-plane node-deps image ## helm install on the real node: the operator image in pods, HA, upgrade under load, upgrade from the previous release
 	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
+	previous="$$(hack/build-previous-release.sh $(PREVIOUS_RELEASE) | tail -n 1)"; \
+	export IRONFLOW_PREVIOUS_RELEASE_DIR="$$previous"; \
 	$(call pytest,tests/incluster -m node $(PYTEST_ARGS))
 
 .PHONY: test

@@ -8,9 +8,15 @@
 # Why extract-only: a container needs Python's files, not dpkg's maintainer scripts; nothing in
 # the image runs as root or ever installs a package, so no apt, no shell, no compiler, no pip.
 #
+# Reproducible: every time stamp is SOURCE_DATE_EPOCH (default: the commit time of the tree's HEAD),
+# files go into the layer in name order and nothing records a temporary path, so two builds of
+# one commit give one digest, as long as the Debian mirror and PyPI serve the same packages
+# (`make release` checks the digests; docs/releasing.md).
+#
 # Usage: hack/build-image.sh [OUT.tar]   (default .build/ironflow-operator-<version>.oci.tar)
 # Environment: IRONFLOW_IMAGE (default ghcr.io/ironflow/ironflow-operator:<version>),
-#              IRONFLOW_DEBIAN_MIRROR (default http://deb.debian.org/debian), PYTHON (python3.11).
+#              IRONFLOW_DEBIAN_MIRROR (default http://deb.debian.org/debian), PYTHON (python3.11),
+#              SOURCE_DATE_EPOCH (default: HEAD's commit time, else now).
 # Prints the archive's path as its last stdout line; progress goes to stderr.
 set -euo pipefail
 unset PIP_FIND_LINKS PIP_INDEX_URL_EXTRA
@@ -21,6 +27,11 @@ IMAGE=${IRONFLOW_IMAGE:-ghcr.io/ironflow/ironflow-operator:$VERSION}
 OUT=${1:-$ROOT/.build/ironflow-operator-$VERSION.oci.tar}
 MIRROR=${IRONFLOW_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 PYTHON=${PYTHON:-python3}
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+  SOURCE_DATE_EPOCH=$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || date +%s)
+fi
+export SOURCE_DATE_EPOCH
+CREATED=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 # The image's interpreter: Debian bookworm's 3.11. The wheels are chosen by the host's pip, so
 # the host must be CPython 3.11 on glibc x86_64 too (the ABI tags must match).
 DEBIAN_PACKAGES=python3.11-minimal,libpython3.11-stdlib
@@ -41,11 +52,21 @@ RFS=$WORK/rootfs
 START=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - START ))s"; }
 
+# The extract variant unpacks the packages without dpkg, so dpkg's status file stays empty: write
+# it from the packages' own control data, so scanners (and the SBOM: debsbom) see what is inside.
+dpkg_status() {
+  for deb in $(ls "$1"/var/cache/apt/archives/*.deb | LC_ALL=C sort); do
+    dpkg-deb --field "$deb" | awk '{ print } /^Package:/ { print "Status: install ok installed" }'
+    echo
+  done >"$1/var/lib/dpkg/status"
+}
+
 say "extracting Debian packages ($DEBIAN_PACKAGES and their dependencies)"
 mmdebstrap --quiet --variant=extract --include="$DEBIAN_PACKAGES" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-  --extract-hook="ls \"\$1\"/var/cache/apt/archives/ | grep '\\.deb\$' >'$WORK/debs.txt'" \
+  --extract-hook="ls \"\$1\"/var/cache/apt/archives/ | grep '\\.deb\$' | LC_ALL=C sort >'$WORK/debs.txt'" \
+  --extract-hook="$(declare -f dpkg_status); dpkg_status \"\$1\"" \
   bookworm "$RFS" "$MIRROR" >&2
 ln -sf python3.11 "$RFS/usr/bin/python3"
 
@@ -60,6 +81,11 @@ say "building and installing the ironflow wheel ($(elapsed))"
 rm -rf "$SITE/bin"
 "${PIP[@]}" install --root-user-action=ignore --no-deps --no-compile --target "$SITE" "$WORK"/wheel/*.whl
 rm -rf "$SITE/bin"
+# pip records where the wheel came from: a temporary path, different in every build.
+for dist in "$SITE"/ironflow_operator-*.dist-info; do
+  rm -f "$dist/direct_url.json"
+  sed -i '/\/direct_url\.json,/d' "$dist/RECORD"
+done
 # kubernetes>=35 also ships a second asyncio client under kubernetes/aio (68 MiB) that neither
 # the kubernetes package nor ironflow imports (the operator uses neither: its client is raw aiohttp).
 rm -rf "$SITE/kubernetes/aio"
@@ -89,9 +115,12 @@ printf 'root:x:0:\nironflow:x:65532:\n' >"$RFS/etc/group"
 mkdir -p "$RFS/usr/share/ironflow"
 sed -E 's#.*/##; s#_[^_]+\.deb$##; s#_# #' "$WORK/debs.txt" >"$RFS/usr/share/ironflow/packages.txt"
 "$PYTHON" -m pip --disable-pip-version-check list --path "$SITE" --format freeze >"$RFS/usr/share/ironflow/python-packages.txt"
+# dpkg's status file stays (what the SBOM and image scanners read); /etc/apt named the mirror.
+mv "$RFS/var/lib/dpkg/status" "$WORK/dpkg-status"
 rm -rf "$RFS"/var/cache/apt "$RFS"/var/lib/apt "$RFS"/var/lib/dpkg "$RFS"/var/log/* "$RFS"/usr/share/doc \
   "$RFS"/usr/share/man "$RFS"/usr/bin/dpkg* "$RFS"/usr/sbin/dpkg* "$RFS"/usr/bin/update-alternatives \
-  "$RFS"/usr/share/dpkg "$RFS"/etc/dpkg "$RFS"/etc/alternatives
+  "$RFS"/usr/share/dpkg "$RFS"/etc/dpkg "$RFS"/etc/alternatives "$RFS"/etc/apt
+mkdir -p "$RFS/var/lib/dpkg" && mv "$WORK/dpkg-status" "$RFS/var/lib/dpkg/status"
 mkdir -p "$RFS/tmp" && chmod 1777 "$RFS/tmp"
 
 say "writing the OCI image with umoci ($(elapsed))"
@@ -100,8 +129,11 @@ umoci init --layout "$LAYOUT"
 umoci new --image "$LAYOUT:$TAG"
 umoci unpack --image "$LAYOUT:$TAG" "$WORK/bundle" >/dev/null
 rmdir "$WORK/bundle/rootfs" && mv "$RFS" "$WORK/bundle/rootfs"
-umoci repack --image "$LAYOUT:$TAG" "$WORK/bundle"
-umoci config --image "$LAYOUT:$TAG" \
+# One time stamp for every file newer than the source (the layer records mtimes): the source's.
+find "$WORK/bundle/rootfs" -newermt "@$SOURCE_DATE_EPOCH" -print0 \
+  | xargs -0r touch --no-dereference --date="@$SOURCE_DATE_EPOCH"
+umoci repack --history.created="$CREATED" --image "$LAYOUT:$TAG" "$WORK/bundle"
+umoci config --image "$LAYOUT:$TAG" --created="$CREATED" --history.created="$CREATED" \
   --config.user 65532:65532 --config.workingdir /tmp \
   --config.entrypoint /usr/local/bin/ironflow-operator --config.cmd --in-cluster \
   --config.env PYTHONDONTWRITEBYTECODE=1 --config.env PYTHONUNBUFFERED=1 \
@@ -123,7 +155,8 @@ for manifest in index["manifests"]:
 json.dump(index, open(path, "w"))
 PY
 mkdir -p "$(dirname "$OUT")"
-tar -C "$LAYOUT" --owner=0 --group=0 --numeric-owner -cf "$OUT.tmp" .
+tar -C "$LAYOUT" --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
+  -cf "$OUT.tmp" .
 mv "$OUT.tmp" "$OUT"
 size=$(du -m "$OUT" | cut -f1)
 say "image $IMAGE written to $OUT (${size} MiB, $(elapsed))"

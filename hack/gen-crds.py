@@ -7,12 +7,16 @@ them from drifting apart, and `make crds-check` fails if the committed files dif
 from __future__ import annotations
 
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ironflow.core.config_values import MAX_SAFE_INTEGER, MAX_VALUE_DEPTH
+from ironflow.core.model import CRD_VERSION_ANNOTATION
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NAME_RE = "^[-._a-zA-Z0-9]+$"
 NAME_DOC = (
@@ -199,6 +203,11 @@ def status_schema(
     return schema
 
 
+def release_version() -> str:
+    """pyproject.toml's version (the one place it is written), not the installed package's."""
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
+
+
 def crd(
     kind: str, plural: str, short: str, spec: dict[str, Any], status: dict[str, Any], doc: str
 ) -> dict[str, Any]:
@@ -208,6 +217,9 @@ def crd(
         "metadata": {
             "name": f"{plural}.ironflow.io",
             "labels": {"app.kubernetes.io/name": "ironflow", "app.kubernetes.io/part-of": "ironflow"},
+            # The release these CRDs come from: the operator warns when the cluster's are older
+            # than itself (Helm never upgrades crds/; docs/install.md "Upgrades").
+            "annotations": {CRD_VERSION_ANNOTATION: release_version()},
         },
         "spec": {
             "group": "ironflow.io",

@@ -4,6 +4,8 @@
 - charts/ironflow/templates/webhook-configuration.yaml: the Python renderer's output
   (ironflow.webhook.configuration.render_configuration, service mode) with Helm expressions in
   place of the install-specific fields, so the chart registers what the operator would;
+- charts/ironflow/Chart.yaml: `version` and `appVersion` are pyproject.toml's version (the one
+  place a release's version is written);
 - manifests/: `helm template` of the chart with its default values (plus the Namespace object),
   one file per template.
 
@@ -21,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +104,19 @@ def webhook_template() -> str:
     )
 
 
+def release_version() -> str:
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
+
+
+def chart_yaml(text: str, version: str) -> str:
+    """Chart.yaml with `version` and `appVersion` set to `version`, every other line as written."""
+    for key, value in (("version", version), ("appVersion", f'"{version}"')):
+        text, count = re.subn(rf"^{key}: .*$", f"{key}: {value}", text, flags=re.M)
+        if count != 1:
+            raise SystemExit(f"Chart.yaml: expected one top-level `{key}:` line, found {count}")
+    return text
+
+
 def find_helm(explicit: str | None) -> str:
     cached = str(default_bin_dir() / "helm")
     for candidate in (explicit, os.environ.get("HELM"), cached, shutil.which("helm")):
@@ -151,6 +167,8 @@ def expected(helm: str, chart: Path) -> dict[Path, str]:
         for copy in ("charts/ironflow/crds", "manifests/crds"):
             out[Path(copy) / crd.name] = crd.read_text()
     out[Path("charts/ironflow") / WEBHOOK_TEMPLATE] = webhook_template()
+    chart_file = (chart / "Chart.yaml").read_text()
+    out[Path("charts/ironflow/Chart.yaml")] = chart_yaml(chart_file, release_version())
     for name, text in split_manifests(helm_template(helm, chart)).items():
         out[Path("manifests") / name] = text
     return out
@@ -188,6 +206,8 @@ def main() -> int:
             chart_copy = Path(tmp) / "ironflow"
             shutil.copytree(CHART, chart_copy)
             (chart_copy / WEBHOOK_TEMPLATE).write_text(webhook_template())
+            chart_file = chart_copy / "Chart.yaml"
+            chart_file.write_text(chart_yaml(chart_file.read_text(), release_version()))
             problems = stale(expected(helm, chart_copy))
         if problems:
             sys.stderr.writelines(problems)
@@ -195,6 +215,7 @@ def main() -> int:
             return 1
         return 0
     (CHART / WEBHOOK_TEMPLATE).write_text(webhook_template())
+    (CHART / "Chart.yaml").write_text(chart_yaml((CHART / "Chart.yaml").read_text(), release_version()))
     want = expected(helm, CHART)
     for directory in COPY_DIRS:
         for old in (ROOT / directory).glob("*.yaml"):

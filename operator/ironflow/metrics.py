@@ -9,7 +9,6 @@ registered on our registry, because /metrics serves this registry and not the gl
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 from typing import Literal
 
 from prometheus_client import (
@@ -22,7 +21,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from ironflow.core.model import DISTRIBUTION
+from ironflow import __version__
 
 # Before any metric is made: the flag is read when a metric is created.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -52,6 +51,9 @@ TASK_RESTARTS = Counter("ironflow_task_restarts_total",
                         "unexpected end, by task name (controller/supervisor.py).",
                         ["task"], registry=REGISTRY)
 BUILD = Gauge("ironflow_build_info", "Build information.", ["version", "python"], registry=REGISTRY)
+CRDS_OUTDATED = Gauge("ironflow_crds_outdated",
+                      "Ironflow CRDs in the cluster older than the operator (ironflow.io/crd-version) or "
+                      "missing: apply crds/ of the operator's release.", registry=REGISTRY)
 ADMISSIONS = Counter("ironflow_webhook_admissions_total",
                      "Pod admission reviews by webhook (declarations, enforcement) and outcome "
                      "(allowed, refused, error: the environment could not be read, so the pod was refused).",
@@ -72,11 +74,7 @@ _counts: dict[tuple[str, str, str], int] = {}
 
 
 def build_info() -> None:
-    try:
-        version = metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
-        version = "unknown"
-    BUILD.labels(version=version, python=platform.python_version()).set(1)
+    BUILD.labels(version=__version__, python=platform.python_version()).set(1)
 
 
 def set_mode(mode: str) -> None:

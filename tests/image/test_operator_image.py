@@ -96,6 +96,23 @@ def test_given_the_rootfs_when_listed_then_it_holds_no_compiler_package_manager_
     )
 
 
+def test_given_the_rootfs_when_scanned_then_dpkg_status_lists_every_debian_package(rootfs: Path) -> None:
+    """Scanners and the release's SBOM (debsbom) read /var/lib/dpkg/status; the extract-only build
+    writes it from the packages themselves, so it must name exactly the packages that went in."""
+    status = (rootfs / "var/lib/dpkg/status").read_text()
+    paragraphs = [p for p in status.split("\n\n") if p.strip()]
+    listed = {}
+    for paragraph in paragraphs:
+        lines = [line for line in paragraph.splitlines() if ": " in line and line[0] != " "]
+        fields = dict(line.split(": ", 1) for line in lines)
+        assert fields["Status"] == "install ok installed", paragraph[:200]
+        listed[fields["Package"]] = fields["Version"]
+    packages = (rootfs / "usr/share/ironflow/packages.txt").read_text().splitlines()
+    extracted = dict(line.split(" ", 1) for line in packages if line)
+    assert {"python3.11-minimal", "libpython3.11-stdlib", "libc6"} <= set(listed)
+    assert set(listed) == set(extracted)
+
+
 def test_given_the_lock_when_the_image_was_built_then_it_holds_exactly_the_pinned_versions(
     rootfs: Path,
 ) -> None:

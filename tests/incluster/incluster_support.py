@@ -42,12 +42,13 @@ def image_archive() -> Path:
     return archive
 
 
-def import_image(node: Node) -> float:
-    """`ctr -n k8s.io images import` of the operator image into the node's containerd; seconds taken."""
+def import_image(node: Node, archive: Path | None = None) -> float:
+    """`ctr -n k8s.io images import` of the operator image (this tree's unless `archive` names
+    another release's) into the node's containerd; seconds taken."""
     begin = time.monotonic()
     subprocess.run(
         ["ctr", "--address", str(node.layout.socket), "--namespace", "k8s.io", "images", "import",
-         str(image_archive())],
+         str(archive or image_archive())],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     return time.monotonic() - begin

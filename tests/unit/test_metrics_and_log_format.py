@@ -15,6 +15,7 @@ import pytest
 
 from ironflow import metrics
 from ironflow.controller import logs
+from ironflow.core.model import DISTRIBUTION
 
 ROOT = Path(__file__).resolve().parents[2]
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -31,7 +32,7 @@ def test_given_exposition_when_scraped_then_process_metrics_and_no_created_serie
 
 def test_given_pyproject_when_read_then_distribution_is_ironflow_operator_with_the_three_commands() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["name"] == metrics.DISTRIBUTION == "ironflow-operator"
+    assert project["name"] == DISTRIBUTION == "ironflow-operator"
     assert set(project["scripts"]) == {"ironflow", "kubectl-ironflow", "ironflow-operator"}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ironflow import __version__
 from ironflow.cli.completion import completion
 from ironflow.cli.configs import config_group
 from ironflow.cli.errors import translate
@@ -24,7 +25,6 @@ from ironflow.cli.status import status
 from ironflow.cli.trust import trust_group
 from ironflow.cli.validate import validate
 from ironflow.core.keyring import MASTER_KEY_FIELD, MASTER_KEY_SECRET, generate_master_key
-from ironflow.core.model import DISTRIBUTION
 
 
 class IronflowGroup(click.Group):
@@ -42,7 +42,7 @@ class IronflowGroup(click.Group):
 
 @click.group(cls=IronflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @shared_options
-@click.version_option(package_name=DISTRIBUTION, prog_name="ironflow")
+@click.version_option(version=__version__, prog_name="ironflow")
 def cli() -> None:
     """Sealed secrets and plaintext configs per environment (namespace), for the Ironflow operator.
 

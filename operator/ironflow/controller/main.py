@@ -19,6 +19,7 @@ import kopf
 
 from ironflow import metrics
 from ironflow.controller import (
+    crd_check,
     drift,
     health,
     kopf_decoding,
@@ -83,6 +84,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     supervise("namespaces", lambda: namespaces.discover(runtime), completes=static)
     supervise("cache", lambda: resync.sync_cache(runtime), completes=True)
     supervise("drift", lambda: drift.watch(runtime))
+    supervise("crd-versions", lambda: crd_check.watch(runtime))
     supervise("leadership", runtime.leadership.run, completes=not options.election.enabled, liveness=True)
     supervise("ready", lambda: _watch_ready(kopf_ready, runtime), completes=True)
     for i in range(options.workers):

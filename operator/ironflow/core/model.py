@@ -30,6 +30,9 @@ MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
 MANAGED_BY: Final = "ironflow-operator"
 DEFAULT_SECRET_TYPE: Final = "Opaque"
 DISTRIBUTION: Final = "ironflow-operator"  # the Python distribution (pyproject [project] name)
+# On each CRD: the release it comes from. Helm never upgrades a chart's crds/, so the operator
+# compares this with its own version and warns when the cluster's CRDs are older.
+CRD_VERSION_ANNOTATION: Final = "ironflow.io/crd-version"
 
 
 class InvalidResource(ValueError):

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from ironflow import __version__
 from ironflow.core import bounded_json
 from ironflow.k8s.client_tls import ssl_context
 from ironflow.k8s.config import ClusterChoice
@@ -25,7 +26,7 @@ from ironflow.k8s.credentials import CredentialSource, Identity
 from ironflow.k8s.kubeconfig import Endpoint, KubeconfigError, resolve
 from ironflow.k8s.paths import core_path, group_path
 
-USER_AGENT = "ironflow-operator/0.1.0"
+USER_AGENT = f"ironflow-operator/{__version__}"
 MERGE_PATCH = "application/merge-patch+json"
 __all__ = ["ApiError", "Kube", "core_path", "group_path", "open_session"]
 SESSIONS_KEPT = 2  # a session per client certificate: the current one and the one before
