@@ -46,9 +46,12 @@ def stripped(items: Iterable[Mapping[str, Any]], field: str) -> list[dict[str, A
         meta, spec, status = (_mapping(_mapping(item).get(part)) for part in ("metadata", "spec", "status"))
         out.append(
             {
-                "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "creationTimestamp")},
+                # generation and observedGeneration: whether the status describes the current spec
+                "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "creationTimestamp",
+                                                      "generation")},
                 "spec": {field: dict.fromkeys(_mapping(spec.get(field)), "")},
-                "status": {"names": _mapping(status.get("names"))},
+                "status": {"names": _mapping(status.get("names")),
+                           "observedGeneration": status.get("observedGeneration")},
             }
         )
     return out
