@@ -22,7 +22,9 @@ WRONG_KEY = ("DB_PASSWORD: value was sealed for key id f00dfeed, which this oper
              "(its keys: 1234abcd); seal it again for this environment")
 
 
-def _secret(names: dict[str, dict[str, str]], generation: int = 1, observed: int | None = 1) -> dict[str, Any]:
+def _secret(
+    names: dict[str, dict[str, str]], generation: int = 1, observed: int | None = 1
+) -> dict[str, Any]:
     status: dict[str, Any] = {"names": names}
     if observed is not None:
         status["observedGeneration"] = observed
@@ -61,7 +63,7 @@ def test_given_required_name_that_never_unsealed_when_admitted_then_refused_with
 
 def test_given_optional_name_that_never_unsealed_when_admitted_then_left_out_with_a_warning() -> None:
     injection = _plan("DB_PASSWORD?, OTHER", _view(NEVER))
-    env = [op["value"] for op in injection.patch if op["path"].endswith("/env")][0]
+    env = next(op["value"] for op in injection.patch if op["path"].endswith("/env"))
     assert [e["name"] for e in env] == ["OTHER"]
     assert '"absentOptional":["DB_PASSWORD"]' in injection.record
     assert any("optional secret DB_PASSWORD" in w and "f00dfeed" in w and w.endswith("left out")
@@ -70,7 +72,7 @@ def test_given_optional_name_that_never_unsealed_when_admitted_then_left_out_wit
 
 def test_given_new_value_failed_but_old_one_projected_when_admitted_then_injected_with_a_warning() -> None:
     injection = _plan("DB_PASSWORD", _view(KEPT))
-    env = [op["value"] for op in injection.patch if op["path"].endswith("/env")][0]
+    env = next(op["value"] for op in injection.patch if op["path"].endswith("/env"))
     assert [e["name"] for e in env] == ["DB_PASSWORD"]
     assert any("current definition is not projected" in w and "value projected before it" in w
                for w in injection.warnings)
