@@ -18,8 +18,9 @@ from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.injection import InjectionRefused, plan_injection
 from ironflow.webhook.runner import environment_reader
 
-WRONG_KEY = ("DB_PASSWORD: value was sealed for key id f00dfeed, which this operator does not hold "
-             "(its keys: 1234abcd); seal it again for this environment")
+WRONG_KEY = ("DB_PASSWORD: sealed for unknown key id f00dfeed, not among the operator's keys "
+             "(current 1234abcd): sealed for another cluster or with a retired key; "
+             "seal it again for this environment")
 
 
 def _secret(
@@ -57,7 +58,7 @@ def test_given_required_name_that_never_unsealed_when_admitted_then_refused_with
     message = str(refused.value)
     assert "environment prod has not projected" in message
     assert "secret DB_PASSWORD (IronflowSecret app): never projected" in message
-    assert "sealed for key id f00dfeed" in message and "seal it again" in message
+    assert "sealed for unknown key id f00dfeed" in message and "seal it again" in message
     assert "OTHER" not in message
 
 
