@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from helpers_ironflow_env import pod
 
+from ironflow.cli.blocked import _row
 from ironflow.core.declarations import parse_declaration
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.injection import InjectionRefused, plan_injection
+from ironflow.core.injection_readiness import unprojected_from_refusal
 from ironflow.webhook.runner import environment_reader
 
 WRONG_KEY = ("DB_PASSWORD: sealed for unknown key id f00dfeed, not among the operator's keys "
@@ -128,3 +130,16 @@ def test_given_cache_status_trailing_the_spec_when_read_then_live_listing_decide
 def test_given_failure_reported_for_the_current_generation_when_read_then_no_list() -> None:
     view, lists = _reads(_view(NEVER), [])
     assert view.version("secret", "DB_PASSWORD") is None and lists == []
+
+
+def test_given_not_projected_refusal_when_read_back_then_names_and_resources_are_recovered() -> None:
+    with pytest.raises(InjectionRefused) as refused:
+        _plan("DB_PASSWORD, OTHER", _view(NEVER))
+    quoted = ('admission webhook "declarations.pods.ironflow.io" denied the request: '
+              f"ironflow: {refused.value}")
+    assert unprojected_from_refusal(quoted) == [("secret", "DB_PASSWORD", "app")]
+    rs = {"metadata": {"name": "web-1", "namespace": "prod",
+                       "ownerReferences": [{"controller": True, "kind": "Deployment", "name": "web"}]}}
+    row = _row(rs, quoted)
+    assert row["missing"] == ["secret DB_PASSWORD (not projected)"]
+    assert row["fix"] == ["see why: kubectl describe ironflowsecret app -n prod"]

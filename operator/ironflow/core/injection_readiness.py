@@ -12,6 +12,7 @@ not. Texts are built from names, reasons and the operator's own status messages:
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from ironflow.core.declarations import DeclaredName
@@ -57,3 +58,16 @@ def kept_value(view: EnvironmentView, d: DeclaredName) -> str | None:
     cause = _cause(d.name, problem.message) or f"status reason {problem.reason}"
     return (f"{d.kind} {d.name}: its current definition is not projected ({cause}); the pod gets the "
             "value projected before it")
+
+
+# A not-projected refusal as a ReplicaSet's FailedCreate condition quotes it; `ironflow status`
+# reads it back to name the names and where to look (a unit test round-trips it).
+_UNPROJECTED: Final = re.compile(
+    r"(?P<kind>secret|config) (?P<name>[-._a-zA-Z0-9]+) \((?:IronflowSecret|IronflowConfig) "
+    r"(?P<resource>[-.a-z0-9]+)\): (?:never projected|not projected yet)"
+)
+
+
+def unprojected_from_refusal(message: str) -> list[tuple[str, str, str]]:
+    """(kind, NAME, resource) of each name a refusal says is not projected; [] for other refusals."""
+    return [(m["kind"], m["name"], m["resource"]) for m in _UNPROJECTED.finditer(message)]
