@@ -281,6 +281,7 @@ def test_given_canary_values_when_pods_admitted_then_operator_log_holds_none(
     pod_webhook: OperatorProcess,
 ) -> None:
     create_resource(k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:canary-secret-51d"})
+    wait_projected(k8s_api, namespace, "IronflowSecret", "app")
     wait_for_default_service_account(k8s_api, namespace)
     written = [{"name": "DB_PASSWORD", "value": "canary-manifest-83a"}]
     create_pod(
