@@ -143,3 +143,11 @@ def test_given_not_projected_refusal_when_read_back_then_names_and_resources_are
     row = _row(rs, quoted)
     assert row["missing"] == ["secret DB_PASSWORD (not projected)"]
     assert row["fix"] == ["see why: kubectl describe ironflowsecret app -n prod"]
+
+
+def test_given_cause_without_advice_when_refused_then_what_to_do_is_added() -> None:
+    fact = {"state": "Failed", "reason": "NoMasterKey",
+            "message": "DB_PASSWORD: not unsealed, the operator has no master key"}
+    with pytest.raises(InjectionRefused) as refused:
+        _plan("DB_PASSWORD", _view(fact))
+    assert "the operator has no master key; restore the ironflow-master-key Secret" in str(refused.value)

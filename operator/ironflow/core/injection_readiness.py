@@ -19,13 +19,21 @@ from ironflow.core.declarations import DeclaredName
 from ironflow.core.environment_view import EnvironmentView
 
 _RESOURCE: Final = {"secret": "IronflowSecret", "config": "IronflowConfig"}
-# reason -> what to do, for status messages that do not say it themselves (an older operator's)
+_SEAL_AGAIN: Final = "seal it again for this environment and name (ironflow secret set)"
+# reason -> what to do; the messages of SAYS_WHAT_TO_DO already say it (unless an older operator
+# wrote the status without a message)
 _ADVICE: Final = {
     "WrongKey": "seal it again for this environment (ironflow secret set, or ironflow secret seal with "
                 "its published key), or add the master key it was sealed for to IRONFLOW_PREVIOUS_KEYS",
-    "NoMasterKey": "restore the ironflow-master-key Secret",
-    "MasterKeyInvalid": "fix the ironflow-master-key Secret",
+    "NoMasterKey": "restore the ironflow-master-key Secret (ironflow status)",
+    "MasterKeyInvalid": "fix the ironflow-master-key Secret (ironflow status)",
+    "AuthenticationFailed": _SEAL_AGAIN,
+    "MalformedSealedValue": _SEAL_AGAIN,
+    "DevValueRefused": _SEAL_AGAIN,
+    "InvalidTarget": _SEAL_AGAIN,
+    "RequiredNameFailed": "fix the name it waits for",
 }
+_SAYS_WHAT_TO_DO: Final = frozenset({"WrongKey", "UnknownFormatVersion"})
 
 
 def _cause(name: str, message: str) -> str:
@@ -46,7 +54,8 @@ def not_projected(view: EnvironmentView, d: DeclaredName, source: str) -> str:
                 f"{_RESOURCE[d.kind].lower()}/{source} -n {view.namespace}` succeeds (is the operator "
                 f"running? ironflow status)")
     cause = _cause(d.name, problem.message) or f"status reason {problem.reason or problem.state}"
-    advice = _ADVICE.get(problem.reason, "") if not problem.message else ""
+    says = problem.message and problem.reason in _SAYS_WHAT_TO_DO
+    advice = "" if says else _ADVICE.get(problem.reason, "")
     return f"{where}: never projected, {cause}{f'; {advice}' if advice else ''} ({look})"
 
 
