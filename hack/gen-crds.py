@@ -141,6 +141,11 @@ def name_fact(extra: dict[str, Any]) -> dict[str, Any]:
             "older resource in this environment) or Pending.",
         },
         "reason": {"type": "string", "description": "Why the name is not Projected, if it is not."},
+        "message": {
+            "type": "string",
+            "description": "The cause in words (which name, which key id, what to do) when the name is "
+            "not Projected; never a value.",
+        },
         "lastChanged": {
             "type": "string",
             "format": "date-time",

@@ -126,3 +126,16 @@ def uninstalled(cluster: Cluster, helm: Helm) -> None:
 
 def exists(cluster: Cluster, *what: str) -> bool:
     return cluster.kubectl("get", *what, check=False).returncode == 0
+
+
+def reported_ready(cluster: Cluster, namespace: str, name: str = "app") -> bool:
+    """The IronflowSecret's status is Ready for its current generation: its names are projected,
+    so the webhook injects them (a pod created before is refused as not projected yet)."""
+    result = cluster.kubectl("get", f"ironflowsecret/{name}", "-n", namespace, "-o", "json", check=False)
+    if result.returncode != 0:
+        return False
+    body = json.loads(result.stdout)
+    status = body.get("status") or {}
+    return status.get("observedGeneration") == body["metadata"].get("generation") and any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+    )

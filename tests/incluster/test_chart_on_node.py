@@ -33,6 +33,7 @@ from incluster_support import (
     ironflow,
     lease_holder,
     operator_pods,
+    reported_ready,
     uninstalled,
     wait_operator_ready,
 )
@@ -107,6 +108,7 @@ def test_given_chart_installed_when_user_sets_a_secret_then_application_pod_prin
         timeout=90,
         what="the projected Secret app holding DB_PASSWORD",
     )
+    eventually(lambda: reported_ready(cluster, environment), timeout=60, what="IronflowSecret app Ready")
     report = run(cluster, k8s_api, environment, pod("app", DECLARES))
 
     assert report.env.get("DB_PASSWORD") == CANARY

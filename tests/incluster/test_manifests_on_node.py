@@ -14,7 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from incluster_support import NAMESPACE, ROOT, TIMINGS, exists, import_image, ironflow, wait_operator_ready
+from incluster_support import (
+    NAMESPACE,
+    ROOT,
+    TIMINGS,
+    exists,
+    import_image,
+    ironflow,
+    reported_ready,
+    wait_operator_ready,
+)
 from kubernetes import client
 from node_support import pod, run
 
@@ -66,6 +75,7 @@ def test_given_manifests_applied_when_user_sets_a_secret_then_application_pod_pr
     eventually(
         lambda: exists(cluster, "secret", "app", "-n", namespace), timeout=90, what="the projected Secret app"
     )
+    eventually(lambda: reported_ready(cluster, namespace), timeout=60, what="IronflowSecret app Ready")
     report = run(cluster, k8s_api, namespace, pod("app", {"ironflow.io/secrets": "DB_PASSWORD"}))
     assert report.env.get("DB_PASSWORD") == CANARY
     deleted = cluster.kubectl("delete", *_top_level(MANIFESTS)).stdout

@@ -45,6 +45,7 @@ def test_given_published_key_when_secret_set_from_stdin_then_sealed_value_unseal
             "keyId": keyring.current.kid,
             "state": "Pending",
             "reason": "",
+            "message": "",
             "lastChanged": "",
         }
     ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from cli_support import Cli
 from kubernetes import client
 from operator_fixtures import (
     GROUP,
@@ -25,7 +27,9 @@ from operator_fixtures import (
     wait_status,
 )
 
-pytest_plugins = ["operator_fixtures"]
+from ironflow.core.crypto import derive_sealing_key
+
+pytest_plugins = ["operator_fixtures", "cli_fixtures"]
 SECRET = "IronflowSecret"
 CANARY = "Zk7-canary-tls-key"
 CERT = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
@@ -183,3 +187,63 @@ def test_given_dockerconfigjson_ironflow_secret_when_projected_then_pod_may_pull
     assert "data[.dockerconfigjson]: Invalid value" in ready(cr)["message"]
     assert "not json" not in json.dumps(cr)
     assert json.loads(secret_data(k8s_api, namespace, "regcred")[".dockerconfigjson"]) == auth  # type: ignore[index]
+
+
+TYPED = [
+    ("web-tls", "kubernetes.io/tls", {"tls.crt": CERT, "tls.key": KEY}),
+    ("regcred", "kubernetes.io/dockerconfigjson", {".dockerconfigjson": '{"auths": {}}'}),
+]
+
+
+@pytest.mark.parametrize(("name", "type_", "values"), TYPED, ids=[t[1] for t in TYPED])
+def test_given_typed_secret_sealed_for_a_foreign_key_when_reconciled_then_each_name_tells_its_cause(
+    operator: Operator, namespace: str, k8s_api: client.ApiClient, cli: Cli,
+    name: str, type_: str, values: dict[str, str],
+) -> None:
+    key, foreign = new_key(), new_key()
+    foreign_kid = derive_sealing_key(bytes.fromhex(foreign)).kid
+    operator.set_master_key(key)
+    operator.start()
+    _apply(k8s_api, namespace, name, {n: sealed(foreign, namespace, n, v) for n, v in values.items()},
+           {"type": type_})
+
+    cr = wait_status(k8s_api, SECRET, namespace, name, lambda c: ready(c).get("reason") == "UnsealFailed",
+                     "UnsealFailed", timeout=60)
+    message = ready(cr)["message"]
+    assert "422" not in message and f"unknown key id {foreign_kid}" in message, message
+    assert message.startswith(f"{sorted(values)[0]}: "), message
+    names = cr["status"]["names"]
+    assert set(names) == set(values)
+    for fact_name, fact in names.items():
+        assert (fact["state"], fact["reason"], fact["keyId"]) == ("Failed", "WrongKey", foreign_kid), fact
+        assert fact["message"].startswith(f"{fact_name}: sealed for unknown key id {foreign_kid}"), fact
+    assert secret_data(k8s_api, namespace, name) is None  # nothing the API server would refuse was sent
+
+    rows = json.loads(cli.ok("secret", "list", "--env", namespace, "-o", "json").stdout)
+    assert {(r["name"], r["keyId"], r["state"], r["reason"]) for r in rows} == {
+        (n, foreign_kid, "Failed", "WrongKey") for n in values
+    }
+    listing = cli.ok("secret", "list", "--env", namespace).stdout
+    assert "Pending" not in listing and listing.count("WrongKey") == len(values), listing
+    status = cli("status", "--env", namespace, "--wide")
+    assert f"sealed for unknown key id {foreign_kid}" in status.stdout, status.stdout
+    assert "older key id" not in status.stdout
+
+
+def test_given_projected_tls_secret_when_resealed_for_a_foreign_key_then_nothing_blanked_and_cause_shown(
+    operator: Operator, namespace: str, k8s_api: client.ApiClient
+) -> None:
+    key, foreign = new_key(), new_key()
+    operator.set_master_key(key)
+    operator.start()
+    good = {n: sealed(key, namespace, n, v) for n, v in (("tls.crt", CERT), ("tls.key", KEY))}
+    _apply(k8s_api, namespace, "web-tls", good, {"type": "kubernetes.io/tls"})
+    projected = wait_ready(k8s_api, SECRET, namespace, "web-tls")["status"]["names"]
+
+    bad = {n: sealed(foreign, namespace, n, "other") for n in good}
+    _apply(k8s_api, namespace, "web-tls", bad, {"type": "kubernetes.io/tls"})
+    cr = wait_status(k8s_api, SECRET, namespace, "web-tls",
+                     lambda c: ready(c).get("reason") == "UnsealFailed", "UnsealFailed", timeout=60)
+    for name, fact in cr["status"]["names"].items():
+        assert fact["reason"] == "WrongKey" and fact["version"] == projected[name]["version"], fact
+    assert secret_data(k8s_api, namespace, "web-tls") == {"tls.crt": CERT, "tls.key": KEY}

@@ -13,6 +13,7 @@ from webhook_fixtures import (
     pod_manifest,
     unique,
     wait_for_default_service_account,
+    wait_projected,
 )
 
 from ironflow.envtest import eventually
@@ -30,6 +31,8 @@ def dev(k8s_api: client.ApiClient, namespace: str, pod_webhook: OperatorProcess)
         k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:s3cret", "OTHER": "dev:x"}
     )
     create_resource(k8s_api, namespace, "IronflowConfig", "app", {"HTTP_TIMEOUT_MS": 2500})
+    wait_projected(k8s_api, namespace, "IronflowSecret", "app")
+    wait_projected(k8s_api, namespace, "IronflowConfig", "app")
     wait_for_default_service_account(k8s_api, namespace)
     return namespace
 
@@ -131,7 +134,7 @@ def _admitted(api: client.ApiClient, ns: str, annotations: dict[str, str]) -> di
     try:
         return create_pod(api, ns, annotations)
     except client.ApiException as error:
-        if "does not define" in str(error.body):
+        if "does not define" in str(error.body) or "not projected yet" in str(error.body):
             return None
         raise
 
@@ -278,6 +281,7 @@ def test_given_canary_values_when_pods_admitted_then_operator_log_holds_none(
     pod_webhook: OperatorProcess,
 ) -> None:
     create_resource(k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:canary-secret-51d"})
+    wait_projected(k8s_api, namespace, "IronflowSecret", "app")
     wait_for_default_service_account(k8s_api, namespace)
     written = [{"name": "DB_PASSWORD", "value": "canary-manifest-83a"}]
     create_pod(

@@ -12,6 +12,7 @@ from webhook_fixtures import (
     create_resource,
     pod_manifest,
     wait_for_default_service_account,
+    wait_projected,
 )
 
 from ironflow.envtest import eventually
@@ -26,6 +27,7 @@ def label(api: client.ApiClient, ns: str) -> None:
 @pytest.fixture
 def env(k8s_api: client.ApiClient, namespace: str, pod_webhook: OperatorProcess) -> str:
     create_resource(k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:x", "OTHER": "dev:y"})
+    wait_projected(k8s_api, namespace, "IronflowSecret", "app")
     wait_for_default_service_account(k8s_api, namespace)
     return namespace
 

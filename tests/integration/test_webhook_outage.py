@@ -9,6 +9,7 @@ from webhook_fixtures import (
     create_resource,
     pod_manifest,
     start_with_webhook,
+    wait_projected,
     wait_until_injecting,
 )
 
@@ -25,6 +26,7 @@ def test_given_operator_stopped_when_pods_created_then_plain_admitted_and_declar
     pod_webhook: object,
 ) -> None:
     create_resource(k8s_api, namespace, "IronflowSecret", "app", {"DB_PASSWORD": "dev:x"})
+    wait_projected(k8s_api, namespace, "IronflowSecret", "app")
     core, apps = client.CoreV1Api(k8s_api), client.AppsV1Api(k8s_api)
     declaring = pod_manifest("declaring", {"ironflow.io/secrets": "DB_PASSWORD"})
     assert core.create_namespaced_pod(namespace, declaring, dry_run="All").spec.containers[0].env

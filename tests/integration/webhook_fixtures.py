@@ -107,6 +107,22 @@ def create_resource(
     client.CustomObjectsApi(api).create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
 
 
+def wait_projected(api: client.ApiClient, namespace: str, kind: str, name: str, timeout: float = 60) -> None:
+    """Until the operator reports the resource's current generation Ready: the webhook injects a
+    name only once it is projected, so a pod created before that would be refused."""
+    plural = "ironflowsecrets" if kind == "IronflowSecret" else "ironflowconfigs"
+    custom = client.CustomObjectsApi(api)
+
+    def projected() -> bool:
+        cr = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+        status = cr.get("status") or {}
+        return status.get("observedGeneration") == cr["metadata"]["generation"] and any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+        )
+
+    eventually(projected, timeout=timeout, what=f"{kind} {namespace}/{name} projected")
+
+
 def assert_fail_closed(api: client.ApiClient, namespace: str, declaring: dict[str, Any]) -> None:
     """No operator serves the webhook: a plain pod is created, the declaring pod is refused."""
     core = client.CoreV1Api(api)

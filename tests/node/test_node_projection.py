@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 from node_support import Report, pod, run
-from operator_fixtures import Operator, apply_cr, new_key, sealed, wait_ready
+from operator_fixtures import Operator, apply_cr, new_key, ready, sealed, wait_ready, wait_status
 from webhook_fixtures import wait_for_default_service_account
 
 from ironflow.envtest import eventually
@@ -177,3 +177,27 @@ def test_given_pod_network_when_pod_runs_then_it_has_an_address_on_the_bridge_an
     assert routes, raw  # the pod's own subnet
     assert all(fields[1] != "00000000" for fields in routes), f"a default route in the pod:\n{raw}"
     assert f"inet {POD_SUBNET.rsplit('.', 1)[0]}." in raw, raw
+
+
+def test_given_name_sealed_for_a_foreign_key_when_pod_requires_it_then_refused_not_stuck_at_container_start(
+    cluster: Cluster, k8s_api: client.ApiClient, env: str
+) -> None:
+    """Without the check the pod is admitted and the kubelet then fails it with
+    CreateContainerConfigError (couldn't find key FOREIGN_TOKEN in Secret foreign)."""
+    apply_cr(k8s_api, "IronflowSecret", env, "foreign",
+             {"FOREIGN_TOKEN": sealed(new_key(), env, "FOREIGN_TOKEN", "canary-foreign-31b")})
+    wait_status(k8s_api, "IronflowSecret", env, "foreign",
+                lambda cr: ready(cr).get("reason") == "UnsealFailed", "FOREIGN_TOKEN failing", timeout=60)
+    core = client.CoreV1Api(k8s_api)
+    with pytest.raises(client.ApiException) as refused:
+        core.create_namespaced_pod(
+            env, pod("foreign-required", {"ironflow.io/secrets": "DB_PASSWORD, FOREIGN_TOKEN"})
+        )
+    assert refused.value.status == 403
+    assert "secret FOREIGN_TOKEN (IronflowSecret foreign): never projected" in str(refused.value.body)
+    assert "unknown key id" in str(refused.value.body)
+    assert not [p for p in core.list_namespaced_pod(env).items if p.metadata.name == "foreign-required"]
+
+    optional = pod("foreign-optional", {"ironflow.io/secrets": "DB_PASSWORD, FOREIGN_TOKEN?"})
+    report = run(cluster, k8s_api, env, optional)
+    assert report.ironflow_env(ALL_NAMES | {"FOREIGN_TOKEN"}) == {"DB_PASSWORD": "canary-db-4f1e"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ironflow.core.injection import missing_from_refusal
+from ironflow.core.injection_readiness import unprojected_from_refusal
 from ironflow.k8s.paths import segment as path_segment
 from ironflow.k8s.sync_client import SyncClient
 
@@ -43,6 +44,13 @@ def _row(rs: dict[str, Any], message: str) -> dict[str, Any]:
                  else f"ironflow config set {n} VALUE --env {env}" for k, n in names]
         return {"kind": kind, "environment": namespace, "name": name,
                 "missing": [f"{k} {n}" for k, n in names], "fix": fixes, "message": message}
+    unprojected = unprojected_from_refusal(message)
+    if unprojected:
+        fixes = [f"see why: kubectl describe ironflow{k} {r} -n {namespace}"
+                 for k, r in dict.fromkeys((k, r) for k, _, r in unprojected)]
+        return {"kind": kind, "environment": namespace, "name": name,
+                "missing": [f"{k} {n} (not projected)" for k, n, _ in unprojected], "fix": fixes,
+                "message": message}
     fix = ("is the operator running? its webhook did not answer" if "failed calling webhook" in message
            else "see the message (ironflow status --wide)")
     return {"kind": kind, "environment": namespace, "name": name, "missing": [], "fix": [fix],

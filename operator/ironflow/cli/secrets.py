@@ -323,6 +323,7 @@ def _rows(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "keyId": _key_id(sealed),
                     "state": fact.get("state", "Pending"),
                     "reason": fact.get("reason", ""),
+                    "message": fact.get("message", ""),
                     "lastChanged": fact.get("lastChanged", ""),
                 }
             )

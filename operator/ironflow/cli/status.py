@@ -23,7 +23,7 @@ from ironflow.cli.webhook_check import check_webhook
 from ironflow.core.outcomes import sealed_key_id
 from ironflow.core.sealing_key import CM_KEY_ID, CM_PUBLIC_KEY, SEALING_KEY_CONFIGMAP
 from ironflow.k8s.sync_errors import Forbidden
-from ironflow.k8s.sync_resources import CONFIGS, SECRETS, IronflowApi, entries, mapping
+from ironflow.k8s.sync_resources import CONFIGS, SECRETS, IronflowApi, entries, mapping, name_facts
 
 # What a person must do about a mode; the ConfigMap is what the operator published (status shows
 # it as published: sealing commands are the ones that check its signature).
@@ -135,22 +135,27 @@ def _attention(result: dict[str, Any]) -> list[str]:
 
 
 def _older_keys(api: IronflowApi, namespace: str | None, keys: list[dict[str, Any]], wide: bool) -> None:
-    """Per environment, how many values are still sealed for a key id other than the current one
-    (0 everywhere means a previous key can be retired: `ironflow key retire KEYID`)."""
+    """Per environment, how many values are still sealed for a previous key id (0 everywhere means
+    a previous key can be retired: `ironflow key retire KEYID`), and how many for a key id the
+    operator does not hold at all (its status says WrongKey: another cluster's key, or one already
+    retired). Those are not "older": they never unseal here, and no reseal can change that."""
     current = {row["environment"]: row.get("keyId") for row in keys}
-    older: dict[str, dict[str, list[str]]] = {}
+    found: dict[str, dict[str, dict[str, list[str]]]] = {"olderKeys": {}, "unknownKeys": {}}
     for obj in api.list(SECRETS, namespace):
         env = obj["metadata"].get("namespace", "")
         for name, sealed in entries(obj, SECRETS).items():
             kid = sealed_key_id(sealed) if isinstance(sealed, str) else None
-            if kid is not None and current.get(env) and kid != current[env]:
-                older.setdefault(env, {}).setdefault(kid, []).append(f"{obj['metadata']['name']}/{name}")
+            if kid is None or not current.get(env) or kid == current[env]:
+                continue
+            bucket = "unknownKeys" if name_facts(obj, name).get("reason") == "WrongKey" else "olderKeys"
+            found[bucket].setdefault(env, {}).setdefault(kid, []).append(f"{obj['metadata']['name']}/{name}")
     for row in keys:
-        found = older.get(row["environment"])
-        if found:
-            row["olderKeys"] = {kid: len(names) for kid, names in sorted(found.items())}
-            if wide:
-                row["olderKeyNames"] = {kid: sorted(names) for kid, names in sorted(found.items())}
+        for field, by_env in found.items():
+            kids = by_env.get(row["environment"])
+            if kids:
+                row[field] = {kid: len(names) for kid, names in sorted(kids.items())}
+                if wide:
+                    row[field[:-1] + "Names"] = {kid: sorted(names) for kid, names in sorted(kids.items())}
 
 
 @click.command("status")
@@ -168,7 +173,8 @@ def _older_keys(api: IronflowApi, namespace: str | None, keys: list[dict[str, An
 @click.option("--operator-namespace", default="ironflow-system", show_default=True,
               envvar="IRONFLOW_OPERATOR_NAMESPACE", metavar="NS", help="where the operator is installed.")
 @click.option("--wide", is_flag=True,
-              help="whole messages instead of shortened ones, and the values still sealed for older key ids.")
+              help="whole messages instead of shortened ones, and the values sealed for previous or "
+                   "unknown key ids.")
 @click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
               help="a change younger than this that the operator has not observed yet is pending, "
                    "not a problem.")
@@ -246,7 +252,14 @@ def _keys_human(keys: list[dict[str, Any]]) -> str:
         for kid, count in (k.get("olderKeys") or {}).items():
             names = (k.get("olderKeyNames") or {}).get(kid)
             shown = f": {', '.join(names)}" if names else ""
-            lines.append(f"{k['environment']}: {count} value(s) still sealed for older key id {kid}{shown}")
+            lines.append(
+                f"{k['environment']}: {count} value(s) still sealed for previous key id {kid}{shown}")
+        for kid, count in (k.get("unknownKeys") or {}).items():
+            names = (k.get("unknownKeyNames") or {}).get(kid)
+            shown = f": {', '.join(names)}" if names else ""
+            lines.append(f"{k['environment']}: {count} value(s) sealed for unknown key id {kid}, not among "
+                         f"the operator's current or previous keys (another cluster's, or retired): they do "
+                         f"not unseal here; seal them again{shown}")
     return "\n".join(lines)
 
 

@@ -53,9 +53,9 @@ def ready(resource: Resource, projection: Projection, keys: KeyState,
     if projection.write == "blocked":
         return Ready("False", OWNERSHIP_CONFLICT,
                      f"{_target(resource)} exists and is not owned by this resource; it is left untouched")
-    if write_error:
-        return Ready("False", PROJECTION_FAILED,
-                     f"{_target(resource)} could not be written ({write_error}); what it holds now stays")
+    unwritten = f"{_target(resource)} could not be written ({write_error}); what it holds now stays"
+    if write_error and not failed:
+        return Ready("False", PROJECTION_FAILED, unwritten)
     if any(f.reason == MASTER_KEY_INVALID for f in facts.values()):
         return Ready("False", MASTER_KEY_INVALID,
                      _clip(f"the master key is malformed, so nothing is unsealed and every projection is "
@@ -69,8 +69,14 @@ def ready(resource: Resource, projection: Projection, keys: KeyState,
                      "--dev-mode: nothing is unsealed and every projection is kept; restore the "
                      "ironflow-master-key Secret")
     if failed:
+        # The names' own causes first: an API refusal or a held write is their consequence.
         reason = "UnsealFailed" if resource.kind == SECRET_KIND else INVALID_NAME
         kept = "; the last good value of each stays projected"
+        if projection.held:
+            kept = (f"; {_target(resource)} ({resource.template.type}) is not written while "
+                    f"{', '.join(projection.held)}, which that type requires, cannot be unsealed")
+        if write_error:
+            kept += f"; {unwritten}"
         return Ready("False", reason, _clip("; ".join(f.message for f in failed) + kept))
     if conflicts:
         return Ready("False", NAME_CONFLICT, _clip("; ".join(f.message for f in conflicts)))
@@ -92,9 +98,16 @@ def _condition(resource: Resource, state: Ready, now: str) -> dict[str, Any]:
 def desired_status(resource: Resource, projection: Projection, keys: KeyState, now: str,
                    write_error: str | None = None) -> dict[str, Any]:
     names = {name: fact.as_status() for name, fact in projection.facts.items()}
-    if write_error:  # nothing new reached the projection: the facts it had stay true
+    if write_error:  # nothing new reached the projection: the facts it had stay true...
         old = resource.status.get("names")
-        names = dict(old) if isinstance(old, Mapping) else {}
+        kept = dict(old) if isinstance(old, Mapping) else {}
+        for name, fact in projection.facts.items():
+            if fact.state in ("Failed", "Conflict"):  # ...but a name's own cause is known anyway
+                kept[name] = fact.as_status()
+            elif not isinstance(kept.get(name), Mapping):
+                kept[name] = {"state": "Pending", "reason": PROJECTION_FAILED,
+                              "message": f"{name}: not written: {write_error}"}
+        names = kept
     return {
         "observedGeneration": resource.generation,
         "nameCount": len(resource.names),

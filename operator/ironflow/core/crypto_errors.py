@@ -43,10 +43,17 @@ class WrongKey(UnsealError):
     reason = "WrongKey"
 
     def __init__(self, kid: str, known_kids: Sequence[str]) -> None:
-        known = ", ".join(known_kids) if known_kids else "none"
+        # known_kids: the current key first, then the previous ones. A kid outside them is unknown
+        # here (another cluster's key, or one retired): the operator cannot unseal, so neither can
+        # it reseal, such a value; only sealing it again (or giving back that key) helps.
+        held = f"current {known_kids[0]}" if known_kids else "none"
+        if len(known_kids) > 1:
+            held += f", previous {', '.join(known_kids[1:])}"
         super().__init__(
-            f"value was sealed for key id {kid}, which is not among the operator's keys ({known}); "
-            "re-seal it with the current public key, or add the old master key to IRONFLOW_PREVIOUS_KEYS"
+            f"sealed for unknown key id {kid}, not among the operator's keys ({held}): sealed for "
+            "another cluster or with a retired key; seal it again for this environment (ironflow secret "
+            "set, or ironflow secret seal with its published key), or add that master key to "
+            "IRONFLOW_PREVIOUS_KEYS"
         )
         self.kid = kid
         self.known_kids = tuple(known_kids)

@@ -2,8 +2,13 @@
 
 The webhook (where does DB_PASSWORD come from?) and the rollout controller (did its value
 change?) must agree with the operator on who owns a name, so both build this view from the same
-listed resources through `core.environment.resolve`. Only names, creation times and status
-version tokens are read: values never enter this module.
+listed resources through `core.environment.resolve`. Only names, creation times and status facts
+are read: values never enter this module.
+
+A name's `version` is present once its projected object held a value of it: the operator writes
+the object first and the status after, so a version in status means the value is there for the
+kubelet to read. A name without one has a `Pending` fact saying why (the status's own reason and
+message, or that the operator has not reported on the resource's current generation yet).
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ class EnvironmentView:
     # read is owned by it without scanning the namespace's resources for each pod (nested rather
     # than keyed by tuples: no tuple per resource; the uid strings are the listed ones, shared)
     uids: Mapping[Kind, Mapping[str, str]] = field(default_factory=dict)
+    # (kind, NAME) -> why the winning resource's status does not show the name plainly projected;
+    # only names with a problem are kept (most have none), so a large environment costs nothing
+    problems: Mapping[tuple[Kind, str], NameProblem] = field(default_factory=dict)
 
     def source(self, kind: Kind, name: str) -> str | None:
         """The projected Secret/ConfigMap name (same as the defining resource) or None if undefined."""
@@ -48,6 +56,26 @@ class EnvironmentView:
         """None when the name is defined but the operator has not reported a version yet."""
         return self.versions.get((kind, name))
 
+    def problem(self, kind: Kind, name: str) -> NameProblem | None:
+        """Why the name is not plainly projected, or None when its status shows it projected."""
+        return self.problems.get((kind, name))
+
+    def settled(self, kind: Kind, name: str) -> bool:
+        """False when the status may simply trail: no version and the status does not describe the
+        resource's current generation (a reader holding a cache should look again, live)."""
+        problem = self.problems.get((kind, name))
+        return problem is None or problem.current or (kind, name) in self.versions
+
+
+@dataclass(frozen=True)
+class NameProblem:
+    """The status fact of a name that is not plainly projected: never a value."""
+
+    state: str  # Failed, Conflict, Pending (as status shows it), or Unreported (no fact yet)
+    reason: str
+    message: str
+    current: bool  # the status describes the resource's current generation
+
 
 def build_view(
     namespace: str,
@@ -59,6 +87,7 @@ def build_view(
     versions: dict[tuple[Kind, str], str] = {}
     resources: dict[Kind, frozenset[str]] = {}
     uids: dict[Kind, dict[str, str]] = {}
+    problems: dict[tuple[Kind, str], NameProblem] = {}
     for kind, items in (("secret", list(secrets)), ("config", list(configs))):
         k: Kind = "secret" if kind == "secret" else "config"
         env = resolve(_definer(k, item) for item in items)
@@ -71,11 +100,16 @@ def build_view(
             if isinstance(uid, str) and uid:
                 uids[k][name] = uid
         for name, owner in env.owners.items():
-            version = _status_version(by_name.get(owner, {}), name)
-            if version:
+            item = by_name.get(owner, {})
+            fact = _status_fact(item, name)
+            version = fact.get("version")
+            if isinstance(version, str) and version:
                 versions[(k, name)] = version
+            problem = _problem(item, fact)
+            if problem is not None:
+                problems[(k, name)] = problem
     return EnvironmentView(namespace=namespace, owners=owners, versions=versions, resources=resources,
-                           foreign=foreign_keys(foreign), uids=uids)
+                           foreign=foreign_keys(foreign), uids=uids, problems=problems)
 
 
 def foreign_keys(pairs: Iterable[tuple[str, str]]) -> frozenset[tuple[Kind, str]]:
@@ -105,7 +139,19 @@ def _definer(kind: Kind, item: Mapping[str, Any]) -> Definer:
     )
 
 
-def _status_version(item: Mapping[str, Any], name: str) -> str | None:
-    fact = _mapping(_mapping(_mapping(item).get("status")).get("names")).get(name)
-    version = _mapping(fact).get("version")
-    return version if isinstance(version, str) and version else None
+def _status_fact(item: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    return _mapping(_mapping(_mapping(_mapping(item).get("status")).get("names")).get(name))
+
+
+def _problem(item: Mapping[str, Any], fact: Mapping[str, Any]) -> NameProblem | None:
+    state, version = fact.get("state"), fact.get("version")
+    if state in ("Projected", None) and isinstance(version, str) and version:
+        return None
+    status = _mapping(_mapping(item).get("status"))
+    generation = _mapping(_mapping(item).get("metadata")).get("generation")
+    current = generation is not None and status.get("observedGeneration") == generation
+    if not fact:
+        return NameProblem("Unreported", "", "", current)
+    reason, message = fact.get("reason"), fact.get("message")
+    return NameProblem(str(state or "Unreported"), reason if isinstance(reason, str) else "",
+                       message if isinstance(message, str) else "", current)

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from ironflow.core.declarations import CONTAINERS_ANNOTATION, Declaration, DeclaredName
 from ironflow.core.environment_view import EnvironmentView
+from ironflow.core.injection_readiness import kept_value, not_projected
 from ironflow.core.names import is_env_name
 
 RECORD_ANNOTATION: Final = "ironflow.io/injected"
@@ -39,11 +40,11 @@ class Injection:
 
 
 def plan_injection(declaration: Declaration, view: EnvironmentView, pod: Mapping[str, Any]) -> Injection:
-    resolved, absent = _resolve(declaration, view)
+    warnings: list[str] = []
+    resolved, absent = _resolve(declaration, view, warnings)
     spec = pod.get("spec") or {}
     targets = _targets(declaration, spec)
     patch: list[Json] = []
-    warnings: list[str] = []
     left: list[str] = []
     files = declaration.files and bool(resolved)  # an empty projected volume would only confuse
     for path, container in targets:
@@ -67,12 +68,13 @@ OBJECT_KIND = {"secret": "Secret", "config": "ConfigMap"}
 
 
 def _resolve(
-    declaration: Declaration, view: EnvironmentView
+    declaration: Declaration, view: EnvironmentView, warnings: list[str]
 ) -> tuple[list[tuple[DeclaredName, str]], list[str]]:
     resolved: list[tuple[DeclaredName, str]] = []
     absent: list[str] = []
     missing: list[str] = []
     foreign: list[str] = []
+    unprojected: list[str] = []
     for d in declaration.names:
         source = view.source(d.kind, d.name)
         if source is not None and view.is_foreign(d.kind, source):
@@ -80,8 +82,20 @@ def _resolve(
                 absent.append(d.name)
             else:
                 foreign.append(f"{d.kind} {d.name} (its {OBJECT_KIND[d.kind]} {source})")
+        elif source is not None and view.version(d.kind, d.name) is None:
+            # Defined, but its projected object has never held a value of it: a pod pointed at it
+            # would only fail at container start (the kubelet finds no such key).
+            why = not_projected(view, d, source)
+            if d.optional:
+                absent.append(d.name)
+                warnings.append(f"optional {why}; left out")
+            else:
+                unprojected.append(why)
         elif source is not None:
             resolved.append((d, source))
+            kept = kept_value(view, d)
+            if kept:
+                warnings.append(kept)
         elif d.optional:
             absent.append(d.name)
         else:
@@ -96,6 +110,11 @@ def _resolve(
         raise InjectionRefused(
             f"environment {view.namespace} does not define {', '.join(missing)}; define it with "
             f"`ironflow secret set`/`ironflow config set`, or mark it optional with '?'"
+        )
+    if unprojected:
+        raise InjectionRefused(
+            f"environment {view.namespace} has not projected what this pod requires, so its containers "
+            f"could not start: {'; '.join(unprojected)}"
         )
     return resolved, absent
 

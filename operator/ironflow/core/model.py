@@ -48,7 +48,9 @@ class Template:
 
     Labels and annotations are not secret; the type brings the API server's own rules for that
     type (a kubernetes.io/tls Secret must hold tls.crt and tls.key), which the projection obeys by
-    reporting the API server's refusal rather than by guessing the rules here.
+    reporting the API server's refusal rather than by guessing the rules here. One rule is known
+    (core/projection.py REQUIRED_KEYS): a required name that failed to unseal holds the write, so
+    the cause reported is that name's, not the API server's `Required value`.
     """
 
     type: str = DEFAULT_SECRET_TYPE

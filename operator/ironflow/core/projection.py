@@ -20,14 +20,22 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL, Resource
+from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND, Resource
 from ironflow.core.outcomes import NameOutcome
 
 Write = Literal["none", "create", "update", "blocked"]
 OWNERSHIP_CONFLICT = "OwnershipConflict"
+REQUIRED_NAME_FAILED = "RequiredNameFailed"
 VERSIONS_ANNOTATION = "ironflow.io/versions"
+# The keys the API server requires of a Secret of these types (its own validation rules)
+REQUIRED_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
+    "kubernetes.io/tls": ("tls.crt", "tls.key"),
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+    "kubernetes.io/dockercfg": (".dockercfg",),
+    "kubernetes.io/ssh-auth": ("ssh-privatekey",),
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,9 @@ class NameFact:
 
     def as_status(self) -> dict[str, str]:
         out = {"state": self.state}
-        for key, value in (("reason", self.reason), ("keyId", self.key_id),
+        # The message only for a name that is not Projected: its cause, in words (no value ever).
+        message = self.message if self.state != "Projected" else ""
+        for key, value in (("reason", self.reason), ("message", message), ("keyId", self.key_id),
                            ("version", self.version), ("lastChanged", self.last_changed)):
             if value:
                 out[key] = value
@@ -77,6 +87,9 @@ class Projection:
     write: Write
     data: Mapping[str, bytes] = field(repr=False)
     facts: Mapping[str, NameFact]
+    # Names the Secret's type requires that failed and have no value to keep: the object is not
+    # written (the API server would refuse it), and status says why per name.
+    held: tuple[str, ...] = ()
 
     @property
     def changed_names(self) -> list[str]:
@@ -144,10 +157,34 @@ def _blocked(resource: Resource, outcomes: Mapping[str, NameOutcome]) -> Project
     return Projection("blocked", {}, facts)
 
 
+def _held(resource: Resource, outcomes: Mapping[str, NameOutcome], actual: Actual,
+          now: str) -> Projection | None:
+    """The object left as it is, when a name its Secret type requires failed and has no last good
+    value: writing without it would only earn the API server's 422 (`data[tls.crt]: Required
+    value`), which hides the cause. Names that did unseal wait, each saying for what."""
+    required = REQUIRED_KEYS.get(resource.template.type, ()) if resource.kind == SECRET_KIND else ()
+    held = tuple(n for n in required if n in outcomes and outcomes[n].state == "Failed"
+                 and n not in actual.data)
+    if not held:
+        return None
+    why = (f"not written: a {resource.template.type} Secret needs {', '.join(held)}, which did not "
+           "unseal (see that name)")
+    facts: dict[str, NameFact] = {}
+    for name, outcome in outcomes.items():
+        kept = actual.data.get(name)
+        if outcome.state == "Projected" and outcome.value != kept:
+            outcome = NameOutcome("Pending", REQUIRED_NAME_FAILED, f"{name}: {why}", outcome.key_id)
+        facts[name] = _fact(resource, name, outcome, kept, actual, now)
+    return Projection("none", {n: v for n, v in actual.data.items() if n in outcomes}, facts, held)
+
+
 def project(resource: Resource, outcomes: Mapping[str, NameOutcome], actual: Actual, now: str) -> Projection:
     """Decide the projected data and facts; `now` is the RFC 3339 time used for lastChanged."""
     if actual.exists and actual.owner_uid != resource.uid:
         return _blocked(resource, outcomes)
+    held = _held(resource, outcomes, actual, now)
+    if held is not None:
+        return held
     data: dict[str, bytes] = {}
     facts: dict[str, NameFact] = {}
     for name, outcome in outcomes.items():

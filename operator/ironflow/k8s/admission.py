@@ -49,9 +49,12 @@ def stripped(items: Iterable[Mapping[str, Any]], field: str) -> list[dict[str, A
         meta, status = (_mapping(_mapping(item).get(part)) for part in ("metadata", "status"))
         out.append(
             {
-                "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "creationTimestamp")},
+                # generation and observedGeneration: whether the status describes the current spec
+                "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "creationTimestamp",
+                                                      "generation")},
                 "spec": {field: dict.fromkeys(spec_names(_KINDS[field], item), "")},
-                "status": {"names": _mapping(status.get("names"))},
+                "status": {"names": _mapping(status.get("names")),
+                           "observedGeneration": status.get("observedGeneration")},
             }
         )
     return out

@@ -53,8 +53,9 @@ def environment_reader(
 
     The cache decides only admissions: a pod whose declared names the cache does not know is
     checked again against a live listing, because the cache may trail a resource created a
-    moment ago (the pod and its IronflowSecret applied together). So a busy namespace costs no
-    LIST per pod, and no pod is refused on stale data.
+    moment ago (the pod and its IronflowSecret applied together); so is one whose status in the
+    cache does not describe the resource's current generation (another replica may have projected
+    it a moment ago). So a busy namespace costs no LIST per pod, and no pod is refused on stale data.
 
     Ownership works the same way: the projected-object cache can only say "owned by this
     resource"; anything else (absent, a projection the watch has not delivered yet, an object
@@ -65,7 +66,8 @@ def environment_reader(
 
     async def listed(namespace: str, declared: Collection[tuple[Kind, str]]) -> EnvironmentView:
         view = await cached(namespace) if cached is not None else None
-        if view is not None and all(view.source(kind, name) is not None for kind, name in declared):
+        if view is not None and all(view.source(kind, name) is not None and view.settled(kind, name)
+                                    for kind, name in declared):
             return view
         resources = await list_environment(kube, namespace)
         return build_view(namespace, *resources)
