@@ -94,7 +94,7 @@ def test_given_objects_of_every_wrong_shape_stored_when_the_key_changes_every_wa
                  lambda: journey.published().get("keyId") == _kid(second) and journey.mode_is("keyed"))
     journey.step("retire the first key",
                  lambda: operator.set_master_key(second),
-                 lambda: journey.published().get("endorsements") == "[]"
+                 lambda: journey.published().get("signerChain") == "[]"
                  and ready(get_cr(k8s_api, SECRET, namespace, "app")).get("reason") == "UnsealFailed")
     journey.step("delete the key", operator.delete_master_key, lambda: journey.mode_is("no-key"))
     journey.step("corrupt the key", lambda: operator.set_master_key("not-a-master-key"),
@@ -103,9 +103,9 @@ def test_given_objects_of_every_wrong_shape_stored_when_the_key_changes_every_wa
                  lambda: journey.mode_is("keyed") and journey.published().get("keyId") == _kid(second))
     journey.step("rotate again", lambda: operator.set_master_key(third, previous=second),
                  lambda: journey.published().get("keyId") == _kid(third) and journey.published().get(
-                     "endorsements") != "[]")
+                     "signerChain") != "[]")
     journey.step("retire again", lambda: operator.set_master_key(third),
-                 lambda: journey.published().get("endorsements") == "[]")
+                 lambda: journey.published().get("signerChain") == "[]")
     newcomer = f"{namespace}-new"
     core = client.CoreV1Api(k8s_api)
     try:
