@@ -1,9 +1,11 @@
 """Liveness, readiness and metrics over HTTP.
 
 Liveness answers as long as the event loop does (a blocked loop is the failure worth a restart);
-readiness waits for the master key to be read, kopf's watches to start and the cache to hold every
-served namespace, so a rollout does not route traffic, or count as done, before the operator can
-act. Readiness does not depend on leading: a standby serves the webhook from its own cache.
+readiness waits for the master key to be read, kopf's watches to start, the cache to hold every
+served namespace and (self-managed certificates) the webhook configuration to trust the certificate
+this replica serves, so a rollout does not route traffic, or count as done, before the operator can
+act. Readiness does not depend on leading: a standby serves the webhook from its own cache. The
+body says who holds the leader Lease when this replica does not (controller/standby_report.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ from ironflow import metrics
 from ironflow.controller.state import Runtime
 
 
+def _lease_line(runtime: Runtime) -> str:
+    leadership = runtime.leadership
+    if not leadership.options.enabled:
+        return ""
+    if leadership.is_leading():
+        return f"leader: this replica ({leadership.identity})\n"
+    return f"{leadership.report.text or 'standby: no holder of the leader Lease seen yet'}\n"
+
+
 def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Application:
     application = web.Application()
 
@@ -21,12 +32,15 @@ def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Applic
         return web.Response(text="ok\n")
 
     async def readyz(_: web.Request) -> web.Response:
+        lease = _lease_line(runtime)
         if runtime.ready():
-            return web.Response(text="ready\n")
+            return web.Response(text=f"ready\n{lease}")
         waiting = [what for what, done in (("master key", runtime.keys_loaded.is_set()),
                                            ("watches", runtime.kopf_ready.is_set()),
                                            ("cache", runtime.cache_synced.is_set())) if not done]
-        return web.Response(status=503, text=f"waiting for {', '.join(waiting)}\n")
+        if runtime.webhook_untrusted is not None:
+            waiting.append(f"the webhook to be callable ({runtime.webhook_untrusted})")
+        return web.Response(status=503, text=f"waiting for {', '.join(waiting)}\n{lease}")
 
     async def metrics_view(_: web.Request) -> web.Response:
         return web.Response(body=metrics.exposition(), content_type="text/plain", charset="utf-8")

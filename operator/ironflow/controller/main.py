@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import signal
 import sys
 from typing import Any
 
@@ -51,9 +52,37 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-async def _watch_ready(flag: asyncio.Event, runtime: state.Runtime) -> None:
+async def _watch_ready(flag: asyncio.Event, runtime: state.Runtime, stop: asyncio.Event,
+                       leadership: asyncio.Task[None]) -> None:
     await flag.wait()
     runtime.kopf_ready.set()
+    # kopf installed its own handler when it started; from now on SIGTERM hands the Lease over first.
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGTERM, lambda: _keep(asyncio.ensure_future(_hand_over(runtime, leadership, stop))))
+
+
+_stopping: set[asyncio.Future[None]] = set()
+
+
+def _keep(task: asyncio.Future[None]) -> None:
+    _stopping.add(task)
+    task.add_done_callback(_stopping.discard)
+
+
+async def _hand_over(runtime: state.Runtime, leadership: asyncio.Task[None], stop: asyncio.Event) -> None:
+    """SIGTERM: post the Events in flight, release the Lease, then let kopf stop.
+
+    kopf's own stop waits up to seconds for its tasks; a standby should not wait for that (nor a
+    `helm uninstall`, whose RBAC goes moments later). Cancelling the election loop first keeps an
+    attempt in flight from taking the Lease back after the release."""
+    if not stop.is_set():
+        logger.info("SIGTERM: handing the leader Lease over, then stopping")
+        leadership.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await leadership
+        await runtime.events.drain(EVENT_DRAIN_SECONDS)
+        await runtime.leadership.release()
+    stop.set()
 
 
 async def serve(options: state.Options) -> None:
@@ -71,7 +100,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     metrics.build_info()
     metrics.QUEUE_DEPTH.set_function(lambda: runtime.queue.depth)
     runners = await health.serve(runtime)
-    kopf_ready = asyncio.Event()
+    kopf_ready, stop = asyncio.Event(), asyncio.Event()
     handle = worker.handler(runtime)
     runtime.leadership.on_gain(lambda: resync.resync(runtime))
     runtime.leadership.on_gain(lambda: reseal.resume(runtime))  # requests a standby dropped
@@ -79,8 +108,8 @@ async def _serve(options: state.Options, kube: Kube) -> None:
              asyncio.create_task(namespaces.discover(runtime), name="namespaces"),
              asyncio.create_task(resync.sync_cache(runtime), name="cache"),
              asyncio.create_task(drift.watch(runtime), name="drift"),
-             asyncio.create_task(runtime.leadership.run(), name="leadership"),
-             asyncio.create_task(_watch_ready(kopf_ready, runtime), name="ready")]
+             leadership := asyncio.create_task(runtime.leadership.run(), name="leadership"),
+             asyncio.create_task(_watch_ready(kopf_ready, runtime, stop, leadership), name="ready")]
     tasks += [asyncio.create_task(runtime.queue.worker(handle), name=f"worker-{i}")
               for i in range(options.workers)]
     scope = ", ".join(options.namespaces) if options.namespaces else "all namespaces"
@@ -96,7 +125,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     try:
         await kopf.operator(clusterwide=not options.namespaces,
                             namespaces=namespaces.kopf_patterns(options.namespaces),
-                            standalone=True, ready_flag=kopf_ready, settings=settings)
+                            standalone=True, ready_flag=kopf_ready, stop_flag=stop, settings=settings)
     finally:
         for task in tasks:
             task.cancel()
@@ -153,7 +182,7 @@ def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespac
                             operator_namespace=operator_namespace, master_key_secret=master_key_secret,
                             metrics_port=metrics_port, health_port=health_port, bind_address=bind_address,
                             workers=workers, sealing_key_excluded=_split((sealing_key_excluded,)),
-                            election=election_from(webhook), dev_mode=dev_mode)
+                            election=election_from(webhook, operator_namespace), dev_mode=dev_mode)
     try:
         asyncio.run(serve(options))
     except KubeconfigError as exc:  # e.g. an exec credential plugin: one line naming the context
