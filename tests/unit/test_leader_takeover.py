@@ -150,7 +150,7 @@ def test_given_make_run_holds_the_lease_when_a_release_pod_stands_by_then_it_say
     assert _holder(store) == "laptop_77" and not standby.is_leading()
     said = [r for r in caplog.records if "outside this release" in r.getMessage()]
     assert said and all(r.levelno == logging.WARNING for r in said)
-    assert "laptop_77" in said[0].getMessage() and "not a pod" in said[0].getMessage()
+    assert "laptop_77" in said[0].getMessage() and "names no pod" in said[0].getMessage()
     assert 2 <= len(said) <= 4, f"{len(said)} lines in 150 s: not rate limited to one a minute"
     assert standby.report.text is not None and "another operator outside this release" in standby.report.text
 

@@ -40,7 +40,8 @@ class StandbyReport:
     def describe(self, record: LeaseRecord, unchanged: float, wait: float, gone: bool) -> str:
         acquired = record.acquire_time
         held = f", holding it for {span((self._wall() - acquired).total_seconds())}" if acquired else ""
-        where = record.holder_pod.describe() if record.holder_pod else "not a pod (no pod named in the Lease)"
+        where = (record.holder_pod.describe() if record.holder_pod else
+                 "names no pod: `make run`, or a replica of a version that does not name its pod")
         renewal = ("its pod is gone: taking over" if gone else
                    f"last renewal seen {span(unchanged)} ago, take-over after {span(wait)} without one")
         facts = f"{record.holder} ({where}{held}; {renewal})"
