@@ -64,7 +64,8 @@ def test_given_configuration_when_replica_checks_then_problem_until_the_leader_t
 ) -> None:
     paths = _pair(tmp_path / "p")
     name = "ironflow-pod-declarations"
-    assert "does not exist" in str(asyncio.run(webhook_trust.problem(_runtime(None, False), name, paths.cert)))
+    missing = asyncio.run(webhook_trust.problem(_runtime(None, False), name, paths.cert))
+    assert missing is not None and "does not exist" in missing
     bare = {"webhooks": [{"name": "declarations.pods.ironflow.io", "clientConfig": {"service": {}}}]}
     standby = asyncio.run(webhook_trust.problem(_runtime(bare, False), name, paths.cert))
     assert standby is not None and "no caBundle" in standby and "the leader sets it" in standby
