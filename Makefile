@@ -118,6 +118,12 @@ image: ## the operator image as an OCI archive, without Docker (mmdebstrap + pin
 	hack/install-image-tools.sh
 	IRONFLOW_IMAGE="$(IMAGE)" PYTHON=$(PYTHON) hack/build-image.sh $(IMAGE_ARCHIVE)
 
+# The local node runs its own containerd: its socket is $(CLUSTER_DIR)/node/containerd.sock, not
+# /run/containerd/containerd.sock, so plain `ctr images import` cannot reach it.
+.PHONY: image-import
+image-import: install ## import the image archive (make image) into the running local node's containerd
+	$(BIN)/python -m ironflow.envtest import-image --dir $(CLUSTER_DIR) $(IMAGE_ARCHIVE)
+
 .PHONY: image-test
 image-test: install image ## build the image, then check the archive (user, entry point, contents, pins)
 	export IRONFLOW_IMAGE_ARCHIVE="$(IMAGE_ARCHIVE)" IRONFLOW_IMAGE="$(IMAGE)"; \

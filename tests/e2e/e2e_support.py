@@ -65,7 +65,8 @@ def container_args(deployment: Mapping[str, Any]) -> list[str]:
 def container_env(deployment: Mapping[str, Any]) -> dict[str, str]:
     containers = deployment["spec"]["template"]["spec"]["containers"]
     operator = next(c for c in containers if c["name"] == "operator")
-    return {e["name"]: str(e["value"]) for e in operator.get("env") or []}
+    # the downward API's values (pod name, uid) exist only in a pod: a local run has none
+    return {e["name"]: str(e["value"]) for e in operator.get("env") or [] if "value" in e}
 
 
 def local_args(deployment_args: list[str], replace: Mapping[str, str | None], add: list[str]) -> list[str]:

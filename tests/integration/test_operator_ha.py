@@ -108,7 +108,7 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
     # (c) B is not ready while its cache cannot be filled (its cluster-wide list is refused) ...
     run_b, url_b = replicas.start(b, "replica-b", webhook=True, wait=False)
     eventually(
-        lambda: readyz(run_b) == (503, "waiting for cache\n"),
+        lambda: readyz(run_b)[0] == 503 and readyz(run_b)[1].startswith("waiting for cache\n"),
         timeout=60,
         what="replica B up, key read and watches running, but its cache not synced",
     )

@@ -93,7 +93,7 @@ def _pod(client: SyncClient, namespace: str, pod: dict[str, Any]) -> Liveness:
     if code == 200:
         return Liveness("alive", f"{where}: /readyz answered ready", "readiness endpoint")
     if code and not _is_api_status(body):  # the operator itself answered: not ready, and why
-        text = body.decode("utf-8", "replace").strip()[:200]
+        text = "; ".join(body.decode("utf-8", "replace").strip().splitlines())[:400]
         return Liveness("down", f"{where}: /readyz answered {code}: {text}", "readiness endpoint")
     ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
     if ready.get("status") == "True":

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from ironflow.controller.leadership import ElectionOptions, default_identity
-from ironflow.core.lease import DEFAULT_LEASE_NAME
+from ironflow.core.lease import DEFAULT_LEASE_NAME, HolderPod
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,22 +35,37 @@ def election_click_options(command: F) -> F:
         click.option("--lease-retry-period", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
                      envvar="IRONFLOW_LEASE_RETRY_PERIOD", help="Seconds between attempts to take or renew."),
         click.option("--leader-identity", default=None, envvar="IRONFLOW_LEADER_IDENTITY",
-                     help="This replica's name in the Lease (default: hostname plus a random suffix)."),
+                     help="This replica's name in the Lease (default: pod name or hostname plus a random "
+                          "suffix)."),
+        click.option("--pod-name", default=None, envvar="IRONFLOW_POD_NAME",
+                     help="The pod this replica runs in (the chart sets it): written into the Lease, so "
+                          "a candidate can tell a dead holder (its pod gone) from a live one."),
+        click.option("--pod-namespace", default=None, envvar="IRONFLOW_POD_NAMESPACE",
+                     help="That pod's namespace (default: --operator-namespace)."),
+        click.option("--pod-uid", default="", envvar="IRONFLOW_POD_UID", help="That pod's uid."),
+        click.option("--release-name", default="", envvar="IRONFLOW_RELEASE",
+                     help="The release (Deployment instance) the pod belongs to: a standby says when the "
+                          "Lease is held by an operator outside it."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def election_from(values: Mapping[str, Any]) -> ElectionOptions:
+def election_from(values: Mapping[str, Any], operator_namespace: str = "") -> ElectionOptions:
     """The parsed flags; raises click.BadParameter when the three durations are not ordered."""
+    pod_name = values.get("pod_name") or None
+    namespace = str(values.get("pod_namespace") or operator_namespace)
+    pod = (HolderPod(namespace, str(pod_name), str(values.get("pod_uid") or ""),
+                     str(values.get("release_name") or "")) if pod_name and namespace else None)
     options = ElectionOptions(
         enabled=bool(values.get("leader_election", True)),
         lease_name=str(values.get("lease_name") or DEFAULT_LEASE_NAME),
         lease_duration=float(values.get("lease_duration") or 15.0),
         renew_deadline=float(values.get("lease_renew_deadline") or 10.0),
         retry_period=float(values.get("lease_retry_period") or 2.0),
-        identity=str(values.get("leader_identity") or default_identity()),
+        identity=str(values.get("leader_identity") or default_identity(pod_name)),
+        pod=pod,
     )
     problem = options.problem()
     if options.enabled and problem:

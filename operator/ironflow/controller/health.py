@@ -1,9 +1,11 @@
 """Liveness, readiness and metrics over HTTP.
 
 Liveness answers as long as the event loop does (a blocked loop is the failure worth a restart);
-readiness waits for the master key to be read, kopf's watches to start and the cache to hold every
-served namespace, so a rollout does not route traffic, or count as done, before the operator can
-act. Readiness does not depend on leading: a standby serves the webhook from its own cache.
+readiness waits for the master key to be read, kopf's watches to start, the cache to hold every
+served namespace and (self-managed certificates) the webhook configuration to trust the certificate
+this replica serves, so a rollout does not route traffic, or count as done, before the operator can
+act. Readiness does not depend on leading: a standby serves the webhook from its own cache. The
+body says who holds the leader Lease when this replica does not (controller/standby_report.py).
 A supervised task that keeps failing (controller/supervisor.py) makes /readyz answer 503 naming
 it, and /healthz too when it is one whose cure is a new process.
 """
@@ -14,6 +16,15 @@ from aiohttp import web
 
 from ironflow import metrics
 from ironflow.controller.state import Runtime
+
+
+def _lease_line(runtime: Runtime) -> str:
+    leadership = runtime.leadership
+    if not leadership.options.enabled:
+        return ""
+    if leadership.is_leading():
+        return f"leader: this replica ({leadership.identity})\n"
+    return f"{leadership.report.text or 'standby: no holder of the leader Lease seen yet'}\n"
 
 
 def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Application:
@@ -27,13 +38,16 @@ def app(runtime: Runtime, *, health: bool, metrics_endpoint: bool) -> web.Applic
 
     async def readyz(_: web.Request) -> web.Response:
         failing = runtime.supervisor.failing()
+        lease = _lease_line(runtime)
         if runtime.ready() and not failing:
-            return web.Response(text="ready\n")
+            return web.Response(text=f"ready\n{lease}")
         waiting = [what for what, done in (("master key", runtime.keys_loaded.is_set()),
                                            ("watches", runtime.kopf_ready.is_set()),
                                            ("cache", runtime.cache_synced.is_set())) if not done]
+        if runtime.webhook_untrusted is not None:
+            waiting.append(f"the webhook to be callable ({runtime.webhook_untrusted})")
         parts = [f"waiting for {', '.join(waiting)}"] if waiting else []
-        return web.Response(status=503, text="; ".join([*parts, *_failing(failing)]) + "\n")
+        return web.Response(status=503, text="; ".join([*parts, *_failing(failing)]) + f"\n{lease}")
 
     async def metrics_view(_: web.Request) -> web.Response:
         return web.Response(body=metrics.exposition(), content_type="text/plain", charset="utf-8")

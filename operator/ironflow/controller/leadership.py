@@ -20,7 +20,14 @@ Timing (defaults 15 s / 10 s / 2 s, as client-go's leaderelection):
 - every Lease write is a create or an update carrying the resourceVersion it was decided on, so
   two candidates racing for a free Lease cannot both win (k8s/lease.py);
 - on a clean shutdown the leader stops writing, then releases the Lease (no holder, 1 s), so a
-  standby takes over at its next try instead of after a whole lease duration.
+  standby takes over at its next try instead of after a whole lease duration;
+- a standby does not wait for the next retry tick once the Lease is due: it tries at the instant
+  its wait ends (`next_delay`), and a candidate that only found the record (a restarted process)
+  waits one retry period longer than one that saw it written (core/lease.py), so after a crash the
+  standby that watched the leader wins, not the crashed leader's restarted container;
+- a replica in a pod writes its pod into the Lease (annotations); a candidate that sees the
+  record miss a renewal checks whether that pod still exists, and takes a dead pod's Lease at
+  once (a reinstall after `helm uninstall`, which removes the RBAC before the pods can release).
 """
 
 from __future__ import annotations
@@ -35,17 +42,25 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ironflow.core.lease import DEFAULT_LEASE_NAME, LeaseRecord, claimed, may_acquire, released
+from ironflow.controller.standby_report import StandbyReport
+from ironflow.core.lease import (
+    DEFAULT_LEASE_NAME,
+    HolderPod,
+    LeaseRecord,
+    claimed,
+    released,
+    wait_before_taking,
+)
 from ironflow.k8s.async_client import ApiError, Kube, NotLeading
-from ironflow.k8s.lease import LostRace, get_lease, write_lease
+from ironflow.k8s.lease import LostRace, get_lease, holder_pod_gone, write_lease
 
 logger = logging.getLogger("ironflow.leadership")
 GainHook = Callable[[], Awaitable[None] | None]
 
 
-def default_identity() -> str:
-    """hostname (the pod name in a Deployment) plus a random suffix: a restarted process is new."""
-    return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+def default_identity(pod_name: str | None = None) -> str:
+    """The pod name (else hostname) plus a random suffix: a restarted process is a new holder."""
+    return f"{pod_name or socket.gethostname()}_{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,7 @@ class ElectionOptions:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
     identity: str = field(default_factory=default_identity)
+    pod: HolderPod | None = None  # this replica's pod, when it runs in one (the chart tells it)
 
     def problem(self) -> str | None:
         if not self.lease_duration > self.renew_deadline > self.retry_period > 0:
@@ -76,6 +92,12 @@ class Leadership:
         self._record: LeaseRecord | None = None
         self._observed: tuple[object, ...] | None = None
         self._observed_at = 0.0
+        self._looked = False  # any successful read yet: a record that changes after it was seen written
+        self._saw_written = False
+        self._wait: float | None = None  # how long the current record must stay unchanged; None: free/ours
+        self._gone: tuple[tuple[object, ...] | None, bool] | None = None  # (record seen, holder pod gone)
+        self.report = StandbyReport(namespace, options.lease_name, options.pod, wall, clock)
+        self._stopping = False  # released on shutdown: never take it again
         self._hooks: list[GainHook] = []
         self.term = 1 if self._leading else 0
 
@@ -110,16 +132,49 @@ class Leadership:
         now = self._clock()
         seen = current.observed_as() if current is not None else None
         if seen != self._observed:
-            self._observed, self._observed_at = seen, now
-        if not may_acquire(current, self.identity, now - self._observed_at):
+            self._observed, self._observed_at, self._saw_written = seen, now, self._looked
+        self._looked = True
+        unchanged = now - self._observed_at
+        gone = await self._holder_gone(current, seen, unchanged)
+        self._wait = wait_before_taking(current, self.identity, saw_written=self._saw_written,
+                                        retry_period=self.options.retry_period, holder_gone=gone)
+        if current is not None and current.held and current.holder != self.identity:
+            self.report.standing_by(current, unchanged, self._wait, gone)
+        else:
+            self.report.text = None
+        if unchanged < self._wait:
             return False
         duration = math.ceil(self.options.lease_duration)
         async with asyncio.timeout(self.options.renew_deadline / 2):
-            record = await write_lease(self.kube, self.namespace, self.options.lease_name,
-                                       claimed(current, self.identity, duration, self._wall()))
-        self._record = record
+            wanted = claimed(current, self.identity, duration, self._wall(), self.options.pod)
+            record = await write_lease(self.kube, self.namespace, self.options.lease_name, wanted)
+        if current is not None and current.held and current.holder != self.identity:
+            logger.info("took the leader Lease from %s (%s)", current.holder,
+                        "its pod is gone" if gone else f"not renewed for {unchanged:.1f}s as seen here")
+        self._record, self._wait = record, None
         self._observed, self._observed_at = record.observed_as(), self._clock()
+        self.report.leading()
         return True
+
+    async def _holder_gone(self, current: LeaseRecord | None, seen: tuple[object, ...] | None,
+                           unchanged: float) -> bool:
+        """Whether the holder's pod is gone: asked once per record, after it missed a renewal."""
+        if (current is None or current.holder_pod is None or current.holder == self.identity
+                or unchanged < self.options.retry_period):
+            return False
+        if self._gone is None or self._gone[0] != seen:
+            async with asyncio.timeout(self.options.renew_deadline / 2):
+                gone = await holder_pod_gone(self.kube, current.holder_pod)
+            self._gone = (seen, bool(gone))
+        return self._gone[1]
+
+    def next_delay(self) -> float:
+        """Until the next attempt: the retry period, or less when the current record falls due sooner."""
+        retry = self.options.retry_period
+        if self._wait is None or self.is_leading():
+            return retry
+        due = self._observed_at + self._wait - self._clock()
+        return min(retry, max(due, 0.05))
 
     async def run(self) -> None:
         if not self.options.enabled:
@@ -129,10 +184,12 @@ class Leadership:
                     self.options.renew_deadline, self.options.retry_period)
         while True:
             await self.step()
-            await asyncio.sleep(self.options.retry_period)
+            await asyncio.sleep(self.next_delay())
 
     async def step(self) -> None:
         """One attempt to take or renew the Lease, then the gain/loss transition it implies."""
+        if self._stopping:
+            return
         started = self._clock()
         try:
             ours = await self._attempt()
@@ -161,7 +218,7 @@ class Leadership:
     async def release(self) -> None:
         """On shutdown: stop writing now, then hand the Lease back so a standby need not wait it out."""
         was_leading = self.is_leading()
-        self._valid_until = -math.inf
+        self._valid_until, self._stopping = -math.inf, True
         if not self.options.enabled or not was_leading or self._record is None:
             return
         try:

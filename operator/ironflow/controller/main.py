@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import signal
 import sys
 from typing import Any
 
@@ -52,9 +53,37 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-async def _watch_ready(flag: asyncio.Event, runtime: state.Runtime) -> None:
+async def _watch_ready(flag: asyncio.Event, runtime: state.Runtime, stop: asyncio.Event,
+                       leadership: asyncio.Task[None]) -> None:
     await flag.wait()
     runtime.kopf_ready.set()
+    # kopf installed its own handler when it started; from now on SIGTERM hands the Lease over first.
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGTERM, lambda: _keep(asyncio.ensure_future(_hand_over(runtime, leadership, stop))))
+
+
+_stopping: set[asyncio.Future[None]] = set()
+
+
+def _keep(task: asyncio.Future[None]) -> None:
+    _stopping.add(task)
+    task.add_done_callback(_stopping.discard)
+
+
+async def _hand_over(runtime: state.Runtime, leadership: asyncio.Task[None], stop: asyncio.Event) -> None:
+    """SIGTERM: post the Events in flight, release the Lease, then let kopf stop.
+
+    kopf's own stop waits up to seconds for its tasks; a standby should not wait for that (nor a
+    `helm uninstall`, whose RBAC goes moments later). Cancelling the election loop first keeps an
+    attempt in flight from taking the Lease back after the release."""
+    if not stop.is_set():
+        logger.info("SIGTERM: handing the leader Lease over, then stopping")
+        leadership.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await leadership
+        await runtime.events.drain(EVENT_DRAIN_SECONDS)
+        await runtime.leadership.release()
+    stop.set()
 
 
 async def serve(options: state.Options) -> None:
@@ -72,7 +101,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     metrics.build_info()
     metrics.QUEUE_DEPTH.set_function(lambda: runtime.queue.depth)
     runners = await health.serve(runtime)
-    kopf_ready = asyncio.Event()
+    kopf_ready, stop = asyncio.Event(), asyncio.Event()
     handle = worker.handler(runtime)
     runtime.leadership.on_gain(lambda: resync.resync(runtime))
     runtime.leadership.on_gain(lambda: reseal.resume(runtime))  # requests a standby dropped
@@ -85,8 +114,9 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     supervise("cache", lambda: resync.sync_cache(runtime), completes=True)
     supervise("drift", lambda: drift.watch(runtime))
     supervise("crd-versions", lambda: crd_check.watch(runtime))
-    supervise("leadership", runtime.leadership.run, completes=not options.election.enabled, liveness=True)
-    supervise("ready", lambda: _watch_ready(kopf_ready, runtime), completes=True)
+    leadership = supervise("leadership", runtime.leadership.run, completes=not options.election.enabled,
+                           liveness=True)
+    supervise("ready", lambda: _watch_ready(kopf_ready, runtime, stop, leadership), completes=True)
     for i in range(options.workers):
         supervise(f"worker-{i}", lambda: runtime.queue.worker(handle), liveness=True)
     scope = ", ".join(options.namespaces) if options.namespaces else "all namespaces"
@@ -102,7 +132,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     try:
         await kopf.operator(clusterwide=not options.namespaces,
                             namespaces=namespaces.kopf_patterns(options.namespaces),
-                            standalone=True, ready_flag=kopf_ready, settings=settings)
+                            standalone=True, ready_flag=kopf_ready, stop_flag=stop, settings=settings)
     finally:
         await runtime.supervisor.stop()
         await runtime.events.drain(EVENT_DRAIN_SECONDS)
@@ -155,7 +185,7 @@ def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespac
                             operator_namespace=operator_namespace, master_key_secret=master_key_secret,
                             metrics_port=metrics_port, health_port=health_port, bind_address=bind_address,
                             workers=workers, sealing_key_excluded=_split((sealing_key_excluded,)),
-                            election=election_from(webhook), dev_mode=dev_mode)
+                            election=election_from(webhook, operator_namespace), dev_mode=dev_mode)
     try:
         asyncio.run(serve(options))
     except KubeconfigError as exc:  # e.g. an auth-provider user, a failing exec plugin: one line

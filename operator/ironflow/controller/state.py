@@ -217,6 +217,8 @@ class Runtime:
     served_namespaces: set[str] = field(default_factory=set)
     cache_synced: asyncio.Event = field(default_factory=asyncio.Event)
     supervisor: Supervisor = field(default_factory=Supervisor)
+    # Why the API server cannot call this replica's webhook yet (controller/webhook_trust.py).
+    webhook_untrusted: str | None = None
     leadership: Leadership = field(init=False)
     events: EventPoster = field(init=False)
 
@@ -227,9 +229,11 @@ class Runtime:
         self.kube.write_guard = self.leadership.guard
 
     def ready(self) -> bool:
-        """Ready to serve: the key is read, kopf's watches run, and the cache holds every served
-        namespace (the webhook answers from it), whether or not this replica leads."""
-        return self.keys_loaded.is_set() and self.kopf_ready.is_set() and self.cache_synced.is_set()
+        """Ready to serve: the key is read, kopf's watches run, the cache holds every served
+        namespace (the webhook answers from it) and the webhook configuration trusts the certificate
+        this replica serves, whether or not it leads."""
+        return (self.keys_loaded.is_set() and self.kopf_ready.is_set() and self.cache_synced.is_set()
+                and self.webhook_untrusted is None)
 
 
 _current: Runtime | None = None

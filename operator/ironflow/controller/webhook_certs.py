@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -23,8 +24,10 @@ INTERVAL = 60.0
 
 
 class CertKeeper:
-    def __init__(self, certs: SecretCerts, kube: Kube, serving: Path, leading: Callable[[], bool]) -> None:
+    def __init__(self, certs: SecretCerts, kube: Kube, serving: Path, leading: Callable[[], bool],
+                 standby: Callable[[], str | None] = lambda: None) -> None:
         self.certs, self.kube, self.serving, self.leading = certs, kube, serving, leading
+        self.standby = standby  # who holds the Lease, when not this replica (standby_report.py)
         self._work = Path(tempfile.mkdtemp(prefix="ironflow-webhook-ca-"))  # the leader's CA key
 
     async def round(self) -> bool:
@@ -34,14 +37,22 @@ class CertKeeper:
             await self.certs.trust(self.kube, ca_bundle)
         return await self.certs.serve_from_secret(self.kube, self.serving)
 
-    async def until_present(self, poll: float = 1.0) -> None:
-        """Block until this replica has a pair to serve (the leader may not be elected yet)."""
+    async def until_present(self, poll: float = 1.0, say_every: float = 10.0) -> None:
+        """Block until this replica has a pair to serve (the leader may not be elected yet); says
+        every `say_every` seconds what it waits for, and who holds the Lease if not this replica."""
+        said = time.monotonic()
         while True:
             try:
                 if await self.round():
                     return
             except (ApiError, OSError, ValueError) as exc:
                 log.warning("webhook certificate not ready: %s; retrying", type(exc).__name__)
+            if time.monotonic() - said >= say_every:
+                said = time.monotonic()
+                holder = self.standby()
+                log.warning("webhook not served yet: waiting for the leader to issue its certificate into "
+                            "Secret %s/%s%s", self.certs.namespace, self.certs.secret,
+                            f"; {holder}" if holder else "")
             await asyncio.sleep(poll)
 
     async def forever(self, reload: Callable[[], Awaitable[bool]], interval: float = INTERVAL) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import kopf
 
-from ironflow.controller import namespaces, state
+from ironflow.controller import namespaces, state, webhook_trust
 from ironflow.controller.projected import ProjectedCache
 from ironflow.controller.state import Cache, Runtime
 from ironflow.controller.webhook_certs import CertKeeper
@@ -26,6 +26,7 @@ from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND
 from ironflow.k8s.admission import READ_DEADLINE_SECONDS, stripped
 from ironflow.k8s.async_client import Kube
+from ironflow.webhook.certs import CertPaths
 from ironflow.webhook.configuration import CONFIGURATION_NAME
 from ironflow.webhook.lru import LruDict
 from ironflow.webhook.runner import OwnedProbe, RunningWebhook, start_webhook
@@ -122,6 +123,11 @@ async def start_pod_webhook(**_: Any) -> None:
             refresh = running.server.refresh
             _keepers.append(runtime.supervisor.start("webhook-certs", lambda: keeper.forever(refresh)))
             runtime.leadership.on_gain(lambda: keeper.once(refresh))
+            # ready only once the configuration trusts what this replica serves (webhook_trust.py)
+            runtime.webhook_untrusted = "not checked yet"
+            serving = CertPaths(options.cert_dir).cert
+            _keepers.append(asyncio.create_task(webhook_trust.watch(runtime, CONFIGURATION_NAME, serving),
+                                                name="ironflow-webhook-trust"))
     except OSError as exc:  # port taken, unreadable certificates: a configuration error, not transient
         raise kopf.PermanentError(
             f"pod webhook cannot serve on {options.host}:{options.port}: {exc}"
@@ -133,7 +139,8 @@ def _cert_keeper(options: WebhookOptions, runtime: Runtime) -> CertKeeper | None
         return None
     namespace = runtime.options.operator_namespace
     certs = SecretCerts(namespace, options.cert_secret, CONFIGURATION_NAME, tuple(options.hosts))
-    return CertKeeper(certs, runtime.kube, options.cert_dir, runtime.leadership.is_leading)
+    return CertKeeper(certs, runtime.kube, options.cert_dir, runtime.leadership.is_leading,
+                      standby=lambda: runtime.leadership.report.text)
 
 
 @kopf.on.cleanup()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 
 EXPIRY_WARNING = timedelta(days=14)
 
@@ -41,3 +42,32 @@ def check_ca_bundle(encoded: str | None, now: datetime) -> BundleCheck:
     soon = expires - now < EXPIRY_WARNING
     detail = f"CA bundle valid until {expires:%Y-%m-%d}"
     return BundleCheck(True, detail + (" (expires soon: renew it)" if soon else ""), expires, soon)
+
+
+def untrusted(bundles: dict[str, str | None], served_pem: bytes) -> str | None:
+    """Why the API server would refuse the served certificate under these caBundles (webhook name ->
+    base64 bundle); None when every webhook's bundle holds the CA that signed it. Checked before a
+    replica reports ready: a certificate kept from an earlier install, not yet trusted by a freshly
+    installed configuration, fails every call with "certificate signed by unknown authority"."""
+    try:
+        leaf = x509.load_pem_x509_certificates(served_pem)[0]
+    except (ValueError, IndexError):
+        return "the served certificate is not PEM"
+    for name, encoded in sorted(bundles.items()):
+        if not encoded:
+            return f"webhook {name} has no caBundle yet"
+        try:
+            cas = x509.load_pem_x509_certificates(base64.b64decode(encoded, validate=True))
+        except (binascii.Error, ValueError):
+            return f"the caBundle of webhook {name} is not base64 PEM certificates"
+        if not any(_issued_by(leaf, ca) for ca in cas):
+            return f"the caBundle of webhook {name} does not hold the CA that signed the served certificate"
+    return None
+
+
+def _issued_by(leaf: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        leaf.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True

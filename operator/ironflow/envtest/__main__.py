@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
 
-from ironflow.envtest import processes
+from ironflow.envtest import nodeimages, processes
 from ironflow.envtest.binaries import find_bin_dir
 from ironflow.envtest.components import Layout
 from ironflow.envtest.controlplane import ControlPlane, stop_recorded
@@ -142,6 +143,28 @@ def status(directory: Path) -> int:
     return 0 if ready else 1
 
 
+def import_image(directory: Path, archives: list[Path]) -> int:
+    """Image archives (`make image`'s) into the running node's containerd, for pods that use them
+    with `imagePullPolicy: Never` or `IfNotPresent` (there is no registry)."""
+    node = NodeLayout(Layout(directory.resolve()).root / "node")
+    if not _node_running(Layout(directory.resolve())) or not node.socket.exists():
+        print(f"envtest: no node running in {directory} (make cluster starts one)", file=sys.stderr)
+        return 1
+    for archive in archives:
+        if not archive.is_file():
+            print(f"envtest: {archive} does not exist (make image writes it)", file=sys.stderr)
+            return 2
+        try:
+            out = nodeimages.import_archive(node.socket, archive)
+        except subprocess.CalledProcessError as error:
+            print(f"envtest: ctr could not import {archive}: {error.stderr.strip()}", file=sys.stderr)
+            return 1
+        names = [line.split()[1] for line in out.splitlines() if line.startswith("unpacking ")]
+        print(f"envtest: imported {archive} into the node's containerd ({node.socket}, namespace k8s.io): "
+              f"{', '.join(names) or 'no image name in the archive'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ironflow.envtest", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,7 +181,12 @@ def main(argv: list[str] | None = None) -> int:
                 action="store_true",
                 help="also a real node (containerd, kubelet, scheduler): pods run",
             )
+    importer = commands.add_parser("import-image", help="import image archives into the running node")
+    importer.add_argument("--dir", type=Path, default=Path(".cluster"), help="cluster directory")
+    importer.add_argument("archives", type=Path, nargs="+", help="OCI or Docker image archives")
     args = parser.parse_args(argv)
+    if args.command == "import-image":
+        return import_image(args.dir, args.archives)
     if args.command == "up":
         try:
             return up(args.dir, args.bin_dir, args.timeout, args.node)

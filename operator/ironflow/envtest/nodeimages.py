@@ -55,9 +55,17 @@ def write_images(directory: Path, busybox: Path = BUSYBOX) -> list[oci.Written]:
 def import_images(socket: Path, archives: list[Path], timeout: float = 120.0) -> None:
     """`ctr -n k8s.io images import`: the CRI plugin serves the images of namespace k8s.io."""
     for archive in archives:
-        subprocess.run(
-            ["ctr", "--address", str(socket), "--namespace", "k8s.io", "images", "import", str(archive)],
-            check=True,
-            capture_output=True,
-            timeout=timeout,
-        )
+        import_archive(socket, archive, timeout)
+
+
+def import_archive(socket: Path, archive: Path, timeout: float = 300.0) -> str:
+    """One archive into the node's containerd, whose socket is `<cluster dir>/node/containerd.sock`
+    (not /run/containerd/containerd.sock: the node runs its own containerd); ctr's output."""
+    done = subprocess.run(
+        ["ctr", "--address", str(socket), "--namespace", "k8s.io", "images", "import", str(archive)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return done.stdout

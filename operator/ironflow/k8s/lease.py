@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ironflow.core.lease import LeaseRecord, parse_lease
+from ironflow.core.lease import HolderPod, LeaseRecord, parse_lease
+from ironflow.core.lease import holder_pod_gone as pod_gone
 from ironflow.k8s.async_client import ApiError, Kube, group_path
+from ironflow.k8s.paths import core_path
 
 COORDINATION: Final = "coordination.k8s.io/v1"
 
@@ -24,7 +26,8 @@ class LostRace(Exception):
 
 def _body(namespace: str, name: str, record: LeaseRecord) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name, "namespace": namespace,
-                                "labels": {"app.kubernetes.io/managed-by": "ironflow-operator"}}
+                                "labels": {"app.kubernetes.io/managed-by": "ironflow-operator"},
+                                "annotations": record.holder_pod.annotations() if record.holder_pod else {}}
     if record.resource_version:
         metadata["resourceVersion"] = record.resource_version
     return {"apiVersion": COORDINATION, "kind": "Lease", "metadata": metadata, "spec": record.spec()}
@@ -32,6 +35,17 @@ def _body(namespace: str, name: str, record: LeaseRecord) -> dict[str, Any]:
 
 async def get_lease(kube: Kube, namespace: str, name: str) -> LeaseRecord | None:
     return parse_lease(await kube.get(group_path(COORDINATION, "leases", namespace, name)))
+
+
+async def holder_pod_gone(kube: Kube, pod: HolderPod) -> bool | None:
+    """Whether the pod a Lease names is gone (404, or another pod of that name); None: cannot tell."""
+    try:
+        found = await kube.get(core_path("pods", pod.namespace, pod.name))
+    except ApiError as exc:
+        if exc.status in (401, 403):
+            return None  # not allowed to look (an older chart's RBAC): assume it lives
+        raise
+    return pod_gone(pod, found)
 
 
 async def write_lease(kube: Kube, namespace: str, name: str, record: LeaseRecord) -> LeaseRecord:
