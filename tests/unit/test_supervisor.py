@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ironflow import metrics
 from ironflow.controller import health
+from ironflow.controller.leadership import ElectionOptions
 from ironflow.controller.state import Options, Runtime
 from ironflow.controller.supervisor import Supervisor
 from ironflow.k8s.config import ClusterChoice
@@ -139,7 +140,10 @@ def test_given_failing_task_recovering_when_it_runs_long_enough_then_report_clea
 def _runtime() -> Runtime:
     options = Options(cluster=ClusterChoice(kubeconfig=None, context=None, in_cluster=False), namespaces=(),
                       operator_namespace="ops", master_key_secret="key", metrics_port=0, health_port=0,
-                      bind_address="127.0.0.1", workers=1)
+                      bind_address="127.0.0.1", workers=1,
+                      # one replica: /readyz then carries no leader-Lease line (health.py), only
+                      # what this test is about
+                      election=ElectionOptions(enabled=False))
     kube = types.SimpleNamespace(write_guard=None)
     return Runtime(options=options, kube=kube)  # type: ignore[arg-type]
 

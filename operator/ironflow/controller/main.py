@@ -9,6 +9,7 @@ refuses to start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import signal
