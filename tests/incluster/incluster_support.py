@@ -46,8 +46,8 @@ def import_image(node: Node) -> float:
     """`ctr -n k8s.io images import` of the operator image into the node's containerd; seconds taken."""
     begin = time.monotonic()
     subprocess.run(
-        ["ctr", "--address", str(node.layout.socket), "--namespace", "k8s.io", "images", "import",
-         str(image_archive())],
+        [node.runtime.tool("ctr"), "--address", str(node.layout.socket), "--namespace", "k8s.io",
+         "images", "import", str(image_archive())],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     return time.monotonic() - begin

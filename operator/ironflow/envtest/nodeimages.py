@@ -52,11 +52,11 @@ def write_images(directory: Path, busybox: Path = BUSYBOX) -> list[oci.Written]:
     ]
 
 
-def import_images(socket: Path, archives: list[Path], timeout: float = 120.0) -> None:
+def import_images(socket: Path, archives: list[Path], timeout: float = 120.0, ctr: str = "ctr") -> None:
     """`ctr -n k8s.io images import`: the CRI plugin serves the images of namespace k8s.io."""
     for archive in archives:
         subprocess.run(
-            ["ctr", "--address", str(socket), "--namespace", "k8s.io", "images", "import", str(archive)],
+            [ctr, "--address", str(socket), "--namespace", "k8s.io", "images", "import", str(archive)],
             check=True,
             capture_output=True,
             timeout=timeout,
