@@ -20,6 +20,13 @@ PYTEST_ARGS ?=
 # only, docs/node.md); NODE=0 gives the control plane alone.
 NODE ?= 1
 NODE_FLAG = $(if $(filter 1,$(NODE)),--node)
+# The node's runtime: containerd 2 (default; built from its Go module by hack/build-containerd.sh,
+# cached per version) or CONTAINERD=1.6 (Debian's package). Passed on as IRONFLOW_CONTAINERD.
+CONTAINERD ?= $(or $(IRONFLOW_CONTAINERD),2)
+export IRONFLOW_CONTAINERD := $(CONTAINERD)
+# K8S_VERSION=1.33 (a supported minor, or a full version of one): the control plane and node built
+# and started at that version (cached per version); default the newest. Table: envtest/binaries.py.
+export K8S_VERSION
 
 # The build script reuses its cache and prints the binary directory as its last stdout line.
 CP_DIR = $$(hack/build-control-plane.sh | tail -n 1)
@@ -49,11 +56,12 @@ control-plane: ## build (first time, ~10-25 min) or reuse etcd, kube-apiserver, 
 	@echo "control-plane binaries: $(CP_DIR)"
 
 .PHONY: node-deps
-node-deps: ## containerd, runc, CNI plugins, busybox-static from Debian packages (quick when installed)
+node-deps: ## runc, CNI plugins, busybox-static, containerd 1.6 (Debian packages); containerd 2 built (cached)
 	hack/install-node-deps.sh
+	$(if $(filter 1 1.6,$(CONTAINERD)),,hack/build-containerd.sh >/dev/null)
 
 .PHONY: cluster
-cluster: install $(if $(filter 1,$(NODE)),node-deps) ## start a local cluster in the background, with a real node unless NODE=0 (kubeconfig: .cluster/kubeconfig)
+cluster: install $(if $(filter 1,$(NODE)),node-deps) ## start a local cluster in the background, with a real node unless NODE=0 (K8S_VERSION=1.33, CONTAINERD=1.6 choose)
 	$(BIN)/python -m ironflow.envtest up $(NODE_FLAG) --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
 
 .PHONY: cluster-status

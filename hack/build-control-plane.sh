@@ -8,12 +8,36 @@
 # version, keeps every later run (tests, `make cluster`, CI) at start-up cost only.
 #
 # Environment:
+#   K8S_VERSION          a supported minor ("1.33": its pinned patch release) or a full version of a
+#                        supported minor ("1.33.13"); default: the newest. The table of minors and pins
+#                        is K8S_VERSIONS in operator/ironflow/envtest/binaries.py (one place).
+#   IRONFLOW_K8S_VERSION an exact version, unchecked (overrides K8S_VERSION)
 #   IRONFLOW_CACHE_DIR   cache root (default ~/.cache/ironflow)
 #   IRONFLOW_CP_DIR      where the binaries go (default $IRONFLOW_CACHE_DIR/control-plane/<versions>)
 # Prints the binary directory on stdout as its last line; progress goes to stderr.
+# `--print-version` only prints the Kubernetes version it would build.
 set -euo pipefail
 
-K8S_VERSION="${IRONFLOW_K8S_VERSION:-v1.36.3}"
+say() { printf '[control-plane] %s\n' "$*" >&2; }
+die() { printf '[control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
+
+TABLE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/operator/ironflow/envtest/binaries.py"
+pin() {  # pin 1.33 -> v1.33.13, from the table
+  sed -nE 's/^ *"'"${1//./\\.}"'": "(v1\.[0-9]+\.[0-9]+)",.*/\1/p' "$TABLE"
+}
+resolve_k8s() {
+  local wanted="${1#v}" minor
+  [ -n "$wanted" ] || wanted="$(sed -nE 's/^DEFAULT_K8S_MINOR = "([0-9.]+)".*/\1/p' "$TABLE")"
+  minor="$(echo "$wanted" | cut -d. -f1-2)"
+  [[ "$wanted" =~ ^1\.[0-9]+(\.[0-9]+)?$ ]] && [ -n "$(pin "$minor")" ] || die "K8S_VERSION=$1 is not a supported Kubernetes version; supported minors: $(sed -nE 's/^ *"(1\.[0-9]+)": .*/\1/p' "$TABLE" | xargs)"
+  if [ "$wanted" = "$minor" ]; then pin "$minor"; else echo "v$wanted"; fi
+}
+if [ -n "${IRONFLOW_K8S_VERSION:-}" ]; then
+  K8S_VERSION="$IRONFLOW_K8S_VERSION"
+else
+  K8S_VERSION="$(resolve_k8s "${K8S_VERSION:-}")"
+fi
+if [ "${1:-}" = --print-version ]; then echo "$K8S_VERSION"; exit 0; fi
 ETCD_VERSION="${IRONFLOW_ETCD_VERSION:-v3.6.8}"
 HELM_VERSION="${IRONFLOW_HELM_VERSION:-v3.21.4}"
 CRICTL_VERSION="${IRONFLOW_CRICTL_VERSION:-v1.37.0}"
@@ -22,9 +46,6 @@ CACHE="${IRONFLOW_CACHE_DIR:-$HOME/.cache/ironflow}"
 KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}_crictl-${CRICTL_VERSION}"
 OUT="${IRONFLOW_CP_DIR:-$CACHE/control-plane/$KEY}"
 BINARIES=(etcd kube-apiserver kube-controller-manager kubectl helm kubelet kube-scheduler kube-proxy crictl)
-
-say() { printf '[control-plane] %s\n' "$*" >&2; }
-die() { printf '[control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
 
 complete() {
   local b
