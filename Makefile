@@ -30,6 +30,8 @@ export K8S_VERSION
 
 # The build script reuses its cache and prints the binary directory as its last stdout line.
 CP_DIR = $$(hack/build-control-plane.sh | tail -n 1)
+# The same for containerd 2, named to the node explicitly (tests run with a scratch HOME).
+CONTAINERD_ENV = $(if $(filter 1 1.6,$(CONTAINERD)),,export IRONFLOW_CONTAINERD_DIR="$$(hack/build-containerd.sh | tail -n 1)";)
 PYTEST_CLUSTER = $(if $(KUBECONFIG_TEST),--kubeconfig $(KUBECONFIG_TEST))
 
 # pytest exit code 5 means "no tests collected": for us that is always a mistake, say so.
@@ -62,7 +64,7 @@ node-deps: ## runc, CNI plugins, busybox-static, containerd 1.6 (Debian packages
 
 .PHONY: cluster
 cluster: install $(if $(filter 1,$(NODE)),node-deps) ## start a local cluster in the background, with a real node unless NODE=0 (K8S_VERSION=1.33, CONTAINERD=1.6 choose)
-	$(BIN)/python -m ironflow.envtest up $(NODE_FLAG) --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
+	$(if $(filter 1,$(NODE)),$(CONTAINERD_ENV)) $(BIN)/python -m ironflow.envtest up $(NODE_FLAG) --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
 
 .PHONY: cluster-status
 cluster-status: install ## is the local control plane running and ready?
@@ -135,14 +137,14 @@ lock: ## re-pin requirements/operator.lock (hashes) from pyproject.toml's depend
 # (CI=true) a node test that cannot run fails instead of skipping.
 .PHONY: node
 node: install control-plane node-deps ## tests on a real node: pods run, their processes print what they received
-	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
+	export IRONFLOW_CP_DIR="$(CP_DIR)"; $(CONTAINERD_ENV) \
 	$(call pytest,tests/node -m node $(PYTEST_ARGS))
 
 # The chart installed with helm on the node, running the image `make image` built: in-cluster
 # credentials, self-managed webhook certificates, fail-over, an upgrade under load (docs/install.md).
 .PHONY: incluster
 incluster: install control-plane node-deps image ## helm install on the real node: the operator image in pods, HA, upgrade under load
-	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
+	export IRONFLOW_CP_DIR="$(CP_DIR)"; $(CONTAINERD_ENV) \
 	$(call pytest,tests/incluster -m node $(PYTEST_ARGS))
 
 .PHONY: test
@@ -151,7 +153,7 @@ test: install control-plane lint typecheck imports crds-check chart-lint unit in
 
 .PHONY: run
 run: install $(if $(filter 1,$(NODE)),node-deps) ## the operator in the foreground: local cluster with a node + dev key, or KUBECONFIG=PATH make run
-	BIN=$(BIN) CLUSTER_DIR=$(CLUSTER_DIR) NODE=$(NODE) hack/run.sh $(RUN_ARGS)
+	$(if $(filter 1,$(NODE)),$(CONTAINERD_ENV)) BIN=$(BIN) CLUSTER_DIR=$(CLUSTER_DIR) NODE=$(NODE) hack/run.sh $(RUN_ARGS)
 
 .PHONY: chart-lint
 chart-lint: control-plane ## helm lint --strict charts/ironflow

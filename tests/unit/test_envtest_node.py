@@ -181,3 +181,12 @@ def test_given_node_network_then_only_the_kubernetes_service_is_translated_and_n
     assert chains[nodenet.INPUT_CHAIN][-1] == ["-j", "DROP"]  # pods reach no other host service
     assert chains[nodenet.FORWARD_CHAIN] == [["!", "-o", BRIDGE, "-j", "DROP"]]
     assert {chain for _, _, chain in nodenet.JUMPS} == set(chains)
+
+
+def test_given_a_scratch_home_then_containerd_2_is_still_looked_up_in_the_accounts_build_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # what the test sessions do
+    chosen = select({})
+    assert chosen.bin_dir is not None and tmp_path not in chosen.bin_dir.parents
+    assert chosen.bin_dir.parts[-2:] == ("containerd", CONTAINERD_VERSION)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,9 +78,14 @@ class Runtime:
 
 
 def default_dir(environ: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
-    """The build script's default output directory (same cache root, same key)."""
+    """The build script's default output directory (same cache root, same key).
+
+    The account's home from the password database, not $HOME: test sessions point HOME at a
+    scratch directory, and the build cache is the machine's, not the session's.
+    """
     env = os.environ if environ is None else environ
-    cache = env.get("IRONFLOW_CACHE_DIR") or str((home or Path.home()) / ".cache" / "ironflow")
+    home = home or Path(pwd.getpwuid(os.getuid()).pw_dir)
+    cache = env.get("IRONFLOW_CACHE_DIR") or str(home / ".cache" / "ironflow")
     return Path(cache) / "containerd" / CONTAINERD_VERSION
 
 
