@@ -12,6 +12,8 @@
 #                        supported minor ("1.33.13"); default: the newest. The table of minors and pins
 #                        is K8S_VERSIONS in operator/ironflow/envtest/binaries.py (one place).
 #   IRONFLOW_K8S_VERSION an exact version, unchecked (overrides K8S_VERSION)
+#   IRONFLOW_CP_NODE=0   build the control plane only (no kubelet, kube-scheduler, kube-proxy,
+#                        crictl): enough for the integration and e2e tests, about half the time
 #   IRONFLOW_CACHE_DIR   cache root (default ~/.cache/ironflow)
 #   IRONFLOW_CP_DIR      where the binaries go (default $IRONFLOW_CACHE_DIR/control-plane/<versions>)
 # Prints the binary directory on stdout as its last line; progress goes to stderr.
@@ -45,7 +47,9 @@ CRICTL_VERSION="${IRONFLOW_CRICTL_VERSION:-v1.37.0}"
 CACHE="${IRONFLOW_CACHE_DIR:-$HOME/.cache/ironflow}"
 KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}_crictl-${CRICTL_VERSION}"
 OUT="${IRONFLOW_CP_DIR:-$CACHE/control-plane/$KEY}"
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl helm kubelet kube-scheduler kube-proxy crictl)
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl helm)
+NODE_BINARIES=(kube-scheduler kubelet kube-proxy crictl)
+[ "${IRONFLOW_CP_NODE:-1}" = 0 ] || BINARIES+=("${NODE_BINARIES[@]}")
 
 complete() {
   local b
@@ -138,6 +142,7 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   VFLAGS="$VFLAGS -X $p.gitCommit=module-${K8S_VERSION} -X $p.gitTreeState=clean -X $p.buildDate=${DATE}"
 done
 for b in kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy; do
+  [[ " ${BINARIES[*]} " == *" $b "* ]] || continue
   [ -x "$OUT/$b" ] || build "$KDIR" "$OUT/$b" "k8s.io/kubernetes/cmd/$b" "$VFLAGS"
 done
 
@@ -164,10 +169,12 @@ printf 'module ironflow.local/helm\ngo 1.26.0\nrequire helm.sh/helm/v3 %s\n' "$H
   "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 
 # --- crictl: the node harness talks CRI through it (sandboxes cleanup, image import checks) ---
+if [[ " ${BINARIES[*]} " == *" crictl "* ]]; then
 CDIR="$WORK/crictl"; mkdir -p "$CDIR"
 printf 'module ironflow.local/crictl\ngo 1.26.0\nrequire sigs.k8s.io/cri-tools %s\n' "$CRICTL_VERSION" >"$CDIR/go.mod"
 [ -x "$OUT/crictl" ] || build "$CDIR" "$OUT/crictl" "sigs.k8s.io/cri-tools/cmd/crictl" \
   "-X sigs.k8s.io/cri-tools/pkg/version.Version=${CRICTL_VERSION}"
+fi
 
 complete || die "build finished but binaries are missing in $OUT"
 printf '%s\n' "$K8S_VERSION" >"$OUT/VERSION"
