@@ -24,16 +24,27 @@ set -euo pipefail
 say() { printf '[control-plane] %s\n' "$*" >&2; }
 die() { printf '[control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
 
-TABLE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/operator/ironflow/envtest/binaries.py"
-pin() {  # pin 1.33 -> v1.33.13, from the table
-  sed -nE 's/^ *"'"${1//./\\.}"'": "(v1\.[0-9]+\.[0-9]+)",.*/\1/p' "$TABLE"
-}
-resolve_k8s() {
-  local wanted="${1#v}" minor
-  [ -n "$wanted" ] || wanted="$(sed -nE 's/^DEFAULT_K8S_MINOR = "([0-9.]+)".*/\1/p' "$TABLE")"
-  minor="$(echo "$wanted" | cut -d. -f1-2)"
-  [[ "$wanted" =~ ^1\.[0-9]+(\.[0-9]+)?$ ]] && [ -n "$(pin "$minor")" ] || die "K8S_VERSION=$1 is not a supported Kubernetes version; supported minors: $(sed -nE 's/^ *"(1\.[0-9]+)": .*/\1/p' "$TABLE" | xargs)"
-  if [ "$wanted" = "$minor" ]; then pin "$minor"; else echo "v$wanted"; fi
+# Pure bash (no sed, no dirname): the version is resolved before any tool is known to exist.
+HERE="${BASH_SOURCE[0]%/*}"; [ "$HERE" != "${BASH_SOURCE[0]}" ] || HERE=.
+TABLE="$HERE/../operator/ironflow/envtest/binaries.py"
+declare -A PINS=()
+DEFAULT_MINOR=""
+while IFS= read -r line; do
+  if [[ "$line" =~ ^\ *\"(1\.[0-9]+)\":\ \"(v1\.[0-9]+\.[0-9]+)\", ]]; then
+    PINS[${BASH_REMATCH[1]}]="${BASH_REMATCH[2]}"
+  elif [[ "$line" =~ ^DEFAULT_K8S_MINOR\ =\ \"([0-9.]+)\" ]]; then
+    DEFAULT_MINOR="${BASH_REMATCH[1]}"
+  fi
+done <"$TABLE"
+resolve_k8s() {  # 1.33 -> its pin; 1.33.2 -> v1.33.2; empty -> the default minor's pin
+  local wanted="${1#v}" minor supported
+  [ -n "$wanted" ] || wanted="$DEFAULT_MINOR"
+  minor="${wanted%.*}"; [[ "$wanted" =~ ^1\.[0-9]+$ ]] && minor="$wanted"
+  if ! [[ "$wanted" =~ ^1\.[0-9]+(\.[0-9]+)?$ ]] || [ -z "${PINS[$minor]:-}" ]; then
+    supported="$(printf '%s\n' "${!PINS[@]}" | sort -V | tr '\n' ' ')"
+    die "K8S_VERSION=$1 is not a supported Kubernetes version; supported minors: ${supported% }"
+  fi
+  if [ "$wanted" = "$minor" ]; then echo "${PINS[$minor]}"; else echo "v$wanted"; fi
 }
 if [ -n "${IRONFLOW_K8S_VERSION:-}" ]; then
   K8S_VERSION="$IRONFLOW_K8S_VERSION"
