@@ -100,6 +100,18 @@ export GOFLAGS="-mod=mod -buildvcs=false"
 export CGO_ENABLED=0
 mkdir -p "$OUT" "$GOMODCACHE" "$GOCACHE"
 
+# etcd, helm and crictl do not depend on the Kubernetes version: a second version (K8S_VERSION=1.33)
+# copies them from another version's cache with the same pins instead of building them again.
+for b in etcd helm crictl; do
+  [ -x "$OUT/$b" ] && continue
+  for other in "${OUT%/*}"/k8s-*_etcd-"${ETCD_VERSION}"_helm-"${HELM_VERSION}"_crictl-"${CRICTL_VERSION}"; do
+    if [ "$other" != "$OUT" ] && [ -x "$other/$b" ]; then
+      cp "$other/$b" "$OUT/$b.tmp" && mv "$OUT/$b.tmp" "$OUT/$b" && say "reused $b from $other"
+      break
+    fi
+  done
+done
+
 PROXY="$(go env GOPROXY | cut -d, -f1)"
 if [ "$PROXY" != "off" ] && [ "$PROXY" != "direct" ]; then
   curl -fsS -m 20 -o /dev/null "$PROXY/k8s.io/kubernetes/@v/${K8S_VERSION}.info" \
