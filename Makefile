@@ -20,9 +20,18 @@ PYTEST_ARGS ?=
 # only, docs/node.md); NODE=0 gives the control plane alone.
 NODE ?= 1
 NODE_FLAG = $(if $(filter 1,$(NODE)),--node)
+# The node's runtime: containerd 2 (default; built from its Go module by hack/build-containerd.sh,
+# cached per version) or CONTAINERD=1.6 (Debian's package). Passed on as IRONFLOW_CONTAINERD.
+CONTAINERD ?= $(or $(IRONFLOW_CONTAINERD),2)
+export IRONFLOW_CONTAINERD := $(CONTAINERD)
+# K8S_VERSION=1.33 (a supported minor, or a full version of one): the control plane and node built
+# and started at that version (cached per version); default the newest. Table: envtest/binaries.py.
+export K8S_VERSION
 
 # The build script reuses its cache and prints the binary directory as its last stdout line.
 CP_DIR = $$(hack/build-control-plane.sh | tail -n 1)
+# The same for containerd 2, named to the node explicitly (tests run with a scratch HOME).
+CONTAINERD_ENV = $(if $(filter 1 1.6,$(CONTAINERD)),,export IRONFLOW_CONTAINERD_DIR="$$(hack/build-containerd.sh | tail -n 1)";)
 PYTEST_CLUSTER = $(if $(KUBECONFIG_TEST),--kubeconfig $(KUBECONFIG_TEST))
 
 # pytest exit code 5 means "no tests collected": for us that is always a mistake, say so.
@@ -49,12 +58,13 @@ control-plane: ## build (first time, ~10-25 min) or reuse etcd, kube-apiserver, 
 	@echo "control-plane binaries: $(CP_DIR)"
 
 .PHONY: node-deps
-node-deps: ## containerd, runc, CNI plugins, busybox-static from Debian packages (quick when installed)
+node-deps: ## runc, CNI plugins, busybox-static, containerd 1.6 (Debian packages); containerd 2 built (cached)
 	hack/install-node-deps.sh
+	$(if $(filter 1 1.6,$(CONTAINERD)),,hack/build-containerd.sh >/dev/null)
 
 .PHONY: cluster
-cluster: install $(if $(filter 1,$(NODE)),node-deps) ## start a local cluster in the background, with a real node unless NODE=0 (kubeconfig: .cluster/kubeconfig)
-	$(BIN)/python -m ironflow.envtest up $(NODE_FLAG) --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
+cluster: install $(if $(filter 1,$(NODE)),node-deps) ## start a local cluster in the background, with a real node unless NODE=0 (K8S_VERSION=1.33, CONTAINERD=1.6 choose)
+	$(if $(filter 1,$(NODE)),$(CONTAINERD_ENV)) $(BIN)/python -m ironflow.envtest up $(NODE_FLAG) --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
 
 .PHONY: cluster-status
 cluster-status: install ## is the local control plane running and ready?
@@ -104,6 +114,18 @@ integration: install control-plane ## integration tests on a real API server sta
 
 # The release version is written once, in pyproject.toml; the image tag, the chart (make manifests)
 # and the package all come from it (tests/unit/test_version.py checks every copy).
+# The API-facing suite: what every supported Kubernetes version must pass (docs/install.md):
+# CRDs with their validation, the webhook over TLS with its match conditions, projection, rollouts.
+# `K8S_VERSION=1.33 make integration-api` runs it on the oldest supported version; for that the
+# node's binaries are not needed (IRONFLOW_CP_NODE=0 builds the control plane alone).
+API_SUITE = tests/integration/test_crds.py tests/integration/test_webhook_admission.py \
+	tests/integration/test_operator_lifecycle.py tests/integration/test_rollouts.py
+
+.PHONY: integration-api
+integration-api: install ## the API-facing integration tests (any K8S_VERSION; control plane built without node parts)
+	export IRONFLOW_CP_DIR="$$(IRONFLOW_CP_NODE=0 hack/build-control-plane.sh | tail -n 1)"; \
+	$(call pytest,$(API_SUITE) -m integration $(PYTEST_CLUSTER) $(PYTEST_ARGS))
+
 IMAGE_VERSION := $(shell sed -nE 's/^version = "([^"]+)"/\1/p' pyproject.toml | head -n1)
 IMAGE ?= ghcr.io/ironflow/ironflow-operator:$(IMAGE_VERSION)
 IMAGE_ARCHIVE ?= .build/ironflow-operator-$(IMAGE_VERSION).oci.tar
@@ -148,7 +170,7 @@ lock: ## re-pin requirements/operator.lock (hashes) from pyproject.toml's depend
 # (CI=true) a node test that cannot run fails instead of skipping.
 .PHONY: node
 node: install control-plane node-deps ## tests on a real node: pods run, their processes print what they received
-	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
+	export IRONFLOW_CP_DIR="$(CP_DIR)"; $(CONTAINERD_ENV) \
 	$(call pytest,tests/node -m node $(PYTEST_ARGS))
 
 # The chart installed with helm on the node, running the image `make image` built: in-cluster
@@ -158,7 +180,7 @@ node: install control-plane node-deps ## tests on a real node: pods run, their p
 PREVIOUS_RELEASE ?= 882522066eae2b7e760464205dc9ee9c84d620c8
 .PHONY: incluster
 incluster: install control-plane node-deps image ## helm install on the real node: the operator image in pods, HA, upgrade under load, upgrade from the previous release
-	export IRONFLOW_CP_DIR="$(CP_DIR)"; \
+	export IRONFLOW_CP_DIR="$(CP_DIR)"; $(CONTAINERD_ENV) \
 	previous="$$(hack/build-previous-release.sh $(PREVIOUS_RELEASE) | tail -n 1)"; \
 	export IRONFLOW_PREVIOUS_RELEASE_DIR="$$previous"; \
 	$(call pytest,tests/incluster -m node $(PYTEST_ARGS))
@@ -169,7 +191,7 @@ test: install control-plane lint typecheck imports crds-check chart-lint unit in
 
 .PHONY: run
 run: install $(if $(filter 1,$(NODE)),node-deps) ## the operator in the foreground: local cluster with a node + dev key, or KUBECONFIG=PATH make run
-	BIN=$(BIN) CLUSTER_DIR=$(CLUSTER_DIR) NODE=$(NODE) hack/run.sh $(RUN_ARGS)
+	$(if $(filter 1,$(NODE)),$(CONTAINERD_ENV)) BIN=$(BIN) CLUSTER_DIR=$(CLUSTER_DIR) NODE=$(NODE) hack/run.sh $(RUN_ARGS)
 
 .PHONY: chart-lint
 chart-lint: control-plane ## helm lint --strict charts/ironflow

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from ironflow.envtest.binaries import DEFAULT_K8S_MINOR, K8S_VERSIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "hack" / "build-control-plane.sh"
 
@@ -52,6 +54,7 @@ def test_given_unreachable_module_proxy_when_building_then_it_says_so(tmp_path: 
 
 def test_given_complete_cache_when_building_then_reused_without_go(tmp_path: Path) -> None:
     pins = dict(re.findall(r'^(\w+)_VERSION="\$\{IRONFLOW_\w+:-(v[\d.]+)\}"', SCRIPT.read_text(), re.M))
+    pins["K8S"] = K8S_VERSIONS[DEFAULT_K8S_MINOR]  # the script reads the same table
     key = f"k8s-{pins['K8S']}_etcd-{pins['ETCD']}_helm-{pins['HELM']}_crictl-{pins['CRICTL']}"
     bin_dir = tmp_path / "cache" / "control-plane" / key
     bin_dir.mkdir(parents=True)
@@ -72,6 +75,7 @@ def test_given_a_build_holding_the_lock_when_a_second_starts_then_it_waits_and_r
     import fcntl
 
     pins = dict(re.findall(r'^(\w+)_VERSION="\$\{IRONFLOW_\w+:-(v[\d.]+)\}"', SCRIPT.read_text(), re.M))
+    pins["K8S"] = K8S_VERSIONS[DEFAULT_K8S_MINOR]  # the script reads the same table
     key = f"k8s-{pins['K8S']}_etcd-{pins['ETCD']}_helm-{pins['HELM']}_crictl-{pins['CRICTL']}"
     bin_dir = tmp_path / "cache" / "control-plane" / key
     bin_dir.parent.mkdir(parents=True)

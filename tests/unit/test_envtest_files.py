@@ -11,7 +11,7 @@ import yaml
 from kubernetes import config
 
 from ironflow.envtest import kubeconfig
-from ironflow.envtest.binaries import default_bin_dir, find_bin_dir
+from ironflow.envtest.binaries import K8S_VERSION, default_bin_dir, find_bin_dir
 from ironflow.envtest.components import Ports
 from ironflow.envtest.pki import CertificateAuthority
 from ironflow.envtest.processes import ProcessRecord
@@ -76,5 +76,6 @@ def test_given_home_when_default_dir_computed_then_versioned_cache_path(
     monkeypatch.delenv("IRONFLOW_CACHE_DIR", raising=False)
     # the same key as hack/build-control-plane.sh: a stale key sends `envtest up` to an empty dir
     pins = dict(re.findall(r'^(\w+)_VERSION="\$\{IRONFLOW_\w+:-(v[\d.]+)\}"', BUILD_SCRIPT.read_text(), re.M))
+    pins["K8S"] = K8S_VERSION
     key = f"k8s-{pins['K8S']}_etcd-{pins['ETCD']}_helm-{pins['HELM']}_crictl-{pins['CRICTL']}"
     assert default_bin_dir(tmp_path) == tmp_path / ".cache/ironflow/control-plane" / key

@@ -19,9 +19,9 @@ from ironflow.envtest.nodeconfig import (
     KubeletFiles,
     NodeLayout,
     cni_conflist,
-    containerd_toml,
     kubelet_config,
 )
+from ironflow.envtest.noderuntime import CONTAINERD_VERSION, Runtime, containerd_toml, select
 
 LAYOUT = NodeLayout(Path("/srv/cluster/node"))
 FILES = KubeletFiles(Path("/srv/ca.crt"), Path("/srv/k.crt"), Path("/srv/k.key"), 10250, 10248)
@@ -57,21 +57,73 @@ def test_given_cni_network_then_no_gateway_no_masquerade_and_only_a_service_cidr
     assert bridge["ipam"]["dataDir"].startswith(str(LAYOUT.root))
 
 
-def test_given_containerd_config_then_private_dirs_local_pause_and_no_negative_oom_score() -> None:
-    config = tomllib.loads(containerd_toml(LAYOUT))
+CONTAINERD_1 = Runtime(1, None)
+CONTAINERD_2 = Runtime(2, Path("/cache/containerd/v2.4.2"))
+
+
+def test_given_containerd_1_6_then_config_v2_private_dirs_local_pause_and_no_negative_oom_score() -> None:
+    config = tomllib.loads(containerd_toml(LAYOUT, CONTAINERD_1))
+    assert config["version"] == 2
     cri = config["plugins"]["io.containerd.grpc.v1.cri"]
     assert cri["restrict_oom_score_adj"] is True
     assert cri["sandbox_image"] == PAUSE_IMAGE
+    assert cri["containerd"]["snapshotter"] == "overlayfs"
     runc = cri["containerd"]["runtimes"]["runc"]["options"]
     assert runc["SystemdCgroup"] is False
-    private = [
-        config["root"],
-        config["state"],
-        config["grpc"]["address"],
-        runc["Root"],
-        cri["cni"]["conf_dir"],
-    ]
+    private = [config["root"], config["state"], config["grpc"]["address"], runc["Root"]]
+    private.append(cri["cni"]["conf_dir"])
     assert all(path.startswith(f"{LAYOUT.root}/") for path in private), private
+    assert "io.containerd.internal.v1.opt" in config["disabled_plugins"]
+
+
+def test_given_containerd_2_then_config_v3_with_cri_split_into_images_runtime_and_streaming() -> None:
+    config = tomllib.loads(containerd_toml(LAYOUT, CONTAINERD_2))
+    assert config["version"] == 3
+    plugins = config["plugins"]
+    images, runtime = plugins["io.containerd.cri.v1.images"], plugins["io.containerd.cri.v1.runtime"]
+    # 2.x reads these only in their new places: a v2-style key here would be silently ignored
+    assert runtime["restrict_oom_score_adj"] is True
+    assert (runtime["disable_apparmor"], runtime["netns_mounts_under_state_dir"]) == (True, True)
+    assert images["pinned_images"] == {"sandbox": PAUSE_IMAGE}
+    assert images["snapshotter"] == "overlayfs"
+    assert set(plugins["io.containerd.grpc.v1.cri"]) == {"stream_server_address", "stream_server_port"}
+    assert plugins["io.containerd.grpc.v1.cri"]["stream_server_address"] == "127.0.0.1"
+    runc = runtime["containerd"]["runtimes"]["runc"]
+    assert (runc["runtime_type"], runc["options"]["SystemdCgroup"]) == ("io.containerd.runc.v2", False)
+    assert runtime["cni"]["bin_dirs"] == ["/usr/lib/cni"]
+    private = [config["root"], config["state"], config["grpc"]["address"], runc["options"]["Root"]]
+    private.append(runtime["cni"]["conf_dir"])
+    assert all(path.startswith(f"{LAYOUT.root}/") for path in private), private
+    # NRI would create /var/run/nri/nri.sock, outside the node directory
+    assert {"io.containerd.nri.v1.nri", "io.containerd.internal.v1.opt"} <= set(config["disabled_plugins"])
+
+
+def test_given_no_choice_then_containerd_2_from_the_build_cache_else_debian_1_6_on_request(
+    tmp_path: Path,
+) -> None:
+    chosen = select({"IRONFLOW_CACHE_DIR": str(tmp_path)})
+    assert (chosen.major, chosen.bin_dir) == (2, tmp_path / "containerd" / CONTAINERD_VERSION)
+    assert select({"IRONFLOW_CONTAINERD": "2", "IRONFLOW_CONTAINERD_DIR": "/x"}).bin_dir == Path("/x")
+    assert select({"IRONFLOW_CONTAINERD": "1.6"}) == Runtime(1, None)
+    assert select({"IRONFLOW_CONTAINERD": "1"}) == Runtime(1, None)
+    with pytest.raises(ValueError, match=r"IRONFLOW_CONTAINERD='1\.7'"):
+        select({"IRONFLOW_CONTAINERD": "1.7"})
+
+
+def test_given_containerd_2_then_its_own_binaries_and_shim_come_first_on_path() -> None:
+    assert CONTAINERD_2.tool("ctr") == "/cache/containerd/v2.4.2/ctr"
+    assert CONTAINERD_2.env({"PATH": "/usr/bin"})["PATH"] == "/cache/containerd/v2.4.2:/usr/bin"
+    assert CONTAINERD_1.tool("ctr") == "ctr"
+    assert CONTAINERD_1.env({"PATH": "/usr/bin"})["PATH"] == "/usr/bin"
+    reason = CONTAINERD_2.unavailable_reason()
+    assert reason is not None and "hack/build-containerd.sh" in reason
+
+
+def test_given_a_node_dir_then_the_runtime_it_started_with_is_read_back_for_cleanup(tmp_path: Path) -> None:
+    layout = NodeLayout(tmp_path)
+    assert Runtime.load(layout) == CONTAINERD_1  # a directory from before the choice existed
+    CONTAINERD_2.save(layout)
+    assert Runtime.load(layout) == CONTAINERD_2
 
 
 def test_given_proxy_variables_when_a_component_is_spawned_then_none_reaches_it(
@@ -129,3 +181,12 @@ def test_given_node_network_then_only_the_kubernetes_service_is_translated_and_n
     assert chains[nodenet.INPUT_CHAIN][-1] == ["-j", "DROP"]  # pods reach no other host service
     assert chains[nodenet.FORWARD_CHAIN] == [["!", "-o", BRIDGE, "-j", "DROP"]]
     assert {chain for _, _, chain in nodenet.JUMPS} == set(chains)
+
+
+def test_given_a_scratch_home_then_containerd_2_is_still_looked_up_in_the_accounts_build_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # what the test sessions do
+    chosen = select({})
+    assert chosen.bin_dir is not None and tmp_path not in chosen.bin_dir.parents
+    assert chosen.bin_dir.parts[-2:] == ("containerd", CONTAINERD_VERSION)

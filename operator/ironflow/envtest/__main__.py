@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from ironflow.envtest import nodeimages, processes
+from ironflow.envtest import nodeimages, noderuntime, processes
 from ironflow.envtest.binaries import find_bin_dir
 from ironflow.envtest.components import Layout
 from ironflow.envtest.controlplane import ControlPlane, stop_recorded
@@ -155,7 +155,7 @@ def import_image(directory: Path, archives: list[Path]) -> int:
             print(f"envtest: {archive} does not exist (make image writes it)", file=sys.stderr)
             return 2
         try:
-            out = nodeimages.import_archive(node.socket, archive)
+            out = nodeimages.import_archive(node.socket, archive, ctr=noderuntime.Runtime.load(node).tool("ctr"))
         except subprocess.CalledProcessError as error:
             print(f"envtest: ctr could not import {archive}: {error.stderr.strip()}", file=sys.stderr)
             return 1

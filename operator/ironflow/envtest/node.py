@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ironflow.envtest import kubeconfig, nodeconfig, nodeimages, nodenet, processes
+from ironflow.envtest import kubeconfig, nodeconfig, nodeimages, nodenet, noderuntime, processes
 from ironflow.envtest.binaries import NODE_REQUIRED, missing
 from ironflow.envtest.components import Layout
 from ironflow.envtest.nodecleanup import clean_leftovers, clean_node
 from ironflow.envtest.nodeconfig import NODE_NAME, KubeletFiles, NodeLayout
 from ironflow.envtest.nodehost import MachineRecord, absent_outside_dirs, create_cgroup_root, read_sysctls
 from ironflow.envtest.nodehost import unavailable_reason as machine_reason
+from ironflow.envtest.noderuntime import Runtime
 from ironflow.envtest.pki import CertificateAuthority
 from ironflow.envtest.ports import free_ports
 from ironflow.envtest.readiness import Prober, http_ok, wait_until
@@ -56,9 +57,14 @@ class NodeState:
         return cls(records, {str(k): float(v) for k, v in data.get("timings", {}).items()})
 
 
-def unavailable_reason(bin_dir: Path) -> str | None:
-    """Why no node can start here (one line), or None."""
+def unavailable_reason(bin_dir: Path, runtime: Runtime | None = None) -> str | None:
+    """Why no node can start here (one line), or None; `runtime` defaults to `noderuntime.select()`."""
     reason = machine_reason()
+    if reason is None:
+        try:
+            reason = (runtime or noderuntime.select()).unavailable_reason()
+        except ValueError as error:
+            reason = str(error)
     if reason is None and missing(bin_dir, NODE_REQUIRED):
         reason = f"{', '.join(missing(bin_dir, NODE_REQUIRED))} not in {bin_dir}: run make control-plane"
     return reason
@@ -77,17 +83,25 @@ class Node:
     """`start()` after the control plane is ready; `stop()` before it stops."""
 
     def __init__(
-        self, cluster_dir: Path, bin_dir: Path, server: str, *, die_with_parent: bool, timeout: float = 180.0
+        self,
+        cluster_dir: Path,
+        bin_dir: Path,
+        server: str,
+        *,
+        die_with_parent: bool,
+        timeout: float = 180.0,
+        runtime: Runtime | None = None,
     ) -> None:
         self.cluster = Layout(cluster_dir.resolve())
         self.layout = NodeLayout(self.cluster.root / "node")
         self.bin_dir, self.server = bin_dir, server
         self.die_with_parent, self.timeout = die_with_parent, timeout
+        self.runtime = runtime or noderuntime.select()  # ValueError: a bad IRONFLOW_CONTAINERD
         self.timings: dict[str, float] = {}
         self._started: list[tuple[subprocess.Popen[bytes], processes.ProcessRecord]] = []
 
     def start(self) -> None:
-        reason = unavailable_reason(self.bin_dir)
+        reason = unavailable_reason(self.bin_dir, self.runtime)
         if reason is not None:
             raise NodeUnavailable(f"no node on this machine: {reason}")
         try:
@@ -114,9 +128,11 @@ class Node:
     def _admin_kubectl(self) -> list[str]:
         return admin_kubectl(self.bin_dir, self.cluster)
 
-    def _spawn(self, name: str, argv: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen[bytes], Path]:
         log = self.layout.log(name)
-        proc, record = processes.spawn(name, argv, log, die_with_parent=self.die_with_parent)
+        proc, record = processes.spawn(name, argv, log, die_with_parent=self.die_with_parent, env=env)
         self._started.append((proc, record))
         NodeState(tuple(r for _, r in self._started), self.timings).save(self.layout.state)
         return proc, log
@@ -152,21 +168,24 @@ class Node:
         MachineRecord(str(self.layout.root), read_sysctls(), absent_outside_dirs()).save()
         shutil.rmtree(self.layout.root, ignore_errors=True)
         files = self._certificates()
-        nodeconfig.write_configs(self.layout, files)
+        nodeconfig.write_configs(self.layout, files, noderuntime.containerd_toml(self.layout, self.runtime))
+        self.runtime.save(self.layout)
         archives = [w.path for w in nodeimages.write_images(self.layout.images)]
         self.timings["files"] = time.monotonic() - begin  # leftovers, certificates, configs, images
-        containerd = self._spawn("containerd", ["containerd", "--config", str(self.layout.containerd_config)])
-        sock = str(self.layout.socket)
+        containerd = self._spawn(
+            "containerd",
+            [self.runtime.tool("containerd"), "--config", str(self.layout.containerd_config)],
+            self.runtime.env(),
+        )
+        version = [self.runtime.tool("ctr"), "--address", str(self.layout.socket), "version"]
         self.timings["containerd"] = wait_until(
-            lambda: (
-                subprocess.run(["ctr", "--address", sock, "version"], capture_output=True).returncode == 0
-            ),
+            lambda: subprocess.run(version, capture_output=True).returncode == 0,
             self.timeout,
             "containerd",
             watch=[containerd],
         )
         imported = time.monotonic()
-        nodeimages.import_images(self.layout.socket, archives)
+        nodeimages.import_images(self.layout.socket, archives, ctr=self.runtime.tool("ctr"))
         self.timings["image-import"] = time.monotonic() - imported
         create_cgroup_root()
         network = time.monotonic()

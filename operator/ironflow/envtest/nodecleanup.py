@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ironflow.envtest import nodehost, nodenet, processes
 from ironflow.envtest.nodeconfig import BRIDGE, NODE_NAME, NodeLayout
+from ironflow.envtest.noderuntime import Runtime
 from ironflow.envtest.readiness import ComponentFailed, wait_until
 
 _SHORT = 30.0
@@ -61,11 +62,13 @@ def _ensure_containerd(layout: NodeLayout, running: bool) -> subprocess.Popen[by
     """containerd again on the same state when it died, so CRI can remove what it created."""
     if running or not layout.containerd_config.exists():
         return None
+    runtime = Runtime.load(layout)
     proc, _ = processes.spawn(
         "containerd-cleanup",
-        ["containerd", "--config", str(layout.containerd_config)],
+        [runtime.tool("containerd"), "--config", str(layout.containerd_config)],
         layout.log("containerd"),
         die_with_parent=True,
+        env=runtime.env(),
     )
     try:
         wait_until(
@@ -87,7 +90,8 @@ def _crictl(layout: NodeLayout, bin_dir: Path, *args: str) -> subprocess.Complet
 
 
 def _crictl_ok(layout: NodeLayout) -> bool:
-    return _run(["ctr", "--address", str(layout.socket), "version"], 5).returncode == 0
+    ctr = Runtime.load(layout).tool("ctr")
+    return _run([ctr, "--address", str(layout.socket), "version"], 5).returncode == 0
 
 
 def remove_sandboxes(layout: NodeLayout, bin_dir: Path) -> None:

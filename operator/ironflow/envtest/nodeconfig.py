@@ -51,6 +51,10 @@ class NodeLayout:
         return self.root / "containerd.toml"
 
     @property
+    def runtime_record(self) -> Path:
+        return self.root / "runtime.json"  # which containerd (noderuntime.Runtime)
+
+    @property
     def socket(self) -> Path:
         return self.root / "containerd.sock"
 
@@ -91,49 +95,6 @@ class NodeLayout:
 
     def log(self, component: str) -> Path:
         return self.root / f"{component}.log"
-
-
-def _toml_string(value: str) -> str:
-    return json.dumps(value)  # a JSON string is a valid TOML basic string
-
-
-def containerd_toml(layout: NodeLayout) -> str:
-    """containerd 1.6 (config version 2) on a private root, state, socket, runc root and CNI dirs."""
-    cri = 'plugins."io.containerd.grpc.v1.cri"'
-    return f"""version = 2
-root = {_toml_string(str(layout.containerd_root))}
-state = {_toml_string(str(layout.containerd_state))}
-# plugins that would reach outside the node directory (/opt) or that this machine cannot use
-disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"]
-
-[grpc]
-  address = {_toml_string(str(layout.socket))}
-
-[metrics]
-  address = ""
-
-[{cri}]
-  sandbox_image = {_toml_string(PAUSE_IMAGE)}
-  # root here lacks CAP_SYS_RESOURCE: a negative oom_score_adj (Guaranteed pods) fails the sandbox
-  restrict_oom_score_adj = true
-  disable_apparmor = true
-  netns_mounts_under_state_dir = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  [{cri}.containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [{cri}.containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [{cri}.containerd.runtimes.runc.options]
-        SystemdCgroup = false  # no systemd here; the kubelet uses cgroupfs too
-        Root = {_toml_string(str(layout.runc_root))}
-  [{cri}.cni]
-    bin_dir = {_toml_string(str(CNI_BIN_DIR))}
-    conf_dir = {_toml_string(str(layout.cni_conf_dir))}
-"""
 
 
 def cni_conflist(layout: NodeLayout) -> dict[str, Any]:
@@ -201,7 +162,7 @@ def kubelet_config(layout: NodeLayout, files: KubeletFiles) -> dict[str, Any]:
         "containerRuntimeEndpoint": f"unix://{layout.socket}",
         "imageServiceEndpoint": f"unix://{layout.socket}",
         "failCgroupV1": False,  # this machine has cgroup v1 only
-        "cgroupDriver": "cgroupfs",  # containerd 1.6 cannot tell the kubelet its driver
+        "cgroupDriver": "cgroupfs",  # 1.6 cannot tell the kubelet its driver; 2.x tells cgroupfs
         "cgroupRoot": CGROUP_ROOT,
         "cgroupsPerQOS": True,
         "failSwapOn": False,
@@ -222,9 +183,9 @@ def kubelet_config(layout: NodeLayout, files: KubeletFiles) -> dict[str, Any]:
     }
 
 
-def write_configs(layout: NodeLayout, files: KubeletFiles) -> None:
+def write_configs(layout: NodeLayout, files: KubeletFiles, containerd_config: str) -> None:
     layout.root.mkdir(parents=True, exist_ok=True)
-    layout.containerd_config.write_text(containerd_toml(layout))
+    layout.containerd_config.write_text(containerd_config)
     layout.cni_conf_dir.mkdir(parents=True, exist_ok=True)
     (layout.cni_conf_dir / "10-ironflow.conflist").write_text(json.dumps(cni_conflist(layout), indent=2))
     layout.kubelet_config.write_text(yaml.safe_dump(kubelet_config(layout, files), sort_keys=False))

@@ -65,7 +65,7 @@ def unavailable_reason() -> str | None:
         return "needs root (containerd, runc, cgroups, mounts and a bridge)"
     if not cgroup_hierarchies():
         return "no cgroup file system mounted under /sys/fs/cgroup"
-    for tool in ("containerd", "containerd-shim-runc-v2", "ctr", "runc", "ip"):
+    for tool in ("runc", "ip"):  # containerd itself: noderuntime.Runtime.unavailable_reason
         if shutil.which(tool) is None:
             return f"{tool} not found: run hack/install-node-deps.sh"
     if not (Path("/usr/lib/cni/bridge").exists() and Path("/bin/busybox").exists()):

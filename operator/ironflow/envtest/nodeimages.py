@@ -52,17 +52,18 @@ def write_images(directory: Path, busybox: Path = BUSYBOX) -> list[oci.Written]:
     ]
 
 
-def import_images(socket: Path, archives: list[Path], timeout: float = 120.0) -> None:
+def import_images(socket: Path, archives: list[Path], timeout: float = 120.0, ctr: str = "ctr") -> None:
     """`ctr -n k8s.io images import`: the CRI plugin serves the images of namespace k8s.io."""
     for archive in archives:
-        import_archive(socket, archive, timeout)
+        import_archive(socket, archive, timeout, ctr)
 
 
-def import_archive(socket: Path, archive: Path, timeout: float = 300.0) -> str:
+def import_archive(socket: Path, archive: Path, timeout: float = 300.0, ctr: str = "ctr") -> str:
     """One archive into the node's containerd, whose socket is `<cluster dir>/node/containerd.sock`
-    (not /run/containerd/containerd.sock: the node runs its own containerd); ctr's output."""
+    (not /run/containerd/containerd.sock: the node runs its own containerd), with the `ctr` of the
+    containerd the node runs; ctr's output."""
     done = subprocess.run(
-        ["ctr", "--address", str(socket), "--namespace", "k8s.io", "images", "import", str(archive)],
+        [ctr, "--address", str(socket), "--namespace", "k8s.io", "images", "import", str(archive)],
         check=True,
         capture_output=True,
         text=True,
