@@ -150,12 +150,13 @@ def import_image(directory: Path, archives: list[Path]) -> int:
     if not _node_running(Layout(directory.resolve())) or not node.socket.exists():
         print(f"envtest: no node running in {directory} (make cluster starts one)", file=sys.stderr)
         return 1
+    ctr = noderuntime.Runtime.load(node).tool("ctr")  # the ctr of the containerd the node runs
     for archive in archives:
         if not archive.is_file():
             print(f"envtest: {archive} does not exist (make image writes it)", file=sys.stderr)
             return 2
         try:
-            out = nodeimages.import_archive(node.socket, archive, ctr=noderuntime.Runtime.load(node).tool("ctr"))
+            out = nodeimages.import_archive(node.socket, archive, ctr=ctr)
         except subprocess.CalledProcessError as error:
             print(f"envtest: ctr could not import {archive}: {error.stderr.strip()}", file=sys.stderr)
             return 1
