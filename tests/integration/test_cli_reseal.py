@@ -1,4 +1,4 @@
-"""`ironflow secret reseal` against the real API server and operator (issue 10.3, 10.4, 10.7): a whole
+"""`ironflow secret reseal` against the real API server and operator: a whole
 rotation without plaintext input (rotate -> reseal resources and files -> nothing on the old key ->
 retire -> values still project), the writer role required, and the canary scan of the reseal path.
 """

@@ -1,4 +1,4 @@
-"""`ironflow secret unseal --master-key-file FILE`: disaster recovery, offline (issue 10.5).
+"""`ironflow secret unseal --master-key-file FILE`: disaster recovery, offline.
 
 For the day the cluster is gone and only the backed-up master key and the sealed strings (from
 Git) are left. No cluster is contacted. The plaintext goes to stdout, which must not be a
