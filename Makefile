@@ -70,6 +70,10 @@ crds: install control-plane ## regenerate crds/ (hack/gen-crds.py), then its cop
 	$(BIN)/python hack/gen-crds.py crds
 	HELM="$(CP_DIR)/helm" $(BIN)/python hack/gen-manifests.py
 
+.PHONY: reference
+reference: install ## regenerate the tables of docs/reference.md and charts/ironflow/README.md (fields from crds/, values from the chart's schema)
+	$(BIN)/python hack/gen-reference.py
+
 .PHONY: manifests
 manifests: install control-plane ## regenerate manifests/ from the chart (hack/gen-manifests.py)
 	HELM="$(CP_DIR)/helm" $(BIN)/python hack/gen-manifests.py
