@@ -78,7 +78,8 @@ def values_table(schema: dict[str, Any], values: dict[str, Any]) -> str:
     """One row per value the chart reads: the schema's type and description, values.yaml's default."""
     rows = ["| value | type | default | description |", "| --- | --- | --- | --- |"]
     for path, node, default in _leaves(schema, [], values):
-        text = node.get("description", "") + (f" One of: {', '.join(node['enum'])}." if "enum" in node else "")
+        allowed = f" One of: {', '.join(node['enum'])}." if "enum" in node else ""
+        text = node.get("description", "") + allowed
         rows.append(f"| `{path}` | {_type(node)} | {_default(default)} | {_cell(text)} |")
     return "\n".join(rows)
 
@@ -118,7 +119,8 @@ def crd_table(crd: dict[str, Any]) -> str:
     rows = ["| field | type | description | limits |", "| --- | --- | --- | --- |"]
     for part in ("spec", "status"):
         for path, node in _fields(schema[part], part):
-            rows.append(f"| `{path}` | {_type(node)} | {_cell(node.get('description', ''))} | {_limits(node)} |")
+            text = _cell(node.get("description", ""))
+            rows.append(f"| `{path}` | {_type(node)} | {text} | {_limits(node)} |")
     return "\n".join(rows)
 
 

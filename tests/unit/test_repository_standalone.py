@@ -33,7 +33,8 @@ def tracked_files() -> list[Path]:
         out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
         return [ROOT / name for name in out.decode().split("\0") if name]
     except (OSError, subprocess.CalledProcessError):
-        return [p for p in ROOT.rglob("*") if p.is_file() and not SKIPPED_DIRS & set(p.relative_to(ROOT).parts)
+        return [p for p in ROOT.rglob("*") if p.is_file()
+                and not SKIPPED_DIRS & set(p.relative_to(ROOT).parts)
                 and not any(part.endswith(".egg-info") for part in p.parts)]
 
 
@@ -47,7 +48,7 @@ def _text(path: Path) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def test_given_every_tracked_file_when_scanned_then_no_tracker_machine_or_outside_note_is_referenced() -> None:
+def test_given_every_tracked_file_when_scanned_then_no_tracker_machine_or_outside_note_is_named() -> None:
     found = []
     for path in tracked_files():
         if path.resolve() == THIS:
@@ -136,7 +137,7 @@ def broken_links(path: Path, root: Path = ROOT) -> list[str]:
     return problems
 
 
-def test_given_readme_docs_and_examples_when_links_followed_then_each_resolves_inside_the_repository() -> None:
+def test_given_readme_docs_and_examples_when_links_followed_then_each_resolves_inside_the_repo() -> None:
     files = markdown_files()
     assert ROOT / "README.md" in files and ROOT / "docs" / "reference.md" in files
     problems = [problem for path in files for problem in broken_links(path)]
