@@ -3,7 +3,8 @@
 The safety rule: code and tests talk to the cluster they started or to one named on purpose.
 So nothing here ever reaches for in-cluster credentials unless asked (`--in-cluster`, which the
 manifests pass), and only the CLI may use kubectl's default file, because a person typing
-`ironflow` expects that (unlike kubectl, a KUBECONFIG list is not merged: see docs/cli.md). The operator and the tests never read `~/.kube/config`.
+`ironflow` expects that (unlike kubectl, a KUBECONFIG list is not merged: see docs/cli.md).
+The operator and the tests never read `~/.kube/config`.
 """
 
 from __future__ import annotations
