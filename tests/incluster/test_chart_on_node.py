@@ -53,6 +53,9 @@ LEASE_DURATION, RETRY_PERIOD = 15.0, 2.0  # the chart's defaults (values.yaml le
 # of this install starts there (an uninstall before it sees its stopping pods refused by RBAC
 # already removed, which says nothing about the chart's RBAC).
 INSTALLED_AT: dict[str, int] = {}
+# The CLI's home for this module's master key: a new key is a new signer, which a home that pinned
+# the old one rightly refuses (a fresh `release` fixture gets a fresh key and home).
+CLI_HOME: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,8 @@ def release(cluster: Cluster, node: Node, helm: Helm) -> Iterator[Helm]:
     its master key. At the end the release and the namespace are removed, whatever the tests did."""
     TIMINGS.append(f"operator image imported in {import_image(node):.1f}s")
     cluster.kubectl("create", "namespace", NAMESPACE)
-    key = ironflow(cluster, "keygen").strip()
+    CLI_HOME["user"] = f"cli-chart-{uuid.uuid4().hex[:6]}"
+    key = ironflow(cluster, "keygen", user=CLI_HOME["user"]).strip()
     cluster.kubectl(
         "create", "secret", "generic", "ironflow-master-key", "-n", NAMESPACE,
         f"--from-literal=IRONFLOW_MASTER_KEY={key}",
@@ -143,7 +147,8 @@ def with_value(cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, env
     """The environment holding DB_PASSWORD = CANARY, set with `ironflow secret set` as a user would
     (once: a later test finds it projected already) and projected into the Secret `app`."""
     if "DB_PASSWORD" not in _projected(k8s_api, environment):
-        ironflow(cluster, "secret", "set", "DB_PASSWORD", "--env", environment, "-", input=CANARY)
+        ironflow(cluster, "secret", "set", "DB_PASSWORD", "--env", environment, "-", input=CANARY,
+                 user=CLI_HOME["user"])  # fmt: skip
     eventually(
         lambda: "DB_PASSWORD" in _projected(k8s_api, environment),
         timeout=90,
