@@ -80,6 +80,10 @@ crds: install control-plane ## regenerate crds/ (hack/gen-crds.py), then its cop
 	$(BIN)/python hack/gen-crds.py crds
 	HELM="$(CP_DIR)/helm" $(BIN)/python hack/gen-manifests.py
 
+.PHONY: reference
+reference: install ## regenerate the tables of docs/reference.md and charts/ironflow/README.md (fields from crds/, values from the chart's schema)
+	$(BIN)/python hack/gen-reference.py
+
 .PHONY: manifests
 manifests: install control-plane ## regenerate manifests/ from the chart (hack/gen-manifests.py)
 	HELM="$(CP_DIR)/helm" $(BIN)/python hack/gen-manifests.py
@@ -103,9 +107,13 @@ typecheck: install ## mypy --strict on the package
 imports: install ## import-linter layering contracts
 	$(BIN)/lint-imports
 
+# Unit tests run in random order (pytest-random-order; the seed is printed at the top of the run):
+# reproduce an order with PYTEST_ARGS="--random-order-seed=N", or ask for file order with UNIT_ORDER=.
+UNIT_ORDER ?= --random-order
+
 .PHONY: unit
-unit: install ## unit tests (no cluster)
-	$(call pytest,tests/unit -m "not integration and not e2e" $(PYTEST_ARGS))
+unit: install ## unit tests (no cluster), in random order with the seed printed
+	$(call pytest,tests/unit -m "not integration and not e2e" $(UNIT_ORDER) $(PYTEST_ARGS))
 
 .PHONY: integration
 integration: install control-plane ## integration tests on a real API server started by the fixtures

@@ -2,7 +2,7 @@
 
 For each N (`--count 2000 10000` by default, `--quick` for N = 200), a fresh embedded control
 plane per product (audit log on) runs Ironflow's phases (operator_bench.py) and then the peer's
-(peer_bench.py); the side-by-side tables, the goals of issue 14, the admission table and the
+(peer_bench.py); the side-by-side tables, the performance goals, the admission table and the
 capacity model go into docs/benchmarks.md between its markers (bench_report.py), the raw results
 into a JSON file beside the tables' source for anyone re-deriving them. The peer binary comes
 from hack/build-sealed-secrets.sh (`--peer-dir`, passed by the Makefile).

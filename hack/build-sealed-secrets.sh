@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Bitnami Sealed Secrets controller (the benchmark peer of issue 14) from its published
+# Builds the Bitnami Sealed Secrets controller (the benchmark peer) from its published
 # Go module at a pinned version, into a cache outside the repo; `make bench` runs it beside
 # Ironflow on the same embedded control plane.
 #
-# Why this way (measured facts, /work/shared/peer-bench-facts.md): since v0.40.0 the module's
+# Why this way (checked against the module proxy when the version was pinned): since v0.40.0 the module's
 # go.mod says github.com/bitnami/sealed-secrets while the proxy serves it only as
 # github.com/bitnami-labs/sealed-secrets, so `go install ...@v0.40.0` fails; the module is
 # downloaded, copied to a scratch dir and built there as the main module. Its controller reads

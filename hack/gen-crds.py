@@ -124,11 +124,14 @@ CONDITION = {
     "required": ["type", "status"],
     "properties": {
         "type": {"type": "string", "description": "Condition type; Ready is the one Ironflow sets."},
-        "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+        "status": {"type": "string", "enum": ["True", "False", "Unknown"],
+                   "description": "True when every name is projected (see reason)."},
         "reason": {"type": "string", "description": "CamelCase machine-readable reason."},
         "message": {"type": "string", "description": "Human-readable explanation; never a value."},
-        "observedGeneration": {"type": "integer", "format": "int64"},
-        "lastTransitionTime": {"type": "string", "format": "date-time"},
+        "observedGeneration": {"type": "integer", "format": "int64",
+                               "description": "The generation of the resource this condition describes."},
+        "lastTransitionTime": {"type": "string", "format": "date-time",
+                               "description": "When the status of this condition last changed."},
     },
 }
 
@@ -171,7 +174,8 @@ RESEAL_STATUS = {
         "keyId": {"type": "string", "nullable": True, "description": "The key values were re-sealed for."},
         "resealed": {"type": "integer", "description": "Values re-sealed for the current key."},
         "skipped": {"type": "integer", "description": "Values left as they were (current, or failed)."},
-        "resealedNames": {"type": "array", "items": {"type": "string"}},
+        "resealedNames": {"type": "array", "items": {"type": "string"},
+                          "description": "The names whose values were re-sealed."},
         "failed": {
             "type": "array",
             "items": {"type": "string"},
@@ -188,11 +192,18 @@ def status_schema(
         "type": "object",
         "description": "Observed state, written by the operator. Holds facts about names, never values.",
         "properties": {
-            "observedGeneration": {"type": "integer", "format": "int64"},
+            "observedGeneration": {
+                "type": "integer",
+                "format": "int64",
+                "description": "The generation of the spec this status describes; older than "
+                "metadata.generation means the last change is not handled yet.",
+            },
             "nameCount": {"type": "integer", "description": f"How many {noun} names this resource defines."},
-            "mode": {"type": "string", "description": "keyed, dev (no master key) or invalid-key."},
+            "mode": {"type": "string", "description": "The operator's master-key mode when it wrote this "
+                     "status: keyed, dev (no master key, --dev-mode), no-key or invalid-key."},
             "conditions": {
                 "type": "array",
+                "description": "The Ready condition (reason and message say why not).",
                 "items": CONDITION,
                 "x-kubernetes-list-type": "map",
                 "x-kubernetes-list-map-keys": ["type"],

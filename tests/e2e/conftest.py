@@ -70,9 +70,24 @@ def fresh_cluster(cluster: Cluster) -> None:
     remove_dev_webhook_registration(cluster)
 
 
+def _operator_namespace_terminating(cluster: Cluster) -> bool:
+    found = cluster.kubectl("get", "namespace", OPERATOR_NAMESPACE, "-o",
+                            "jsonpath={.metadata.deletionTimestamp}", check=False)  # fmt: skip
+    return found.returncode == 0 and bool(found.stdout.strip())
+
+
+def _operator_namespace_gone(cluster: Cluster) -> bool:
+    return cluster.kubectl("get", "namespace", OPERATOR_NAMESPACE, check=False).returncode != 0
+
+
 @pytest.fixture(scope="module")
 def installed(cluster: Cluster, crds: list[str], cert_manager_crds: None) -> Iterator[str]:
-    """`kubectl apply -f manifests/ -R`, as a user runs it (client-side apply, file order)."""
+    """`kubectl apply -f manifests/ -R`, as a user runs it (client-side apply, file order).
+
+    Removed afterwards, the operator namespace included, and only once that namespace is gone does
+    the next install start: a namespace still terminating refuses every object applied into it."""
+    eventually(lambda: not _operator_namespace_terminating(cluster), timeout=180,
+               what=f"namespace {OPERATOR_NAMESPACE} of an earlier install gone")  # fmt: skip
     remove_dev_webhook_registration(cluster)
     result = cluster.kubectl("apply", "-f", str(MANIFESTS), "-R", check=False)
     assert result.returncode == 0, f"kubectl apply -f manifests/ -R failed:\n{result.stdout}\n{result.stderr}"
@@ -95,3 +110,5 @@ def installed(cluster: Cluster, crds: list[str], cert_manager_crds: None) -> Ite
         check=False,
         timeout=120,
     )
+    eventually(lambda: _operator_namespace_gone(cluster), timeout=180,
+               what=f"namespace {OPERATOR_NAMESPACE} deleted")  # fmt: skip

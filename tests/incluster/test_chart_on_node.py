@@ -10,6 +10,7 @@ operator -> Secret -> webhook -> kubelet -> the container's environment.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -49,6 +50,13 @@ MIN_PODS, MAX_PODS, PACE = 100, 200, 0.15  # declaring pods created during the u
 SERVICE_ACCOUNT_USER = f"system:serviceaccount:{NAMESPACE}:{DEPLOYMENT}"
 DECLARES = {"ironflow.io/secrets": "DB_PASSWORD"}
 LEASE_DURATION, RETRY_PERIOD = 15.0, 2.0  # the chart's defaults (values.yaml leaderElection)
+# How many audit records existed when the current release was installed: what the operator asked
+# of this install starts there (an uninstall before it sees its stopping pods refused by RBAC
+# already removed, which says nothing about the chart's RBAC).
+INSTALLED_AT: dict[str, int] = {}
+# The CLI's home for this module's master key: a new key is a new signer, which a home that pinned
+# the old one rightly refuses (a fresh `release` fixture gets a fresh key and home).
+CLI_HOME: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -58,28 +66,70 @@ def helm(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Helm:
 
 
 @pytest.fixture(scope="module")
-def installed(cluster: Cluster, node: Node, helm: Helm) -> Iterator[Helm]:
-    """The chart installed as docs/install.md says, both operator pods Ready; uninstalled after."""
+def release(cluster: Cluster, node: Node, helm: Helm) -> Iterator[Helm]:
+    """What every install of this module shares: the image on the node, the operator namespace and
+    its master key. At the end the release and the namespace are removed, whatever the tests did."""
     TIMINGS.append(f"operator image imported in {import_image(node):.1f}s")
     cluster.kubectl("create", "namespace", NAMESPACE)
-    key = ironflow(cluster, "keygen").strip()
+    CLI_HOME["user"] = f"cli-chart-{uuid.uuid4().hex[:6]}"
+    key = ironflow(cluster, "keygen", user=CLI_HOME["user"]).strip()
     cluster.kubectl(
         "create", "secret", "generic", "ironflow-master-key", "-n", NAMESPACE,
         f"--from-literal=IRONFLOW_MASTER_KEY={key}",
     )  # fmt: skip
-    begin = time.monotonic()
-    helm("install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--set", "image.pullPolicy=Never")
-    wait_operator_ready(cluster)
-    TIMINGS.append(f"helm install -> 2 operator pods Ready in {time.monotonic() - begin:.1f}s")
     try:
         yield helm
     finally:
         uninstalled(cluster, helm)
 
 
+def _working(cluster: Cluster) -> bool:
+    """A current pod leads, and the webhook configuration trusts the CA in the serving Secret.
+
+    Both lag the pods' readiness after a re-install over what an uninstall keeps (docs/install.md,
+    Uninstalling): the Lease of the removed pods must expire before a new leader is elected, and
+    only a leader puts the kept CA into the freshly created configuration (up to the Lease
+    duration, during which declaring pods are refused with x509 errors)."""
+    holder = lease_holder(cluster).split("_", 1)[0]
+    if holder not in {p["metadata"]["name"] for p in operator_pods(cluster)}:
+        return False
+    config = cluster.kubectl("get", "mutatingwebhookconfiguration", "ironflow-pod-declarations", "-o", "json",
+                             check=False)  # fmt: skip
+    ca = cluster.kubectl("get", "secret", "ironflow-webhook-tls", "-n", NAMESPACE, "-o",
+                         "jsonpath={.data.ca\\.crt}", check=False).stdout.strip()  # fmt: skip
+    if config.returncode != 0 or not ca:
+        return False
+    bundles = [(w["clientConfig"].get("caBundle") or "") for w in json.loads(config.stdout)["webhooks"]]
+    return all(base64.b64decode(ca) in base64.b64decode(bundle) for bundle in bundles)
+
+
+@pytest.fixture
+def installed(cluster: Cluster, release: Helm) -> Helm:
+    """The chart installed as docs/install.md says and working (pods Ready, a current leader, the
+    webhook trusted), before every test: installed once per module, and again after a test that
+    uninstalled it (tests run in any order)."""
+    begin = time.monotonic()
+    fresh = RELEASE not in release("list", "--namespace", NAMESPACE, "--short").split()
+    if fresh:
+        # pods of an uninstalled release keep running through their preStop sleep, and their calls
+        # are refused once the RBAC is gone: let them finish before this install's record starts
+        eventually(lambda: not operator_pods(cluster, terminating=True), timeout=120,
+                   what="the pods of an earlier install gone")  # fmt: skip
+        assert cluster.audit is not None, "the RBAC proof needs the session's own control plane"
+        INSTALLED_AT["audit"] = len(cluster.audit.events())
+        release("install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--set", "image.pullPolicy=Never")
+    wait_operator_ready(cluster)  # also after a test that replaced or scaled the pods
+    eventually(lambda: _working(cluster), timeout=LEASE_DURATION + 60,
+               what="a current leader and the webhook trusted")  # fmt: skip
+    if fresh:
+        took = time.monotonic() - begin
+        TIMINGS.append(f"helm install -> 2 operator pods Ready and leading in {took:.1f}s")
+    return release
+
+
 @pytest.fixture(scope="module")
-def environment(cluster: Cluster, k8s_api: client.ApiClient, installed: Helm) -> Iterator[str]:
-    """One environment for the whole module: the value set in the first test must survive the rest."""
+def environment(cluster: Cluster, k8s_api: client.ApiClient, release: Helm) -> Iterator[str]:
+    """One environment for the whole module: a value set in it must survive fail-over and upgrades."""
     name = f"incluster-{uuid.uuid4().hex[:6]}"
     cluster.kubectl("create", "namespace", name)
     eventually(
@@ -93,8 +143,25 @@ def environment(cluster: Cluster, k8s_api: client.ApiClient, installed: Helm) ->
         cluster.kubectl("delete", "namespace", name, "--wait=false")
 
 
+@pytest.fixture
+def with_value(cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, environment: str) -> str:
+    """The environment holding DB_PASSWORD = CANARY, set with `ironflow secret set` as a user would
+    (once: a later test finds it projected already) and projected into the Secret `app`."""
+    if "DB_PASSWORD" not in _projected(k8s_api, environment):
+        ironflow(cluster, "secret", "set", "DB_PASSWORD", "--env", environment, "-", input=CANARY,
+                 user=CLI_HOME["user"])  # fmt: skip
+    eventually(
+        lambda: "DB_PASSWORD" in _projected(k8s_api, environment),
+        timeout=90,
+        what="the projected Secret app holding DB_PASSWORD",
+    )
+    # the webhook injects a name only once its status says it is projected
+    eventually(lambda: reported_ready(cluster, environment), timeout=60, what="IronflowSecret app Ready")
+    return environment
+
+
 def test_given_chart_installed_when_user_sets_a_secret_then_application_pod_prints_exactly_it(
-    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, environment: str, node: Node
+    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, with_value: str, node: Node
 ) -> None:
     # the operator runs as the chart's ServiceAccount, through the kubernetes Service
     pods = operator_pods(cluster)
@@ -102,18 +169,11 @@ def test_given_chart_installed_when_user_sets_a_secret_then_application_pod_prin
     holder = eventually(lambda: lease_holder(cluster) or None, timeout=60, what="a Lease holder")
     assert holder.split("_", 1)[0] in {p["metadata"]["name"] for p in pods}
 
-    ironflow(cluster, "secret", "set", "DB_PASSWORD", "--env", environment, "-", input=CANARY)
-    eventually(
-        lambda: "DB_PASSWORD" in _projected(k8s_api, environment),
-        timeout=90,
-        what="the projected Secret app holding DB_PASSWORD",
-    )
-    eventually(lambda: reported_ready(cluster, environment), timeout=60, what="IronflowSecret app Ready")
-    report = run(cluster, k8s_api, environment, pod("app", DECLARES))
+    report = run(cluster, k8s_api, with_value, pod(f"app-{uuid.uuid4().hex[:6]}", DECLARES))
 
     assert report.env.get("DB_PASSWORD") == CANARY
     assert cluster.audit is not None
-    events = list(cluster.audit.events(user=SERVICE_ACCOUNT_USER))
+    events = [e for e in cluster.audit.events()[INSTALLED_AT["audit"]:] if e.user == SERVICE_ACCOUNT_USER]
     assert events, "no request of the operator's ServiceAccount reached the API server"
     decision = "authorization.k8s.io/decision"
     denied = [(e.verb, e.resource, e.namespace) for e in events
@@ -153,10 +213,10 @@ def _take_over(cluster: Cluster, old: str) -> tuple[str, float]:
 
 
 def test_given_leader_killed_when_lease_expires_then_other_replica_leads_and_values_survive(
-    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, environment: str, node: Node
+    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, with_value: str, node: Node
 ) -> None:
+    environment = with_value
     before = _projected(k8s_api, environment)
-    assert "DB_PASSWORD" in before, "the first test's value is the one that must survive"
     crashed = eventually(lambda: lease_holder(cluster) or None, timeout=60, what="a Lease holder")
     # a crash: SIGKILL of the leader's process, so the Lease is not released and must expire
     os.kill(_container_pid(cluster, node, crashed.split("_", 1)[0]), signal.SIGKILL)
@@ -170,9 +230,8 @@ def test_given_leader_killed_when_lease_expires_then_other_replica_leads_and_val
     assert clean_took <= LEASE_DURATION, f"take-over after a clean stop took {clean_took:.1f}s"
 
     assert _projected(k8s_api, environment) == before  # nothing lost, nothing rewritten
-    report = run(cluster, k8s_api, environment, pod("after-failover", DECLARES))
+    report = run(cluster, k8s_api, environment, pod(f"after-failover-{uuid.uuid4().hex[:6]}", DECLARES))
     assert report.env.get("DB_PASSWORD") == CANARY
-    wait_operator_ready(cluster)  # the Deployment's replacement, before the next test
 
 
 def _pending_pod(name: str) -> dict[str, Any]:
@@ -192,8 +251,9 @@ def _injected(created: client.V1Pod) -> bool:
 
 
 def test_given_helm_upgrade_rolling_the_operator_when_pods_are_created_then_none_is_refused(
-    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, environment: str
+    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, with_value: str
 ) -> None:
+    environment = with_value  # the pods declare DB_PASSWORD: required, so it must be defined
     core = client.CoreV1Api(k8s_api)
     names_before = {p["metadata"]["name"] for p in operator_pods(cluster)}
     rolled = threading.Event()
@@ -240,8 +300,9 @@ def test_given_helm_upgrade_rolling_the_operator_when_pods_are_created_then_none
 
 
 def test_given_no_operator_replica_when_pods_are_created_then_declaring_fail_closed_and_plain_admitted(
-    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, environment: str
+    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, with_value: str
 ) -> None:
+    environment = with_value
     core = client.CoreV1Api(k8s_api)
     cluster.kubectl("scale", "deployment", DEPLOYMENT, "-n", NAMESPACE, "--replicas=0")
     try:
@@ -265,9 +326,11 @@ def test_given_no_operator_replica_when_pods_are_created_then_declaring_fail_clo
 
 
 def test_given_installed_release_when_helm_uninstall_then_what_docs_say_goes_and_the_rest_stays(
-    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, environment: str
+    cluster: Cluster, k8s_api: client.ApiClient, installed: Helm, with_value: str
 ) -> None:
+    environment = with_value  # (the next test's `installed` installs the release again)
     projected = _projected(k8s_api, environment)
+    assert "DB_PASSWORD" in projected
     installed("uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")
     # removed (docs/install.md, Uninstalling)
     assert not exists(cluster, "mutatingwebhookconfiguration", "ironflow-pod-declarations")
@@ -282,5 +345,7 @@ def test_given_installed_release_when_helm_uninstall_then_what_docs_say_goes_and
     assert exists(cluster, "ironflowsecret", "app", "-n", environment)
     assert _projected(k8s_api, environment) == projected
     # a declaring pod is now created without injection (nothing intercepts it any more)
-    made = client.CoreV1Api(k8s_api).create_namespaced_pod(environment, _pending_pod("after-uninstall"))
+    core = client.CoreV1Api(k8s_api)
+    made = core.create_namespaced_pod(environment, _pending_pod("after-uninstall"))
     assert not _injected(made)
+    core.delete_namespaced_pod("after-uninstall", environment, grace_period_seconds=0)

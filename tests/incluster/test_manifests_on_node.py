@@ -3,8 +3,8 @@
 manifests/ is `helm template` of the chart's defaults (hack/gen-manifests.py), image pull policy
 `IfNotPresent` included, so with the image imported into the node's containerd it installs with
 no change at all: namespace (restricted Pod Security), CRDs, RBAC, the Deployment's two replicas,
-self-managed webhook certificates. Runs after the chart's module (file order), which removed its
-release and namespace.
+self-managed webhook certificates. The chart's module and this one each remove their install,
+operator namespace included, before the other can start, so either may run first.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def _accepted(cluster: Cluster, manifest: str) -> bool:
     return cluster.kubectl(*create, input=manifest, check=False).returncode == 0
 
 
-DEEP_VALUE = "[" * 1000 + "1" + "]" * 1000  # the case: Python's json cannot even encode it
+DEEP_VALUE = "[" * 1000 + "1" + "]" * 1000  # the hostile case: Python's json cannot even encode it
 DEEP_CONFIG = _manifest(CONFIG, "deep", '{"values": {"OK": 1, "DEEP": ' + DEEP_VALUE + "}}")
 STRING_SECRET = _manifest(SECRET, "bad", json.dumps(STRING_SPEC))
 

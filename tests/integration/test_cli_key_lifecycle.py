@@ -1,4 +1,4 @@
-"""`ironflow key rotate | retire | backup` against the real API server and operator (issue 10.3-10.5):
+"""`ironflow key rotate | retire | backup` against the real API server and operator:
 rotation without plaintext, the count of values still on an old key, retirement refused while one
 needs it, and a backup that restores the same key.
 """

@@ -1,4 +1,4 @@
-"""`ironflow secret reseal` against the real API server and operator (issue 10.3, 10.4, 10.7): a whole
+"""`ironflow secret reseal` against the real API server and operator: a whole
 rotation without plaintext input (rotate -> reseal resources and files -> nothing on the old key ->
 retire -> values still project), the writer role required, and the canary scan of the reseal path.
 """
@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cli_support import Cli, assert_one_line_error, spec_map
 from kubernetes import client
 from operator_fixtures import (
@@ -177,7 +178,7 @@ def test_given_values_on_the_old_key_when_rotated_resealed_and_retired_then_no_p
     events = [e.message for e in core.list_namespaced_event(namespace).items if e.reason == "Resealed"]
     assert any("re-sealed 1 value(s)" in message for message in events)
     audit = cluster.audit
-    if audit is not None:
+    if audit is not None:  # without it the rest is scanned, then the test says what it missed
         projected = {"app", "other", "files"}
         reseal_requests = [
             e for e in audit.events() if e.resource == SECRETS and e.verb in ("create", "patch")
@@ -191,6 +192,8 @@ def test_given_values_on_the_old_key_when_rotated_resealed_and_retired_then_no_p
         (where, name) for name, value in canary.items() for where, text in places.items() if value in text
     ]
     assert leaks == []
+    if audit is None:
+        pytest.skip("audit log needed: external cluster (logs, Events, resources and output were scanned)")
 
 
 def test_given_an_identity_without_the_writer_role_when_it_asks_for_a_reseal_then_it_is_refused(

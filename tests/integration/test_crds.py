@@ -267,7 +267,7 @@ def _nested(levels: int) -> object:
         ({"NEG": [[-(2**53)]]}, "numbers beyond +/-9007199254740991 (2^53-1)"),
         ({"HUGE": {"f": 1e300}}, "numbers beyond +/-9007199254740991 (2^53-1)"),
         ({"DEEP": _nested(33)}, "a value is nested deeper than 32 levels"),
-        # The case: about 1000 levels, which Python's own json cannot even encode.
+        # The hostile case: about 1000 levels, which Python's own json cannot even encode.
         ('{"DEEPER": ' + "[" * 1000 + "]" * 1000 + "}", "a value is nested deeper than 32 levels"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from kubernetes import client
 from operator_fixtures import (
     Operator,
@@ -229,13 +230,14 @@ def test_given_keyed_operator_when_serving_namespace_then_sealing_key_published(
 
     data = eventually(published, what="sealing-key ConfigMap with the current key id")
     assert data["mode"] == "keyed" and data["algorithm"] == "X25519-HKDF-SHA256-AES256GCM/v1"
-    if cluster.audit is not None:
-        # The repair rides on the operator's ConfigMap watch; a deletion before that watch has
-        # started is a different case (see docs/operations.md), so delete once it runs.
-        cluster.audit.wait_for(
-            user=operator.user, verb="watch", resource="configmaps", namespace=namespace,
-            stage="ResponseStarted", timeout=30,
-        )
+    if cluster.audit is None:  # the publication was checked; the repair needs to know the watch runs
+        pytest.skip("audit log needed: external cluster")
+    # The repair rides on the operator's ConfigMap watch; a deletion before that watch has
+    # started is a different case (see docs/operations.md), so delete once it runs.
+    cluster.audit.wait_for(
+        user=operator.user, verb="watch", resource="configmaps", namespace=namespace,
+        stage="ResponseStarted", timeout=30,
+    )
     client.CoreV1Api(k8s_api).delete_namespaced_config_map("ironflow-sealing-key", namespace)
     eventually(published, what="sealing-key ConfigMap put back after deletion")
 
@@ -259,18 +261,19 @@ def test_given_namespace_glob_when_matching_namespace_appears_later_then_served(
             what="sealing key published into the namespace created after start",
         )
         apply_cr(k8s_api, SECRET, late, "app", {"A": sealed(key, late, "A", "a")})
-        # Known issue (see the session note): kopf sometimes starts the watch of a namespace that
-        # appears after start about 30 s late (seen in full-suite runs, never alone). The product
-        # behaviour asserted here is that the namespace is served at all; the delay is tracked.
+        # A known delay, not yet fixed: kopf sometimes starts the watch of a namespace that appears
+        # after start about 30 s late (seen in full-suite runs, never alone). The product behaviour
+        # asserted here is that the namespace is served at all, hence the generous timeout.
         wait_ready(k8s_api, SECRET, late, "app", timeout=90)
         assert secret_data(k8s_api, late, "app") == {"A": "a"}
         assert configmap_data(k8s_api, namespace, "ironflow-sealing-key") is None  # not matched, not served
         assert secret_data(k8s_api, namespace, "app") is None
         # kopf was handed the same set: it never even listed resources in the unmatched namespace
         # (it would have, first thing at start, had it read the exclusion as "everything but").
-        if cluster.audit is not None:
-            listed = cluster.audit.events(user=operator.user, namespace=namespace, resource="ironflowsecrets")
-            assert listed == []
+        if cluster.audit is None:
+            pytest.skip("audit log needed: external cluster")
+        listed = cluster.audit.events(user=operator.user, namespace=namespace, resource="ironflowsecrets")
+        assert listed == []
     finally:
         core.delete_namespace(late, propagation_policy="Background")
 

@@ -59,7 +59,7 @@ def test_given_rotation_with_previous_keys_when_applied_live_then_old_and_new_va
     cr = wait_ready(k8s_api, SECRET, namespace, "app", reason="UnsealFailed")
     assert cr["status"]["names"]["A"]["reason"] == "WrongKey"
     assert secret_data(k8s_api, namespace, "app") == {"A": "a-old", "B": "b-new"}
-    # the change that stranded A says so, with a count and names, never a value (issue 10.2)
+    # the change that stranded A says so, with a count and names, never a value
     warning = [line for line in operator.logs().splitlines() if "no longer accepted" in line]
     assert warning and "1 sealed value(s)" in warning[0] and f"{namespace}/app/A" in warning[0]
     assert "a-old" not in operator.logs()
@@ -106,7 +106,7 @@ def test_given_master_key_deleted_without_dev_mode_when_reconciled_then_no_maste
     cr = wait_ready(k8s_api, SECRET, namespace, "app")
     wait_ready(k8s_api, CONFIG, namespace, "app")
     assert secret_data(k8s_api, namespace, "app") == {"A": "kept"}
-    # the fault is over: no stale reason left behind in status.names (issue 10.6)
+    # the fault is over: no stale reason left behind in status.names
     assert cr["status"]["names"]["A"]["state"] == "Projected" and "reason" not in cr["status"]["names"]["A"]
 
 

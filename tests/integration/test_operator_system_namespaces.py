@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from kubernetes import client
 from operator_fixtures import Operator, configmap_data, new_key
 
@@ -30,9 +31,10 @@ def test_given_glob_matching_system_namespaces_when_served_then_no_sealing_key_p
     )
     for system in SYSTEM:
         assert configmap_data(k8s_api, system, "ironflow-sealing-key") is None, system
-    if cluster.audit is not None:
-        for system in SYSTEM:
-            events = cluster.audit.events(user=operator.user, namespace=system, resource="configmaps")
-            writes = [e for e in events if e.verb in ("create", "patch", "update")]
-            assert writes == [], system
     assert "published ironflow-sealing-key in kube-" not in operator.logs()
+    if cluster.audit is None:  # what was checked above holds; "no write was even tried" needs the log
+        pytest.skip("audit log needed: external cluster")
+    for system in SYSTEM:
+        events = cluster.audit.events(user=operator.user, namespace=system, resource="configmaps")
+        writes = [e for e in events if e.verb in ("create", "patch", "update")]
+        assert writes == [], system

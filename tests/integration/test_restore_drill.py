@@ -1,4 +1,4 @@
-"""The restore drill of docs/operations.md ("Backup and restore"), as a test (issue 10.5).
+"""The restore drill of docs/operations.md ("Backup and restore"), as a test.
 
 Back up the master key from the session's control plane with `ironflow key backup`, start a
 second, empty control plane, restore in the documented order (master-key Secret, CRDs, the

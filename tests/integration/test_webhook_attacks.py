@@ -1,4 +1,5 @@
-"""The attacks on the pod webhook from issue 13, replayed over real TLS against a running operator.
+"""The attacks on the pod webhook that docs/security.md defends against, replayed over real TLS
+against a running operator.
 
 The operator serves a glob (`<ns>*`), as a cluster-wide install does, so a namespace string that
 merely starts like a served one is not stopped by the served-namespace check: what stops each

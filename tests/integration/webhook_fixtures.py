@@ -168,7 +168,7 @@ def client_auth_flags(cluster: Cluster) -> list[str]:
 
 def start_with_webhook(op: Operator, workdir: Path) -> OperatorProcess:
     """With --dev-mode: these tests write `dev:` values without a master key (development mode is
-    explicit since issue 10.1; a test that sets a key is keyed all the same)."""
+    explicit: without the flag a missing key is NoMasterKey; a test that sets a key is keyed all the same)."""
     url = f"https://127.0.0.1:{free_ports(1)[0]}"
     return op.start(
         f"--webhook-url={url}",

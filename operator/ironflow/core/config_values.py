@@ -5,7 +5,7 @@ The API server enforces the same bounds through the ValidatingAdmissionPolicy th
 an object may predate the policy or come through a CRD installed without it, and one hostile
 value must turn into one refused name, never into a crash or a silently altered value.
 
-- `null` is refused: the API server would drop it from the map without a word (API.md).
+- `null` is refused: the API server would drop it from the map without a word (docs/reference.md).
 - Nesting is bounded (`MAX_VALUE_DEPTH`): deep documents crash JSON decoders that recurse, and
   no configuration needs them.
 - Numbers must be exact in every JSON reader: integers beyond +/-2^53 (and any number of that

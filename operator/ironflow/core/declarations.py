@@ -1,6 +1,6 @@
 """Pod annotations -> what the pod declares it gets.
 
-A pod asks for values by name, never by resource (API.md "Pods declare what they get"). The
+A pod asks for values by name, never by resource (docs/reference.md, "Pod annotations"). The
 parse is strict because a typo here is a pod that silently starts without its password: every
 malformed annotation is refused with a message that quotes the annotation and the offending
 entry, so `kubectl apply` shows the user exactly what to fix. Names are not secret, so quoting

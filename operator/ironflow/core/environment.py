@@ -1,6 +1,7 @@
 """Who defines each name in an environment, when several resources could.
 
-Names are environment-wide (API.md): pods ask for `DB_PASSWORD`, not for a resource. When two
+Names are environment-wide (docs/reference.md, "Names"): pods ask for `DB_PASSWORD`, not for a
+resource. When two
 resources of one kind define the same name, the oldest definition wins so that adding a new
 resource can never silently change what running pods get; the newer one reports the conflict.
 This module is shared by the operator (who projects what) and the webhook (where a pod's name

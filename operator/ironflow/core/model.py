@@ -108,7 +108,7 @@ class Resource:
 
 
 def config_string(value: object) -> str:
-    """A JSON string as-is, anything else as compact JSON (API.md)."""
+    """A JSON string as-is, anything else as compact JSON (docs/reference.md)."""
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

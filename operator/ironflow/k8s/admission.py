@@ -78,7 +78,7 @@ async def foreign_projections(
 ) -> set[tuple[str, str]]:
     """(kind, resource) pairs whose same-named Secret/ConfigMap exists but is not this resource's.
 
-    API.md never overwrites an object the operator does not own, so such a resource projects
+    The operator never overwrites an object it does not own, so such a resource projects
     nothing; a pod pointed at that name would read someone else's object. Only metadata is
     fetched (PartialObjectMetadata), so no Secret data enters the webhook for this check.
     """
