@@ -86,15 +86,16 @@ def markdown_files() -> list[Path]:
     return [f for f in files if f.is_file()]
 
 
-def _outside_code(text: str) -> str:
-    """The text without fenced code blocks and inline code: links there are examples, not links."""
+def _outside_code(text: str, inline: bool = False) -> str:
+    """The text without fenced code blocks and (unless `inline`) inline code: links there are
+    examples, not links. Headings keep their inline code: it is part of their anchor."""
     kept, fenced = [], False
     for line in text.splitlines():
         if FENCE.match(line):
             fenced = not fenced
             continue
         if not fenced:
-            kept.append(re.sub(r"`[^`]*`", "", line))
+            kept.append(line if inline else re.sub(r"`[^`]*`", "", line))
     return "\n".join(kept)
 
 
@@ -108,7 +109,7 @@ def slug(heading: str) -> str:
 def anchors(path: Path) -> set[str]:
     seen: dict[str, int] = {}
     out = set()
-    for line in _outside_code(path.read_text(encoding="utf-8")).splitlines():
+    for line in _outside_code(path.read_text(encoding="utf-8"), inline=True).splitlines():
         heading = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
         if heading:
             base = slug(heading.group(1))
