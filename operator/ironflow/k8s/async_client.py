@@ -137,6 +137,11 @@ class Kube:
                 current = await credentials.current()
             except KubeconfigError as exc:  # kopf retries a connection error with its backoff
                 raise aiohttp.ClientConnectionError(str(exc)) from None
+            if session.closed:
+                # kopf closed this session (a re-login after a 401) while we awaited the credential,
+                # e.g. an exec plugin's re-run. aiohttp would fail on an assertion; kopf turns this
+                # RuntimeError on a closed session into a retry with its new session.
+                raise RuntimeError("Session is closed")
             request.headers.update(current.authorization())
             response = await handler(request)
             if response.status == 401:
