@@ -360,7 +360,9 @@ VALUES_POLICY_DIR = "kubernetes-1.35"  # under crds/: the policy that needs Kube
 VALUES_POLICY_FILE = "ironflow.io_ironflowconfig-values-policy.yaml"
 
 
-def _policy(name: str, variables: list[dict[str, str]], validations: list[dict[str, str]]) -> list[dict[str, Any]]:
+def _policy(
+    name: str, variables: list[dict[str, str]], validations: list[dict[str, str]]
+) -> list[dict[str, Any]]:
     """A ValidatingAdmissionPolicy on IronflowConfig create/update, and its binding (Deny)."""
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
