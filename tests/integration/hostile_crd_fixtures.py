@@ -18,7 +18,7 @@ from ironflow.envtest.cluster import Cluster
 
 CRD_DIR = Path(__file__).resolve().parents[2] / "crds"
 POLICY_BINDING = "ironflowconfig-names.ironflow.io"
-VALUES_BINDING = "ironflowconfig-values.ironflow.io"  # only on Kubernetes 1.35 or newer (crds/kubernetes-1.35/)
+VALUES_BINDING = "ironflowconfig-values.ironflow.io"  # on Kubernetes 1.35+ only (crds/kubernetes-1.35/)
 CONFIG, SECRET = "IronflowConfig", "IronflowSecret"
 STRING_SPEC = "just-a-string"
 
