@@ -40,6 +40,11 @@ CHART = ROOT / "charts" / "ironflow"
 WEBHOOK_TEMPLATE = "templates/webhook-configuration.yaml"
 VALUES_POLICY_TEMPLATE = "templates/config-values-policy.yaml"
 VALUES_POLICY_SOURCE = Path("crds/kubernetes-1.35/ironflow.io_ironflowconfig-values-policy.yaml")
+# Named apart from the kubectl copy: Helm refuses to install over an object it did not create, so a
+# cluster where crds/kubernetes-1.35/ was applied by hand (or by the test fixtures) could not
+# `helm install`. Both copies enforce the same rules, so having both costs nothing.
+VALUES_POLICY_NAME = "ironflowconfig-values.ironflow.io"
+VALUES_POLICY_CHART_NAME = "ironflowconfig-values.helm.ironflow.io"
 VALUES_POLICY_MIN_KUBE = "1.35.0-0"  # -0: also a provider's pre-release style version (v1.35.2-eks-...)
 RELEASE, NAMESPACE = "ironflow", "ironflow-system"
 KUBE_VERSION = "1.30.0"  # the oldest the chart supports (matchConditions GA); `helm template` assumes 1.20
@@ -114,6 +119,9 @@ def values_policy_template() -> str:
     """The version-bound admission policy as a chart template: present on 1.35 or newer only."""
     body = (ROOT / VALUES_POLICY_SOURCE).read_text()
     body = "".join(line for line in body.splitlines(True) if not line.startswith("#"))
+    if body.count(f": {VALUES_POLICY_NAME}\n") != 3:  # the policy, the binding, its policyName
+        raise SystemExit(f"{VALUES_POLICY_SOURCE}: expected the name {VALUES_POLICY_NAME} three times")
+    body = body.replace(f": {VALUES_POLICY_NAME}\n", f": {VALUES_POLICY_CHART_NAME}\n")
     return (
         GENERATED.format(source=str(VALUES_POLICY_SOURCE))
         + f'{{{{- if semverCompare ">={VALUES_POLICY_MIN_KUBE}" .Capabilities.KubeVersion.Version }}}}\n'
