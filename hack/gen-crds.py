@@ -356,22 +356,14 @@ def _value_levels() -> list[dict[str, str]]:
     return levels
 
 
-def config_names_policy() -> list[dict[str, Any]]:
-    """The NAME and value rules for IronflowConfig, as CEL the API server runs at admission.
+VALUES_POLICY_DIR = "kubernetes-1.35"  # under crds/: the policy that needs Kubernetes 1.35 or newer
+VALUES_POLICY_FILE = "ironflow.io_ironflowconfig-values-policy.yaml"
 
-    Why a policy and not a CRD rule: CRD validation rules need a typed schema, and a map of
-    arbitrary JSON values has none; admission policies see the object as dynamic JSON. The value
-    rules are those of ironflow.core.config_values (null, nesting, exact numbers), which the CLI
-    and the operator apply too.
-    """
-    name = "ironflowconfig-names.ironflow.io"
-    bad = f"variables.values.filter(k, !({KEY_OK}) || size(k) > 253)"
-    nulls = "variables.values.filter(k, variables.values[k] == null)"
-    levels = _value_levels()
-    nodes = "[" + ", ".join(f"variables.{level['name']}" for level in levels[:-1]) + "].flatten()"
-    limit, float_limit = str(MAX_SAFE_INTEGER), f"{MAX_SAFE_INTEGER}.0"
-    inexact = (f"type(x) == int ? (x > {limit} || x < -{limit}) : "
-               f"(type(x) == double && (x > {float_limit} || x < -{float_limit}))")
+
+def _policy(
+    name: str, variables: list[dict[str, str]], validations: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """A ValidatingAdmissionPolicy on IronflowConfig create/update, and its binding (Deny)."""
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
@@ -388,36 +380,9 @@ def config_names_policy() -> list[dict[str, Any]]:
             },
             "variables": [
                 {"name": "values", "expression": "has(object.spec.values) ? object.spec.values : {}"},
-                *levels,
+                *variables,
             ],
-            "validations": [
-                {
-                    "expression": f"size({bad}) == 0",
-                    "messageExpression": "'spec.values: every name must be a valid Secret/ConfigMap key "
-                    "(^[-._a-zA-Z0-9]+$, not . or .., not starting with .., at most 253 characters); "
-                    "invalid: ' + "
-                    f"{bad}.join(', ')",
-                    "reason": "Invalid",
-                },
-                {
-                    "expression": f"size({nulls}) == 0",
-                    "messageExpression": "'spec.values: null is not a config value (the API server would "
-                    f"drop it); unset the name instead: ' + {nulls}.join(', ')",
-                    "reason": "Invalid",
-                },
-                {
-                    "expression": f"!variables.{levels[-1]['name']}"
-                    ".exists(x, type(x) == map || type(x) == list)",
-                    "message": f"spec.values: a value is nested deeper than {MAX_VALUE_DEPTH} levels",
-                    "reason": "Invalid",
-                },
-                {
-                    "expression": f"!{nodes}.exists(x, {inexact})",
-                    "message": f"spec.values: numbers beyond +/-{MAX_SAFE_INTEGER} (2^53-1) are not exact in "
-                    "every JSON reader; store such a number as a string",
-                    "reason": "Invalid",
-                },
-            ],
+            "validations": validations,
         },
     }
     binding = {
@@ -429,6 +394,64 @@ def config_names_policy() -> list[dict[str, Any]]:
     return [policy, binding]
 
 
+def config_names_policy() -> list[dict[str, Any]]:
+    """The NAME and null rules for IronflowConfig, as CEL the API server runs at admission.
+
+    Why a policy and not a CRD rule: CRD validation rules need a typed schema, and a map of
+    arbitrary JSON values has none; admission policies see the object as dynamic JSON. It uses
+    only CEL every supported Kubernetes version compiles, so crds/ installs everywhere.
+    """
+    bad = f"variables.values.filter(k, !({KEY_OK}) || size(k) > 253)"
+    nulls = "variables.values.filter(k, variables.values[k] == null)"
+    return _policy("ironflowconfig-names.ironflow.io", [], [
+        {
+            "expression": f"size({bad}) == 0",
+            "messageExpression": "'spec.values: every name must be a valid Secret/ConfigMap key "
+            "(^[-._a-zA-Z0-9]+$, not . or .., not starting with .., at most 253 characters); "
+            "invalid: ' + "
+            f"{bad}.join(', ')",
+            "reason": "Invalid",
+        },
+        {
+            "expression": f"size({nulls}) == 0",
+            "messageExpression": "'spec.values: null is not a config value (the API server would "
+            f"drop it); unset the name instead: ' + {nulls}.join(', ')",
+            "reason": "Invalid",
+        },
+    ])
+
+
+def config_values_policy() -> list[dict[str, Any]]:
+    """The value rules for IronflowConfig (nesting, exact numbers) of ironflow.core.config_values.
+
+    Why a policy of its own: walking nested values needs CEL's flatten() (the lists library, new
+    in Kubernetes 1.34), and an API server accepts a new expression only with the libraries of
+    the minor before it, so 1.33 and 1.34 refuse any policy that uses it. Kept apart, it is
+    installed on 1.35 or newer only (the chart checks the version; with kubectl it is a separate
+    directory); older clusters lose only the admission-time check, the CLI and the operator
+    apply the same rules themselves.
+    """
+    levels = _value_levels()
+    nodes = "[" + ", ".join(f"variables.{level['name']}" for level in levels[:-1]) + "].flatten()"
+    limit, float_limit = str(MAX_SAFE_INTEGER), f"{MAX_SAFE_INTEGER}.0"
+    inexact = (f"type(x) == int ? (x > {limit} || x < -{limit}) : "
+               f"(type(x) == double && (x > {float_limit} || x < -{float_limit}))")
+    return _policy("ironflowconfig-values.ironflow.io", levels, [
+        {
+            "expression": f"!variables.{levels[-1]['name']}"
+            ".exists(x, type(x) == map || type(x) == list)",
+            "message": f"spec.values: a value is nested deeper than {MAX_VALUE_DEPTH} levels",
+            "reason": "Invalid",
+        },
+        {
+            "expression": f"!{nodes}.exists(x, {inexact})",
+            "message": f"spec.values: numbers beyond +/-{MAX_SAFE_INTEGER} (2^53-1) are not exact in "
+            "every JSON reader; store such a number as a string",
+            "reason": "Invalid",
+        },
+    ])
+
+
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("crds")
     out.mkdir(parents=True, exist_ok=True)
@@ -438,6 +461,11 @@ def main() -> int:
         (out / fname).write_text(header + yaml.safe_dump(doc, sort_keys=False, width=100))
     (out / "ironflow.io_ironflowconfig-names-policy.yaml").write_text(
         header + yaml.safe_dump_all(config_names_policy(), sort_keys=False, width=100)
+    )
+    # Not in crds/ itself: `kubectl apply -f crds/` (no -R) must install on every supported version.
+    (out / VALUES_POLICY_DIR).mkdir(exist_ok=True)
+    (out / VALUES_POLICY_DIR / VALUES_POLICY_FILE).write_text(
+        header + yaml.safe_dump_all(config_values_policy(), sort_keys=False, width=100)
     )
     return 0
 

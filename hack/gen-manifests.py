@@ -1,6 +1,9 @@
 """Derive every packaged copy from its one source, so the chart and manifests/ cannot drift.
 
 - charts/ironflow/crds/ and manifests/crds/: byte-for-byte copies of crds/ (hack/gen-crds.py);
+- charts/ironflow/templates/config-values-policy.yaml: crds/kubernetes-1.35/'s admission policy,
+  rendered only when the cluster is Kubernetes 1.35 or newer (it needs CEL's flatten(), which
+  older API servers refuse; a chart's crds/ cannot be conditional, its templates can);
 - charts/ironflow/templates/webhook-configuration.yaml: the Python renderer's output
   (ironflow.webhook.configuration.render_configuration, service mode) with Helm expressions in
   place of the install-specific fields, so the chart registers what the operator would;
@@ -35,6 +38,14 @@ from ironflow.webhook.configuration import ClientTarget, WebhookParameters, rend
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "ironflow"
 WEBHOOK_TEMPLATE = "templates/webhook-configuration.yaml"
+VALUES_POLICY_TEMPLATE = "templates/config-values-policy.yaml"
+VALUES_POLICY_SOURCE = Path("crds/kubernetes-1.35/ironflow.io_ironflowconfig-values-policy.yaml")
+# Named apart from the kubectl copy: Helm refuses to install over an object it did not create, so a
+# cluster where crds/kubernetes-1.35/ was applied by hand (or by the test fixtures) could not
+# `helm install`. Both copies enforce the same rules, so having both costs nothing.
+VALUES_POLICY_NAME = "ironflowconfig-values.ironflow.io"
+VALUES_POLICY_CHART_NAME = "ironflowconfig-values.helm.ironflow.io"
+VALUES_POLICY_MIN_KUBE = "1.35.0-0"  # -0: also a provider's pre-release style version (v1.35.2-eks-...)
 RELEASE, NAMESPACE = "ironflow", "ironflow-system"
 KUBE_VERSION = "1.30.0"  # the oldest the chart supports (matchConditions GA); `helm template` assumes 1.20
 COPY_DIRS = (Path("manifests"), Path("manifests/crds"), Path("charts/ironflow/crds"))
@@ -104,6 +115,21 @@ def webhook_template() -> str:
     )
 
 
+def values_policy_template() -> str:
+    """The version-bound admission policy as a chart template: present on 1.35 or newer only."""
+    body = (ROOT / VALUES_POLICY_SOURCE).read_text()
+    body = "".join(line for line in body.splitlines(True) if not line.startswith("#"))
+    if body.count(f": {VALUES_POLICY_NAME}\n") != 3:  # the policy, the binding, its policyName
+        raise SystemExit(f"{VALUES_POLICY_SOURCE}: expected the name {VALUES_POLICY_NAME} three times")
+    body = body.replace(f": {VALUES_POLICY_NAME}\n", f": {VALUES_POLICY_CHART_NAME}\n")
+    return (
+        GENERATED.format(source=str(VALUES_POLICY_SOURCE))
+        + f'{{{{- if semverCompare ">={VALUES_POLICY_MIN_KUBE}" .Capabilities.KubeVersion.Version }}}}\n'
+        + body
+        + "{{- end }}\n"
+    )
+
+
 def release_version() -> str:
     return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
 
@@ -167,6 +193,7 @@ def expected(helm: str, chart: Path) -> dict[Path, str]:
         for copy in ("charts/ironflow/crds", "manifests/crds"):
             out[Path(copy) / crd.name] = crd.read_text()
     out[Path("charts/ironflow") / WEBHOOK_TEMPLATE] = webhook_template()
+    out[Path("charts/ironflow") / VALUES_POLICY_TEMPLATE] = values_policy_template()
     chart_file = (chart / "Chart.yaml").read_text()
     out[Path("charts/ironflow/Chart.yaml")] = chart_yaml(chart_file, release_version())
     for name, text in split_manifests(helm_template(helm, chart)).items():
@@ -206,6 +233,7 @@ def main() -> int:
             chart_copy = Path(tmp) / "ironflow"
             shutil.copytree(CHART, chart_copy)
             (chart_copy / WEBHOOK_TEMPLATE).write_text(webhook_template())
+            (chart_copy / VALUES_POLICY_TEMPLATE).write_text(values_policy_template())
             chart_file = chart_copy / "Chart.yaml"
             chart_file.write_text(chart_yaml(chart_file.read_text(), release_version()))
             problems = stale(expected(helm, chart_copy))
@@ -215,6 +243,7 @@ def main() -> int:
             return 1
         return 0
     (CHART / WEBHOOK_TEMPLATE).write_text(webhook_template())
+    (CHART / VALUES_POLICY_TEMPLATE).write_text(values_policy_template())
     (CHART / "Chart.yaml").write_text(chart_yaml((CHART / "Chart.yaml").read_text(), release_version()))
     want = expected(helm, CHART)
     for directory in COPY_DIRS:

@@ -50,6 +50,15 @@ k() { "$KUBECTL" --cache-dir "$KUBECTL_CACHE" "$@"; }  # KUBECONFIG is exported:
 k apply --server-side --force-conflicts -f "$ROOT/crds/" >/dev/null
 k wait --for=condition=Established --timeout=60s crd/ironflowsecrets.ironflow.io crd/ironflowconfigs.ironflow.io >/dev/null
 say "CRDs from crds/ applied"
+# The config-value policy needs CEL's flatten(), which API servers before 1.35 refuse (docs/install.md,
+# Supported Kubernetes versions): applied from 1.35 on, as the chart does.
+minor=$(k version -o json | sed -n '/"serverVersion"/,/}/s/.*"minor": "\([0-9]*\).*/\1/p' | tail -n 1)
+if [[ ${minor:-0} -ge 35 ]]; then
+  k apply --server-side --force-conflicts -f "$ROOT/crds/kubernetes-1.35/" >/dev/null
+  say "config-value admission policy from crds/kubernetes-1.35/ applied"
+else
+  say "Kubernetes 1.${minor:-?}: config-value admission policy left out (needs 1.35; the operator still refuses such values)"
+fi
 k get namespace "$OPERATOR_NAMESPACE" >/dev/null 2>&1 || k create namespace "$OPERATOR_NAMESPACE" >/dev/null
 
 if [[ $LOCAL == 1 ]] && ! k -n "$OPERATOR_NAMESPACE" get secret "$KEY_SECRET" >/dev/null 2>&1; then

@@ -18,6 +18,7 @@ from ironflow.envtest.cluster import Cluster
 
 CRD_DIR = Path(__file__).resolve().parents[2] / "crds"
 POLICY_BINDING = "ironflowconfig-names.ironflow.io"
+VALUES_BINDING = "ironflowconfig-values.ironflow.io"  # on Kubernetes 1.35+ only (crds/kubernetes-1.35/)
 CONFIG, SECRET = "IronflowConfig", "IronflowSecret"
 STRING_SPEC = "just-a-string"
 
@@ -47,14 +48,19 @@ def schemaless_crds(cluster: Cluster, crds: list[str]) -> Iterator[None]:
             "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
         }
         docs.append(doc)
+    binding = ("validatingadmissionpolicybinding", VALUES_BINDING)
+    values_bound = cluster.kubectl("get", *binding, check=False).returncode == 0
     try:
         cluster.kubectl.apply_text(yaml.safe_dump_all(docs))
-        cluster.kubectl("delete", "validatingadmissionpolicybinding", POLICY_BINDING, "--ignore-not-found")
+        cluster.kubectl("delete", "validatingadmissionpolicybinding", POLICY_BINDING, VALUES_BINDING,
+                        "--ignore-not-found")
         eventually(lambda: _accepted(cluster, DEEP_CONFIG) and _accepted(cluster, STRING_SECRET),
                    timeout=30, what="the API server to accept bodies without schema")
         yield
     finally:
         cluster.kubectl.apply(*sorted(CRD_DIR.glob("*.yaml")))
+        if values_bound:
+            cluster.kubectl.apply(*sorted((CRD_DIR / "kubernetes-1.35").glob("*.yaml")))
         eventually(lambda: not _accepted(cluster, DEEP_CONFIG) and not _accepted(cluster, STRING_SECRET),
                    timeout=30, what="crds/ enforcing again")
 
