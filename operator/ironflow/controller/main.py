@@ -26,6 +26,7 @@ from ironflow.controller import (
     health,
     kopf_decoding,
     kopf_memories,
+    kopf_namespaces,
     logs,
     masterkey,
     namespaces,
@@ -129,6 +130,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     settings = kopf.OperatorSettings()
     configure(settings, options)
     kopf_decoding.install()  # no single object's body may stop the watch of its kind
+    kopf_namespaces.install()  # a namespace created while kopf's observer starts is served too
     kopf_memories.install()  # no per-object memory kopf would keep for handlers we do not have
     try:
         await kopf.operator(clusterwide=not options.namespaces,
