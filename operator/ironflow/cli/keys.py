@@ -20,7 +20,7 @@ import click
 import yaml
 
 from ironflow.cli.errors import UserError
-from ironflow.cli.master_key_file import read_master_key_file
+from ironflow.cli.master_key_file import MASTER_KEY_FILE_OPTION, read_master_key_file
 from ironflow.cli.output import emit
 from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.cli.trust import DEFAULT_OPERATOR_NAMESPACE, OPERATOR_NAMESPACE_ENV
@@ -214,13 +214,7 @@ def key_backup(
 
 
 @key_group.command("ids")
-@click.option(
-    "--master-key-file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="the file `ironflow key backup -f` wrote, or the bare master key (64 hex characters).",
-)
+@MASTER_KEY_FILE_OPTION
 @shared_options
 @pass_session
 def key_ids(session: Session, master_key_file: str) -> None:

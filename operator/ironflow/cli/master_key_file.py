@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 import yaml
 
 from ironflow.cli.errors import UserError
@@ -25,6 +26,15 @@ from ironflow.core.keyring import (
     MalformedMasterKey,
     decode_master_key,
     parse_keyring,
+)
+
+# The one declaration of the option, for every command that reads such a file.
+MASTER_KEY_FILE_OPTION = click.option(
+    "--master-key-file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="the file `ironflow key backup -f` wrote, or the bare master key (64 hex characters).",
 )
 
 _EXPECTED = f"`ironflow key backup` output or the bare key ({MASTER_KEY_HEX_CHARS} hex characters)"

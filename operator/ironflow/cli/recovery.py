@@ -12,7 +12,7 @@ import sys
 import click
 
 from ironflow.cli.errors import UserError
-from ironflow.cli.master_key_file import read_master_key_file
+from ironflow.cli.master_key_file import MASTER_KEY_FILE_OPTION, read_master_key_file
 from ironflow.cli.output import warn
 from ironflow.core.crypto import UnsealError, unseal
 from ironflow.core.names import validate_name, validate_namespace
@@ -26,13 +26,7 @@ def to_terminal() -> bool:
 @click.argument("name")
 @click.argument("sealed", metavar="SEALED|-")
 @click.option("-e", "--env", "env", required=True, metavar="NS", help="the environment it was sealed for.")
-@click.option(
-    "--master-key-file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="the file `ironflow key backup -f` wrote, or the bare master key (64 hex characters).",
-)
+@MASTER_KEY_FILE_OPTION
 @click.option("--yes", is_flag=True, help="print the plaintext even to a terminal.")
 def secret_unseal(name: str, sealed: str, env: str, master_key_file: str, yes: bool) -> None:
     """Disaster recovery: unseal SEALED (or - for stdin) for NAME in NS with the master key, offline."""
