@@ -156,11 +156,13 @@ def import_image(directory: Path, archives: list[Path]) -> int:
             print(f"envtest: {archive} does not exist (make image writes it)", file=sys.stderr)
             return 2
         try:
-            out = nodeimages.import_archive(node.socket, archive, ctr=ctr)
+            nodeimages.import_archive(node.socket, archive, ctr=ctr)
         except subprocess.CalledProcessError as error:
             print(f"envtest: ctr could not import {archive}: {error.stderr.strip()}", file=sys.stderr)
             return 1
-        names = [line.split()[1] for line in out.splitlines() if line.startswith("unpacking ")]
+        # ctr's output differs between containerd 1.6 and 2.x: ask containerd for the names instead
+        held = nodeimages.image_names(node.socket, ctr)
+        names = [name for name in nodeimages.archive_image_names(archive) if name in held]
         print(f"envtest: imported {archive} into the node's containerd ({node.socket}, namespace k8s.io): "
               f"{', '.join(names) or 'no image name in the archive'}")
     return 0

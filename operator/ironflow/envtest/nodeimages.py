@@ -12,7 +12,9 @@ collects them (imageGCHighThresholdPercent: 100).
 
 from __future__ import annotations
 
+import json
 import subprocess
+import tarfile
 from pathlib import Path
 
 from ironflow.envtest import oci
@@ -70,3 +72,36 @@ def import_archive(socket: Path, archive: Path, timeout: float = 300.0, ctr: str
         timeout=timeout,
     )
     return done.stdout
+
+
+_NAME_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
+
+
+def archive_image_names(archive: Path) -> list[str]:
+    """The image names an archive carries: an OCI layout's index annotations (a full reference,
+    as containerd names what it imports), or a Docker archive's RepoTags. Read from the archive,
+    not from ctr's output, whose wording differs between containerd 1.6 and 2.x."""
+    with tarfile.open(archive) as tar:
+        members = {member.name.removeprefix("./"): member for member in tar.getmembers()}
+        names: list[str] = []
+        if "index.json" in members and (index := tar.extractfile(members["index.json"])) is not None:
+            for manifest in json.load(index).get("manifests") or []:
+                annotations = manifest.get("annotations") or {}
+                named = [annotations[key] for key in _NAME_ANNOTATIONS if "/" in annotations.get(key, "")]
+                names += named[:1]
+        elif "manifest.json" in members and (docker := tar.extractfile(members["manifest.json"])) is not None:
+            for entry in json.load(docker):
+                names += list(entry.get("RepoTags") or [])
+    return names
+
+
+def image_names(socket: Path, ctr: str = "ctr", timeout: float = 60.0) -> set[str]:
+    """The names of the images the node's containerd holds (namespace k8s.io)."""
+    done = subprocess.run(
+        [ctr, "--address", str(socket), "--namespace", "k8s.io", "images", "ls", "-q"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return set(done.stdout.split())
