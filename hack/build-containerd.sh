@@ -13,6 +13,9 @@
 #   IRONFLOW_CONTAINERD_DIR      where the binaries go (default $IRONFLOW_CACHE_DIR/containerd/<version>)
 # Prints the binary directory on stdout as its last line; progress goes to stderr.
 set -euo pipefail
+# shellcheck source=lib/build-lock.sh
+HERE="${BASH_SOURCE[0]%/*}"; [ "$HERE" != "${BASH_SOURCE[0]}" ] || HERE=.  # no dirname: PATH may be bare
+source "$HERE/lib/build-lock.sh"
 
 VERSION="${IRONFLOW_CONTAINERD_VERSION:-v2.4.2}"
 CACHE="${IRONFLOW_CACHE_DIR:-$HOME/.cache/ironflow}"
@@ -36,18 +39,8 @@ fi
 
 command -v go >/dev/null 2>&1 || die "Go is not installed (need go >= 1.24 on PATH)"
 
-# Same pattern as the control plane: one build per cache at a time, fast path outside the lock.
-mkdir -p "$(dirname "$OUT")"
-exec 9>"$OUT.lock"
-if ! flock -n 9; then
-  say "another build into $OUT is running; waiting for it"
-  flock 9
-fi
-if complete; then
-  say "using cached binaries in $OUT (built by the other run)"
-  echo "$OUT"
-  exit 0
-fi
+# One build into this cache at a time; the cache is checked again under the lock.
+build_lock binaries
 
 export GOMODCACHE="${IRONFLOW_GOMODCACHE:-$CACHE/go/mod}"
 export GOCACHE="${IRONFLOW_GOCACHE:-$CACHE/go/build}"

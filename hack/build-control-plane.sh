@@ -26,6 +26,8 @@ die() { printf '[control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Pure bash (no sed, no dirname): the version is resolved before any tool is known to exist.
 HERE="${BASH_SOURCE[0]%/*}"; [ "$HERE" != "${BASH_SOURCE[0]}" ] || HERE=.
+# shellcheck source=lib/build-lock.sh
+source "$HERE/lib/build-lock.sh"
 TABLE="$HERE/../operator/ironflow/envtest/binaries.py"
 declare -A PINS=()
 DEFAULT_MINOR=""
@@ -80,19 +82,8 @@ if [ "${GO_MINOR:-0}" -lt 26 ] && [ -z "${GOTOOLCHAIN:-}" ]; then
   die "Go $(go env GOVERSION) is too old for Kubernetes ${K8S_VERSION} (needs go1.26); export GOTOOLCHAIN=go1.27.3"
 fi
 
-# Two builds into one cache at once would race on the same .tmp files: serialise them. The lock
-# is taken after the fast path, so a warm cache never waits; the check repeats under the lock.
-mkdir -p "$(dirname "$OUT")"
-exec 9>"$OUT.lock"
-if ! flock -n 9; then
-  say "another build into $OUT is running; waiting for it"
-  flock 9
-fi
-if complete; then
-  say "using cached binaries in $OUT (built by the other run)"
-  echo "$OUT"
-  exit 0
-fi
+# One build into this cache at a time; the cache is checked again under the lock.
+build_lock binaries
 
 export GOMODCACHE="${IRONFLOW_GOMODCACHE:-$CACHE/go/mod}"
 export GOCACHE="${IRONFLOW_GOCACHE:-$CACHE/go/build}"

@@ -16,6 +16,9 @@
 # Prints the directory holding `controller` and `bitnami.com_sealedsecrets.yaml` as its last
 # stdout line; progress goes to stderr.
 set -euo pipefail
+# shellcheck source=lib/build-lock.sh
+HERE="${BASH_SOURCE[0]%/*}"; [ "$HERE" != "${BASH_SOURCE[0]}" ] || HERE=.  # no dirname: PATH may be bare
+source "$HERE/lib/build-lock.sh"
 
 VERSION="v0.40.0"
 MODULE="github.com/bitnami-labs/sealed-secrets"
@@ -35,18 +38,8 @@ fi
 
 command -v go >/dev/null 2>&1 || die "Go is not installed (need go >= 1.26 on PATH)"
 
-# Two builds at once would race on the same files: serialise them (checked again under the lock).
-mkdir -p "$(dirname "$OUT")"
-exec 9>"$OUT.lock"
-if ! flock -n 9; then
-  say "another build into $OUT is running; waiting for it"
-  flock 9
-fi
-if complete; then
-  say "using cached build in $OUT (built by the other run)"
-  echo "$OUT"
-  exit 0
-fi
+# One build into this cache at a time; the cache is checked again under the lock.
+build_lock build
 
 # Only the module proxy is reached, and nothing of a cluster: no in-cluster hints, no proxies.
 unset KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
