@@ -213,6 +213,10 @@ e2e: install control-plane ## end-to-end: chart and manifests/ on a real API ser
 	$(call pytest,tests/e2e -m e2e $(PYTEST_CLUSTER) $(PYTEST_ARGS))
 
 # Not part of `make test` or CI: a 2,000/10,000 run takes about an hour of a quiet machine.
+.PHONY: bench-compare
+bench-compare: install control-plane ## the operator of another revision beside this one at N = 2,000, one run -> docs/benchmarks.md (COMPARE_ARGS="--before REV")
+	IRONFLOW_CP_DIR="$(CP_DIR)" $(BIN)/python benchmarks/compare.py $(COMPARE_ARGS)
+
 .PHONY: bench
 bench: install control-plane ## Ironflow beside Sealed Secrets (built from its Go module) on the embedded control plane -> docs/benchmarks.md (BENCH_ARGS="--quick" for a smoke run)
 	peer="$$(hack/build-sealed-secrets.sh | tail -n 1)"; \

@@ -177,8 +177,11 @@ class Phases:
         }
 
 
-def run(n: int, workdir: Path, pods: int = 200) -> dict[str, Any]:
-    """Ironflow's phases over `n` resources (n/2 of each kind) on a fresh control plane."""
+def run(n: int, workdir: Path, pods: int = 200, source: Path | None = None) -> dict[str, Any]:
+    """Ironflow's phases over `n` resources (n/2 of each kind) on a fresh control plane.
+
+    `source`: the operator package's folder of another revision (compare.py); default the installed one.
+    """
     count = n // 2
     plane = ControlPlane(workdir / "cp", die_with_parent=True)
     plane.start()
@@ -191,7 +194,7 @@ def run(n: int, workdir: Path, pods: int = 200) -> dict[str, Any]:
         audit = AuditCounter(plane.audit.path, USER)
         phases = Phases(audit)
         every = poll_interval(n)
-        process = start_operator(kubeconfig, workdir / "operator.log")
+        process = start_operator(kubeconfig, workdir / "operator.log", source=source)
         try:
             cold = wait(lambda: all_current(custom, count, is_ready), 1800, "cold start", every)
             settle_writes(audit, 3 * n)
@@ -220,7 +223,9 @@ def run(n: int, workdir: Path, pods: int = 200) -> dict[str, Any]:
         url = f"https://127.0.0.1:{free_ports(1)[0]}"
         log = workdir / "operator-restart.log"
         started = time.monotonic()
-        process = start_operator(kubeconfig, log, *webhook_args(url, workdir / "webhook-certs"))
+        process = start_operator(
+            kubeconfig, log, *webhook_args(url, workdir / "webhook-certs"), source=source
+        )
         try:
             # every resource re-checked and found current: nothing to write, so time it by the log
             restart = wait(

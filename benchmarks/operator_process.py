@@ -23,8 +23,13 @@ def start_operator(
     *extra: str,
     census: Path | None = None,
     python_args: tuple[str, ...] = (),
+    source: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """The operator as a child process; with `census`, traced_operator.py writes it there."""
+    """The operator as a child process; with `census`, traced_operator.py writes it there.
+
+    `source` runs the package from another tree (its `operator/` folder put first on the path):
+    compare.py measures two revisions with one harness, so only the operator differs.
+    """
     if census is None:
         command = [str(Path(sys.executable).parent / "ironflow-operator")]
     else:
@@ -43,6 +48,8 @@ def start_operator(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_SERVICE_", "IRONFLOW_"))}
     if census is not None:
         env["IRONFLOW_CENSUS"] = str(census)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH", "")]))
     with log.open("wb") as out:
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
 
