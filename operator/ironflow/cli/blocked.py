@@ -12,17 +12,15 @@ from typing import Any, Final
 
 from ironflow.core.injection import missing_from_refusal
 from ironflow.core.injection_readiness import unprojected_from_refusal
-from ironflow.k8s.paths import segment as path_segment
 from ironflow.k8s.sync_client import SyncClient
+from ironflow.k8s.sync_workloads import list_workloads
 
 IRONFLOW_WEBHOOKS: Final = ("declarations.pods.ironflow.io", "enforcement.pods.ironflow.io", "ironflow:")
 
 
 def blocked_workloads(client: SyncClient, namespace: str | None) -> list[dict[str, Any]]:
-    path = ("/apis/apps/v1/replicasets" if namespace is None
-            else f"/apis/apps/v1/namespaces/{path_segment(namespace)}/replicasets")
     rows = []
-    for rs in client.request("GET", path).get("items") or []:
+    for rs in list_workloads(client, "replicasets", namespace):
         failure = next((c for c in (rs.get("status") or {}).get("conditions") or []
                         if c.get("type") == "ReplicaFailure" and c.get("status") == "True"), None)
         message = str((failure or {}).get("message") or "")

@@ -16,8 +16,13 @@ import click
 from ironflow.core.crypto import InvalidSealingKey, UnsealError, ValueTooLarge
 from ironflow.core.names import InvalidName, InvalidNamespace
 from ironflow.k8s.config import ClusterNotNamed
-from ironflow.k8s.paths import InvalidPathSegment
-from ironflow.k8s.sync_errors import ApiError, ClusterUnavailable, Forbidden, NamespaceNotFound
+from ironflow.k8s.sync_errors import (
+    ApiError,
+    ClusterUnavailable,
+    Forbidden,
+    InvalidPathSegment,
+    NamespaceNotFound,
+)
 
 EXIT_OK: Final = 0
 EXIT_USER: Final = 1

@@ -27,9 +27,9 @@ from ironflow.cli.trust import DEFAULT_OPERATOR_NAMESPACE, OPERATOR_NAMESPACE_EN
 from ironflow.core.key_lifecycle import KeyChange, KeyChangeRefused, retire, rotate
 from ironflow.core.keyring import MASTER_KEY_SECRET, MalformedMasterKey, generate_master_key
 from ironflow.core.outcomes import sealed_key_id
-from ironflow.k8s.paths import segment as path_segment
 from ironflow.k8s.sync_errors import Conflict, Forbidden, NotFound
 from ironflow.k8s.sync_resources import SECRETS, entries
+from ironflow.k8s.sync_secrets import read_secret, replace_secret
 
 
 def _where(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,13 +44,9 @@ def _where(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def _path(namespace: str, name: str) -> str:
-    return f"/api/v1/namespaces/{path_segment(namespace)}/secrets/{path_segment(name)}"
-
-
 def _read(session: Session, namespace: str, name: str) -> dict[str, Any]:
     try:
-        return session.api().client.request("GET", _path(namespace, name))
+        return read_secret(session.api().client, namespace, name)
     except NotFound:
         raise UserError(
             f"no Secret {name} in {namespace}: create the master key first (docs/install.md)"
@@ -73,7 +69,7 @@ def _write(session: Session, secret: dict[str, Any], change: KeyChange) -> None:
     body = {**secret, "data": data, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
     body.pop("stringData", None)
     try:
-        session.api().client.request("PUT", _path(meta["namespace"], meta["name"]), body=body)
+        replace_secret(session.api().client, body)
     except Conflict:
         raise UserError(
             f"Secret {meta['name']} changed while this ran; nothing was changed: run the command again"

@@ -12,19 +12,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
-from ironflow.core.lease import DEFAULT_LEASE_NAME, LeaseRecord, Liveness, liveness, parse_lease
-from ironflow.k8s.lease import COORDINATION
-from ironflow.k8s.paths import group_path
+from ironflow.core.lease import DEFAULT_LEASE_NAME, Liveness, liveness
 from ironflow.k8s.sync_client import SyncClient
-from ironflow.k8s.sync_errors import Forbidden, NotFound
-
-
-def read_lease_sync(client: SyncClient, namespace: str, name: str) -> LeaseRecord | None:
-    """None when there is no such Lease."""
-    try:
-        return parse_lease(client.request("GET", group_path(COORDINATION, "leases", namespace, name)))
-    except NotFound:
-        return None
+from ironflow.k8s.sync_errors import Forbidden
+from ironflow.k8s.sync_operator import read_lease
 
 
 def operator_liveness(
@@ -34,7 +25,7 @@ def operator_liveness(
     now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
 ) -> Liveness:
     try:
-        record = read_lease_sync(client, operator_namespace, lease_name)
+        record = read_lease(client, operator_namespace, lease_name)
     except Forbidden:
         return Liveness("unknown", None, None, None, None)
     return liveness(record, now())

@@ -11,15 +11,14 @@ can tell, a missing Lease means down: leader election is the default everywhere.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ironflow.cli.lease_liveness import operator_liveness
-from ironflow.k8s.paths import segment as path_segment
 from ironflow.k8s.sync_client import SyncClient
-from ironflow.k8s.sync_errors import Forbidden, NotFound
+from ironflow.k8s.sync_errors import Forbidden
+from ironflow.k8s.sync_operator import deployment_pods, pod_readyz
 
 DEPLOYMENT: Final = "ironflow-operator"  # the chart's and manifests/' name and pod label
 HEALTH_PORT_NAME: Final = "health"
@@ -59,18 +58,13 @@ def operator_alive(client: SyncClient, operator_namespace: str) -> Liveness:
 
 
 def _deployment_probe(client: SyncClient, namespace: str) -> Liveness | None:
-    ns = path_segment(namespace)
     try:
-        client.request("GET", f"/apis/apps/v1/namespaces/{ns}/deployments/{DEPLOYMENT}")
-        pods = client.request(
-            "GET", f"/api/v1/namespaces/{ns}/pods",
-            query=[("labelSelector", f"app.kubernetes.io/name={DEPLOYMENT}")],
-        ).get("items") or []
-    except NotFound:
-        return None
+        pods = deployment_pods(client, namespace, DEPLOYMENT)
     except Forbidden:
         return Liveness("unknown", f"not allowed to read the operator's Deployment or pods in {namespace}",
                         "none")
+    if pods is None:
+        return None
     if not pods:
         return Liveness("down", f"Deployment {namespace}/{DEPLOYMENT} has no pods", "pod Ready condition")
     verdicts = [_pod(client, namespace, pod) for pod in pods]
@@ -84,17 +78,12 @@ def _pod(client: SyncClient, namespace: str, pod: dict[str, Any]) -> Liveness:
     where = f"pod {namespace}/{name}"
     if status.get("phase") != "Running" or not status.get("podIP"):
         return Liveness("down", f"{where} is {status.get('phase') or 'not running'}", "pod Ready condition")
-    path = (f"/api/v1/namespaces/{path_segment(namespace)}/pods/"
-            f"http:{path_segment(name)}:{_health_port(pod)}/proxy/readyz")
-    try:
-        code, body = client.get_raw(path)
-    except Exception:
-        code, body = 0, b""
-    if code == 200:
+    answer = pod_readyz(client, namespace, name, _health_port(pod))
+    if answer.status == 200:
         return Liveness("alive", f"{where}: /readyz answered ready", "readiness endpoint")
-    if code and not _is_api_status(body):  # the operator itself answered: not ready, and why
-        text = "; ".join(body.decode("utf-8", "replace").strip().splitlines())[:400]
-        return Liveness("down", f"{where}: /readyz answered {code}: {text}", "readiness endpoint")
+    if answer.status and not answer.by_api_server:  # the operator itself answered: not ready, and why
+        text = "; ".join(answer.body.decode("utf-8", "replace").strip().splitlines())[:400]
+        return Liveness("down", f"{where}: /readyz answered {answer.status}: {text}", "readiness endpoint")
     ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
     if ready.get("status") == "True":
         return Liveness("alive", f"{where} is Ready (its readiness probe is /readyz)", "pod Ready condition")
@@ -108,15 +97,6 @@ def _health_port(pod: dict[str, Any]) -> int:
             if port.get("name") == HEALTH_PORT_NAME and port.get("containerPort"):
                 return int(port["containerPort"])
     return DEFAULT_HEALTH_PORT
-
-
-def _is_api_status(body: bytes) -> bool:
-    """An error the API server wrote (proxy refused, not allowed), as opposed to the operator's answer."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(doc, dict) and doc.get("kind") == "Status"
 
 
 PROBES: list[Probe] = [_deployment_probe]

@@ -22,8 +22,8 @@ from ironflow.cli.promote_files import effective_in_dir, secret_names_in_dir, wo
 from ironflow.cli.promote_gaps import WORKLOADS, declared_by_workloads, gaps
 from ironflow.cli.session import Session, pass_session, shared_options
 from ironflow.core.names import validate_name
-from ironflow.k8s.paths import group_path
 from ironflow.k8s.sync_resources import CONFIGS, SECRETS, IronflowApi, entries
+from ironflow.k8s.sync_workloads import list_workloads
 
 
 def _canonical(value: Any) -> str:
@@ -80,8 +80,7 @@ def _filter(names: dict[str, Any], only: tuple[str, ...], exclude: tuple[str, ..
 def _workloads(api: IronflowApi, namespace: str) -> list[tuple[str, dict[str, Any]]]:
     out: list[tuple[str, dict[str, Any]]] = []
     for plural, kind in WORKLOADS:
-        listing = api.client.request("GET", group_path("apps/v1", plural, namespace))
-        out.extend((kind, item) for item in listing.get("items") or [] if isinstance(item, dict))
+        out.extend((kind, item) for item in list_workloads(api.client, plural, namespace))
     return out
 
 

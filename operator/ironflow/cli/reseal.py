@@ -33,23 +33,24 @@ from ironflow.cli.session import ENV_VAR, Session, pass_session, shared_options
 from ironflow.core.model import API_VERSION, SECRET_KIND
 from ironflow.core.names import validate_namespace
 from ironflow.core.reseal import RESEAL_ANNOTATION, RESEAL_ONLY_LABEL, RESEAL_ONLY_PREFIX, is_reseal_only
-from ironflow.k8s.paths import group_path
 from ironflow.k8s.sync_errors import Forbidden, NotFound
+from ironflow.k8s.sync_reseal import (
+    annotate_ironflow_secret,
+    create_ironflow_secret,
+    delete_ironflow_secret,
+    read_ironflow_secret,
+)
 from ironflow.k8s.sync_resources import SECRETS, entries, mapping
 
 POLL_SECONDS = 0.2
 _WRITER = "asking the operator to re-seal needs the writer role (patch and create on ironflowsecrets)"
 
 
-def _path(namespace: str, name: str | None = None, *sub: str) -> str:
-    return group_path(API_VERSION, SECRETS.plural, namespace, name, *sub)
-
-
 def _answer(session: Session, namespace: str, name: str, nonce: str, timeout: float) -> dict[str, Any]:
     """The resource once status.reseal carries our nonce (the operator wrote the values first)."""
     deadline = time.monotonic() + timeout
     while True:
-        body = session.api().client.request("GET", _path(namespace, name))
+        body = read_ironflow_secret(session.api().client, namespace, name)
         if mapping(mapping(body.get("status")).get("reseal")).get("nonce") == nonce:
             return body
         if time.monotonic() > deadline:
@@ -80,10 +81,8 @@ def _reseal_environment(session: Session, env: str, timeout: float) -> list[dict
         if is_reseal_only(obj) or not entries(obj, SECRETS):
             continue
         nonce = secrets.token_hex(8)
-        patch = {"metadata": {"annotations": {RESEAL_ANNOTATION: nonce}}}
         try:
-            api.client.request("PATCH", _path(env, name), body=patch,
-                               content_type="application/merge-patch+json")
+            annotate_ironflow_secret(api.client, env, name, {RESEAL_ANNOTATION: nonce})
         except Forbidden:
             raise UserError(f"{_WRITER} in {env}") from None
         except NotFound:
@@ -110,7 +109,7 @@ def _temporary(
     }
     api = session.environment(namespace)
     try:
-        created = api.client.request("POST", _path(namespace), body=body)
+        created = create_ironflow_secret(api.client, namespace, body)
     except Forbidden:
         raise UserError(f"{_WRITER} in {namespace}") from None
     meta = created["metadata"]
@@ -118,8 +117,7 @@ def _temporary(
         answer = _answer(session, namespace, meta["name"], nonce, timeout)
     finally:
         with contextlib.suppress(NotFound):
-            api.client.request("DELETE", _path(namespace, meta["name"]),
-                               body={"preconditions": {"uid": meta["uid"]}})
+            delete_ironflow_secret(api.client, namespace, meta["name"], meta["uid"])
     values = {str(k): v for k, v in entries(answer, SECRETS).items() if isinstance(v, str)}
     return _row("", answer), values
 

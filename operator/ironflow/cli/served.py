@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from ironflow.cli.errors import UserError
 from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL
 from ironflow.core.sealing_key import SEALING_KEY_CONFIGMAP
-from ironflow.k8s.paths import core_path
 from ironflow.k8s.sync_errors import Forbidden
 from ironflow.k8s.sync_resources import IronflowApi, mapping
 
@@ -31,11 +30,10 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 def namespace_names(api: IronflowApi) -> list[str]:
     """Every namespace, or none when the user may not list them (a namespaced role is normal)."""
     try:
-        doc = api.client.request("GET", core_path("namespaces"))
+        found = api.list_namespaces()
     except Forbidden:
         return []
-    return [str(mapping(item.get("metadata")).get("name")) for item in doc.get("items") or []
-            if isinstance(item, dict)]
+    return [str(mapping(item.get("metadata")).get("name")) for item in found]
 
 
 def served_namespaces(api: IronflowApi) -> list[str]:

@@ -9,22 +9,15 @@ configuration deleted, admitted without their values), so `status` checks what i
 
 from __future__ import annotations
 
-import base64
-import socket
-import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
 from ironflow.core.ca_bundle import check_ca_bundle
-from ironflow.k8s.paths import segment as path_segment
 from ironflow.k8s.sync_client import SyncClient
 from ironflow.k8s.sync_errors import ClusterUnavailable, Forbidden, NotFound
+from ironflow.k8s.sync_webhook import mutating_configuration, service_endpoints, tls_handshake
 from ironflow.webhook.configuration import CONFIGURATION_NAME
-
-PATH: Final = f"/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/{CONFIGURATION_NAME}"
-PROBE_TIMEOUT: Final = 3.0
 
 State = Literal["ok", "problem", "unknown"]
 
@@ -40,7 +33,7 @@ class WebhookCheck:
 
 def check_webhook(client: SyncClient, now: datetime | None = None) -> WebhookCheck:
     try:
-        configuration = client.request("GET", PATH)
+        configuration = mutating_configuration(client, CONFIGURATION_NAME)
     except NotFound:
         return WebhookCheck("problem", f"{CONFIGURATION_NAME} is missing", [
             f"the webhook configuration {CONFIGURATION_NAME} is missing: pods that declare names are "
@@ -71,36 +64,16 @@ def check_webhook(client: SyncClient, now: datetime | None = None) -> WebhookChe
 def _reachable(client: SyncClient, config: dict[str, Any]) -> tuple[str | None, str]:
     """(None, where) when reachable, else (why not, where)."""
     if config.get("url"):
-        return _probe_url(str(config["url"]), config.get("caBundle")), str(config["url"])
+        return tls_handshake(str(config["url"]), config.get("caBundle")), str(config["url"])
     service = config.get("service") or {}
     ns, name = str(service.get("namespace", "")), str(service.get("name", ""))
     where = f"service {ns}/{name}"
     try:
-        client.request("GET", f"/api/v1/namespaces/{path_segment(ns)}/services/{path_segment(name)}")
-        slices = client.request(
-            "GET", f"/apis/discovery.k8s.io/v1/namespaces/{path_segment(ns)}/endpointslices",
-            query=[("labelSelector", f"kubernetes.io/service-name={name}")],
-        ).get("items") or []
+        endpoints = service_endpoints(client, ns, name)
     except NotFound:
         return "the Service does not exist", where
     except ClusterUnavailable:
         return None, where + " (not checked: not allowed to read it)"
-    ready = [e for s in slices for e in s.get("endpoints") or []
-             if (e.get("conditions") or {}).get("ready") is not False]
+    ready = [e for e in endpoints if (e.get("conditions") or {}).get("ready") is not False]
     return (None if ready else "the Service has no ready endpoints (is the operator running?)"), where
 
-
-def _probe_url(url: str, ca_bundle: str | None) -> str | None:
-    """A TLS handshake with the webhook's host, verified with the configuration's own CA: the part
-    of the API server's call that fails when the endpoint is down or the bundle does not match."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        return f"{url} is not an https URL"
-    try:
-        cadata = base64.b64decode(ca_bundle or "").decode() or None
-        context = ssl.create_default_context(cadata=cadata)
-        with (socket.create_connection((parts.hostname, parts.port or 443), timeout=PROBE_TIMEOUT) as raw,
-              context.wrap_socket(raw, server_hostname=parts.hostname)):
-            return None
-    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-        return " ".join(str(getattr(exc, "reason", None) or exc).split()) or type(exc).__name__

@@ -15,12 +15,12 @@ from ironflow import __version__, metrics
 from ironflow.controller.state import Runtime
 from ironflow.core.crd_versions import compare
 from ironflow.core.model import GROUP, PLURALS
-from ironflow.k8s.async_client import ApiError
+from ironflow.k8s.async_client import ApiError, group_path
 
 logger = logging.getLogger("ironflow.crds")
 CHECK_SECONDS = 300.0
 CRDS = tuple(f"{plural}.{GROUP}" for plural in PLURALS.values())
-_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+_PATH = group_path("apiextensions.k8s.io/v1", "customresourcedefinitions")
 
 
 async def check_once(runtime: Runtime, said: dict[str, str]) -> int:

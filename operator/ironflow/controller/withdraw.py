@@ -57,7 +57,7 @@ async def withdraw_unserved(runtime: Runtime) -> None:
     query = {"fieldSelector": f"metadata.name={SEALING_KEY_CONFIGMAP}",
              "labelSelector": f"{MANAGED_BY_LABEL}={MANAGED_BY}"}
     try:
-        listing = await kube.request("GET", "/api/v1/configmaps", query=query)
+        listing = await kube.request("GET", core_path("configmaps"), query=query)
     except ApiError as exc:
         if exc.status != 403:
             raise

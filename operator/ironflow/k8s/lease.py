@@ -4,7 +4,7 @@ Writes are create (fails with 409 when someone else created it first) or a full 
 the resourceVersion the decision was made on (fails with 409 when anyone wrote in between), never
 a blind patch: of two candidates racing for a free Lease, exactly one write succeeds. The
 operator's calls bypass its own leader gate (controller/leadership.py): the Lease is the one
-object a standby writes. The CLI's synchronous read is in cli/lease_liveness.py, so that this
+object a standby writes. The CLI's synchronous read is in k8s/sync_operator.py, so that this
 module (imported by the operator) stays clear of the sync client's library.
 """
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# Raised before any request when a name cannot be a path segment; named here with the errors the
+# CLI handles, so that the CLI needs nothing from the path builders.
+from ironflow.k8s.paths import InvalidPathSegment as InvalidPathSegment
+
 
 class ApiError(Exception):
     """A request the API server answered with an error; the message is the server's own words."""

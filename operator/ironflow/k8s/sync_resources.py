@@ -80,6 +80,11 @@ class IronflowApi:
             return None
         return True
 
+    def list_namespaces(self) -> list[dict[str, Any]]:
+        """Every namespace; Forbidden when the user may not list them."""
+        doc = self.client.request("GET", core_path("namespaces"))
+        return [item for item in doc.get("items") or [] if isinstance(item, dict)]
+
     def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             return self.client.request("GET", core_path("configmaps", namespace, name))
@@ -89,7 +94,7 @@ class IronflowApi:
     def list_configmaps_named(self, name: str) -> list[dict[str, Any]]:
         """Every namespace's ConfigMap of this name (needs cluster-wide list permission)."""
         doc = self.client.request(
-            "GET", "/api/v1/configmaps", query=[("fieldSelector", f"metadata.name={name}")]
+            "GET", core_path("configmaps"), query=[("fieldSelector", f"metadata.name={name}")]
         )
         return [item for item in doc.get("items", []) if isinstance(item, dict)]
 
