@@ -65,18 +65,13 @@ def deep_size(root: object, seen: set[int]) -> int:
 
 
 def _holders() -> dict[str, list[object]]:
-    from ironflow.controller import state
-
-    runtime = state.current()
-    found: dict[str, list[object]] = {
-        "cache": [runtime.cache],
-        "projected": [getattr(runtime, "projected", None)],
-        "webhook_views": [],
-        "kopf_memories": [],
-    }
+    found: dict[str, list[object]] = {"cache": [], "projected": [], "webhook_views": [], "kopf_memories": []}
     for obj in gc.get_objects():
         name = type(obj).__name__
-        if name == "CachedEnvironments":
+        if name == "Runtime" and type(obj).__module__ == "ironflow.controller.state":  # held by kopf's memo
+            found["cache"].append(vars(obj).get("cache"))
+            found["projected"].append(vars(obj).get("projected"))
+        elif name == "CachedEnvironments":
             found["webhook_views"].append(vars(obj).get("derived"))
         elif name == "ResourceMemories":
             found["kopf_memories"].append(obj)

@@ -9,6 +9,7 @@ registered on our registry, because /metrics serves this registry and not the gl
 from __future__ import annotations
 
 import platform
+from types import MappingProxyType
 from typing import Literal
 
 from prometheus_client import (
@@ -69,9 +70,6 @@ for _webhook in ("declarations", "enforcement"):  # every series from the start:
     for _outcome in ("allowed", "refused", "error"):
         ADMISSIONS.labels(webhook=_webhook, outcome=_outcome)
 
-_conditions: dict[tuple[str, str, str], tuple[str, str, str]] = {}
-_counts: dict[tuple[str, str, str], int] = {}
-
 
 def build_info() -> None:
     BUILD.labels(version=__version__, python=platform.python_version()).set(1)
@@ -82,27 +80,38 @@ def set_mode(mode: str) -> None:
         MODE.labels(mode=known).set(1 if known == mode else 0)
 
 
-def record_condition(key: tuple[str, str, str], ready: str | None, reason: str | None) -> None:
-    """Track one resource's Ready condition (None when the resource is gone).
+class ObjectCounts:
+    """The counts behind `ironflow_objects`: each resource's Ready condition as last recorded.
 
-    Counts move by one per call, so a reconcile costs the same with ten resources or ten
-    thousand; a series whose count reaches zero is removed rather than left at 0."""
-    old = _conditions.get(key)
-    new = None if ready is None or reason is None else (key[0], ready, reason)
-    if old == new:
-        return
-    if old is not None:
-        del _conditions[key]
-        _counts[old] -= 1
-        if _counts[old]:
-            OBJECTS.labels(*old).set(_counts[old])
-        else:
-            del _counts[old]
-            OBJECTS.remove(*old)
-    if new is not None:
-        _conditions[key] = new
-        _counts[new] = _counts.get(new, 0) + 1
-        OBJECTS.labels(*new).set(_counts[new])
+    One per operator runtime (controller/state.py), not per module: the gauge is process-wide,
+    the resources it counts belong to the operator that reconciles them."""
+
+    def __init__(self) -> None:
+        self._conditions: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+        self._counts: dict[tuple[str, str, str], int] = {}
+
+    def record(self, key: tuple[str, str, str], ready: str | None, reason: str | None) -> None:
+        """Track one resource's Ready condition (None when the resource is gone).
+
+        Counts move by one per call, so a reconcile costs the same with ten resources or ten
+        thousand; a series whose count reaches zero is removed rather than left at 0."""
+        old = self._conditions.get(key)
+        new = None if ready is None or reason is None else (key[0], ready, reason)
+        if old == new:
+            return
+        counts = self._counts
+        if old is not None:
+            del self._conditions[key]
+            counts[old] -= 1
+            if counts[old]:
+                OBJECTS.labels(*old).set(counts[old])
+            else:
+                del counts[old]
+                OBJECTS.remove(*old)
+        if new is not None:
+            self._conditions[key] = new
+            counts[new] = counts.get(new, 0) + 1
+            OBJECTS.labels(*new).set(counts[new])
 
 
 def record_admission(webhook: str, outcome: AdmissionOutcome, seconds: float) -> None:
@@ -111,7 +120,8 @@ def record_admission(webhook: str, outcome: AdmissionOutcome, seconds: float) ->
     ADMISSION_SECONDS.labels(webhook=webhook).observe(seconds)
 
 
-_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "info": ("_info",)}
+_SUFFIXES = MappingProxyType({"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
+                              "info": ("_info",)})
 
 
 def series_names() -> set[str]:

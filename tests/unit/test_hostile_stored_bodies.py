@@ -26,7 +26,7 @@ from test_hostile_bodies import ANY_JSON, SPEC
 from ironflow.cli import promote_files, reseal_files
 from ironflow.cli.errors import UserError
 from ironflow.cli.manifests import merge_into
-from ironflow.controller import masterkey, projector, reseal, resources, resync, rollouts, state
+from ironflow.controller import masterkey, projector, reseal, resources, resync, rollouts
 from ironflow.controller.masterkey import key_state
 from ironflow.controller.state import Options, Runtime
 from ironflow.controller.webhook_startup import CachedEnvironments
@@ -91,7 +91,6 @@ def _runtime(kube: _FakeKube) -> Runtime:
                       metrics_port=0, health_port=0, bind_address="127.0.0.1", workers=1)
     runtime = Runtime(options=options, kube=kube)  # type: ignore[arg-type]
     runtime.projected.listing_expected = False
-    state.install(runtime)
     return runtime
 
 
@@ -113,8 +112,8 @@ async def _drive(kind: Kind, body: dict[str, Any]) -> None:
     handler_kind = "secret" if kind == SECRET_KIND else "config"
     for event_type in ("ADDED", "MODIFIED"):
         event = {"type": event_type, "object": copy.deepcopy(body)}
-        await resources._on_event(kind, event, NS, "app")
-        await rollouts._on_environment_event(handler_kind, event, NS)
+        await resources._on_event(runtime, kind, event, NS, "app")
+        await rollouts._on_environment_event(runtime, handler_kind, event, NS)
     masterkey.stranded_values(runtime, {WITH_PREVIOUS.keyring.kids[-1]} if WITH_PREVIOUS.keyring else set())
     masterkey.apply(runtime, ROTATED)  # a key removed: stranding is counted over every cached body
     masterkey.apply(runtime, key_state(None))  # deleted
@@ -123,13 +122,13 @@ async def _drive(kind: Kind, body: dict[str, Any]) -> None:
     await projector.reconcile(runtime, kind, NS, "app", WITH_PREVIOUS)
     if kind == SECRET_KIND:
         await reseal.handle(runtime, NS, "app", WITH_PREVIOUS)
-    rollouts._last_check.clear()
+    runtime.rollouts.last_check.clear()
     await rollouts.reconcile_environment(runtime, NS)
     plan(DECLARING, await rollouts._view(runtime, NS))
     await CachedEnvironments(runtime.cache, kube, known=lambda _: True)(NS)  # type: ignore[arg-type]
     await runtime.events.drain(1.0)
-    await rollouts._on_environment_event(handler_kind, {"type": "DELETED", "object": body}, NS)
-    await resources._on_event(kind, {"type": "DELETED", "object": body}, NS, "app")
+    await rollouts._on_environment_event(runtime, handler_kind, {"type": "DELETED", "object": body}, NS)
+    await resources._on_event(runtime, kind, {"type": "DELETED", "object": body}, NS, "app")
 
 
 @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
@@ -194,8 +193,9 @@ def test_given_spec_of_wrong_shape_cached_when_a_key_is_removed_then_nothing_str
 def test_given_spec_of_wrong_shape_when_rollouts_see_its_event_then_no_exception_and_seen_once(
         kind: str, spec: Any) -> None:
     body = {"metadata": {"namespace": NS, "name": f"bad-{kind}"}, "spec": spec, "status": "odd"}
-    assert rollouts._versions_changed(kind, body) is True
-    assert rollouts._versions_changed(kind, body) is False
+    seen: dict[tuple[str, str, str], str] = {}
+    assert rollouts._versions_changed(seen, kind, body) is True
+    assert rollouts._versions_changed(seen, kind, body) is False
     model_kind: Kind = SECRET_KIND if kind == "secret" else CONFIG_KIND
     assert spec_of(model_kind, body).entries == {}
 

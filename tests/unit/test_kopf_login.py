@@ -17,16 +17,14 @@ from ironflow.k8s.kubeconfig import Endpoint
 
 
 def _logins(endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch, between: Any) -> list[kopf.AiohttpSession]:
-    monkeypatch.setattr(login_module, "_last", {})
-
     async def scenario() -> list[kopf.AiohttpSession]:
         kube = Kube(endpoint, CredentialSource(endpoint))
-        monkeypatch.setattr(login_module.state, "current", lambda: SimpleNamespace(kube=kube))
-        first = await login_module.login()
+        memo = SimpleNamespace(runtime=SimpleNamespace(kube=kube, kopf_login={}))
+        first = await login_module.login(memo=memo)
         identity = await kube.credentials.current()
         between()
         kube.credentials.invalidate(identity)  # what a 401 to kopf's request does (the middleware)
-        second = await login_module.login()
+        second = await login_module.login(memo=memo)
         for info in {id(i): i for i in (first, second)}.values():
             await info.aiohttp_session.close()
         await kube.close()

@@ -18,6 +18,7 @@ from ironflow.controller import worker
 from ironflow.controller.leadership import ElectionOptions, Leadership
 from ironflow.controller.resync import resync
 from ironflow.controller.state import Cache
+from ironflow.controller.work import AnchorKey, CrKey, RolloutKey, SealingKeyKey, WithdrawKey
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.lease import LeaseRecord, claimed, liveness, may_acquire, parse_lease, released
 from ironflow.k8s.admission import _contains
@@ -208,10 +209,10 @@ def test_given_standby_when_a_key_is_dequeued_then_nothing_is_reconciled_and_the
             keys_loaded=keys_loaded, keys=object(), leadership=leadership, queue=WorkQueue()
         )
         handle = worker.handler(runtime)  # type: ignore[arg-type]
-        await handle(("cr", "IronflowSecret", "ns", "app"))
+        await handle(CrKey("IronflowSecret", "ns", "app"))
         assert reconciled == [] and runtime.queue.idle()
         await leadership.step()
-        await handle(("cr", "IronflowSecret", "ns", "app"))
+        await handle(CrKey("IronflowSecret", "ns", "app"))
         assert reconciled == [("IronflowSecret", "ns", "app")]
 
     asyncio.run(scenario())
@@ -262,11 +263,11 @@ def test_given_cached_resources_when_leadership_gained_then_everything_is_queued
 
     queue = asyncio.run(scenario())
     assert queue._queued == {
-        ("cr", "IronflowSecret", "dev", "app"),
-        ("cr", "IronflowConfig", "dev", "app"),
-        ("sealing-key", "dev"),
-        ("sealing-key", "empty"),
-        ("signing-key",),
-        ("withdraw-unserved",),
-        ("rollout", "dev"),
+        CrKey("IronflowSecret", "dev", "app"),
+        CrKey("IronflowConfig", "dev", "app"),
+        SealingKeyKey("dev"),
+        SealingKeyKey("empty"),
+        AnchorKey(),
+        WithdrawKey(),
+        RolloutKey("dev"),
     }

@@ -8,11 +8,11 @@ import logging
 import types
 from collections.abc import Hashable
 
-from ironflow.controller import publisher
 from ironflow.controller.logs import REDACTED, RedactingFormatter, Redactor
 from ironflow.controller.masterkey import key_state
 from ironflow.controller.namespaces import is_static, matches
 from ironflow.controller.publisher import desired_data
+from ironflow.controller.work import AnchorKey, CrKey, SealingKeyKey
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.keyring import generate_master_key
 
@@ -195,5 +195,5 @@ def test_given_master_key_change_when_applied_then_sealing_keys_queued_before_ev
         return order
 
     order = asyncio.run(scenario())
-    assert order[:3] == [("sealing-key", "a"), ("sealing-key", "b"), (publisher.ANCHOR_KEY,)]
-    assert sorted(order[3:]) == [("cr", "IronflowSecret", "a", f"r{i}") for i in range(3)]
+    assert order[:3] == [SealingKeyKey("a"), SealingKeyKey("b"), AnchorKey()]
+    assert sorted(order[3:]) == [CrKey("IronflowSecret", "a", f"r{i}") for i in range(3)]

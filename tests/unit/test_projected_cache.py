@@ -10,6 +10,7 @@ from typing import Any
 from ironflow.controller.drift import LABEL_SELECTOR, _relist
 from ironflow.controller.projected import ProjectedCache
 from ironflow.controller.state import Cache
+from ironflow.controller.work import CrKey
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND
 
@@ -137,4 +138,4 @@ def test_given_object_deleted_unseen_when_the_drift_watch_lists_again_then_it_is
     assert version == "9"
     assert cache.get(SECRET_KIND, "dev", "app") is None  # read it again, do not trust the old view
     assert cache.get(SECRET_KIND, "dev", "other") is not None
-    assert queued == {("cr", SECRET_KIND, "dev", "app")}  # the listing itself queues nothing
+    assert queued == {CrKey(SECRET_KIND, "dev", "app")}  # the listing itself queues nothing

@@ -68,17 +68,18 @@ def _objects() -> dict[tuple[str, str, str], float]:
 def test_given_resources_moving_between_reasons_when_recorded_then_gauge_counts_each_once() -> None:
     kind = "GaugeTestKind"
     a, b, c = ((kind, "ns", name) for name in ("a", "b", "c"))
-    metrics.record_condition(a, "True", "Unsealed")
-    metrics.record_condition(b, "True", "Unsealed")
-    metrics.record_condition(c, "False", "UnsealFailed")
-    metrics.record_condition(c, "False", "UnsealFailed")  # unchanged: counted once
+    counts = metrics.ObjectCounts()
+    counts.record(a, "True", "Unsealed")
+    counts.record(b, "True", "Unsealed")
+    counts.record(c, "False", "UnsealFailed")
+    counts.record(c, "False", "UnsealFailed")  # unchanged: counted once
     assert {k: v for k, v in _objects().items() if k[0] == kind} == {
         (kind, "True", "Unsealed"): 2,
         (kind, "False", "UnsealFailed"): 1,
     }
 
-    metrics.record_condition(c, "True", "Unsealed")
-    metrics.record_condition(a, None, None)
-    metrics.record_condition(a, None, None)  # already gone: no effect
+    counts.record(c, "True", "Unsealed")
+    counts.record(a, None, None)
+    counts.record(a, None, None)  # already gone: no effect
 
     assert {k: v for k, v in _objects().items() if k[0] == kind} == {(kind, "True", "Unsealed"): 2}

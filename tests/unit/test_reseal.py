@@ -15,6 +15,7 @@ from ironflow.cli.errors import UserError
 from ironflow.cli.reseal_files import iter_changes, rewritten, sealed_documents, write_in_place
 from ironflow.controller.reseal import resume
 from ironflow.controller.state import Cache
+from ironflow.controller.work import ResealKey
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.crypto import parse_sealed, seal, unseal
 from ironflow.core.keyring import Keyring, generate_master_key
@@ -212,7 +213,7 @@ def test_given_requests_seen_while_standby_when_leadership_gained_then_they_are_
         return runtime.queue
 
     queue = asyncio.run(scenario())
-    assert queue._queued == {("reseal", NS, "app"), ("reseal", NS, "ironflow-reseal-x1")}
+    assert queue._queued == {ResealKey(NS, "app"), ResealKey(NS, "ironflow-reseal-x1")}
     assert calls == [
         (
             f"/apis/{API_VERSION}/namespaces/{NS}/ironflowsecrets",

@@ -6,9 +6,8 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
 from ironflow.controller import rollouts
+from ironflow.controller.state import RolloutMemory
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.k8s.workloads import WORKLOAD_RESOURCES
 
@@ -27,14 +26,10 @@ class _NoCache:
         raise AssertionError("the environment's view was derived although no workload declares anything")
 
 
-@pytest.fixture(autouse=True)
-def _fresh() -> None:
-    rollouts._last_check.clear()
-
-
 def test_given_check_just_ran_when_queued_again_then_deferred_to_the_end_of_the_interval() -> None:
     async def scenario() -> tuple[int, int, int]:
-        runtime: Any = SimpleNamespace(kube=_Kube(), queue=WorkQueue(), cache=_NoCache())
+        runtime: Any = SimpleNamespace(kube=_Kube(), queue=WorkQueue(), cache=_NoCache(),
+                                       rollouts=RolloutMemory())
         await rollouts.reconcile_environment(runtime, "dev")
         listed = len(runtime.kube.gets)
         await rollouts.reconcile_environment(runtime, "dev")  # a burst of events re-queued it
@@ -50,9 +45,10 @@ def test_given_check_just_ran_when_queued_again_then_deferred_to_the_end_of_the_
 
 def test_given_interval_over_when_queued_again_then_checked() -> None:
     async def scenario() -> int:
-        runtime: Any = SimpleNamespace(kube=_Kube(), queue=WorkQueue(), cache=_NoCache())
+        runtime: Any = SimpleNamespace(kube=_Kube(), queue=WorkQueue(), cache=_NoCache(),
+                                       rollouts=RolloutMemory())
         await rollouts.reconcile_environment(runtime, "dev")
-        rollouts._last_check["dev"] -= rollouts.ROLLOUT_INTERVAL  # as if the interval had passed
+        runtime.rollouts.last_check["dev"] -= rollouts.ROLLOUT_INTERVAL  # as if the interval had passed
         await rollouts.reconcile_environment(runtime, "dev")
         return len(runtime.kube.gets)
 

@@ -12,10 +12,11 @@ from ironflow.controller import main as operator_main
 from ironflow.controller.namespaces import _serve
 from ironflow.controller.state import SYSTEM_NAMESPACES
 from ironflow.controller.withdraw import to_withdraw
+from ironflow.controller.work import SealingKeyKey
 
 
 def _runtime(excluded: tuple[str, ...]) -> Any:
-    queued: list[tuple[str, str]] = []
+    queued: list[SealingKeyKey] = []
     return SimpleNamespace(options=SimpleNamespace(sealing_key_excluded=excluded), served_namespaces=set(),
                            queue=SimpleNamespace(add=queued.append), queued=queued)
 
@@ -24,14 +25,14 @@ def test_given_default_exclusions_when_system_namespaces_are_discovered_then_not
     runtime = _runtime(SYSTEM_NAMESPACES)
     for namespace in ("kube-system", "kube-public", "kube-node-lease", "team-a"):
         _serve(runtime, namespace)
-    assert runtime.queued == [("sealing-key", "team-a")]
+    assert runtime.queued == [SealingKeyKey("team-a")]
     assert runtime.served_namespaces == {"team-a"}
 
 
 def test_given_exclusions_cleared_when_kube_system_is_discovered_then_it_is_published() -> None:
     runtime = _runtime(())
     _serve(runtime, "kube-system")
-    assert runtime.queued == [("sealing-key", "kube-system")]
+    assert runtime.queued == [SealingKeyKey("kube-system")]
 
 
 def test_given_operator_flag_when_parsed_then_default_is_the_system_namespaces_and_empty_means_none(

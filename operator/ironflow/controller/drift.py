@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ironflow.controller import namespaces
-from ironflow.controller.publisher import ANCHOR_KEY
 from ironflow.controller.state import PAGE, Runtime
+from ironflow.controller.work import AnchorKey, CrKey, SealingKeyKey
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
 from ironflow.core.model import CONFIG_KIND, MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND, Kind
@@ -25,7 +27,7 @@ from ironflow.k8s.async_client import ApiError, core_path
 
 logger = logging.getLogger("ironflow.drift")
 LABEL_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
-TARGETS: dict[Kind, str] = {SECRET_KIND: "secrets", CONFIG_KIND: "configmaps"}
+TARGETS: Mapping[Kind, str] = MappingProxyType({SECRET_KIND: "secrets", CONFIG_KIND: "configmaps"})
 
 
 def _owner(kind: Kind, body: Any) -> str | None:
@@ -44,11 +46,11 @@ def on_event(runtime: Runtime, kind: Kind, kind_of_event: str, body: Any, *, lis
     operator_namespace = runtime.options.operator_namespace
     if kind == CONFIG_KIND and name == SIGNING_KEY_CONFIGMAP and namespace == operator_namespace:
         if not listing:
-            runtime.queue.add((ANCHOR_KEY,))
+            runtime.queue.add(AnchorKey())
         return
     if kind == CONFIG_KIND and name == SEALING_KEY_CONFIGMAP:
         if not listing and namespace in runtime.served_namespaces:
-            runtime.queue.add(("sealing-key", namespace))
+            runtime.queue.add(SealingKeyKey(namespace))
         return
     owner = _owner(kind, body)
     if not owner:
@@ -60,7 +62,7 @@ def on_event(runtime: Runtime, kind: Kind, kind_of_event: str, body: Any, *, lis
         else:
             runtime.projected.put(kind, body)
     if not listing:
-        runtime.queue.add(("cr", kind, namespace, owner))
+        runtime.queue.add(CrKey(kind, namespace, owner))
 
 
 async def _relist(runtime: Runtime, kind: Kind, path: str, namespace: str | None) -> str:
@@ -82,7 +84,7 @@ async def _relist(runtime: Runtime, kind: Kind, path: str, namespace: str | None
     for ns, name in runtime.projected.names(kind, namespace):
         if (ns, name) not in seen:
             runtime.projected.forget(kind, ns, name)
-            runtime.queue.add(("cr", kind, ns, name))
+            runtime.queue.add(CrKey(kind, ns, name))
     return version
 
 

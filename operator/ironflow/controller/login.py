@@ -22,23 +22,23 @@ from typing import Any
 
 import kopf
 
-from ironflow.controller import state
+from ironflow.controller.state import runtime_of
 
 LOGIN_RETRY_SECONDS = 5.0  # kopf's default, 60 s, would stall every watch that long after a failed plugin run
-_last: dict[str, Any] = {}
 
 
 @kopf.on.login(backoff=LOGIN_RETRY_SECONDS)
-async def login(**_: Any) -> kopf.AiohttpSession:
-    kube = state.current().kube
+async def login(memo: Any, **_: Any) -> kopf.AiohttpSession:
+    runtime = runtime_of(memo)
+    kube, last = runtime.kube, runtime.kopf_login
     identity = await kube.credentials.current()
     material = (identity.token, identity.certificate, identity.key)
     renews = identity.certificate is not None and identity.refresh_at is not None  # kopf's info expires
-    if _last.get("material") == material and _last.get("kube") is kube and not renews:
-        info: kopf.AiohttpSession = _last["info"]
+    if last.get("material") == material and last.get("kube") is kube and not renews:
+        info: kopf.AiohttpSession = last["info"]
         return info
     session, renew_at = await kube.session_for_kopf()
     expiration = datetime.datetime.fromtimestamp(renew_at, datetime.UTC) if renew_at is not None else None
     info = kopf.AiohttpSession(server=kube.endpoint.server, aiohttp_session=session, expiration=expiration)
-    _last.update(material=material, kube=kube, info=info)
+    last.update(material=material, kube=kube, info=info)
     return info

@@ -59,17 +59,15 @@ async def _watch_ready(flag: asyncio.Event, runtime: state.Runtime, stop: asynci
                        leadership: asyncio.Task[None]) -> None:
     await flag.wait()
     runtime.kopf_ready.set()
+    stopping: set[asyncio.Future[None]] = set()  # the event loop keeps only weak references to tasks
+
+    def on_sigterm() -> None:
+        task = asyncio.ensure_future(_hand_over(runtime, leadership, stop))
+        stopping.add(task)
+        task.add_done_callback(stopping.discard)
+
     # kopf installed its own handler when it started; from now on SIGTERM hands the Lease over first.
-    asyncio.get_running_loop().add_signal_handler(
-        signal.SIGTERM, lambda: _keep(asyncio.ensure_future(_hand_over(runtime, leadership, stop))))
-
-
-_stopping: set[asyncio.Future[None]] = set()
-
-
-def _keep(task: asyncio.Future[None]) -> None:
-    _stopping.add(task)
-    task.add_done_callback(_stopping.discard)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_sigterm)
 
 
 async def _hand_over(runtime: state.Runtime, leadership: asyncio.Task[None], stop: asyncio.Event) -> None:
@@ -99,7 +97,6 @@ async def serve(options: state.Options) -> None:
 async def _serve(options: state.Options, kube: Kube) -> None:
     runtime = state.Runtime(options=options, kube=kube)
     runtime.projected.listing_expected = True  # the drift watch below fills it
-    state.install(runtime)
     metrics.build_info()
     metrics.QUEUE_DEPTH.set_function(lambda: runtime.queue.depth)
     runners = await health.serve(runtime)
@@ -132,10 +129,11 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     kopf_decoding.install()  # no single object's body may stop the watch of its kind
     kopf_namespaces.install()  # a namespace created while kopf's observer starts is served too
     kopf_memories.install()  # no per-object memory kopf would keep for handlers we do not have
-    try:
+    try:  # kopf hands each handler a copy of this memo: how handlers reach the runtime (state.runtime_of)
         await kopf.operator(clusterwide=not options.namespaces,
                             namespaces=namespaces.kopf_patterns(options.namespaces),
-                            standalone=True, ready_flag=kopf_ready, stop_flag=stop, settings=settings)
+                            standalone=True, ready_flag=kopf_ready, stop_flag=stop, settings=settings,
+                            memo=kopf.Memo(runtime=runtime))
     finally:
         await runtime.supervisor.stop()
         await runtime.events.drain(EVENT_DRAIN_SECONDS)

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ironflow import metrics
-from ironflow.controller import publisher
 from ironflow.controller.state import Runtime
+from ironflow.controller.work import AnchorKey, CrKey, SealingKeyKey
 from ironflow.core.keyring import MalformedMasterKey, parse_keyring
 from ironflow.core.model import SECRET_KIND, spec_of
 from ironflow.core.outcomes import KeyState, sealed_key_id
@@ -76,11 +76,11 @@ def apply(runtime: Runtime, state: KeyState) -> None:
     # set` reads. Queued after the resources, they waited for all of them (2.7 s behind 118
     # resources, measured), so users sealed for the old key meanwhile.
     for namespace in sorted(runtime.served_namespaces):
-        runtime.queue.add(("sealing-key", namespace))
-    runtime.queue.add((publisher.ANCHOR_KEY,))
+        runtime.queue.add(SealingKeyKey(namespace))
+    runtime.queue.add(AnchorKey())
     if old is not None:
         for kind, namespace, cr in runtime.cache.resources():
-            runtime.queue.add(("cr", kind, namespace, cr))
+            runtime.queue.add(CrKey(kind, namespace, cr))
         # Last: an advisory report over every cached body. Before the queueing, a body it could
         # not read left the new key applied in memory but never published nor reconciled.
         _warn_unsealable(runtime, old, state)

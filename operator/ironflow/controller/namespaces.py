@@ -14,10 +14,11 @@ import fnmatch
 import logging
 
 from ironflow.controller.state import Runtime
+from ironflow.controller.work import SealingKeyKey
 from ironflow.k8s.async_client import ApiError, core_path
 
 logger = logging.getLogger("ironflow.namespaces")
-_GLOB = set("*?[!")
+_GLOB = frozenset("*?[!")
 
 
 def is_static(patterns: tuple[str, ...]) -> bool:
@@ -54,7 +55,7 @@ def _serve(runtime: Runtime, namespace: str) -> None:
         return
     if namespace not in runtime.served_namespaces:
         runtime.served_namespaces.add(namespace)
-        runtime.queue.add(("sealing-key", namespace))
+        runtime.queue.add(SealingKeyKey(namespace))
 
 
 async def discover(runtime: Runtime) -> None:

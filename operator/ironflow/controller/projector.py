@@ -22,6 +22,7 @@ from ironflow import metrics
 from ironflow.controller.logs import REDACTOR
 from ironflow.controller.projected import actual_from
 from ironflow.controller.state import Runtime
+from ironflow.controller.work import CrKey
 from ironflow.core.api_refusal import describe_refusal
 from ironflow.core.conditions import desired_status, invalid_spec, ready, status_patch
 from ironflow.core.conditions import events as transition_events
@@ -196,7 +197,7 @@ async def _report_invalid_spec(runtime: Runtime, resource: Resource, keys: KeySt
     if patch is not None:
         logger.warning("%s %s/%s: Ready=False (%s): %s", resource.kind, resource.namespace, resource.name,
                        INVALID_SPEC, resource.spec_error)
-    metrics.record_condition(resource.key, "False", INVALID_SPEC)
+    runtime.conditions.record(resource.key, "False", INVALID_SPEC)
 
 
 async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, keys: KeyState) -> None:
@@ -206,7 +207,7 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     body = runtime.cache.get(kind, namespace, name)
     if body is None:  # deleted: the garbage collector removes the projection it owned
         runtime.projected.drop(kind, namespace, name)
-        metrics.record_condition((kind, namespace, name), None, None)
+        runtime.conditions.record((kind, namespace, name), None, None)
         return
     try:
         resource = parse_resource(kind, body)
@@ -236,9 +237,9 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
                     f", changed: {', '.join(projection.changed_names)}" if projection.changed_names else "")
     else:
         logger.debug("%s %s/%s: up to date", kind, namespace, name)
-    metrics.record_condition((kind, namespace, name), state.status, state.reason)
+    runtime.conditions.record((kind, namespace, name), state.status, state.reason)
     metrics.RECONCILE.labels(kind=kind).observe(time.monotonic() - started)
     if refused is not None:
         raise refused
     if projection.write == "blocked":
-        runtime.queue.park(("cr", kind, namespace, name), BLOCKED_RECHECK_SECONDS)
+        runtime.queue.park(CrKey(kind, namespace, name), BLOCKED_RECHECK_SECONDS)

@@ -24,7 +24,6 @@ from ironflow.core.projection import labels
 from ironflow.k8s.async_client import ApiError, core_path
 
 logger = logging.getLogger("ironflow.sealing-key")
-ANCHOR_KEY: Final = "signing-key"
 
 
 def desired_data(keys: KeyState, namespace: str) -> dict[str, str]:

@@ -8,4 +8,4 @@ from __future__ import annotations
 
 from ironflow.controller import login, resources, rollouts, settings, webhook_startup
 
-__all__ = ["login", "resources", "rollouts", "settings", "webhook_startup"]
+__all__ = ("login", "resources", "rollouts", "settings", "webhook_startup")

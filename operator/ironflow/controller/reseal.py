@@ -17,6 +17,7 @@ from typing import Any
 
 from ironflow.controller import events, namespaces
 from ironflow.controller.state import Runtime
+from ironflow.controller.work import ResealKey
 from ironflow.core.conditions import Event
 from ironflow.core.model import (
     API_VERSION,
@@ -39,7 +40,6 @@ from ironflow.core.reseal import (
 from ironflow.k8s.async_client import ApiError, group_path
 
 logger = logging.getLogger("ironflow.reseal")
-RESEAL_KEY = "reseal"
 
 
 def _path(namespace: str, name: str, *sub: str) -> str:
@@ -64,7 +64,7 @@ async def _collect(runtime: Runtime, namespace: str, name: str, body: dict[str, 
     """A temporary resource outliving its CLI (answered, or never answerable) goes after the TTL."""
     age = _age_seconds(body)
     if age < RESEAL_ONLY_TTL_SECONDS:
-        runtime.queue.park((RESEAL_KEY, namespace, name), RESEAL_ONLY_TTL_SECONDS - age + 1.0)
+        runtime.queue.park(ResealKey(namespace, name), RESEAL_ONLY_TTL_SECONDS - age + 1.0)
         return
     uid = (body.get("metadata") or {}).get("uid")
     try:
@@ -120,7 +120,7 @@ async def handle(runtime: Runtime, namespace: str, name: str, keys: KeyState) ->
     await events.post(runtime.kube, resource, Event("Warning" if failed else "Normal", "Resealed",
                                                     message[:1000]))
     if is_reseal_only(body):
-        runtime.queue.park((RESEAL_KEY, namespace, name), RESEAL_ONLY_TTL_SECONDS + 1.0)
+        runtime.queue.park(ResealKey(namespace, name), RESEAL_ONLY_TTL_SECONDS + 1.0)
 
 
 async def resume(runtime: Runtime) -> None:
@@ -132,7 +132,7 @@ async def resume(runtime: Runtime) -> None:
     for kind, namespace, name in runtime.cache.resources():
         body = runtime.cache.get(kind, namespace, name)
         if kind == SECRET_KIND and body is not None and pending_nonce(body) is not None:
-            runtime.queue.add((RESEAL_KEY, namespace, name))
+            runtime.queue.add(ResealKey(namespace, name))
     patterns = runtime.options.namespaces
     scopes: list[str | None] = list(patterns) if namespaces.is_static(patterns) else [None]
     query = {"labelSelector": f"{RESEAL_ONLY_LABEL}=true"}
@@ -148,4 +148,4 @@ async def resume(runtime: Runtime) -> None:
             meta = item.get("metadata") or {}
             namespace = str(meta.get("namespace") or "")
             if scope is not None or namespaces.matches(patterns, namespace):
-                runtime.queue.add((RESEAL_KEY, namespace, str(meta.get("name"))))
+                runtime.queue.add(ResealKey(namespace, str(meta.get("name"))))

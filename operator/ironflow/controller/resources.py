@@ -12,7 +12,9 @@ from typing import Any
 
 import kopf
 
-from ironflow.controller import reseal, state
+from ironflow.controller import reseal
+from ironflow.controller.state import Runtime, runtime_of
+from ironflow.controller.work import CrKey, ResealKey
 from ironflow.core.model import (
     CONFIG_KIND,
     GROUP,
@@ -28,8 +30,8 @@ from ironflow.k8s.async_client import ApiError
 logger = logging.getLogger("ironflow.resources")
 
 
-async def _on_event(kind: Kind, event: Any, namespace: str | None, name: str | None) -> None:
-    runtime = state.current()
+async def _on_event(runtime: Runtime, kind: Kind, event: Any, namespace: str | None,
+                    name: str | None) -> None:
     if not namespace or not name:
         return
     try:
@@ -38,7 +40,7 @@ async def _on_event(kind: Kind, event: Any, namespace: str | None, name: str | N
         logger.debug("listing %s in %s failed (%s); the reconcile will retry", kind, namespace, exc)
     body = event.get("object") or {}
     if kind == SECRET_KIND and event.get("type") != "DELETED" and reseal.wanted(body):
-        runtime.queue.add((reseal.RESEAL_KEY, namespace, name))
+        runtime.queue.add(ResealKey(namespace, name))
     old = runtime.cache.get(kind, namespace, name)
     # A reseal-only body is never cached: never projected, claims no names (labelled later, it
     # leaves the cache as if deleted, and its projection is kept like a deleted resource's).
@@ -52,12 +54,12 @@ async def _on_event(kind: Kind, event: Any, namespace: str | None, name: str | N
     else:
         runtime.cache.put(kind, body)
         new_names = _names(kind, runtime.cache.get(kind, namespace, name))
-    runtime.queue.add(("cr", kind, namespace, name))
+    runtime.queue.add(CrKey(kind, namespace, name))
     if old_names != new_names or gone:
         touched = old_names | new_names
         for sibling in runtime.cache.names_of(kind, namespace):
             if sibling != name and touched & _names(kind, runtime.cache.get(kind, namespace, sibling)):
-                runtime.queue.add(("cr", kind, namespace, sibling))
+                runtime.queue.add(CrKey(kind, namespace, sibling))
 
 
 def _names(kind: Kind, body: dict[str, Any] | None) -> frozenset[str]:
@@ -70,10 +72,12 @@ def _names(kind: Kind, body: dict[str, Any] | None) -> frozenset[str]:
 
 
 @kopf.on.event(GROUP, VERSION, "ironflowsecrets")
-async def ironflow_secret_event(event: Any, namespace: str | None, name: str | None, **_: Any) -> None:
-    await _on_event(SECRET_KIND, event, namespace, name)
+async def ironflow_secret_event(event: Any, namespace: str | None, name: str | None, memo: Any,
+                                **_: Any) -> None:
+    await _on_event(runtime_of(memo), SECRET_KIND, event, namespace, name)
 
 
 @kopf.on.event(GROUP, VERSION, "ironflowconfigs")
-async def ironflow_config_event(event: Any, namespace: str | None, name: str | None, **_: Any) -> None:
-    await _on_event(CONFIG_KIND, event, namespace, name)
+async def ironflow_config_event(event: Any, namespace: str | None, name: str | None, memo: Any,
+                                **_: Any) -> None:
+    await _on_event(runtime_of(memo), CONFIG_KIND, event, namespace, name)

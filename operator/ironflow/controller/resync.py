@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ironflow.controller import namespaces, publisher, rollouts, withdraw
+from ironflow.controller import namespaces
 from ironflow.controller.state import Runtime
+from ironflow.controller.work import AnchorKey, CrKey, RolloutKey, SealingKeyKey, WithdrawKey
 from ironflow.k8s.async_client import ApiError
 
 logger = logging.getLogger("ironflow.resync")
@@ -48,11 +49,11 @@ def resync(runtime: Runtime) -> None:
     queue = runtime.queue
     seen: set[str] = set()
     for kind, namespace, name in runtime.cache.resources():
-        queue.add(("cr", kind, namespace, name))
+        queue.add(CrKey(kind, namespace, name))
         seen.add(namespace)
     for namespace in sorted(runtime.served_namespaces):
-        queue.add(("sealing-key", namespace))
-    queue.add((publisher.ANCHOR_KEY,))  # the signer anchor the CLI trusts on first use
-    queue.add((withdraw.WITHDRAW_KEY,))  # and no sealing key left where it no longer serves
+        queue.add(SealingKeyKey(namespace))
+    queue.add(AnchorKey())  # the signer anchor the CLI trusts on first use
+    queue.add(WithdrawKey())  # and no sealing key left where it no longer serves
     for namespace in sorted(seen):
-        queue.add((rollouts.ROLLOUT_KEY, namespace))
+        queue.add(RolloutKey(namespace))

@@ -9,7 +9,7 @@ Workloads opted in by resource (`ironflow.io/rollout-on`) go through the same pa
 is logged, counted (`ironflow_rollouts_total{kind}`) and posted as a Normal Event on the workload,
 naming the changed names or resources and nothing of their values.
 
-Environment checks go through the operator's work queue as ("rollout", namespace): a burst of
+Environment checks go through the operator's work queue as RolloutKey(namespace): a burst of
 status changes (a restart, a key rotation, a bulk apply) collapses into one check per namespace,
 and a failed check is retried with backoff instead of being lost. The environment is read from
 the operator's in-memory cache of resources, not listed again for every event.
@@ -32,7 +32,8 @@ from typing import Any
 import kopf
 
 from ironflow import metrics
-from ironflow.controller import state
+from ironflow.controller.state import Runtime, runtime_of
+from ironflow.controller.work import RolloutKey
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND, spec_of
 from ironflow.core.rollout import (
@@ -49,17 +50,12 @@ from ironflow.k8s.workloads import APPS, KINDS, list_workloads, patch_workload, 
 
 log = logging.getLogger("ironflow.rollouts")
 GROUP, VERSION = "ironflow.io", "v1alpha1"
-_seen_versions: dict[tuple[str, str, str], str] = {}
-_seen_workloads: dict[tuple[str, str, str], str] = {}
-
-
-ROLLOUT_KEY = "rollout"
 ATTEMPTS = 3
 ROLLOUT_INTERVAL = 1.0  # seconds between two checks of one namespace (see the module docstring)
-_last_check: dict[str, float] = {}
+# What this module remembers between events lives on the runtime (state.RolloutMemory).
 
 
-async def _view(runtime: state.Runtime, namespace: str) -> EnvironmentView:
+async def _view(runtime: Runtime, namespace: str) -> EnvironmentView:
     await runtime.cache.prime(runtime.kube, namespace)
     return build_view(
         namespace, runtime.cache.bodies(SECRET_KIND, namespace), runtime.cache.bodies(CONFIG_KIND, namespace)
@@ -115,14 +111,14 @@ async def reconcile_workload(
     raise ApiError(409, "Conflict", f"{resource} {namespace}/{name} changed during all {ATTEMPTS} attempts")
 
 
-async def reconcile_environment(runtime: state.Runtime, namespace: str) -> None:
+async def reconcile_environment(runtime: Runtime, namespace: str) -> None:
     """The queued check of one environment; API errors propagate so the queue retries it."""
-    now = time.monotonic()
-    wait = _last_check.get(namespace, now - ROLLOUT_INTERVAL) + ROLLOUT_INTERVAL - now
+    now, last_check = time.monotonic(), runtime.rollouts.last_check
+    wait = last_check.get(namespace, now - ROLLOUT_INTERVAL) + ROLLOUT_INTERVAL - now
     if wait > 0:  # checked a moment ago: once more when the interval is over (events may re-queue it sooner)
-        runtime.queue.add_after((ROLLOUT_KEY, namespace), wait)
+        runtime.queue.add_after(RolloutKey(namespace), wait)
         return
-    _last_check[namespace] = now
+    last_check[namespace] = now
     declaring = [(resource, body) for resource, body in await list_workloads(runtime.kube, namespace)
                  if _declares(body)]
     if not declaring:
@@ -136,7 +132,7 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _versions_changed(kind: str, body: Mapping[str, Any]) -> bool:
+def _versions_changed(seen: dict[tuple[str, str, str], str], kind: str, body: Mapping[str, Any]) -> bool:
     """Whether the per-name versions (status) or the names (spec) differ from the last event's.
 
     Any stored shape is read safely: the spec through the one spec reader, so a `spec: "a string"`
@@ -150,32 +146,34 @@ def _versions_changed(kind: str, body: Mapping[str, Any]) -> bool:
         {str(n): _mapping(f).get("version") for n, f in names.items() if isinstance(f, Mapping)},
         sort_keys=True, default=str,
     ) + json.dumps(sorted(spec.entries)) + json.dumps(getattr(spec, "reason", None))
-    if _seen_versions.get(key) == fingerprint:
+    if seen.get(key) == fingerprint:
         return False
-    _seen_versions[key] = fingerprint
+    seen[key] = fingerprint
     return True
 
 
-async def _on_environment_event(kind: str, event: Mapping[str, Any], namespace: str | None) -> None:
+async def _on_environment_event(runtime: Runtime, kind: str, event: Mapping[str, Any],
+                                namespace: str | None) -> None:
     body = event.get("object") or {}
     if namespace is None:
         return
+    seen = runtime.rollouts.versions
     if event.get("type") == "DELETED":
         meta = body.get("metadata") or {}
-        _seen_versions.pop((kind, namespace, str(meta.get("name"))), None)
-    elif not _versions_changed(kind, body):
+        seen.pop((kind, namespace, str(meta.get("name"))), None)
+    elif not _versions_changed(seen, kind, body):
         return
-    state.current().queue.add((ROLLOUT_KEY, namespace))
+    runtime.queue.add(RolloutKey(namespace))
 
 
 @kopf.on.event(GROUP, VERSION, "ironflowsecrets")
-async def secret_versions(event: Mapping[str, Any], namespace: str | None, **_: Any) -> None:
-    await _on_environment_event("secret", event, namespace)
+async def secret_versions(event: Mapping[str, Any], namespace: str | None, memo: Any, **_: Any) -> None:
+    await _on_environment_event(runtime_of(memo), "secret", event, namespace)
 
 
 @kopf.on.event(GROUP, VERSION, "ironflowconfigs")
-async def config_versions(event: Mapping[str, Any], namespace: str | None, **_: Any) -> None:
-    await _on_environment_event("config", event, namespace)
+async def config_versions(event: Mapping[str, Any], namespace: str | None, memo: Any, **_: Any) -> None:
+    await _on_environment_event(runtime_of(memo), "config", event, namespace)
 
 
 def _workload_fingerprint(workload: Mapping[str, Any]) -> str:
@@ -195,16 +193,17 @@ def _workload_fingerprint(workload: Mapping[str, Any]) -> str:
     )
 
 
-async def _on_workload_event(resource: str, event: Mapping[str, Any], namespace: str | None) -> None:
+async def _on_workload_event(runtime: Runtime, resource: str, event: Mapping[str, Any],
+                             namespace: str | None) -> None:
     body = event.get("object") or {}
     key = (resource, str(namespace), str((body.get("metadata") or {}).get("name")))
+    seen = runtime.rollouts.workloads
     if event.get("type") == "DELETED" or namespace is None:
-        _seen_workloads.pop(key, None)
+        seen.pop(key, None)
         return
     fingerprint = _workload_fingerprint(body)
-    if _seen_workloads.get(key) == fingerprint:
+    if seen.get(key) == fingerprint:
         return  # environment changes reach it through reconcile_environment instead
-    runtime = state.current()
     if not runtime.leadership.is_leading():
         return  # a standby writes nothing; a new leader checks every environment (controller/resync.py)
     try:
@@ -214,21 +213,21 @@ async def _on_workload_event(resource: str, event: Mapping[str, Any], namespace:
         (log.debug if exc.status == 409 else log.warning)(
             "rollout check of %s in %s failed: %s; queued again", resource, namespace, exc
         )
-        runtime.queue.add((ROLLOUT_KEY, namespace))
+        runtime.queue.add(RolloutKey(namespace))
         return
-    _seen_workloads[key] = fingerprint
+    seen[key] = fingerprint
 
 
 @kopf.on.event("apps", "v1", "deployments", when=_declares)
-async def deployment_declares(event: Mapping[str, Any], namespace: str | None, **_: Any) -> None:
-    await _on_workload_event("deployments", event, namespace)
+async def deployment_declares(event: Mapping[str, Any], namespace: str | None, memo: Any, **_: Any) -> None:
+    await _on_workload_event(runtime_of(memo), "deployments", event, namespace)
 
 
 @kopf.on.event("apps", "v1", "statefulsets", when=_declares)
-async def statefulset_declares(event: Mapping[str, Any], namespace: str | None, **_: Any) -> None:
-    await _on_workload_event("statefulsets", event, namespace)
+async def statefulset_declares(event: Mapping[str, Any], namespace: str | None, memo: Any, **_: Any) -> None:
+    await _on_workload_event(runtime_of(memo), "statefulsets", event, namespace)
 
 
 @kopf.on.event("apps", "v1", "daemonsets", when=_declares)
-async def daemonset_declares(event: Mapping[str, Any], namespace: str | None, **_: Any) -> None:
-    await _on_workload_event("daemonsets", event, namespace)
+async def daemonset_declares(event: Mapping[str, Any], namespace: str | None, memo: Any, **_: Any) -> None:
+    await _on_workload_event(runtime_of(memo), "daemonsets", event, namespace)

@@ -9,14 +9,12 @@
   with kopf's default (5 s idle) a start over N objects keeps N live workers per watched kind,
   each holding its last event body, which made the start-up peak of memory;
 - kopf lists in pages of LIST_CHUNK (its default is one unpaged response: at 10,000 resources one
-  decoded list of every body at once, on top of the bodies it queues);
-- other modules (the webhook, rollouts) extend the settings through SETTINGS_HOOKS, so there is one
-  place where kopf is configured.
+  decoded list of every body at once, on top of the bodies it queues).
+
+This is the one place where kopf is configured.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import kopf
 
@@ -26,8 +24,6 @@ from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL
 
 IDLE_WORKER_SECONDS = 0.5
 LIST_CHUNK = 500
-SettingsHook = Callable[[kopf.OperatorSettings, state.Options], None]
-SETTINGS_HOOKS: list[SettingsHook] = []
 
 
 def configure(settings: kopf.OperatorSettings, options: state.Options) -> None:
@@ -43,5 +39,3 @@ def configure(settings: kopf.OperatorSettings, options: state.Options) -> None:
     settings.watching.chunk_size = LIST_CHUNK
     settings.networking.request_timeout = 60
     settings.scanning.disabled = False
-    for hook in SETTINGS_HOOKS:
-        hook(settings, options)

@@ -1,5 +1,11 @@
 """What the operator holds in memory: options, the master key's state, and a cache of CR bodies.
 
+All of it hangs off one `Runtime`, built once at start-up (controller/main.py) and passed to
+whatever needs it: to our tasks as an argument, to kopf's handlers as `memo.runtime` (kopf hands
+each handler a copy of the memo main.py gives it; `runtime_of` reads it). No module keeps state
+of its own (tests/unit/test_no_module_state.py), so two operators in one process (tests) share
+nothing but the Prometheus registry.
+
 The cache exists so that a change to one resource can re-reconcile its siblings (a name handed
 over after the older definer dropped it) and a master-key change can re-reconcile everything,
 without listing the cluster each time. It is filled from kopf's watch events and primed per
@@ -19,6 +25,7 @@ from ironflow.controller.events import EventPoster
 from ironflow.controller.leadership import ElectionOptions, Leadership
 from ironflow.controller.projected import ProjectedCache
 from ironflow.controller.supervisor import Supervisor
+from ironflow.controller.work import WorkKey
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.environment import Definer, Environment, resolve
 from ironflow.core.model import (
@@ -34,6 +41,7 @@ from ironflow.core.outcomes import KeyState
 from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import Kube, group_path
 from ironflow.k8s.config import ClusterChoice
+from ironflow.metrics import ObjectCounts
 
 KINDS: tuple[Kind, ...] = (SECRET_KIND, CONFIG_KIND)
 # Kubernetes' own namespaces: nobody keeps environments there, and a public key published into
@@ -205,6 +213,16 @@ class Cache:
 
 
 @dataclass
+class RolloutMemory:
+    """What controller/rollouts.py remembers between events (see there): the fingerprint of each
+    resource's versions and of each declaring workload last seen, and each namespace's last check."""
+
+    versions: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    workloads: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    last_check: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
 class Runtime:
     options: Options
     kube: Kube
@@ -213,12 +231,15 @@ class Runtime:
     kopf_ready: asyncio.Event = field(default_factory=asyncio.Event)
     cache: Cache = field(default_factory=Cache)
     projected: ProjectedCache = field(default_factory=ProjectedCache)
-    queue: WorkQueue = field(default_factory=WorkQueue)
+    queue: WorkQueue[WorkKey] = field(default_factory=WorkQueue)
     served_namespaces: set[str] = field(default_factory=set)
     cache_synced: asyncio.Event = field(default_factory=asyncio.Event)
     supervisor: Supervisor = field(default_factory=Supervisor)
     # Why the API server cannot call this replica's webhook yet (controller/webhook_trust.py).
     webhook_untrusted: str | None = None
+    rollouts: RolloutMemory = field(default_factory=RolloutMemory)
+    conditions: ObjectCounts = field(default_factory=ObjectCounts)  # the ironflow_objects gauge's counts
+    kopf_login: dict[str, Any] = field(default_factory=dict)  # the last session handed to kopf (login.py)
     leadership: Leadership = field(init=False)
     events: EventPoster = field(init=False)
 
@@ -236,15 +257,7 @@ class Runtime:
                 and self.webhook_untrusted is None)
 
 
-_current: Runtime | None = None
-
-
-def install(runtime: Runtime) -> None:
-    global _current
-    _current = runtime
-
-
-def current() -> Runtime:
-    if _current is None:
-        raise RuntimeError("the operator runtime is not started")
-    return _current
+def runtime_of(memo: Any) -> Runtime:
+    """The runtime in a kopf handler's `memo` (main.py passes kopf `kopf.Memo(runtime=...)`)."""
+    runtime: Runtime = memo.runtime
+    return runtime

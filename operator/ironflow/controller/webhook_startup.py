@@ -16,9 +16,9 @@ from typing import Any, Final
 
 import kopf
 
-from ironflow.controller import namespaces, state, webhook_trust
+from ironflow.controller import namespaces, webhook_trust
 from ironflow.controller.projected import ProjectedCache
-from ironflow.controller.state import Cache, Runtime
+from ironflow.controller.state import Cache, Runtime, runtime_of
 from ironflow.controller.webhook_certs import CertKeeper
 from ironflow.controller.webhook_options import current_options
 from ironflow.core.declarations import Kind
@@ -95,12 +95,12 @@ def owned_in(projected: ProjectedCache) -> OwnedProbe:
 
 
 @kopf.on.startup()
-async def start_pod_webhook(**_: Any) -> None:
+async def start_pod_webhook(memo: Any, **_: Any) -> None:
     options = current_options()
     if options is None:
         log.info("pod webhook not started: neither --webhook-url nor --webhook-cert-dir given")
         return
-    runtime = state.current()
+    runtime = runtime_of(memo)
     keeper = _cert_keeper(options, runtime)
     if keeper is not None:  # self-managed: serve only once the Secret holds a pair
         await keeper.until_present()

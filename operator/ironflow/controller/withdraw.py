@@ -26,7 +26,6 @@ from ironflow.core.sealing_key import CM_KEY_ID
 from ironflow.k8s.async_client import ApiError, core_path
 
 logger = logging.getLogger("ironflow.sealing-key")
-WITHDRAW_KEY: Final = "withdraw-unserved"
 PUBLISHED_BY: Final = "ironflow.io/published-by"
 
 

@@ -1,56 +1,82 @@
 """Queue keys -> reconciles: resources, the sealing-key ConfigMap and the rollouts of a namespace.
 
-Nothing runs before the master key has been read once, so the first reconcile after a start is
-already right and a restart does not flap projections through a guessed mode. Nothing runs on a
-replica that does not lead: the key is dropped, and the replica that gains the Lease re-queues
-everything (controller/resync.py).
+One table, DISPATCH, maps each key type (controller/work.py) to its reconcile; a new kind of work
+adds its type there and one line here. Nothing runs before the master key has been read once,
+so the first reconcile after a start is already right and a restart does not flap projections
+through a guessed mode. Nothing runs on a replica that does not lead: the key is dropped, and the
+replica that gains the Lease re-queues everything (controller/resync.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
+from typing import Any
 
 from ironflow import metrics
-from ironflow.controller import projector, publisher, reseal, rollouts, withdraw
+from ironflow.controller import projector, publisher, reseal, rollouts, withdraw, work
 from ironflow.controller.state import Runtime
 from ironflow.controller.workqueue import Handler
+from ironflow.core.outcomes import KeyState
 from ironflow.k8s.async_client import ApiError, NotLeading
 
 logger = logging.getLogger("ironflow.worker")
+Reconcile = Callable[[Runtime, Any, KeyState], Awaitable[None]]
 
 
-def handler(runtime: Runtime) -> Handler:
-    async def handle(key: Hashable) -> None:
+async def _cr(runtime: Runtime, key: work.CrKey, keys: KeyState) -> None:
+    await projector.reconcile(runtime, key.kind, key.namespace, key.name, keys)
+
+
+async def _sealing_key(runtime: Runtime, key: work.SealingKeyKey, keys: KeyState) -> None:
+    await publisher.publish(runtime, key.namespace, keys)
+
+
+async def _anchor(runtime: Runtime, _key: work.AnchorKey, keys: KeyState) -> None:
+    await publisher.publish_anchor(runtime, keys)
+
+
+async def _reseal(runtime: Runtime, key: work.ResealKey, keys: KeyState) -> None:
+    await reseal.handle(runtime, key.namespace, key.name, keys)
+
+
+async def _withdraw(runtime: Runtime, _key: work.WithdrawKey, _keys: KeyState) -> None:
+    await withdraw.withdraw_unserved(runtime)
+
+
+async def _rollout(runtime: Runtime, key: work.RolloutKey, _keys: KeyState) -> None:
+    await rollouts.reconcile_environment(runtime, key.namespace)
+
+
+DISPATCH: Mapping[type[work.WorkKey], Reconcile] = MappingProxyType({
+    work.CrKey: _cr,
+    work.SealingKeyKey: _sealing_key,
+    work.AnchorKey: _anchor,
+    work.ResealKey: _reseal,
+    work.WithdrawKey: _withdraw,
+    work.RolloutKey: _rollout,
+})
+
+
+def handler(runtime: Runtime) -> Handler[work.WorkKey]:
+    async def handle(key: work.WorkKey) -> None:
         await runtime.keys_loaded.wait()
         keys = runtime.keys
         assert keys is not None
-        assert isinstance(key, tuple)
         if not runtime.leadership.is_leading():
             runtime.queue.forget(key)
             return
         try:
-            if key[0] == "cr":
-                _, kind, namespace, name = key
-                await projector.reconcile(runtime, kind, namespace, name, keys)
-            elif key[0] == "sealing-key":
-                await publisher.publish(runtime, key[1], keys)
-            elif key[0] == publisher.ANCHOR_KEY:
-                await publisher.publish_anchor(runtime, keys)
-            elif key[0] == reseal.RESEAL_KEY:
-                await reseal.handle(runtime, key[1], key[2], keys)
-            elif key[0] == withdraw.WITHDRAW_KEY:
-                await withdraw.withdraw_unserved(runtime)
-            elif key[0] == rollouts.ROLLOUT_KEY:
-                await rollouts.reconcile_environment(runtime, key[1])
+            await DISPATCH[type(key)](runtime, key, keys)
             runtime.queue.forget(key)
         except NotLeading:  # the Lease was lost mid-reconcile: whoever leads next resyncs this key
             runtime.queue.forget(key)
-            logger.debug("%s dropped: no longer the leader", "/".join(map(str, key)))
+            logger.debug("%s dropped: no longer the leader", key)
         except ApiError as exc:
             delay = runtime.queue.retry(key)
-            if key[0] == "cr":
-                metrics.RECONCILE_ERRORS.labels(kind=key[1]).inc()
+            if isinstance(key, work.CrKey):
+                metrics.RECONCILE_ERRORS.labels(kind=key.kind).inc()
             log = logger.debug if exc.status == 409 else logger.warning
-            log("%s failed: %s; retrying in %.1fs", "/".join(map(str, key)), exc, delay)
+            log("%s failed: %s; retrying in %.1fs", key, exc, delay)
     return handle

@@ -11,23 +11,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
 
 logger = logging.getLogger("ironflow.queue")
-Handler = Callable[[Hashable], Awaitable[None]]
+K = TypeVar("K", bound=Hashable)
+Handler = Callable[[K], Awaitable[None]]
 
 
-class WorkQueue:
+class WorkQueue(Generic[K]):
     def __init__(self, base_delay: float = 0.5, max_delay: float = 60.0) -> None:
-        self._queue: asyncio.Queue[Hashable] = asyncio.Queue()
-        self._queued: set[Hashable] = set()
-        self._active: set[Hashable] = set()
-        self._dirty: set[Hashable] = set()
-        self._failures: dict[Hashable, int] = {}
-        self._timers: dict[Hashable, asyncio.TimerHandle] = {}
-        self._parked: set[Hashable] = set()  # keys whose timer is a periodic re-check, not a retry
+        self._queue: asyncio.Queue[K] = asyncio.Queue()
+        self._queued: set[K] = set()
+        self._active: set[K] = set()
+        self._dirty: set[K] = set()
+        self._failures: dict[K, int] = {}
+        self._timers: dict[K, asyncio.TimerHandle] = {}
+        self._parked: set[K] = set()  # keys whose timer is a periodic re-check, not a retry
         self._base, self._max = base_delay, max_delay
 
-    def add(self, key: Hashable) -> None:
+    def add(self, key: K) -> None:
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
@@ -38,12 +40,12 @@ class WorkQueue:
             self._queued.add(key)
             self._queue.put_nowait(key)
 
-    def add_after(self, key: Hashable, delay: float) -> None:
+    def add_after(self, key: K, delay: float) -> None:
         if key in self._timers or key in self._queued:
             return
         self._timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, key)
 
-    def park(self, key: Hashable, delay: float) -> None:
+    def park(self, key: K, delay: float) -> None:
         """Look at `key` again after `delay`, as a re-check, not as pending work.
 
         For a resource that waits on something outside the operator's control (an object it does
@@ -53,18 +55,18 @@ class WorkQueue:
         self._parked.add(key)
         self.add_after(key, delay)
 
-    def _fire(self, key: Hashable) -> None:
+    def _fire(self, key: K) -> None:
         self._timers.pop(key, None)
         self.add(key)
 
-    def retry(self, key: Hashable) -> float:
+    def retry(self, key: K) -> float:
         failures = self._failures.get(key, 0) + 1
         self._failures[key] = failures
         delay = float(min(self._max, self._base * 2.0 ** (failures - 1)))
         self.add_after(key, delay)
         return delay
 
-    def forget(self, key: Hashable) -> None:
+    def forget(self, key: K) -> None:
         self._failures.pop(key, None)
 
     @property
@@ -77,7 +79,7 @@ class WorkQueue:
     def idle(self) -> bool:
         return self.depth == 0
 
-    async def worker(self, handle: Handler) -> None:
+    async def worker(self, handle: Handler[K]) -> None:
         while True:
             key = await self._queue.get()
             self._queued.discard(key)

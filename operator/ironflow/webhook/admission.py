@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Collection
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from ironflow import metrics
 from ironflow.core.declaration_hints import kind_hints
@@ -61,7 +61,7 @@ def _response(uid: str, allowed: bool, **extra: Any) -> dict[str, Any]:
     }
 
 
-_REASONS = {400: "BadRequest", 403: "Forbidden", 500: "InternalError"}
+_REASONS: Final = {400: "BadRequest", 403: "Forbidden", 500: "InternalError"}
 
 
 def deny(uid: str, message: str, code: int = 403) -> dict[str, Any]:
