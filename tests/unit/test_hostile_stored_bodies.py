@@ -29,7 +29,6 @@ from ironflow.cli.manifests import merge_into
 from ironflow.controller import masterkey, projector, reseal, resources, resync, rollouts
 from ironflow.controller.masterkey import key_state
 from ironflow.controller.state import Options, Runtime
-from ironflow.controller.webhook_startup import CachedEnvironments
 from ironflow.core.keyring import generate_master_key
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND, Kind, spec_of
 from ironflow.core.outcomes import KeyState
@@ -37,6 +36,7 @@ from ironflow.core.reseal import RESEAL_ANNOTATION
 from ironflow.core.rollout import plan
 from ironflow.k8s.config import ClusterChoice
 from ironflow.k8s.sync_resources import CONFIGS, SECRETS, entries
+from ironflow.webhook.reader import CachedEnvironments
 
 EXAMPLES = 60
 NS = "prod"

@@ -18,7 +18,7 @@ from ironflow.core.declarations import parse_declaration
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.injection import InjectionRefused, plan_injection
 from ironflow.core.injection_readiness import unprojected_from_refusal
-from ironflow.webhook.runner import environment_reader
+from ironflow.webhook.reader import environment_reader
 
 WRONG_KEY = ("DB_PASSWORD: sealed for unknown key id f00dfeed, not among the operator's keys "
              "(current 1234abcd): sealed for another cluster or with a retired key; "

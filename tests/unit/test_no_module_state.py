@@ -21,7 +21,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "ironflow"
 SCANNED = sorted([*PACKAGE.glob("controller/*.py"), *PACKAGE.glob("webhook/*.py"), PACKAGE / "metrics.py"])
 # Modules whose state is removed where they are moved to (the webhook's start-up and options move
 # into webhook/); an entry whose module is gone or clean fails below, so the list only shrinks.
-PENDING = {"controller/webhook_startup.py", "controller/webhook_options.py"}
 
 MUTABLE_DISPLAYS = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
 MUTABLE_BUILTINS = {"list", "dict", "set", "bytearray"}
@@ -126,17 +125,11 @@ def _relative(path: Path) -> str:
 MUTATED = frozenset(set().union(*(mutated(p.read_text()) for p in SCANNED)))
 
 
-@pytest.mark.parametrize("path", [p for p in SCANNED if _relative(p) not in PENDING], ids=_relative)
+@pytest.mark.parametrize("path", SCANNED, ids=_relative)
 def test_given_operator_module_when_parsed_then_it_defines_no_module_level_mutable_state(path: Path) -> None:
     assert violations(path.read_text(), MUTATED) == [], (
         f"{_relative(path)} keeps process-wide mutable state: put it on the runtime (controller/state.py)"
     )
-
-
-def test_given_pending_entries_then_each_module_exists_and_still_has_state() -> None:
-    for name in PENDING:
-        path = PACKAGE / name
-        assert path.exists() and violations(path.read_text()), f"{name}: gone or clean, drop it from PENDING"
 
 
 @pytest.mark.parametrize("source", [

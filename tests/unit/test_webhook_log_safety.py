@@ -13,10 +13,10 @@ import pytest
 
 from ironflow.controller import logs
 from ironflow.controller.state import Cache
-from ironflow.controller.webhook_startup import CachedEnvironments
 from ironflow.core.log_text import escape_control
 from ironflow.webhook.decision_log import DecisionLog
 from ironflow.webhook.lru import LruDict
+from ironflow.webhook.reader import CachedEnvironments
 
 FORGED = "dev\n2026-11-30 12:00:00,000 INFO    ironflow.webhook: admitted pod kube-system/evil"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pytest
 
-from ironflow.controller.webhook_options import options_from
+from ironflow.webhook.options import options_from
 
 
 def test_given_no_url_nor_cert_dir_when_parsed_then_webhook_off() -> None:
@@ -38,7 +38,7 @@ def test_given_click_command_when_flags_given_then_options_parsed() -> None:
     import click
     from click.testing import CliRunner
 
-    from ironflow.controller.webhook_options import webhook_click_options
+    from ironflow.webhook.options import webhook_click_options
 
     seen: list[object] = []
 

@@ -13,10 +13,9 @@ import asyncio
 from typing import Any
 
 from ironflow.controller.projected import ProjectedCache
-from ironflow.controller.webhook_startup import owned_in
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND
-from ironflow.webhook.runner import Resources, environment_reader
+from ironflow.webhook.reader import Resources, environment_reader, owned_in
 
 
 def _resource(name: str, names: dict[str, str]) -> dict[str, Any]:

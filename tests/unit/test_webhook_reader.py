@@ -13,10 +13,9 @@ from typing import Any
 from helpers_ironflow_env import resource
 
 from ironflow.controller.state import Cache
-from ironflow.controller.webhook_startup import CachedEnvironments
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.webhook.admission import review_declarations
-from ironflow.webhook.runner import Resources, environment_reader
+from ironflow.webhook.reader import CachedEnvironments, Resources, environment_reader
 
 
 class _RecordingKube:

@@ -8,8 +8,8 @@ import types
 from pathlib import Path
 from typing import Any
 
-from ironflow.controller import webhook_trust
 from ironflow.core.ca_bundle import untrusted
+from ironflow.webhook import trust as webhook_trust
 from ironflow.webhook.certs import CertPaths, ensure_certificates
 
 HOSTS = ("ironflow-webhook.ironflow-system.svc",)

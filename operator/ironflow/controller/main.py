@@ -38,10 +38,10 @@ from ironflow.controller import (
 from ironflow.controller import registry as _registry  # registers every handler
 from ironflow.controller.election_flags import election_click_options, election_from
 from ironflow.controller.settings import configure
-from ironflow.controller.webhook_options import configure_webhook, options_from, webhook_click_options
 from ironflow.k8s.async_client import Kube
 from ironflow.k8s.config import ClusterNotNamed, choose_cluster
 from ironflow.k8s.kubeconfig import KubeconfigError
+from ironflow.webhook.options import options_from, webhook_click_options
 
 logger = logging.getLogger("ironflow.operator")
 _ = _registry
@@ -176,7 +176,7 @@ def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespac
          sealing_key_excluded: str, dev_mode: bool, **webhook: Any) -> None:
     """Run the Ironflow operator: project IronflowSecrets and IronflowConfigs into Secrets and ConfigMaps."""
     logs.configure(log_format, log_level)
-    configure_webhook(options_from(webhook))
+    webhook_options = options_from(webhook)
     try:
         cluster = choose_cluster(kubeconfig, context, in_cluster=in_cluster)
     except ClusterNotNamed as exc:
@@ -186,7 +186,8 @@ def main(kubeconfig: str | None, context: str | None, in_cluster: bool, namespac
                             operator_namespace=operator_namespace, master_key_secret=master_key_secret,
                             metrics_port=metrics_port, health_port=health_port, bind_address=bind_address,
                             workers=workers, sealing_key_excluded=_split((sealing_key_excluded,)),
-                            election=election_from(webhook, operator_namespace), dev_mode=dev_mode)
+                            election=election_from(webhook, operator_namespace), dev_mode=dev_mode,
+                            webhook=webhook_options)
     try:
         asyncio.run(serve(options))
     except KubeconfigError as exc:  # e.g. an auth-provider user, a failing exec plugin: one line

@@ -2,19 +2,19 @@
 
 An explicit list of plain names needs no discovery (and no cluster-wide permission): each is
 published to directly. Globs, exclusions (`!name`) or "all namespaces" need a namespace watch,
-matched with fnmatch; kopf gets the same set through `kopf_patterns`. Kubernetes' own namespaces
-(`Options.sealing_key_excluded`, by default kube-system, kube-public and kube-node-lease) never get
-the ConfigMap, even when "all namespaces" or a glob matches them.
+matched by core/namespace_patterns.py; kopf gets the same set through `kopf_patterns`.
+Kubernetes' own namespaces (`Options.sealing_key_excluded`, by default kube-system, kube-public
+and kube-node-lease) never get the ConfigMap, even when "all namespaces" or a glob matches them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
 
 from ironflow.controller.state import Runtime
 from ironflow.controller.work import SealingKeyKey
+from ironflow.core.namespace_patterns import matches as matches  # the callers' `namespaces.matches`
 from ironflow.k8s.async_client import ApiError, core_path
 
 logger = logging.getLogger("ironflow.namespaces")
@@ -23,16 +23,6 @@ _GLOB = frozenset("*?[!")
 
 def is_static(patterns: tuple[str, ...]) -> bool:
     return bool(patterns) and not any(_GLOB & set(p) for p in patterns)
-
-
-def matches(patterns: tuple[str, ...], namespace: str) -> bool:
-    """Served: any include matches (everything if there is none), and no `!` exclusion does."""
-    if not patterns:
-        return True
-    includes = [p for p in patterns if not p.startswith("!")]
-    excludes = [p[1:] for p in patterns if p.startswith("!")]
-    included = not includes or any(fnmatch.fnmatchcase(namespace, p) for p in includes)
-    return included and not any(fnmatch.fnmatchcase(namespace, p) for p in excludes)
 
 
 def kopf_patterns(patterns: tuple[str, ...]) -> list[str]:

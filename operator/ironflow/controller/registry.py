@@ -6,6 +6,6 @@ here. The drift watch is not kopf's: main.py starts it (controller/drift.py).
 
 from __future__ import annotations
 
-from ironflow.controller import login, resources, rollouts, settings, webhook_startup
+from ironflow.controller import login, pod_webhook, resources, rollouts, settings
 
-__all__ = ("login", "resources", "rollouts", "settings", "webhook_startup")
+__all__ = ("login", "pod_webhook", "resources", "rollouts", "settings")

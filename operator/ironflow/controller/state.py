@@ -42,6 +42,7 @@ from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import Kube, group_path
 from ironflow.k8s.config import ClusterChoice
 from ironflow.metrics import ObjectCounts
+from ironflow.webhook.server import WebhookOptions
 
 KINDS: tuple[Kind, ...] = (SECRET_KIND, CONFIG_KIND)
 # Kubernetes' own namespaces: nobody keeps environments there, and a public key published into
@@ -65,6 +66,7 @@ class Options:
     election: ElectionOptions = field(default_factory=ElectionOptions)
     # Only --dev-mode lets a missing key mean development mode; without it, it means NoMasterKey.
     dev_mode: bool = False
+    webhook: WebhookOptions | None = None  # --webhook-*: None when the webhook is not asked for
 
 
 def _rv(body: Mapping[str, Any]) -> int:
@@ -235,7 +237,7 @@ class Runtime:
     served_namespaces: set[str] = field(default_factory=set)
     cache_synced: asyncio.Event = field(default_factory=asyncio.Event)
     supervisor: Supervisor = field(default_factory=Supervisor)
-    # Why the API server cannot call this replica's webhook yet (controller/webhook_trust.py).
+    # Why the API server cannot call this replica's webhook yet (webhook/trust.py).
     webhook_untrusted: str | None = None
     rollouts: RolloutMemory = field(default_factory=RolloutMemory)
     conditions: ObjectCounts = field(default_factory=ObjectCounts)  # the ironflow_objects gauge's counts

@@ -17,7 +17,7 @@ from ironflow.envtest import components, kubeconfig, processes
 from ironflow.envtest.audit import POLICY, AuditLog
 from ironflow.envtest.binaries import find_bin_dir
 from ironflow.envtest.components import Layout, Ports
-from ironflow.envtest.pki import CertificateAuthority, service_account_keys
+from ironflow.envtest.pki import CertificateAuthority, service_account_keys, write_private
 from ironflow.envtest.ports import free_ports
 from ironflow.envtest.readiness import ComponentFailed, Prober, http_ok, wait_until
 from ironflow.envtest.state import ClusterState
@@ -139,8 +139,7 @@ class ControlPlane:
         ca.issue_client("kube-apiserver-kubelet-client").write(layout.pki, "apiserver-kubelet-client")
         sa = service_account_keys()
         (layout.pki / "sa.pub").write_bytes(sa.cert_pem)
-        (layout.pki / "sa.key").touch(mode=0o600)
-        (layout.pki / "sa.key").write_bytes(sa.key_pem)
+        write_private(layout.pki / "sa.key", sa.key_pem)
         server = f"https://127.0.0.1:{ports.apiserver}"
         admin = layout.pki / "admin"
         kubeconfig.write(

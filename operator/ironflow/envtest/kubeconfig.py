@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from ironflow.envtest.pki import write_private
+
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
@@ -52,7 +54,5 @@ def build(
 def write(path: Path, config: dict[str, Any]) -> Path:
     """Write with owner-only permissions: the file holds a private key or a token."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    write_private(path, yaml.safe_dump(config, sort_keys=False).encode())
     return path

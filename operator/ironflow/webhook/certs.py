@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ironflow.core.tls_names import subject_alt_names
+from ironflow.core import certificates
 
 CA_VALIDITY = datetime.timedelta(days=365)
 SERVING_VALIDITY = datetime.timedelta(days=90)
-SKEW = datetime.timedelta(minutes=5)
 DEFAULT_HOSTS = ("127.0.0.1", "localhost")
+PRIVATE = 0o600
+PUBLIC = 0o644
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,11 @@ def ensure_certificates(
     ca_certs = _read_certs(paths.ca)
     if not ca_certs or not paths.ca_key.is_file() or _due(ca_certs[0], now, ca_validity):
         previous = [c for c in ca_certs[:1] if c.not_valid_after_utc > now]
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca = _ca_certificate(ca_key, now, ca_validity)
-        _write_key(paths.ca_key, ca_key)
+        ca_key = certificates.new_key()
+        ca = certificates.authority(ca_key, f"ironflow-webhook-ca-{int(now.timestamp())}", now, ca_validity)
+        write_file(paths.ca_key, certificates.key_pem(ca_key), PRIVATE)
         # New CA first, the previous one kept while it is valid: certificates it signed still verify.
-        _atomic_write(paths.ca, b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [ca, *previous]))
+        write_file(paths.ca, b"".join(certificates.cert_pem(c) for c in [ca, *previous]))
         changed = True
     ca = _read_certs(paths.ca)[0]
     ca_key_loaded = serialization.load_pem_private_key(paths.ca_key.read_bytes(), password=None)
@@ -89,10 +89,12 @@ def ensure_certificates(
         or serving[0].issuer != ca.subject
         or _sans(serving[0]) != sorted(hosts)
     ):
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _serving_certificate(key, ca, ca_key_loaded, hosts, now, serving_validity)
-        _write_key(paths.key, key)
-        _atomic_write(paths.cert, cert.public_bytes(serialization.Encoding.PEM))
+        key = certificates.new_key()
+        subject = certificates.name(hosts[0] if hosts else "ironflow-webhook")
+        cert = certificates.issue(ca, ca_key_loaded, key, subject, certificates.SERVER_AUTH, hosts, now,
+                                  serving_validity)
+        write_file(paths.key, certificates.key_pem(key), PRIVATE)
+        write_file(paths.cert, certificates.cert_pem(cert))
         changed = True
     return changed
 
@@ -128,64 +130,22 @@ def _sans(cert: x509.Certificate) -> list[str]:
     return sorted(ips + list(ext.get_values_for_type(x509.DNSName)))
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+def write_file(path: Path, data: bytes, mode: int = PUBLIC) -> None:
+    """Atomic and never wider than `mode`, not even for a moment.
 
-
-def _ca_certificate(
-    key: ec.EllipticCurvePrivateKey, now: datetime.datetime, validity: datetime.timedelta
-) -> x509.Certificate:
-    name = _name(f"ironflow-webhook-ca-{int(now.timestamp())}")
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - SKEW)
-        .not_valid_after(now + validity)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-        .sign(key, hashes.SHA256())
-    )
-
-
-def _serving_certificate(
-    key: ec.EllipticCurvePrivateKey,
-    ca: x509.Certificate,
-    ca_key: ec.EllipticCurvePrivateKey,
-    hosts: Sequence[str],
-    now: datetime.datetime,
-    validity: datetime.timedelta,
-) -> x509.Certificate:
-    return (
-        x509.CertificateBuilder()
-        .subject_name(_name(hosts[0] if hosts else "ironflow-webhook"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - SKEW)
-        .not_valid_after(min(now + validity, ca.not_valid_after_utc))
-        .add_extension(x509.SubjectAlternativeName(subject_alt_names(hosts)), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
-
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    _atomic_write(path, pem, mode=0o600)
-
-
-def _atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """A reader (the TLS reload, another process) sees the old file or the new one, never half."""
+    A reader (the TLS reload, another process) sees the old file or the new one, never half. The
+    temporary file is created afresh with `mode` (a stale one, which could be wider, is removed
+    first), so a private key is 0600 from its first byte whatever the umask; `mode` is then set
+    exactly, so a public certificate is readable even under a strict umask.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)

@@ -24,7 +24,7 @@ from typing import Any, Final
 from ironflow.k8s.admission import WEBHOOK_CONFIGURATIONS
 from ironflow.k8s.async_client import Kube
 from ironflow.k8s.paths import core_path, group_path
-from ironflow.webhook.certs import CertPaths, ensure_certificates
+from ironflow.webhook.certs import PRIVATE, PUBLIC, CertPaths, ensure_certificates, write_file
 
 log = logging.getLogger("ironflow.webhook")
 SERVED: Final = ("tls.crt", "tls.key", "ca.crt")  # what every replica copies: never ca.key
@@ -118,7 +118,4 @@ def _materialize(directory: Path, files: Mapping[str, bytes], names: Sequence[st
         if data is None:
             target.unlink(missing_ok=True)
         elif not target.is_file() or target.read_bytes() != data:
-            tmp = directory / f".{name}.tmp"
-            tmp.write_bytes(data)
-            tmp.chmod(0o600 if name.endswith(".key") else 0o644)
-            tmp.replace(target)
+            write_file(target, data, PRIVATE if name.endswith(".key") else PUBLIC)

@@ -8,11 +8,13 @@ never grabs a port or touches admission.
 
 `--webhook-client-ca` (with `--webhook-client-name`) makes the server accept only clients with a
 certificate from that CA naming an allowed client: the API server, configured to present one.
+
+The parsed options travel with the operator's own (`controller/state.Options.webhook`) to the
+start-up (`startup.PodWebhook`); nothing here keeps them.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,7 +27,6 @@ from ironflow.webhook.certs import DEFAULT_HOSTS
 from ironflow.webhook.server import WebhookOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
-_configured: list[WebhookOptions | None] = []
 
 
 def webhook_click_options(command: F) -> F:
@@ -121,28 +122,3 @@ def options_from(values: Mapping[str, Any]) -> WebhookOptions | None:
         client_names=client_names,
         cert_secret=values.get("webhook_cert_secret") or None,
     )
-
-
-def configure_webhook(options: WebhookOptions | None) -> None:
-    """main() calls this with the parsed flags; without it, IRONFLOW_WEBHOOK_* variables decide."""
-    _configured[:] = [options]
-
-
-def current_options() -> WebhookOptions | None:
-    if _configured:
-        return _configured[0]
-    env = {
-        "webhook_url": os.environ.get("IRONFLOW_WEBHOOK_URL"),
-        "webhook_cert_dir": os.environ.get("IRONFLOW_WEBHOOK_CERT_DIR"),
-        "webhook_cert_secret": os.environ.get("IRONFLOW_WEBHOOK_CERT_SECRET"),
-        "webhook_host": os.environ.get("IRONFLOW_WEBHOOK_HOST"),
-        "webhook_port": int(os.environ["IRONFLOW_WEBHOOK_PORT"])
-        if os.environ.get("IRONFLOW_WEBHOOK_PORT")
-        else None,
-        "webhook_san": tuple(os.environ.get("IRONFLOW_WEBHOOK_SANS", "").split()),
-        "webhook_client_ca": os.environ.get("IRONFLOW_WEBHOOK_CLIENT_CA"),
-        "webhook_client_name": tuple(os.environ.get("IRONFLOW_WEBHOOK_CLIENT_NAMES", "").split()),
-    }
-    options = options_from(env)
-    _configured[:] = [options]
-    return options

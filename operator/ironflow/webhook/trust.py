@@ -17,20 +17,20 @@ import logging
 from pathlib import Path
 from typing import Any, Final
 
-from ironflow.controller.state import Runtime
 from ironflow.core.ca_bundle import untrusted
 from ironflow.k8s.admission import WEBHOOK_CONFIGURATIONS
 from ironflow.k8s.async_client import ApiError
 from ironflow.k8s.paths import group_path
+from ironflow.webhook.host import WebhookHost
 
 log = logging.getLogger("ironflow.webhook")
 UNTIL_TRUSTED: Final = 1.0  # seconds between checks while not trusted
 WHILE_TRUSTED: Final = 30.0
 
 
-async def problem(runtime: Runtime, configuration: str, served: Path) -> str | None:
+async def problem(host: WebhookHost, configuration: str, served: Path) -> str | None:
     path = group_path(WEBHOOK_CONFIGURATIONS, "mutatingwebhookconfigurations", name=configuration)
-    body = await runtime.kube.get(path)
+    body = await host.kube.get(path)
     if body is None:
         return f"webhook configuration {configuration} does not exist"
     webhooks: list[dict[str, Any]] = body.get("webhooks") or []
@@ -38,18 +38,19 @@ async def problem(runtime: Runtime, configuration: str, served: Path) -> str | N
     reason = untrusted(bundles, await asyncio.to_thread(served.read_bytes))
     if reason is None:
         return None
-    return reason if runtime.leadership.is_leading() else f"{reason} (the leader sets it)"
+    return reason if host.leadership.is_leading() else f"{reason} (the leader sets it)"
 
 
-async def watch(runtime: Runtime, configuration: str, served: Path) -> None:
-    """Keeps `runtime.webhook_untrusted` current; a failed read keeps the last answer."""
+async def watch(host: WebhookHost, configuration: str, served: Path) -> None:
+    """Keeps `host.readiness.webhook_untrusted` current; a failed read keeps the last answer."""
     said: str | None = None
+    readiness = host.readiness
     while True:
         try:
-            runtime.webhook_untrusted = await problem(runtime, configuration, served)
+            readiness.webhook_untrusted = await problem(host, configuration, served)
         except (ApiError, OSError, TimeoutError) as exc:
             log.debug("webhook configuration not read: %s", exc)
-        reason = runtime.webhook_untrusted
+        reason = readiness.webhook_untrusted
         if reason != said:
             if reason is None:
                 log.info("webhook configuration %s trusts the served certificate: ready", configuration)

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ironflow.k8s.async_client import ApiError, Kube
+from ironflow.webhook.host import Leader
 from ironflow.webhook.secret_certs import SecretCerts
 
 log = logging.getLogger("ironflow.webhook")
@@ -24,15 +25,13 @@ INTERVAL = 60.0
 
 
 class CertKeeper:
-    def __init__(self, certs: SecretCerts, kube: Kube, serving: Path, leading: Callable[[], bool],
-                 standby: Callable[[], str | None] = lambda: None) -> None:
-        self.certs, self.kube, self.serving, self.leading = certs, kube, serving, leading
-        self.standby = standby  # who holds the Lease, when not this replica (standby_report.py)
+    def __init__(self, certs: SecretCerts, kube: Kube, serving: Path, leader: Leader) -> None:
+        self.certs, self.kube, self.serving, self.leader = certs, kube, serving, leader
         self._work = Path(tempfile.mkdtemp(prefix="ironflow-webhook-ca-"))  # the leader's CA key
 
     async def round(self) -> bool:
         """One pass: the leader makes/renews and trusts; everyone copies. True when serving files exist."""
-        if self.leading():
+        if self.leader.is_leading():
             ca_bundle = await self.certs.ensure(self.kube, self._work)
             await self.certs.trust(self.kube, ca_bundle)
         return await self.certs.serve_from_secret(self.kube, self.serving)
@@ -49,7 +48,7 @@ class CertKeeper:
                 log.warning("webhook certificate not ready: %s; retrying", type(exc).__name__)
             if time.monotonic() - said >= say_every:
                 said = time.monotonic()
-                holder = self.standby()
+                holder = self.leader.report.text  # who holds the Lease, when not this replica
                 log.warning("webhook not served yet: waiting for the leader to issue its certificate into "
                             "Secret %s/%s%s", self.certs.namespace, self.certs.secret,
                             f"; {holder}" if holder else "")
