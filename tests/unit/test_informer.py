@@ -138,7 +138,21 @@ def test_given_bookmarks_when_the_stream_ends_then_resumed_from_the_bookmark_and
     assert kube.watched == ["5", "9"]
 
 
-def test_given_watch_expired_when_informed_then_listed_again_at_once_with_fresh_keys() -> None:
+@pytest.fixture
+def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The informer's backoff waits, recorded instead of waited."""
+    delays: list[float] = []
+
+    async def no_wait(delay: float) -> None:
+        delays.append(delay)
+
+    monkeypatch.setattr("ironflow.k8s.informer.asyncio.sleep", no_wait)
+    return delays
+
+
+def test_given_watch_expired_when_informed_then_listed_again_at_once_with_fresh_keys(
+    slept: list[float],
+) -> None:
     gone = {"type": "ERROR", "object": {"code": 410, "reason": "Expired"}}
     kube = Scripted(lists=[{"items": [_obj("a", "3")], "metadata": {"resourceVersion": "5"}},
                            {"items": [], "metadata": {"resourceVersion": "8"}}],
@@ -147,9 +161,12 @@ def test_given_watch_expired_when_informed_then_listed_again_at_once_with_fresh_
 
     assert seen[-1] == Synced("8", frozenset())  # "a" was deleted unseen: the consumer can tell
     assert kube.watched == ["5", "8"]
+    assert slept == []
 
 
-def test_given_an_expired_continue_token_when_listing_then_the_list_starts_again_at_its_first_page() -> None:
+def test_given_an_expired_continue_token_when_listing_then_the_list_starts_again_at_its_first_page(
+    slept: list[float],
+) -> None:
     kube = Scripted(lists=[{"items": [_obj("a", "3")], "metadata": {"continue": "t1"}},
                            ApiError(410, "Expired", "continue token too old"),
                            {"items": [_obj("b", "7")], "metadata": {"resourceVersion": "8"}}],
@@ -159,17 +176,12 @@ def test_given_an_expired_continue_token_when_listing_then_the_list_starts_again
     assert [q.get("continue") for q in kube.requests] == [None, "t1", None]
     assert seen[-1] == Synced("8", frozenset({("dev", "b")}))
     assert kube.watched == ["8"]
+    assert slept == []
 
 
 def test_given_repeated_failures_when_informed_then_backoff_doubles_to_its_bound_and_resets_after_a_list(
-    monkeypatch: pytest.MonkeyPatch,
+    slept: list[float],
 ) -> None:
-    slept: list[float] = []
-
-    async def no_wait(delay: float) -> None:
-        slept.append(delay)
-
-    monkeypatch.setattr("ironflow.k8s.informer.asyncio.sleep", no_wait)
     down = ApiError(0, "ClientConnectorError", "API server unreachable")
     kube = Scripted(lists=[down] * 7 + [{"items": [], "metadata": {"resourceVersion": "5"}},
                                         down, {"items": [], "metadata": {"resourceVersion": "6"}}],
