@@ -1,6 +1,6 @@
 """The one informer (k8s/informer.py): paging, resuming, relisting, backoff; and nobody else's loops.
 
-The API server's side (real paging, a real 410, bookmarks) is in tests/integration/test_informer.py;
+The API server's side (real paging, a real 410, bookmarks) is in tests/integration/test_informer_api.py;
 here a scripted client shows the decisions: which request follows which answer.
 """
 
