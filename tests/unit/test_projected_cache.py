@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import types
+from collections.abc import AsyncIterator
 from typing import Any
 
-from ironflow.controller.drift import LABEL_SELECTOR, _relist
+from ironflow.controller.drift import LABEL_SELECTOR, _inform
 from ironflow.controller.projected import ProjectedCache
 from ironflow.controller.state import Cache
 from ironflow.controller.work import CrKey
@@ -120,6 +121,8 @@ def test_given_owner_gone_when_dropped_then_nothing_is_kept() -> None:
 
 def test_given_object_deleted_unseen_when_the_drift_watch_lists_again_then_it_is_read_and_requeued() -> None:
     async def scenario() -> tuple[ProjectedCache, set[object], str]:
+        watching: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
         class Listing:
             async def request(self, method: str, path: str, *, query: dict[str, str]) -> dict[str, Any]:
                 assert query["labelSelector"] == LABEL_SELECTOR
@@ -127,11 +130,19 @@ def test_given_object_deleted_unseen_when_the_drift_watch_lists_again_then_it_is
                 other["metadata"]["name"] = other["metadata"]["ownerReferences"][0]["name"] = "other"
                 return {"items": [other], "metadata": {"resourceVersion": "9"}}
 
+            async def watch(self, path: str, query: dict[str, str], since: str,
+                            **_: Any) -> AsyncIterator[dict[str, Any]]:
+                watching.set_result(since)
+                await asyncio.Event().wait()  # a watch with nothing to report, until cancelled
+                yield {}
+
         runtime = types.SimpleNamespace(kube=Listing(), projected=ProjectedCache(), queue=WorkQueue(),
                                         cache=Cache(), served_namespaces={"dev"},
                                         options=types.SimpleNamespace(namespaces=(), operator_namespace="x"))
         runtime.projected.put(SECRET_KIND, _secret(5, "v"))  # held from before a 410, then deleted
-        version = await _relist(runtime, SECRET_KIND, "/api/v1/secrets", None)  # type: ignore[arg-type]
+        task = asyncio.create_task(_inform(runtime, SECRET_KIND, None, asyncio.Event()))  # type: ignore[arg-type]
+        version = await asyncio.wait_for(watching, 10)  # the watch starts from the list's version
+        task.cancel()
         return runtime.projected, set(runtime.queue._queued), version
 
     cache, queued, version = asyncio.run(scenario())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from types import MappingProxyType
 from typing import Any
 
@@ -23,7 +23,8 @@ from ironflow.controller.work import AnchorKey, CrKey, SealingKeyKey
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
 from ironflow.core.model import CONFIG_KIND, MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND, Kind
-from ironflow.k8s.async_client import ApiError, core_path
+from ironflow.k8s.async_client import core_path
+from ironflow.k8s.informer import Informer, Synced
 
 logger = logging.getLogger("ironflow.drift")
 LABEL_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
@@ -65,51 +66,27 @@ def on_event(runtime: Runtime, kind: Kind, kind_of_event: str, body: Any, *, lis
         runtime.queue.add(CrKey(kind, namespace, owner))
 
 
-async def _relist(runtime: Runtime, kind: Kind, path: str, namespace: str | None) -> str:
-    """Record every listed object; what the cache held that the list lacks was deleted unseen:
-    forgotten (read again) and its owner queued. Returns the list's resourceVersion."""
-    query = {"labelSelector": LABEL_SELECTOR, "limit": str(PAGE)}
-    seen: set[tuple[str, str]] = set()
-    while True:
-        page = await runtime.kube.request("GET", path, query=query)
-        for item in page.get("items") or []:
-            meta = item.get("metadata") or {}
-            seen.add((str(meta.get("namespace", "")), str(meta.get("name", ""))))
-            on_event(runtime, kind, "ADDED", item, listing=True)
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            version = str((page.get("metadata") or {}).get("resourceVersion") or "")
-            break
-        query = {**query, "continue": str(token)}
+def _forget_unlisted(runtime: Runtime, kind: Kind, namespace: str | None,
+                     listed: Set[tuple[str, str]]) -> None:
+    """What the cache held that a (re)list lacks was deleted unseen: forgotten (read again) and
+    its owner queued."""
     for ns, name in runtime.projected.names(kind, namespace):
-        if (ns, name) not in seen:
+        if (ns, name) not in listed:
             runtime.projected.forget(kind, ns, name)
             runtime.queue.add(CrKey(kind, ns, name))
-    return version
 
 
 async def _inform(runtime: Runtime, kind: Kind, namespace: str | None, listed: asyncio.Event) -> None:
+    """Every listed object recorded (nothing queued), every watch event recorded and its owner queued."""
     path = core_path(TARGETS[kind], namespace)
-    query = {"labelSelector": LABEL_SELECTOR}
-    delay = 1.0
-    while True:
-        try:
-            since = await _relist(runtime, kind, path, namespace)
+    informer = Informer(runtime.kube, path, label_selector=LABEL_SELECTOR, limit=PAGE,
+                        what=f"watching {path}", logger=logger)
+    async for change in informer:
+        if isinstance(change, Synced):
+            _forget_unlisted(runtime, kind, namespace, change.keys)
             listed.set()
-            delay = 1.0
-            while True:
-                async for event in runtime.kube.watch(path, query, since):
-                    kind_of_event, obj = str(event.get("type")), event.get("object") or {}
-                    if kind_of_event == "ERROR":
-                        raise ApiError(int(obj.get("code") or 0), str(obj.get("reason")), "watch expired")
-                    since = str((obj.get("metadata") or {}).get("resourceVersion") or since)
-                    if kind_of_event in ("ADDED", "MODIFIED", "DELETED"):
-                        on_event(runtime, kind, kind_of_event, obj)
-        except ApiError as exc:
-            if exc.status != 410:  # 410: our version is too old; list again
-                logger.warning("watching %s failed (%s); retrying in %.0fs", path, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        else:
+            on_event(runtime, kind, change.type, change.object, listing=change.listed)
 
 
 async def watch(runtime: Runtime) -> None:

@@ -9,7 +9,6 @@ to read the key leaves the operator waiting (not ready): guessing would be worse
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import logging
@@ -22,7 +21,8 @@ from ironflow.controller.work import AnchorKey, CrKey, SealingKeyKey
 from ironflow.core.keyring import MalformedMasterKey, parse_keyring
 from ironflow.core.model import SECRET_KIND, spec_of
 from ironflow.core.outcomes import KeyState, sealed_key_id
-from ironflow.k8s.async_client import ApiError, core_path
+from ironflow.k8s.async_client import core_path
+from ironflow.k8s.informer import Informer, Synced
 
 logger = logging.getLogger("ironflow.master-key")
 
@@ -116,30 +116,16 @@ def stranded_values(runtime: Runtime, kids: set[str]) -> list[str]:
 
 
 async def watch(runtime: Runtime) -> None:
+    """Only a list that found no Secret, or a deletion, means "no key"; a failure waits and lists again."""
     ns, name = runtime.options.operator_namespace, runtime.options.master_key_secret
-    path = core_path("secrets", ns)
-    query = {"fieldSelector": f"metadata.name={name}"}
-    delay = 1.0
-    while True:
-        try:
-            listing = await runtime.kube.request("GET", path, query=query)
-            items = listing.get("items") or []
-            apply(runtime, key_state(items[0] if items else None, runtime.options.dev_mode))
-            since = str(listing.get("metadata", {}).get("resourceVersion", ""))
-            delay = 1.0
-            while True:
-                async for event in runtime.kube.watch(path, query, since):
-                    kind, obj = event.get("type"), event.get("object") or {}
-                    if kind == "ERROR":
-                        raise ApiError(int(obj.get("code") or 0), str(obj.get("reason")), "watch expired")
-                    since = str(obj.get("metadata", {}).get("resourceVersion", since))
-                    if kind in ("ADDED", "MODIFIED"):
-                        apply(runtime, key_state(obj, runtime.options.dev_mode))
-                    elif kind == "DELETED":
-                        apply(runtime, key_state(None, runtime.options.dev_mode))
-        except ApiError as exc:
-            if exc.status != 410:
-                logger.warning("reading master key Secret %s/%s failed (%s); retrying in %.0fs",
-                               ns, name, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+    dev_mode = runtime.options.dev_mode
+    informer = Informer(runtime.kube, core_path("secrets", ns), field_selector=f"metadata.name={name}",
+                        what=f"reading master key Secret {ns}/{name}", logger=logger)
+    async for change in informer:
+        if isinstance(change, Synced):
+            if not change.keys:
+                apply(runtime, key_state(None, dev_mode))
+        elif change.type == "DELETED":
+            apply(runtime, key_state(None, dev_mode))
+        else:
+            apply(runtime, key_state(change.object, dev_mode))

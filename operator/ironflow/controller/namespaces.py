@@ -9,13 +9,13 @@ and kube-node-lease) never get the ConfigMap, even when "all namespaces" or a gl
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from ironflow.controller.state import Runtime
 from ironflow.controller.work import SealingKeyKey
 from ironflow.core.namespace_patterns import matches as matches  # the callers' `namespaces.matches`
-from ironflow.k8s.async_client import ApiError, core_path
+from ironflow.k8s.async_client import core_path
+from ironflow.k8s.informer import Informer, Synced
 
 logger = logging.getLogger("ironflow.namespaces")
 _GLOB = frozenset("*?[!")
@@ -54,31 +54,13 @@ async def discover(runtime: Runtime) -> None:
         for namespace in patterns:
             _serve(runtime, namespace)
         return
-    path = core_path("namespaces")
-    delay = 1.0
-    while True:
-        try:
-            listing = await runtime.kube.request("GET", path)
-            for item in listing.get("items") or []:
-                name = item["metadata"]["name"]
-                if matches(patterns, name) and item.get("status", {}).get("phase") != "Terminating":
-                    _serve(runtime, name)
-            since = str(listing.get("metadata", {}).get("resourceVersion", ""))
-            while True:
-                async for event in runtime.kube.watch(path, {}, since):
-                    kind, obj = event.get("type"), event.get("object") or {}
-                    if kind == "ERROR":
-                        raise ApiError(int(obj.get("code") or 0), str(obj.get("reason")), "watch expired")
-                    meta = obj.get("metadata", {})
-                    since = str(meta.get("resourceVersion", since))
-                    name = meta.get("name", "")
-                    if kind == "DELETED" or obj.get("status", {}).get("phase") == "Terminating":
-                        runtime.served_namespaces.discard(name)
-                    elif kind in ("ADDED", "MODIFIED") and matches(patterns, name):
-                        _serve(runtime, name)
-            delay = 1.0
-        except ApiError as exc:
-            if exc.status != 410:
-                logger.warning("watching namespaces failed (%s); retrying in %.0fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+    informer = Informer(runtime.kube, core_path("namespaces"), what="watching namespaces", logger=logger)
+    async for change in informer:
+        if isinstance(change, Synced):
+            continue
+        obj = change.object
+        name = (obj.get("metadata") or {}).get("name", "")
+        if change.type == "DELETED" or (obj.get("status") or {}).get("phase") == "Terminating":
+            runtime.served_namespaces.discard(name)
+        elif matches(patterns, name):
+            _serve(runtime, name)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ from ironflow.core.outcomes import KeyState
 from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import Kube, group_path
 from ironflow.k8s.config import ClusterChoice
+from ironflow.k8s.informer import list_items
 from ironflow.metrics import ObjectCounts
 from ironflow.webhook.server import WebhookOptions
 
@@ -109,20 +110,6 @@ def slim(kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
     return compact
 
 
-async def listed(kube: Kube, path: str,
-                 query: Mapping[str, str] | None = None) -> AsyncIterator[dict[str, Any]]:
-    """A list in pages of PAGE items: a whole namespace of bodies is never one response in memory."""
-    page: dict[str, str] = {**(query or {}), "limit": str(PAGE)}
-    while True:
-        listing = await kube.request("GET", path, query=page)
-        for item in listing.get("items") or []:
-            yield item
-        token = (listing.get("metadata") or {}).get("continue")
-        if not token:
-            return
-        page = {**(query or {}), "limit": str(PAGE), "continue": str(token)}
-
-
 def _claim(kind: Kind, body: Mapping[str, Any]) -> Definer | None:
     """None for a body that does not parse: it claims nothing, as the reconcile will report."""
     try:
@@ -152,7 +139,8 @@ class Cache:
             if self._everything_primed or namespace in self._primed:
                 return
             for kind in KINDS:
-                async for item in listed(kube, group_path(API_VERSION, PLURALS[kind], namespace)):
+                path = group_path(API_VERSION, PLURALS[kind], namespace)
+                async for item in list_items(kube, path, limit=PAGE):
                     self.put(kind, item)
             self._primed.add(namespace)
 
@@ -160,7 +148,7 @@ class Cache:
         """One cluster-wide list per kind instead of one per namespace (all namespaces, or globs):
         from then on every served namespace is known, and kept current by kopf's watch events."""
         for kind in KINDS:
-            async for item in listed(kube, group_path(API_VERSION, PLURALS[kind])):
+            async for item in list_items(kube, group_path(API_VERSION, PLURALS[kind]), limit=PAGE):
                 if serves(str((item.get("metadata") or {}).get("namespace", ""))):
                     self.put(kind, item)
         self._everything_primed = True

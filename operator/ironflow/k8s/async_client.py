@@ -205,10 +205,12 @@ class Kube:
     async def merge_patch(self, path: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         return await self.request("PATCH", path, body=dict(patch), content_type=MERGE_PATCH)
 
-    async def watch(self, path: str, query: Mapping[str, str], since: str) -> AsyncIterator[dict[str, Any]]:
-        """Raw watch events from `since`; ends when the server closes the stream (timeoutSeconds)."""
+    async def watch(self, path: str, query: Mapping[str, str], since: str, *,
+                    timeout_seconds: int = 240) -> AsyncIterator[dict[str, Any]]:
+        """Raw watch events from `since`; ends when the server closes the stream (timeoutSeconds).
+        Consumers use k8s/informer.py, which lists first and resumes, relists and backs off."""
         params = {**query, "watch": "true", "resourceVersion": since, "allowWatchBookmarks": "true",
-                  "timeoutSeconds": "240"}
+                  "timeoutSeconds": str(timeout_seconds)}
         response = await self._send("GET", path, query=params,
                                     limits=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300))
         buffer = b""
