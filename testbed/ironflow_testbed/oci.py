@@ -127,7 +127,7 @@ def archive(image: Image) -> tuple[bytes, Written]:
             "os": "linux",
             "config": _config(image),
             "rootfs": {"type": "layers", "diff_ids": [_digest(layer)]},
-            "history": [{"created_by": "ironflow.envtest.oci", "created": "1970-01-01T00:00:00Z"}],
+            "history": [{"created_by": "ironflow_testbed.oci", "created": "1970-01-01T00:00:00Z"}],
             "created": "1970-01-01T00:00:00Z",
         }
     )
