@@ -53,7 +53,7 @@ install: $(VENV)/.installed ## create .venv and install ironflow and its test be
 # operator's wheel and image; development and CI install both, editable.
 $(VENV)/.installed: pyproject.toml testbed/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' -e ./testbed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[cli,test]' -e ./testbed
 	touch $@
 
 .PHONY: control-plane
