@@ -6,8 +6,9 @@
 # The same image `make image` (hack/build-image.sh) builds without a Docker engine, from the same
 # inputs: Debian bookworm's Python 3.11 (python3.11-minimal + libpython3.11-stdlib, no shell
 # tools beyond what they pull, no pip, no compiler), the runtime dependencies pinned with hashes
-# in requirements/operator.lock, the ironflow wheel built from this tree, byte code compiled at
-# build time (the root filesystem is read-only at run time), user 65532.
+# in requirements/operator.lock (what the operator imports; no CLI), the ironflow wheel built from
+# this tree, byte code compiled at build time (the root filesystem is read-only at run time), user
+# 65532.
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
@@ -16,7 +17,7 @@ COPY operator ./operator
 RUN pip install --no-deps --require-hashes --only-binary=:all: --no-compile --target /site -r operator.lock \
  && pip wheel --no-deps --wheel-dir /wheels . \
  && rm -rf /site/bin && pip install --no-deps --no-compile --target /site /wheels/*.whl \
- && rm -rf /site/bin /site/kubernetes/aio
+ && rm -rf /site/bin
 
 FROM debian:bookworm-slim
 ARG VERSION=unknown
@@ -30,10 +31,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man \
  && ln -sf python3.11 /usr/bin/python3
 COPY --from=build /site /usr/lib/python3/dist-packages
-RUN for entry in ironflow-operator:ironflow.controller.entry ironflow:ironflow.cli.main; do \
-      printf '#!/usr/bin/python3.11\nimport sys\nfrom %s import main\nsys.exit(main())\n' "${entry#*:}" \
-        > "/usr/local/bin/${entry%%:*}" && chmod 0755 "/usr/local/bin/${entry%%:*}"; \
-    done \
+# The operator only: the `ironflow` CLI and its Kubernetes client (the `cli` extra) are not installed.
+RUN printf '#!/usr/bin/python3.11\nimport sys\nfrom ironflow.controller.entry import main\nsys.exit(main())\n' \
+      > /usr/local/bin/ironflow-operator && chmod 0755 /usr/local/bin/ironflow-operator \
  && python3.11 -m compileall -q -j 0 --invalidation-mode unchecked-hash /usr/lib/python3.11 /usr/lib/python3/dist-packages \
  && groupadd --system --gid 65532 ironflow \
  && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \

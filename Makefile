@@ -25,7 +25,8 @@ NODE_FLAG = $(if $(filter 1,$(NODE)),--node)
 CONTAINERD ?= $(or $(IRONFLOW_CONTAINERD),2)
 export IRONFLOW_CONTAINERD := $(CONTAINERD)
 # K8S_VERSION=1.33 (a supported minor, or a full version of one): the control plane and node built
-# and started at that version (cached per version); default the newest. Table: envtest/binaries.py.
+# and started at that version (cached per version); default the newest. Table:
+# testbed/ironflow_testbed/binaries.py.
 export K8S_VERSION
 
 # The build script reuses its cache and prints the binary directory as its last stdout line.
@@ -46,11 +47,13 @@ help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: install
-install: $(VENV)/.installed ## create .venv and install ironflow with its test tools
+install: $(VENV)/.installed ## create .venv and install ironflow and its test bed (editable) with the test tools
 
-$(VENV)/.installed: pyproject.toml
+# The test bed (testbed/: control plane, node, image writer) is its own distribution, outside the
+# operator's wheel and image; development and CI install both, editable.
+$(VENV)/.installed: pyproject.toml testbed/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[cli,test]' -e ./testbed
 	touch $@
 
 .PHONY: control-plane
@@ -64,15 +67,15 @@ node-deps: ## runc, CNI plugins, busybox-static, containerd 1.6 (Debian packages
 
 .PHONY: cluster
 cluster: install $(if $(filter 1,$(NODE)),node-deps) ## start a local cluster in the background, with a real node unless NODE=0 (K8S_VERSION=1.33, CONTAINERD=1.6 choose)
-	$(if $(filter 1,$(NODE)),$(CONTAINERD_ENV)) $(BIN)/python -m ironflow.envtest up $(NODE_FLAG) --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
+	$(if $(filter 1,$(NODE)),$(CONTAINERD_ENV)) $(BIN)/python -m ironflow_testbed up $(NODE_FLAG) --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
 
 .PHONY: cluster-status
 cluster-status: install ## is the local control plane running and ready?
-	$(BIN)/python -m ironflow.envtest status --dir $(CLUSTER_DIR)
+	$(BIN)/python -m ironflow_testbed status --dir $(CLUSTER_DIR)
 
 .PHONY: cluster-down
 cluster-down: ## stop the local cluster; no process, mount, bridge, cgroup or changed sysctl is left behind
-	@if [ -x $(BIN)/python ]; then $(BIN)/python -m ironflow.envtest down --dir $(CLUSTER_DIR); \
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m ironflow_testbed down --dir $(CLUSTER_DIR); \
 	else echo "no $(VENV): nothing was started"; fi
 
 .PHONY: crds
@@ -97,10 +100,10 @@ crds-check: install control-plane ## fail if crds/, its copies (chart, manifests
 
 .PHONY: lint
 lint: install ## ruff
-	$(BIN)/ruff check operator tests hack benchmarks
+	$(BIN)/ruff check operator testbed tests hack benchmarks
 
 .PHONY: typecheck
-typecheck: install ## mypy --strict on the package
+typecheck: install ## mypy --strict on the package and the test bed
 	$(BIN)/mypy
 
 .PHONY: imports
@@ -152,7 +155,7 @@ image: ## the operator image as an OCI archive, without Docker (mmdebstrap + pin
 # /run/containerd/containerd.sock, so plain `ctr images import` cannot reach it.
 .PHONY: image-import
 image-import: install ## import the image archive (make image) into the running local node's containerd
-	$(BIN)/python -m ironflow.envtest import-image --dir $(CLUSTER_DIR) $(IMAGE_ARCHIVE)
+	$(BIN)/python -m ironflow_testbed import-image --dir $(CLUSTER_DIR) $(IMAGE_ARCHIVE)
 
 .PHONY: image-test
 image-test: install image ## build the image, then check the archive (user, entry point, contents, pins)

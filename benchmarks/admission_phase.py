@@ -18,7 +18,7 @@ from typing import Any
 
 from kubernetes import client
 
-from ironflow.envtest.audit import AuditLog
+from ironflow_testbed.audit import AuditLog
 
 READS = ("get", "list")
 WEBHOOK_HISTOGRAM = "apiserver_admission_webhook_admission_duration_seconds"

@@ -1,6 +1,6 @@
 """Counting one user's API requests in the audit log without holding the log in memory.
 
-`ironflow.envtest.audit.AuditLog` keeps every parsed record; a 10,000-resource run writes more
+`ironflow_testbed.audit.AuditLog` keeps every parsed record; a 10,000-resource run writes more
 than 4 GB of audit log, so the benchmark reads it here instead: incrementally (each call reads
 only what was appended since the last one), line by line, parsing only lines that name the user,
 keeping nothing but counts.
@@ -13,7 +13,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from ironflow.envtest.audit import AuditLog
+from ironflow_testbed.audit import AuditLog
 
 WRITES = frozenset(("create", "update", "patch", "delete", "deletecollection"))
 READS = frozenset(("get", "list"))

@@ -25,8 +25,8 @@ from kubernetes import client
 from operator_bench import NS, USER, all_current, create_resources, is_ready, prepare, wait
 from operator_process import start_operator, stop, webhook_args
 
-from ironflow.envtest.controlplane import ControlPlane
-from ironflow.envtest.ports import free_ports
+from ironflow_testbed.controlplane import ControlPlane
+from ironflow_testbed.ports import free_ports
 
 TRACE: list[str] = []  # ["-X", "tracemalloc=1"] with --tracemalloc: it doubles RSS, so off for VmHWM
 

@@ -29,8 +29,8 @@ from process_stats import cpu_seconds, vm_hwm_mib
 
 from ironflow.core.crypto import derive_sealing_key, seal
 from ironflow.core.keyring import generate_master_key
-from ironflow.envtest.controlplane import ControlPlane
-from ironflow.envtest.ports import free_ports
+from ironflow_testbed.controlplane import ControlPlane
+from ironflow_testbed.ports import free_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP, VERSION = "ironflow.io", "v1alpha1"

@@ -25,8 +25,8 @@ from kubernetes import client, config
 from operator_bench import NS, Phases, kubectl, parallel, poll_interval, raw_write_rate, settle_writes, wait
 from process_stats import cpu_seconds, vm_hwm_mib
 
-from ironflow.envtest.controlplane import ControlPlane
-from ironflow.envtest.ports import free_ports
+from ironflow_testbed.controlplane import ControlPlane
+from ironflow_testbed.ports import free_ports
 
 USER = "sealed-secrets-bench-controller"
 KEY_NS = "sealed-secrets"

@@ -10,7 +10,7 @@
 # Environment:
 #   K8S_VERSION          a supported minor ("1.33": its pinned patch release) or a full version of a
 #                        supported minor ("1.33.13"); default: the newest. The table of minors and pins
-#                        is K8S_VERSIONS in operator/ironflow/envtest/binaries.py (one place).
+#                        is K8S_VERSIONS in testbed/ironflow_testbed/binaries.py (one place).
 #   IRONFLOW_K8S_VERSION an exact version, unchecked (overrides K8S_VERSION)
 #   IRONFLOW_CP_NODE=0   build the control plane only (no kubelet, kube-scheduler, kube-proxy,
 #                        crictl): enough for the integration and e2e tests. Saves little (they
@@ -28,7 +28,7 @@ die() { printf '[control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
 HERE="${BASH_SOURCE[0]%/*}"; [ "$HERE" != "${BASH_SOURCE[0]}" ] || HERE=.
 # shellcheck source=lib/build-lock.sh
 source "$HERE/lib/build-lock.sh"
-TABLE="$HERE/../operator/ironflow/envtest/binaries.py"
+TABLE="$HERE/../testbed/ironflow_testbed/binaries.py"
 declare -A PINS=()
 DEFAULT_MINOR=""
 while IFS= read -r line; do

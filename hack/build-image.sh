@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the operator image as an OCI archive without a Docker engine: the image the Dockerfile
 # describes, from the same inputs (Debian bookworm's Python 3.11, the wheels pinned with hashes in
-# requirements/operator.lock, the ironflow wheel built from this tree), with real tools:
-# mmdebstrap extracts the Debian packages, pip installs the pinned wheels, umoci writes the image.
+# requirements/operator.lock, which is what the operator imports and no CLI, the ironflow wheel
+# built from this tree), with real tools: mmdebstrap extracts the Debian packages, pip installs
+# the pinned wheels, umoci writes the image.
 #
 # Why not Docker: this machine (and CI) has none, and the node runs only images built here.
 # Why extract-only: a container needs Python's files, not dpkg's maintainer scripts; nothing in
@@ -86,17 +87,14 @@ for dist in "$SITE"/ironflow_operator-*.dist-info; do
   rm -f "$dist/direct_url.json"
   sed -i '/\/direct_url\.json,/d' "$dist/RECORD"
 done
-# kubernetes>=35 also ships a second asyncio client under kubernetes/aio (68 MiB) that neither
-# the kubernetes package nor ironflow imports (the operator uses neither: its client is raw aiohttp).
-rm -rf "$SITE/kubernetes/aio"
 
-# pip's console-script wrappers point at the host interpreter: write the image's own.
+# pip's console-script wrappers point at the host interpreter: write the image's own. The image
+# runs the operator only: the `ironflow` CLI and its Kubernetes client (the `cli` extra) belong on
+# a workstation, so neither is installed here.
 mkdir -p "$RFS/usr/local/bin"
-for entry in ironflow-operator:ironflow.controller.entry ironflow:ironflow.cli.main; do
-  name=${entry%%:*}; module=${entry#*:}
-  printf '#!/usr/bin/python3.11\nimport sys\nfrom %s import main\nsys.exit(main())\n' "$module" >"$RFS/usr/local/bin/$name"
-  chmod 0755 "$RFS/usr/local/bin/$name"
-done
+printf '#!/usr/bin/python3.11\nimport sys\nfrom ironflow.controller.entry import main\nsys.exit(main())\n' \
+  >"$RFS/usr/local/bin/ironflow-operator"
+chmod 0755 "$RFS/usr/local/bin/ironflow-operator"
 
 # Byte-code compiled once with the image's own interpreter: the root filesystem is read-only,
 # so Python could never cache it at run time and every start would compile kopf and the client.
@@ -104,7 +102,7 @@ say "compiling byte code with the image's interpreter ($(elapsed))"
 chroot "$RFS" /usr/bin/python3.11 -m compileall -q -j 0 --invalidation-mode unchecked-hash \
   /usr/lib/python3.11 /usr/lib/python3/dist-packages >/dev/null \
   || die "compileall failed in the image"
-chroot "$RFS" /usr/bin/python3.11 -c 'import ironflow.controller.entry, ironflow.controller.main, ironflow.cli.main' \
+chroot "$RFS" /usr/bin/python3.11 -c 'import ironflow.controller.entry, ironflow.controller.main' \
   || die "the image's interpreter cannot import ironflow"
 
 # The non-root user, numeric so the kubelet can check runAsNonRoot without resolving names.

@@ -32,8 +32,8 @@ from typing import Any
 
 import yaml
 
-from ironflow.envtest.binaries import default_bin_dir
 from ironflow.webhook.configuration import ClientTarget, WebhookParameters, render_configuration
+from ironflow_testbed.binaries import default_bin_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "ironflow"

@@ -22,7 +22,7 @@ if [[ -z "${KUBECONFIG:-}" ]]; then
   CP_DIR=${CP_DIR:-$("$ROOT/hack/build-control-plane.sh" | tail -n 1)}
   node_flag=()
   [[ ${NODE:-1} == 1 ]] && node_flag=(--node)  # a real node: pods run (docs/node.md); NODE=0: none
-  "$BIN/python" -m ironflow.envtest up "${node_flag[@]}" --dir "$CLUSTER_DIR" --bin-dir "$CP_DIR"
+  "$BIN/python" -m ironflow_testbed up "${node_flag[@]}" --dir "$CLUSTER_DIR" --bin-dir "$CP_DIR"
   export KUBECONFIG=$CLUSTER_DIR/kubeconfig
   KUBECTL=$CLUSTER_DIR/bin/kubectl
   [[ -x $KUBECTL ]] || KUBECTL=$CP_DIR/kubectl
@@ -77,7 +77,7 @@ fi
 args=(--operator-namespace "$OPERATOR_NAMESPACE" --dev-mode)
 if [[ $LOCAL == 1 && -z "${IRONFLOW_WEBHOOK_URL:-}" && -z "${IRONFLOW_WEBHOOK_CERT_DIR:-}" ]]; then
   args+=(--webhook-url "https://127.0.0.1:${IRONFLOW_WEBHOOK_PORT:-9443}" --webhook-cert-dir "$CLUSTER_DIR/webhook")
-  # Mutual TLS: the local API server presents its webhook client certificate (envtest/webhook_client.py).
+  # Mutual TLS: the local API server presents its webhook client certificate (ironflow_testbed/webhook_client.py).
   if [[ -f "$CLUSTER_DIR/webhook-client.kubeconfig" ]]; then
     args+=(--webhook-client-ca "$CLUSTER_DIR/pki/ca.crt" --webhook-client-name kube-apiserver-webhook-client)
   fi

@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from ironflow.envtest import ControlPlane, Kubectl, eventually
-from ironflow.envtest.binaries import BIN_DIR_ENV, default_bin_dir, find_bin_dir
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import ControlPlane, Kubectl, eventually
+from ironflow_testbed.binaries import BIN_DIR_ENV, default_bin_dir, find_bin_dir
+from ironflow_testbed.cluster import Cluster
 
 _STARTUP: dict[str, str] = {}
 _TEMP_HOME: list[str] = []

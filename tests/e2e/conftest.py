@@ -14,8 +14,8 @@ import pytest
 import yaml
 from e2e_support import MANIFESTS, OPERATOR_NAMESPACE
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 HERE = Path(__file__).parent
 CERT_MANAGER_STAND_IN = HERE / "testdata" / "cert-manager-crds.yaml"

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ironflow.envtest import access, eventually, kubeconfig
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.ports import free_ports
-from ironflow.envtest.processes import terminate
-from ironflow.envtest.webhook_client import WEBHOOK_CLIENT_USER
+from ironflow_testbed import access, eventually, kubeconfig
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.ports import free_ports
+from ironflow_testbed.processes import terminate
+from ironflow_testbed.webhook_client import WEBHOOK_CLIENT_USER
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
@@ -140,7 +140,8 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def _client_auth(cluster: Cluster) -> list[str]:
-    """Mutual TLS with the session's API server (envtest/webhook_client.py); none for --kubeconfig."""
+    """Mutual TLS with the session's API server (ironflow_testbed/webhook_client.py); none for
+    --kubeconfig."""
     if cluster.plane is None:
         return []
     return [

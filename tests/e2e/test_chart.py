@@ -16,9 +16,9 @@ import yaml
 from e2e_support import CHART, ROOT, clean_env, refused_calls, start_as_deployed
 from kubernetes import client
 
-from ironflow.envtest import K8S_VERSION, eventually
-from ironflow.envtest.cluster import Cluster
 from ironflow.webhook.configuration import ClientTarget, WebhookParameters, render_configuration
+from ironflow_testbed import K8S_VERSION, eventually
+from ironflow_testbed.cluster import Cluster
 
 
 def _helm(helm: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

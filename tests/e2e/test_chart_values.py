@@ -12,7 +12,7 @@ import yaml
 from e2e_support import CHART, clean_env
 
 from ironflow import metrics
-from ironflow.envtest import K8S_VERSION
+from ironflow_testbed import K8S_VERSION
 
 SYSTEM = "kube-system,kube-public,kube-node-lease"
 

@@ -22,9 +22,9 @@ import pytest
 from e2e_support import OPERATOR_NAMESPACE, OperatorRun, ironflow, ok, refused_calls, start_as_deployed
 from kubernetes import client
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.ports import free_ports
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.ports import free_ports
 
 SA_NAME = "ironflow-operator"
 SA_USER = f"system:serviceaccount:{OPERATOR_NAMESPACE}:{SA_NAME}"

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.node import Node
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.node import Node
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "ironflow"
@@ -44,11 +44,11 @@ def image_archive() -> Path:
 
 def import_image(node: Node, archive: Path | None = None) -> float:
     """The operator image (this tree's unless `archive` names another release's) into the node's
-    containerd the way `make image-import` does it (`python -m ironflow.envtest import-image`, the
+    containerd the way `make image-import` does it (`python -m ironflow_testbed import-image`, the
     node's own socket); seconds taken."""
     begin = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "ironflow.envtest", "import-image", "--dir", str(node.layout.root.parent),
+        [sys.executable, "-m", "ironflow_testbed", "import-image", "--dir", str(node.layout.root.parent),
          str(archive or image_archive())],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip

@@ -3,7 +3,7 @@ credentials and the chart's RBAC, and an application pod prints exactly the valu
 
 Everything goes the way a user's would: the chart with its defaults plus the local image
 (`image.pullPolicy=Never`), so the operator manages its own webhook certificate; the operator
-dials the API server through the `kubernetes` Service (envtest/nodenet.py), the API server calls
+dials the API server through the `kubernetes` Service (ironflow_testbed/nodenet.py), the API server calls
 the webhook Service's endpoints; the value goes `ironflow secret set` -> sealed resource ->
 operator -> Secret -> webhook -> kubelet -> the container's environment.
 """
@@ -41,9 +41,9 @@ from incluster_support import (
 from kubernetes import client
 from node_support import pod, run
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.node import Node
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.node import Node
 
 CANARY = "canary-incluster-5e0d"
 MIN_PODS, MAX_PODS, PACE = 100, 200, 0.15  # declaring pods created during the upgrade; seconds apart

@@ -37,9 +37,9 @@ from incluster_support import (
 from kubernetes import client
 from test_chart_on_node import _container_pid, _pending_pod
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.node import Node
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.node import Node
 
 OUTSIDER = "laptop_5e0d1a2b"  # what `make run` on a developer's machine writes: no pod
 ROUNDS = 3  # fail-over measurements of each kind

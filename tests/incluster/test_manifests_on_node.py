@@ -27,9 +27,9 @@ from incluster_support import (
 from kubernetes import client
 from node_support import pod, run
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.node import Node
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.node import Node
 
 MANIFESTS = ROOT / "manifests"
 CANARY = "canary-manifests-71c4"

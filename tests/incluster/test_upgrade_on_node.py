@@ -42,9 +42,9 @@ from incluster_support import (
 from kubernetes import client
 from node_support import REPORT, pod, pod_spec
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.node import Node
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.node import Node
 
 ENVIRONMENTS, PER_KIND = 3, 50  # 3 x (50 IronflowSecrets + 50 IronflowConfigs) = 300 resources
 LABEL = "ironflow-test/upgrade"

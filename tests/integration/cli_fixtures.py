@@ -10,7 +10,7 @@ from cli_support import Cli, publish_sealing_key, trust_signer
 from kubernetes import client
 
 from ironflow.core.keyring import Keyring
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed.cluster import Cluster
 
 
 @pytest.fixture

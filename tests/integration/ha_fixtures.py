@@ -23,10 +23,10 @@ import pytest
 from kubernetes import client
 from operator_fixtures import RULES, Operator, OperatorProcess
 
-from ironflow.envtest import eventually
-from ironflow.envtest.audit import AuditLog
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.ports import free_ports
+from ironflow_testbed import eventually
+from ironflow_testbed.audit import AuditLog
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.ports import free_ports
 
 LEASE = "ironflow-operator"
 WRITES = ("create", "update", "patch", "delete", "deletecollection")

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 CRD_DIR = Path(__file__).resolve().parents[2] / "crds"
 POLICY_BINDING = "ironflowconfig-names.ironflow.io"

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from ironflow.envtest import access
+from ironflow_testbed import access
 
 V1 = "client.authentication.k8s.io/v1"
 

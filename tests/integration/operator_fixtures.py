@@ -23,10 +23,10 @@ from kubernetes import client
 
 from ironflow.core.crypto import derive_sealing_key, seal
 from ironflow.core.keyring import generate_master_key
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.ports import free_ports
-from ironflow.envtest.processes import terminate
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.ports import free_ports
+from ironflow_testbed.processes import terminate
 
 GROUP, VERSION = "ironflow.io", "v1alpha1"
 PLURAL = {"IronflowSecret": "ironflowsecrets", "IronflowConfig": "ironflowconfigs"}

@@ -20,8 +20,8 @@ from cli_support import Cli, publish_sealing_key, spec_map
 from kubernetes import client
 
 from ironflow.core.keyring import Keyring
-from ironflow.envtest.audit import AuditLog
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed.audit import AuditLog
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["cli_fixtures"]
 

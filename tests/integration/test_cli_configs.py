@@ -12,7 +12,7 @@ from cli_support import Cli, assert_one_line_error, publish_sealing_key, spec_ma
 from kubernetes import client
 
 from ironflow.core.keyring import Keyring
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["cli_fixtures"]
 pytestmark = pytest.mark.usefixtures("served")  # config set refuses environments no operator serves

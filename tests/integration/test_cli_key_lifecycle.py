@@ -15,7 +15,7 @@ from kubernetes import client
 from operator_fixtures import Operator, configmap_data, new_key, secret_data, wait_ready
 
 from ironflow.core.crypto import derive_sealing_key, parse_sealed
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["cli_fixtures", "operator_fixtures"]
 SECRETS = "ironflowsecrets"

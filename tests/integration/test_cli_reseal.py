@@ -28,8 +28,8 @@ from operator_fixtures import (
 
 from ironflow.core.crypto import derive_sealing_key, parse_sealed
 from ironflow.core.reseal import RESEAL_ONLY_LABEL
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["cli_fixtures", "operator_fixtures"]
 SECRETS = "ironflowsecrets"

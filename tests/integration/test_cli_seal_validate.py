@@ -13,8 +13,8 @@ from operator_fixtures import Operator, configmap_data, new_key, ready, secret_d
 
 from ironflow.core.keyring import Keyring
 from ironflow.core.sealing_key import derive_sealing_key
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures", "cli_fixtures"]
 CANARY = "Qx4-canary-seal-file"

@@ -17,7 +17,7 @@ from kubernetes import client
 
 from ironflow.core.crypto import unseal
 from ironflow.core.keyring import Keyring
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["cli_fixtures"]
 

@@ -20,8 +20,8 @@ from ironflow.core.key_publication import sealing_key_data
 from ironflow.core.keyring import Keyring
 from ironflow.core.signer_chain import Link, encode, make_link, parse
 from ironflow.core.signing import derive_signer
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["cli_fixtures", "operator_fixtures"]
 SEALING_KEY = "ironflow-sealing-key"

@@ -20,7 +20,7 @@ from kubernetes import client
 from operator_fixtures import Operator, OperatorProcess, apply_cr, new_key, sealed, wait_ready
 from webhook_fixtures import pod_manifest
 
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["cli_fixtures", "operator_fixtures", "webhook_fixtures"]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from ironflow.envtest import K8S_VERSION, eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import K8S_VERSION, eventually
+from ironflow_testbed.cluster import Cluster
 
 
 def _gone(read: object) -> bool:

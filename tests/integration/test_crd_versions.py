@@ -15,9 +15,9 @@ from ironflow.controller import crd_check
 from ironflow.controller.leadership import ElectionOptions
 from ironflow.controller.state import Options, Runtime
 from ironflow.core.model import CRD_VERSION_ANNOTATION
-from ironflow.envtest.cluster import Cluster
 from ironflow.k8s.async_client import Kube
 from ironflow.k8s.config import choose_cluster
+from ironflow_testbed.cluster import Cluster
 
 SECRETS_CRD = "ironflowsecrets.ironflow.io"
 CRD_DIR = Path(__file__).resolve().parents[2] / "crds"

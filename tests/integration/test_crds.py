@@ -9,8 +9,8 @@ import pytest
 from kubernetes import client
 
 from ironflow.core.crypto import MAX_PLAINTEXT_BYTES, MAX_SEALED_CHARS, derive_sealing_key, seal
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 KEY_ID = "0123456789abcdef"
 SEALED = f"ifs:v1:{KEY_ID}:" + "A" * 60 + "bcdefghij-_0123456789"

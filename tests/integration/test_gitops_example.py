@@ -35,8 +35,8 @@ from operator_fixtures import (
 )
 
 from ironflow.core.model import config_string
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures"]
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from ironflow.envtest.cluster import Cluster
 from ironflow.k8s.async_client import ApiError, Kube, core_path
 from ironflow.k8s.config import choose_cluster
 from ironflow.k8s.informer import Change, Event, Informer, Synced
+from ironflow_testbed.cluster import Cluster
 
 LABEL = "ironflow.io/informer-test"
 TIMEOUT = 30.0

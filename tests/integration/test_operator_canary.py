@@ -23,7 +23,7 @@ from operator_fixtures import (
     wait_status,
 )
 
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures"]
 SECRET = "IronflowSecret"

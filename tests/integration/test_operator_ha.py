@@ -43,9 +43,9 @@ from webhook_fixtures import (
     wait_until_injecting,
 )
 
-from ironflow.envtest import eventually
-from ironflow.envtest.audit import AuditEvent, AuditLog
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.audit import AuditEvent, AuditLog
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures", "cli_fixtures", "ha_fixtures"]
 SECRET, CONFIG = "IronflowSecret", "IronflowConfig"

@@ -26,8 +26,8 @@ from operator_fixtures import (
 )
 from webhook_fixtures import pod_manifest
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures", "hostile_crd_fixtures"]
 CONFIG, SECRET = "IronflowConfig", "IronflowSecret"

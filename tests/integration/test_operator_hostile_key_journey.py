@@ -30,8 +30,8 @@ from operator_fixtures import (
 )
 
 from ironflow.core.crypto import derive_sealing_key
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures", "hostile_crd_fixtures"]
 SECRET = "IronflowSecret"

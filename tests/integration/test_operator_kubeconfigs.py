@@ -21,10 +21,10 @@ from kubeconfig_support import ExecPlugin, credential_id, jti, mint_token
 from kubernetes import client
 from operator_fixtures import Operator, apply_cr, configmap_data, new_key
 
-from ironflow.envtest import access, eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.ports import free_ports
-from ironflow.envtest.proxy import ConnectProxy
+from ironflow_testbed import access, eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.ports import free_ports
+from ironflow_testbed.proxy import ConnectProxy
 
 pytest_plugins = ["operator_fixtures"]
 CONFIG = "IronflowConfig"

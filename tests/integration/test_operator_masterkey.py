@@ -18,7 +18,7 @@ from operator_fixtures import (
 )
 
 from ironflow.core.crypto import derive_sealing_key, dev_value
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["operator_fixtures"]
 SECRET, CONFIG = "IronflowSecret", "IronflowConfig"

@@ -8,7 +8,7 @@ import re
 from kubernetes import client
 from operator_fixtures import Operator, apply_cr, new_key, sealed, wait_ready
 
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["operator_fixtures"]
 SECRET = "IronflowSecret"

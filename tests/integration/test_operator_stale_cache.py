@@ -20,9 +20,9 @@ from ironflow.controller.leadership import ElectionOptions
 from ironflow.controller.masterkey import key_state
 from ironflow.controller.state import Options, Runtime
 from ironflow.core.model import CONFIG_KIND, MANAGED_BY_LABEL
-from ironflow.envtest.cluster import Cluster
 from ironflow.k8s.async_client import ApiError, Kube
 from ironflow.k8s.config import choose_cluster
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures"]
 CONFIG = "IronflowConfig"

@@ -8,8 +8,8 @@ from kubernetes import client
 from operator_fixtures import Operator, configmap_data, new_key
 
 from ironflow.core.crypto import derive_sealing_key
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures"]
 SYSTEM = ("kube-system", "kube-public", "kube-node-lease")

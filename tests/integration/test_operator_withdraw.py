@@ -11,7 +11,7 @@ from cli_support import Cli
 from kubernetes import client
 from operator_fixtures import Operator, configmap_data, new_key
 
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["operator_fixtures", "cli_fixtures"]
 SEALING_KEY = "ironflow-sealing-key"

@@ -27,9 +27,9 @@ from operator_fixtures import (
     wait_status,
 )
 
-from ironflow.envtest import eventually
-from ironflow.envtest.audit import AuditLog
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.audit import AuditLog
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures"]
 SECRET, CONFIG = "IronflowSecret", "IronflowConfig"

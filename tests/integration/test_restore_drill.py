@@ -16,8 +16,8 @@ from kubernetes import client
 from operator_fixtures import Operator, configmap_data, new_key, secret_data, wait_ready
 
 from ironflow.core.crypto import derive_sealing_key
-from ironflow.envtest import ControlPlane, Kubectl, eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import ControlPlane, Kubectl, eventually
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["cli_fixtures", "operator_fixtures"]
 CRD_DIR = Path(__file__).resolve().parents[2] / "crds"

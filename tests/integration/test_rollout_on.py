@@ -27,7 +27,7 @@ from test_rollouts import (
     set_secret,
 )
 
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 __all__ = ["env"]  # the fixture: IronflowSecret app (DB_PASSWORD, OTHER) projected and versioned

@@ -19,7 +19,7 @@ from operator_fixtures import GROUP, VERSION, OperatorProcess, get_cr
 from test_rollouts import baseline, deployment, revision, rolled, set_secret
 from webhook_fixtures import create_resource, unique, wait_for_default_service_account
 
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 

@@ -25,7 +25,7 @@ from webhook_fixtures import (
     wait_for_default_service_account,
 )
 
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 

@@ -16,8 +16,8 @@ from webhook_fixtures import (
     wait_projected,
 )
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 

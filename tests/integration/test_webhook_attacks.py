@@ -34,10 +34,10 @@ from operator_fixtures import (
 )
 from webhook_fixtures import create_resource, pod_manifest, serving_webhook
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.pki import CertificateAuthority, KeyPair
 from ironflow.webhook.configuration import CONFIGURATION_NAME, MUTATE_PATH
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.pki import CertificateAuthority, KeyPair
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 

@@ -15,7 +15,7 @@ from webhook_fixtures import (
     wait_projected,
 )
 
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 

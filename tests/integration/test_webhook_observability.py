@@ -9,7 +9,7 @@ from kubernetes import client
 from operator_fixtures import OperatorProcess
 from webhook_fixtures import pod_manifest
 
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 

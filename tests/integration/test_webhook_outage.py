@@ -13,7 +13,7 @@ from webhook_fixtures import (
     wait_until_injecting,
 )
 
-from ironflow.envtest import eventually
+from ironflow_testbed import eventually
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 

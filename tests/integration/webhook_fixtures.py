@@ -4,7 +4,7 @@ The operator runs as a real subprocess under its own ServiceAccount (operator_fi
 RBAC for exactly what the webhook and rollouts add: reading workloads and patching them, and
 registering the webhook configuration. The API server reaches the webhook through the URL client
 config on loopback with the operator's own CA, and proves who it is with its webhook client
-certificate (envtest/webhook_client.py): the operator requires it (mutual TLS). Readiness is
+certificate (ironflow_testbed/webhook_client.py): the operator requires it (mutual TLS). Readiness is
 proven the honest way: a server-side dry run of a declaring pod comes back injected (the API
 server's webhook cache has it).
 """
@@ -22,10 +22,10 @@ import pytest
 from kubernetes import client
 from operator_fixtures import Operator, OperatorProcess
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.ports import free_ports
-from ironflow.envtest.webhook_client import WEBHOOK_CLIENT_USER
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.ports import free_ports
+from ironflow_testbed.webhook_client import WEBHOOK_CLIENT_USER
 
 GROUP, VERSION = "ironflow.io", "v1alpha1"
 WEBHOOK_CLUSTER_ROLE = "ironflow-operator-webhook-test"

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.node import Node, unavailable_reason
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.node import Node, unavailable_reason
 
 _TIMINGS: list[str] = []
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from kubernetes import client
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.nodeconfig import BUSYBOX_IMAGE
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.nodeconfig import BUSYBOX_IMAGE
 
 ROOT = "/var/run/ironflow"
 END = "=== end"

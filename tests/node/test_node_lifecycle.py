@@ -12,9 +12,9 @@ from pathlib import Path
 from kubernetes import client
 from node_support import pod, wait_phase
 
-from ironflow.envtest import eventually, nodehost, nodenet, processes
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.node import Node
+from ironflow_testbed import eventually, nodehost, nodenet, processes
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.node import Node
 
 
 def _shims(node: Node) -> list[int]:

@@ -18,12 +18,12 @@ import pytest
 from kubernetes import client
 from node_support import pod, run
 
-from ironflow.envtest import nodehost
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.components import SERVICE_IP
-from ironflow.envtest.node import Node
-from ironflow.envtest.nodeconfig import BRIDGE, HOST_ADDRESS, POD_SUBNET
-from ironflow.envtest.nodehost import read_sysctls
+from ironflow_testbed import nodehost
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.components import SERVICE_IP
+from ironflow_testbed.node import Node
+from ironflow_testbed.nodeconfig import BRIDGE, HOST_ADDRESS, POD_SUBNET
+from ironflow_testbed.nodehost import read_sysctls
 
 
 def _probe(target: str) -> str:

@@ -14,10 +14,10 @@ from node_support import Report, pod, run
 from operator_fixtures import Operator, apply_cr, new_key, ready, sealed, wait_ready, wait_status
 from webhook_fixtures import wait_for_default_service_account
 
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.node import Node
-from ironflow.envtest.nodeconfig import POD_SUBNET
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.node import Node
+from ironflow_testbed.nodeconfig import POD_SUBNET
 
 pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 

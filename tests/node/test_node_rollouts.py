@@ -17,9 +17,9 @@ from node_support import running as wait_running
 from operator_fixtures import Operator, apply_cr, new_key, sealed, wait_ready
 
 from ironflow.core.keyring import Keyring
-from ironflow.envtest import eventually
-from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.node import Node
+from ironflow_testbed import eventually
+from ironflow_testbed.cluster import Cluster
+from ironflow_testbed.node import Node
 
 pytest_plugins = ["cli_fixtures", "operator_fixtures", "webhook_fixtures"]
 

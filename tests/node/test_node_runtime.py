@@ -13,9 +13,9 @@ import urllib.request
 import yaml
 from kubernetes import client
 
-from ironflow.envtest.node import Node
-from ironflow.envtest.nodeconfig import NODE_NAME
-from ironflow.envtest.noderuntime import CONTAINERD_VERSION
+from ironflow_testbed.node import Node
+from ironflow_testbed.nodeconfig import NODE_NAME
+from ironflow_testbed.noderuntime import CONTAINERD_VERSION
 
 
 def _losing_support(node: Node) -> list[str]:

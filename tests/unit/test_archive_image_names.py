@@ -7,7 +7,7 @@ import json
 import tarfile
 from pathlib import Path
 
-from ironflow.envtest.nodeimages import archive_image_names
+from ironflow_testbed.nodeimages import archive_image_names
 
 
 def _archive(path: Path, files: dict[str, object]) -> Path:

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ironflow.envtest.binaries import DEFAULT_K8S_MINOR, K8S_VERSIONS
+from ironflow_testbed.binaries import DEFAULT_K8S_MINOR, K8S_VERSIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "hack" / "build-control-plane.sh"

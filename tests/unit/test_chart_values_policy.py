@@ -16,7 +16,7 @@ from types import ModuleType
 import pytest
 import yaml
 
-from ironflow.envtest.binaries import BIN_DIR_ENV
+from ironflow_testbed.binaries import BIN_DIR_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "ironflow"

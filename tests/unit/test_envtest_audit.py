@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ironflow.envtest.audit import POLICY, AuditLog, parse_lines
+from ironflow_testbed.audit import POLICY, AuditLog, parse_lines
 
 
 def _record(

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from kubernetes import config
 
-from ironflow.envtest import kubeconfig
-from ironflow.envtest.binaries import K8S_VERSION, default_bin_dir, find_bin_dir
-from ironflow.envtest.components import Ports
-from ironflow.envtest.pki import CertificateAuthority
-from ironflow.envtest.processes import ProcessRecord
-from ironflow.envtest.state import ClusterState
+from ironflow_testbed import kubeconfig
+from ironflow_testbed.binaries import K8S_VERSION, default_bin_dir, find_bin_dir
+from ironflow_testbed.components import Ports
+from ironflow_testbed.pki import CertificateAuthority
+from ironflow_testbed.processes import ProcessRecord
+from ironflow_testbed.state import ClusterState
 
 BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "hack" / "build-control-plane.sh"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ironflow.envtest import __main__ as envtest_cli
-from ironflow.envtest import components, nodehost, nodenet, processes
-from ironflow.envtest.components import Layout, Ports
-from ironflow.envtest.nodeconfig import (
+from ironflow_testbed import __main__ as envtest_cli
+from ironflow_testbed import components, nodehost, nodenet, processes
+from ironflow_testbed.components import Layout, Ports
+from ironflow_testbed.nodeconfig import (
     BRIDGE,
     HOST_ADDRESS,
     PAUSE_IMAGE,
@@ -21,7 +21,7 @@ from ironflow.envtest.nodeconfig import (
     cni_conflist,
     kubelet_config,
 )
-from ironflow.envtest.noderuntime import CONTAINERD_VERSION, Runtime, containerd_toml, select
+from ironflow_testbed.noderuntime import CONTAINERD_VERSION, Runtime, containerd_toml, select
 
 LAYOUT = NodeLayout(Path("/srv/cluster/node"))
 FILES = KubeletFiles(Path("/srv/ca.crt"), Path("/srv/k.crt"), Path("/srv/k.key"), 10250, 10248)

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ironflow.envtest.pki import CertificateAuthority, service_account_keys
+from ironflow_testbed.pki import CertificateAuthority, service_account_keys
 
 
 @pytest.fixture(scope="module")

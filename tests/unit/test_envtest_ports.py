@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from ironflow.envtest.ports import free_port, free_ports
+from ironflow_testbed.ports import free_port, free_ports
 
 
 def test_given_request_for_several_ports_when_picked_then_distinct_and_bindable() -> None:

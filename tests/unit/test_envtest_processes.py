@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ironflow.envtest.processes import ProcessRecord, is_alive, spawn, stop
-from ironflow.envtest.readiness import eventually
+from ironflow_testbed.processes import ProcessRecord, is_alive, spawn, stop
+from ironflow_testbed.readiness import eventually
 
 
 def test_given_spawned_process_when_stopped_then_gone_and_logged(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_given_record_with_other_start_time_when_stopping_then_pid_left_alone(tm
 
 def test_given_child_started_with_die_with_parent_when_parent_killed_then_child_dies(tmp_path: Path) -> None:
     program = (
-        "import sys, time; from pathlib import Path; from ironflow.envtest.processes import spawn; "
+        "import sys, time; from pathlib import Path; from ironflow_testbed.processes import spawn; "
         f"_, r = spawn('child', ['sleep', '60'], Path({str(tmp_path / 'c.log')!r}), die_with_parent=True); "
         "print(r.pid, r.start_ticks, flush=True); time.sleep(60)"
     )

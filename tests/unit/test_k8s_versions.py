@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ironflow.envtest.binaries import DEFAULT_K8S_MINOR, K8S_VERSIONS, k8s_version
+from ironflow_testbed.binaries import DEFAULT_K8S_MINOR, K8S_VERSIONS, k8s_version
 
 BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "hack" / "build-control-plane.sh"
 

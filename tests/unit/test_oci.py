@@ -8,8 +8,8 @@ import json
 import tarfile
 from pathlib import Path
 
-from ironflow.envtest import oci
-from ironflow.envtest.nodeimages import busybox_image, pause_image
+from ironflow_testbed import oci
+from ironflow_testbed.nodeimages import busybox_image, pause_image
 
 IMAGE = oci.Image(
     "ironflow.invalid/test:1",

@@ -36,4 +36,4 @@ def test_given_the_console_script_when_declared_then_it_is_the_blocking_entry() 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["ironflow-operator"] == "ironflow.controller.entry:main"
     for build in ("Dockerfile", "hack/build-image.sh"):
-        assert "ironflow-operator:ironflow.controller.entry" in (ROOT / build).read_text()
+        assert "from ironflow.controller.entry import main" in (ROOT / build).read_text()

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from ironflow.envtest.pki import CertificateAuthority
 from ironflow.webhook.certs import CertPaths, ensure_certificates
 from ironflow.webhook.secret_certs import SecretCerts
+from ironflow_testbed.pki import CertificateAuthority
 
 Seen = list[tuple[str, int]]
 CERTS = SecretCerts("ops", "ironflow-webhook-tls", "ironflow-pod-declarations", ("ironflow-webhook.ops.svc",))

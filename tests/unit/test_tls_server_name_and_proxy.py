@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from ironflow.envtest.pki import CertificateAuthority
-from ironflow.envtest.proxy import ConnectProxy
 from ironflow.k8s.async_client import ApiError, Kube
 from ironflow.k8s.credentials import CredentialSource
 from ironflow.k8s.kubeconfig import Endpoint
+from ironflow_testbed.pki import CertificateAuthority
+from ironflow_testbed.proxy import ConnectProxy
 
 NAME = "api.internal"
 

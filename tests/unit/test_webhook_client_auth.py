@@ -13,8 +13,8 @@ from helpers_ironflow_env import view
 
 from ironflow.core.declarations import Kind
 from ironflow.core.environment_view import EnvironmentView
-from ironflow.envtest.pki import CertificateAuthority, KeyPair
 from ironflow.webhook.server import WebhookOptions, WebhookServer
+from ironflow_testbed.pki import CertificateAuthority, KeyPair
 
 API_SERVER = "kube-apiserver-webhook-client"
 REVIEW = {

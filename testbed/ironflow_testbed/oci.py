@@ -127,6 +127,8 @@ def archive(image: Image) -> tuple[bytes, Written]:
             "os": "linux",
             "config": _config(image),
             "rootfs": {"type": "layers", "diff_ids": [_digest(layer)]},
+            # The writer's name when the digests were pinned (before the test bed left the ironflow
+            # package): kept, so the node's images keep their bytes and need no re-import.
             "history": [{"created_by": "ironflow.envtest.oci", "created": "1970-01-01T00:00:00Z"}],
             "created": "1970-01-01T00:00:00Z",
         }

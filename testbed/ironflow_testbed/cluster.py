@@ -13,10 +13,10 @@ from typing import Any, cast
 
 from kubernetes import client, config
 
-from ironflow.envtest import access
-from ironflow.envtest.audit import AuditLog
-from ironflow.envtest.controlplane import ControlPlane
-from ironflow.envtest.kubectl import Kubectl
+from ironflow_testbed import access
+from ironflow_testbed.audit import AuditLog
+from ironflow_testbed.controlplane import ControlPlane
+from ironflow_testbed.kubectl import Kubectl
 
 
 @dataclass

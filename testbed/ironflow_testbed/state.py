@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ironflow.envtest.components import Ports
-from ironflow.envtest.processes import ProcessRecord
+from ironflow_testbed.components import Ports
+from ironflow_testbed.processes import ProcessRecord
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ironflow.envtest import kubeconfig, nodeconfig, nodeimages, nodenet, noderuntime, processes
-from ironflow.envtest.binaries import NODE_REQUIRED, missing
-from ironflow.envtest.components import Layout
-from ironflow.envtest.nodecleanup import clean_leftovers, clean_node
-from ironflow.envtest.nodeconfig import NODE_NAME, KubeletFiles, NodeLayout
-from ironflow.envtest.nodehost import MachineRecord, absent_outside_dirs, create_cgroup_root, read_sysctls
-from ironflow.envtest.nodehost import unavailable_reason as machine_reason
-from ironflow.envtest.noderuntime import Runtime
-from ironflow.envtest.pki import CertificateAuthority
-from ironflow.envtest.ports import free_ports
-from ironflow.envtest.readiness import Prober, http_ok, wait_until
+from ironflow_testbed import kubeconfig, nodeconfig, nodeimages, nodenet, noderuntime, processes
+from ironflow_testbed.binaries import NODE_REQUIRED, missing
+from ironflow_testbed.components import Layout
+from ironflow_testbed.nodecleanup import clean_leftovers, clean_node
+from ironflow_testbed.nodeconfig import NODE_NAME, KubeletFiles, NodeLayout
+from ironflow_testbed.nodehost import MachineRecord, absent_outside_dirs, create_cgroup_root, read_sysctls
+from ironflow_testbed.nodehost import unavailable_reason as machine_reason
+from ironflow_testbed.noderuntime import Runtime
+from ironflow_testbed.pki import CertificateAuthority
+from ironflow_testbed.ports import free_ports
+from ironflow_testbed.readiness import Prober, http_ok, wait_until
 
 KUBELET_CLIENT = "kube-apiserver-kubelet-client"  # the API server's identity towards kubelets
 

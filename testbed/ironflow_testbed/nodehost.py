@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ironflow.envtest.nodeconfig import BRIDGE, CGROUP_ROOT, SYSCTLS
+from ironflow_testbed.nodeconfig import BRIDGE, CGROUP_ROOT, SYSCTLS
 
 MACHINE_RECORD = Path("/run/ironflow-node.json")
 # Directories created outside the node directory whatever the components are told: containerd's

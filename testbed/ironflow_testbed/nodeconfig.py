@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ironflow.envtest.components import SERVICE_CIDR
+from ironflow_testbed.components import SERVICE_CIDR
 
 NODE_NAME = "127.0.0.1"  # --hostname-override: name and address, so the API server dials loopback
 BRIDGE = "ironflow0"

@@ -18,10 +18,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ironflow.envtest import nodehost, nodenet, processes
-from ironflow.envtest.nodeconfig import BRIDGE, NODE_NAME, NodeLayout
-from ironflow.envtest.noderuntime import Runtime
-from ironflow.envtest.readiness import ComponentFailed, wait_until
+from ironflow_testbed import nodehost, nodenet, processes
+from ironflow_testbed.nodeconfig import BRIDGE, NODE_NAME, NodeLayout
+from ironflow_testbed.noderuntime import Runtime
+from ironflow_testbed.readiness import ComponentFailed, wait_until
 
 _SHORT = 30.0
 
@@ -143,7 +143,7 @@ def clean_leftovers(bin_dir: Path) -> list[str]:
     if any(processes.is_alive(r) for r in _load_records(layout)):
         raise RuntimeError(
             f"another node is running on this machine ({layout.root}): one node per machine; "
-            "stop it first (python -m ironflow.envtest down, or make cluster-down)"
+            "stop it first (python -m ironflow_testbed down, or make cluster-down)"
         )
     problems = clean_node(layout, bin_dir, None)
     if problems:

@@ -17,8 +17,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from ironflow.envtest import oci
-from ironflow.envtest.nodeconfig import BUSYBOX_IMAGE, PAUSE_IMAGE
+from ironflow_testbed import oci
+from ironflow_testbed.nodeconfig import BUSYBOX_IMAGE, PAUSE_IMAGE
 
 BUSYBOX = Path("/bin/busybox")
 _DIRS = ("dev", "etc", "proc", "sys", "tmp", "var")

@@ -27,8 +27,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from ironflow.envtest.components import SERVICE_IP
-from ironflow.envtest.nodeconfig import BRIDGE, HOST_ADDRESS, POD_SUBNET
+from ironflow_testbed.components import SERVICE_IP
+from ironflow_testbed.nodeconfig import BRIDGE, HOST_ADDRESS, POD_SUBNET
 
 PREFIX = POD_SUBNET.split("/", 1)[1]
 NAT_CHAIN = "IRONFLOW-NODE-SVC"

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from ironflow.envtest import kubeconfig
+from ironflow_testbed import kubeconfig
 
 
 def cluster_of(admin_kubeconfig: Path) -> tuple[str, bytes]:

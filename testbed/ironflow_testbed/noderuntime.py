@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ironflow.envtest.nodeconfig import CNI_BIN_DIR, PAUSE_IMAGE, NodeLayout
+from ironflow_testbed.nodeconfig import CNI_BIN_DIR, PAUSE_IMAGE, NodeLayout
 
 CONTAINERD_VERSION = "v2.4.2"  # keep in step with hack/build-containerd.sh
 SELECT_ENV = "IRONFLOW_CONTAINERD"  # "2" (default) or "1.6"

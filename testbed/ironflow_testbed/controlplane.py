@@ -13,16 +13,16 @@ import sys
 import time
 from pathlib import Path
 
-from ironflow.envtest import components, kubeconfig, processes
-from ironflow.envtest.audit import POLICY, AuditLog
-from ironflow.envtest.binaries import find_bin_dir
-from ironflow.envtest.components import Layout, Ports
-from ironflow.envtest.pki import CertificateAuthority, service_account_keys, write_private
-from ironflow.envtest.ports import free_ports
-from ironflow.envtest.readiness import ComponentFailed, Prober, http_ok, wait_until
-from ironflow.envtest.state import ClusterState
-from ironflow.envtest.webhook_client import FILES as WEBHOOK_CLIENT_FILES
-from ironflow.envtest.webhook_client import write_webhook_client_config
+from ironflow_testbed import components, kubeconfig, processes
+from ironflow_testbed.audit import POLICY, AuditLog
+from ironflow_testbed.binaries import find_bin_dir
+from ironflow_testbed.components import Layout, Ports
+from ironflow_testbed.pki import CertificateAuthority, service_account_keys, write_private
+from ironflow_testbed.ports import free_ports
+from ironflow_testbed.readiness import ComponentFailed, Prober, http_ok, wait_until
+from ironflow_testbed.state import ClusterState
+from ironflow_testbed.webhook_client import FILES as WEBHOOK_CLIENT_FILES
+from ironflow_testbed.webhook_client import write_webhook_client_config
 
 ADMIN_USER = "ironflow-envtest-admin"
 START_ATTEMPTS = 3  # a kernel-picked free port can be taken by someone else before we bind it
@@ -164,7 +164,7 @@ class ControlPlane:
             ),
         )
         layout.audit_policy.write_text(POLICY)
-        # The API server presents a client certificate to webhooks (envtest/webhook_client.py).
+        # The API server presents a client certificate to webhooks (ironflow_testbed/webhook_client.py).
         write_webhook_client_config(ca, layout)
         (layout.root / "bin").symlink_to(self.bin_dir)
 

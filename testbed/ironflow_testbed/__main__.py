@@ -1,4 +1,4 @@
-"""`python -m ironflow.envtest up [--node]|down|status --dir DIR`: a local cluster for developers.
+"""`python -m ironflow_testbed up [--node]|down|status --dir DIR`: a local cluster for developers.
 
 `up` starts the processes as daemons (own sessions, PIDs recorded in DIR/state.json, the node's
 in DIR/node/node.json) and returns once everything is ready; `--node` adds a real node
@@ -16,15 +16,15 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from ironflow.envtest import nodeimages, noderuntime, processes
-from ironflow.envtest.binaries import find_bin_dir
-from ironflow.envtest.components import Layout
-from ironflow.envtest.controlplane import ControlPlane, stop_recorded
-from ironflow.envtest.node import Node, NodeState, NodeUnavailable, admin_kubectl, unavailable_reason
-from ironflow.envtest.nodecleanup import clean_node
-from ironflow.envtest.nodeconfig import NodeLayout
-from ironflow.envtest.readiness import ComponentFailed, Prober
-from ironflow.envtest.state import ClusterState
+from ironflow_testbed import nodeimages, noderuntime, processes
+from ironflow_testbed.binaries import find_bin_dir
+from ironflow_testbed.components import Layout
+from ironflow_testbed.controlplane import ControlPlane, stop_recorded
+from ironflow_testbed.node import Node, NodeState, NodeUnavailable, admin_kubectl, unavailable_reason
+from ironflow_testbed.nodecleanup import clean_node
+from ironflow_testbed.nodeconfig import NodeLayout
+from ironflow_testbed.readiness import ComponentFailed, Prober
+from ironflow_testbed.state import ClusterState
 
 
 def _running(layout: Layout) -> ClusterState | None:
@@ -40,7 +40,7 @@ def _usage(layout: Layout) -> str:
         f"  export KUBECONFIG={layout.kubeconfig}\n"
         f"  {kubectl} --kubeconfig {layout.kubeconfig} get namespaces\n"
         f"  logs: {layout.root}/*.log, audit: {layout.audit_log}\n"
-        f"  stop: python -m ironflow.envtest down --dir {layout.root}   (or make cluster-down)"
+        f"  stop: python -m ironflow_testbed down --dir {layout.root}   (or make cluster-down)"
     )
 
 
@@ -169,7 +169,7 @@ def import_image(directory: Path, archives: list[Path]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ironflow.envtest", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ironflow_testbed", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("up", "down", "status"):
         sub = commands.add_parser(name)

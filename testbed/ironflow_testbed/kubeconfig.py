@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from ironflow.envtest.pki import write_private
+from ironflow_testbed.pki import write_private
 
 
 def _b64(data: bytes) -> str:

@@ -9,7 +9,6 @@ Kubernetes client and token verifier has supported the longest.
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ironflow.core import certificates
 from ironflow.core.certificates import key_pem as _key_pem
+from ironflow.webhook.certs import PRIVATE, write_file
 
 VALIDITY = datetime.timedelta(days=365)
 
@@ -39,15 +39,8 @@ class KeyPair:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Owner-only from its first byte: a fresh file made 0600 (never an existing one reused, which
-    could be wider), then renamed over `path`. The product's twin is webhook.certs.write_file,
-    which this layer may not import."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    """Owner-only from its first byte: the product's writer (one implementation of that promise)."""
+    write_file(path, data, PRIVATE)
 
 
 class CertificateAuthority:

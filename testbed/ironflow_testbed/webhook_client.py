@@ -17,8 +17,8 @@ from typing import Final
 
 import yaml
 
-from ironflow.envtest.components import Layout
-from ironflow.envtest.pki import CertificateAuthority
+from ironflow_testbed.components import Layout
+from ironflow_testbed.pki import CertificateAuthority
 
 WEBHOOK_CLIENT_USER: Final = "kube-apiserver-webhook-client"
 FILES: Final = ("admission-config.yaml", "webhook-client.kubeconfig")
