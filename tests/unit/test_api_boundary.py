@@ -22,7 +22,7 @@ import pytest
 import ironflow
 
 PACKAGE: Final = Path(ironflow.__file__).parent
-EXEMPT: Final = ("k8s", "envtest")
+EXEMPT: Final = ("k8s",)
 HTTP_CLIENTS: Final = ("aiohttp", "urllib3", "requests", "httpx", "http.client", "urllib.request",
                        "kubernetes", "kubernetes_asyncio")
 SERVING: Final = ("aiohttp.web",)
