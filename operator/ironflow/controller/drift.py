@@ -21,6 +21,7 @@ from ironflow.controller.state import PAGE, Runtime
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
 from ironflow.core.model import CONFIG_KIND, MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND, Kind
+from ironflow.core.owners import controller_reference
 from ironflow.k8s.async_client import ApiError, core_path
 
 logger = logging.getLogger("ironflow.drift")
@@ -29,10 +30,8 @@ TARGETS: dict[Kind, str] = {SECRET_KIND: "secrets", CONFIG_KIND: "configmaps"}
 
 
 def _owner(kind: Kind, body: Any) -> str | None:
-    for ref in body.get("metadata", {}).get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("kind") == kind:
-            return str(ref.get("name"))
-    return None
+    ref = controller_reference(body.get("metadata", {}), kind)
+    return None if ref is None else str(ref.get("name"))
 
 
 def on_event(runtime: Runtime, kind: Kind, kind_of_event: str, body: Any, *, listing: bool = False) -> None:
