@@ -181,16 +181,6 @@ def admission_review(url: str, ca: Path, namespace: str, pod: dict[str, Any]) ->
         return dict(json.loads(response.read())["response"])
 
 
-def flush(audit: AuditLog, api: client.ApiClient, namespace: str) -> None:
-    """Audit records are written as requests complete: a marker request proves earlier ones are in."""
-    marker = f"audit-flush-{uuid.uuid4().hex[:8]}"
-    try:
-        client.CoreV1Api(api).read_namespaced_config_map(marker, namespace)
-    except client.ApiException as error:
-        assert error.status == 404
-    audit.wait_for(name=marker, timeout=30)
-
-
 def writes(audit: AuditLog, user: str) -> Counter[tuple[str, str, str]]:
     """(verb, resource[/subresource], name) -> count of `user`'s successful writes."""
     found: Counter[tuple[str, str, str]] = Counter()

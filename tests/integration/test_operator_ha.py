@@ -19,7 +19,6 @@ from cli_support import Cli
 from ha_fixtures import (
     Replicas,
     admission_review,
-    flush,
     readyz,
     settled,
     without_leases,
@@ -159,7 +158,7 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
 
     # (c) the standby answers admissions from its own cache, without listing the environment
     ca_b = b.workdir / "certs-0" / "ca.crt"
-    flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     listed = len(_environment_lists(audit, b.user, namespace))
     declaring = pod_manifest(
         "direct", {"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/configs": "HTTP_TIMEOUT_MS"}
@@ -169,7 +168,7 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
     env = _injected_env(admitted)
     assert env["DB_PASSWORD"] == {"secretKeyRef": {"name": "app", "key": "DB_PASSWORD"}}
     assert env["HTTP_TIMEOUT_MS"] == {"configMapKeyRef": {"name": "app", "key": "HTTP_TIMEOUT_MS"}}
-    flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     assert len(_environment_lists(audit, b.user, namespace)) == listed, (
         "the standby listed instead of its cache"
     )
@@ -207,7 +206,7 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
     )
     wait_until_injecting(k8s_api, namespace, run_b)  # the new leader registered its own webhook URL
     eventually(lambda: settled(run_b, 2), what="the new leader's resync done")
-    flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     resync = without_leases(writes(audit, b.user) - before)
     assert resync == Counter({("update", "mutatingwebhookconfigurations", "ironflow-pod-declarations"): 1}), (
         resync
@@ -245,7 +244,7 @@ def test_given_leader_killed_when_a_resource_changes_then_standby_takes_over_wit
         wait_ready(k8s_api, SECRET, namespace, f"s{i}")
         wait_ready(k8s_api, CONFIG, namespace, f"c{i}")
     eventually(lambda: settled(run_a, 2 * count), what="the leader idle")
-    flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     before_a, before_b = writes(audit, a.user), writes(audit, b.user)
     assert without_leases(before_b) == Counter()
 
@@ -254,7 +253,7 @@ def test_given_leader_killed_when_a_resource_changes_then_standby_takes_over_wit
     run_a.process.wait(timeout=10)
     # A renews its Lease every retry period, so it may have written between the snapshot above and
     # the kill: what it wrote after its death is measured from a snapshot taken once it is dead.
-    flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     dead_a = writes(audit, a.user)
     assert without_leases(dead_a) == without_leases(before_a), "the leader wrote while idle"
     apply_cr(k8s_api, SECRET, namespace, "s0", {"S0": sealed(key, namespace, "S0", "after-the-kill")})
@@ -272,7 +271,7 @@ def test_given_leader_killed_when_a_resource_changes_then_standby_takes_over_wit
     for i in range(count):  # nothing lost
         assert secret_data(k8s_api, namespace, f"s{i}") == {f"S{i}": "after-the-kill" if i == 0 else f"v{i}"}
         assert configmap_data(k8s_api, namespace, f"c{i}") == {f"C{i}": str(i)}
-    flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     assert writes(audit, a.user) == dead_a, "the killed leader wrote after its death"
     taken = without_leases(writes(audit, b.user) - before_b)
     assert taken == Counter({("patch", "secrets", "s0"): 1, ("patch", "ironflowsecrets/status", "s0"): 1}), (

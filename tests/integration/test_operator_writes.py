@@ -8,7 +8,6 @@ keeps no state on any object: no annotations, no finalizers.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 
 import pytest
@@ -53,16 +52,6 @@ def _reads(audit: AuditLog, user: str, namespace: str) -> Counter[str]:
         if event.verb == "get" and event.resource in ("secrets", "configmaps")
         and event.namespace == namespace and not event.name.startswith("ironflow-")
     )
-
-
-def _flush(audit: AuditLog, api: client.ApiClient, namespace: str) -> None:
-    """Audit records are written as requests complete: a marker request proves earlier ones are in."""
-    marker = f"audit-flush-{uuid.uuid4().hex[:8]}"
-    try:
-        client.CoreV1Api(api).read_namespaced_config_map(marker, namespace)
-    except client.ApiException as error:
-        assert error.status == 404
-    audit.wait_for(name=marker, timeout=30)
 
 
 def _settled(run: OperatorProcess, reconciles: float) -> bool:
@@ -111,7 +100,7 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
         wait_ready(k8s_api, SECRET, namespace, f"s{i}")
         wait_ready(k8s_api, CONFIG, namespace, f"c{i}")
     eventually(lambda: _settled(run, 2 * COUNT), what="operator idle")
-    _flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     initial = _writes(audit, operator.user)
     # creation: one projected object, one status write per resource, plus the sealing key ConfigMap
     # and the signer anchor (ironflow-signing-key in the operator's namespace)
@@ -132,7 +121,7 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
         GROUP, VERSION, namespace, PLURAL[SECRET], "s0", {"metadata": {"annotations": {"touched": "yes"}}}
     )
     eventually(lambda: _settled(run, before + 1), what="the touched resource reconciled")
-    _flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     assert _writes(audit, operator.user) == initial
     assert _reads(audit, operator.user, namespace) == reads
 
@@ -149,7 +138,7 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     )
     before = run.metric("ironflow_reconcile_duration_seconds_count")
     eventually(lambda: _settled(run, before), what="operator idle after the change")
-    _flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     delta = _writes(audit, operator.user) - initial
     assert delta == Counter(
         {("patch", "secrets", ""): 1, ("patch", "ironflowsecrets", "status"): 1}
@@ -161,7 +150,7 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     operator.stop()
     run = operator.start()
     eventually(lambda: _settled(run, 2 * COUNT), timeout=60, what="every resource reconciled after restart")
-    _flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     assert _writes(audit, operator.user) == after_change
     # ... and a restart waits for the watch's listing instead of reading each object
     assert _reads(audit, operator.user, namespace) == Counter()
