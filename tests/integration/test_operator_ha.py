@@ -37,6 +37,7 @@ from operator_fixtures import (
 )
 from webhook_fixtures import (
     assert_fail_closed,
+    deployment,
     pod_manifest,
     wait_for_default_service_account,
     wait_until_injecting,
@@ -49,23 +50,6 @@ from ironflow.envtest.cluster import Cluster
 pytest_plugins = ["operator_fixtures", "webhook_fixtures", "cli_fixtures", "ha_fixtures"]
 SECRET, CONFIG = "IronflowSecret", "IronflowConfig"
 LEASE_DURATION, RETRY_PERIOD = 15.0, 2.0
-
-
-def _declaring_deployment(name: str) -> dict[str, object]:
-    template = pod_manifest(name, {"ironflow.io/secrets": "DB_PASSWORD"})
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}, "annotations": template["metadata"]["annotations"]},
-                "spec": template["spec"],
-            },
-        },
-    }
 
 
 def _environment_lists(audit: AuditLog, user: str, namespace: str) -> list[AuditEvent]:
@@ -125,7 +109,7 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
     apply_cr(k8s_api, CONFIG, namespace, "app", {"HTTP_TIMEOUT_MS": 2500})
     wait_ready(k8s_api, SECRET, namespace, "app")
     wait_ready(k8s_api, CONFIG, namespace, "app")
-    apps.create_namespaced_deployment(namespace, _declaring_deployment("web"))
+    apps.create_namespaced_deployment(namespace, deployment("web", {"ironflow.io/secrets": "DB_PASSWORD"}))
     eventually(
         lambda: (
             "ironflow.io/observed-versions"

@@ -92,6 +92,37 @@ def pod_manifest(
     }
 
 
+def deployment(
+    name: str,
+    template_annotations: dict[str, str],
+    *,
+    spec: dict[str, Any] | None = None,
+    replicas: int = 1,
+    annotations: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    namespace: str | None = None,
+) -> dict[str, Any]:
+    """The one Deployment the tests build: pods labelled app=NAME, the template annotated with what
+    they declare, `spec` as their pod spec (default: pod_manifest's, an image never pulled)."""
+    metadata: dict[str, Any] = {"name": name}
+    for key, value in (("namespace", namespace), ("labels", labels), ("annotations", annotations)):
+        if value is not None:
+            metadata[key] = value
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}, "annotations": template_annotations},
+                "spec": pod_manifest(name, {})["spec"] if spec is None else spec,
+            },
+        },
+    }
+
+
 def create_resource(
     api: client.ApiClient, namespace: str, kind: str, name: str, names: dict[str, Any]
 ) -> None:
