@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 from kubernetes import client
 from operator_fixtures import RULES, Operator, OperatorProcess
+from webhook_fixtures import webhook_flags
 
 from ironflow.envtest import eventually
 from ironflow.envtest.audit import AuditLog
 from ironflow.envtest.cluster import Cluster
-from ironflow.envtest.ports import free_ports
 
 LEASE = "ironflow-operator"
 WRITES = ("create", "update", "patch", "delete", "deletecollection")
@@ -45,12 +45,8 @@ class Replicas:
         self, op: Operator, identity: str, *, webhook: bool, wait: bool = True
     ) -> tuple[OperatorProcess, str]:
         """One replica; with `webhook`, its own port and CA (registered only while it leads)."""
-        extra = [f"--leader-identity={identity}"]
-        url = ""
-        if webhook:
-            url = f"https://127.0.0.1:{free_ports(1)[0]}"
-            extra += [f"--webhook-url={url}", f"--webhook-cert-dir={op.workdir / f'certs-{len(op.runs)}'}"]
-        return op.start(*extra, wait=wait), url
+        url, flags = webhook_flags(op, op.workdir) if webhook else ("", [])
+        return op.start(f"--leader-identity={identity}", *flags, wait=wait), url
 
     def grant_b(self) -> None:
         """Let B list Ironflow resources cluster-wide, as the chart does for globs or all namespaces."""
@@ -151,18 +147,6 @@ def replicas(
         rbac.delete_cluster_role(limited)
 
 
-def readyz(run: OperatorProcess) -> tuple[int, str]:
-    """/readyz status and text (the fixture's helper drops the text of a 503)."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(f"http://127.0.0.1:{run.health_port}/readyz", timeout=2) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except OSError:
-        return 0, ""
-
-
 def admission_review(url: str, ca: Path, namespace: str, pod: dict[str, Any]) -> dict[str, Any]:
     """POST an AdmissionReview straight to one replica's webhook, trusting only its own CA."""
     review = {
@@ -193,10 +177,3 @@ def writes(audit: AuditLog, user: str) -> Counter[tuple[str, str, str]]:
 
 def without_leases(counts: Counter[tuple[str, str, str]]) -> Counter[tuple[str, str, str]]:
     return Counter({key: n for key, n in counts.items() if key[1] != "leases"})
-
-
-def settled(run: OperatorProcess, reconciles: float) -> bool:
-    return (
-        run.metric("ironflow_queue_depth") == 0
-        and run.metric("ironflow_reconcile_duration_seconds_count") >= reconciles
-    )

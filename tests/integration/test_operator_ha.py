@@ -19,8 +19,6 @@ from cli_support import Cli
 from ha_fixtures import (
     Replicas,
     admission_review,
-    readyz,
-    settled,
     without_leases,
     writes,
 )
@@ -91,11 +89,11 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
     # (c) B is not ready while its cache cannot be filled (its cluster-wide list is refused) ...
     run_b, url_b = replicas.start(b, "replica-b", webhook=True, wait=False)
     eventually(
-        lambda: readyz(run_b)[0] == 503 and readyz(run_b)[1].startswith("waiting for cache\n"),
+        lambda: run_b.readyz()[0] == 503 and run_b.readyz()[1].startswith("waiting for cache\n"),
         timeout=60,
         what="replica B up, key read and watches running, but its cache not synced",
     )
-    assert readyz(run_b)[0] == 503
+    assert run_b.readyz()[0] == 503
     replicas.grant_b()  # ... and ready once it is
     eventually(run_b.ready, timeout=90, what="replica B ready after its cache synced")
     assert "cache synced" in run_b.output()
@@ -138,7 +136,7 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
         timeout=60,
         what="the leader to roll web",
     )
-    eventually(lambda: settled(run_a, 1), what="the leader idle")
+    eventually(lambda: run_a.settled(1), what="the leader idle")
 
     # (c) the standby answers admissions from its own cache, without listing the environment
     ca_b = b.workdir / "certs-0" / "ca.crt"
@@ -189,7 +187,7 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
         f"({time.monotonic() - stopped:.1f}s including its shutdown)"
     )
     wait_until_injecting(k8s_api, namespace, run_b)  # the new leader registered its own webhook URL
-    eventually(lambda: settled(run_b, 2), what="the new leader's resync done")
+    eventually(lambda: run_b.settled(2), what="the new leader's resync done")
     audit.flush(k8s_api, namespace)
     resync = without_leases(writes(audit, b.user) - before)
     assert resync == Counter({("update", "mutatingwebhookconfigurations", "ironflow-pod-declarations"): 1}), (
@@ -227,7 +225,7 @@ def test_given_leader_killed_when_a_resource_changes_then_standby_takes_over_wit
     for i in range(count):
         wait_ready(k8s_api, SECRET, namespace, f"s{i}")
         wait_ready(k8s_api, CONFIG, namespace, f"c{i}")
-    eventually(lambda: settled(run_a, 2 * count), what="the leader idle")
+    eventually(lambda: run_a.settled(2 * count), what="the leader idle")
     audit.flush(k8s_api, namespace)
     before_a, before_b = writes(audit, a.user), writes(audit, b.user)
     assert without_leases(before_b) == Counter()
@@ -251,7 +249,7 @@ def test_given_leader_killed_when_a_resource_changes_then_standby_takes_over_wit
         timeout=30,
         what="the change made after the kill projected by the new leader",
     )
-    eventually(lambda: settled(run_b, 2 * count), what="the new leader's resync done")
+    eventually(lambda: run_b.settled(2 * count), what="the new leader's resync done")
     for i in range(count):  # nothing lost
         assert secret_data(k8s_api, namespace, f"s{i}") == {f"S{i}": "after-the-kill" if i == 0 else f"v{i}"}
         assert configmap_data(k8s_api, namespace, f"c{i}") == {f"C{i}": str(i)}

@@ -17,7 +17,6 @@ from operator_fixtures import (
     PLURAL,
     VERSION,
     Operator,
-    OperatorProcess,
     apply_cr,
     get_cr,
     new_key,
@@ -51,13 +50,6 @@ def _reads(audit: AuditLog, user: str, namespace: str) -> Counter[str]:
         event.resource for event in audit.events(user=user)
         if event.verb == "get" and event.resource in ("secrets", "configmaps")
         and event.namespace == namespace and not event.name.startswith("ironflow-")
-    )
-
-
-def _settled(run: OperatorProcess, reconciles: float) -> bool:
-    return (
-        run.metric("ironflow_queue_depth") == 0
-        and run.metric("ironflow_reconcile_duration_seconds_count") >= reconciles
     )
 
 
@@ -99,7 +91,7 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     for i in range(COUNT):
         wait_ready(k8s_api, SECRET, namespace, f"s{i}")
         wait_ready(k8s_api, CONFIG, namespace, f"c{i}")
-    eventually(lambda: _settled(run, 2 * COUNT), what="operator idle")
+    eventually(lambda: run.settled(2 * COUNT), what="operator idle")
     audit.flush(k8s_api, namespace)
     initial = _writes(audit, operator.user)
     # creation: one projected object, one status write per resource, plus the sealing key ConfigMap
@@ -120,7 +112,7 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     client.CustomObjectsApi(k8s_api).patch_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL[SECRET], "s0", {"metadata": {"annotations": {"touched": "yes"}}}
     )
-    eventually(lambda: _settled(run, before + 1), what="the touched resource reconciled")
+    eventually(lambda: run.settled(before + 1), what="the touched resource reconciled")
     audit.flush(k8s_api, namespace)
     assert _writes(audit, operator.user) == initial
     assert _reads(audit, operator.user, namespace) == reads
@@ -137,7 +129,7 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
         "new version",
     )
     before = run.metric("ironflow_reconcile_duration_seconds_count")
-    eventually(lambda: _settled(run, before), what="operator idle after the change")
+    eventually(lambda: run.settled(before), what="operator idle after the change")
     audit.flush(k8s_api, namespace)
     delta = _writes(audit, operator.user) - initial
     assert delta == Counter(
@@ -149,7 +141,7 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     # a restart over unchanged resources writes nothing at all
     operator.stop()
     run = operator.start()
-    eventually(lambda: _settled(run, 2 * COUNT), timeout=60, what="every resource reconciled after restart")
+    eventually(lambda: run.settled(2 * COUNT), timeout=60, what="every resource reconciled after restart")
     audit.flush(k8s_api, namespace)
     assert _writes(audit, operator.user) == after_change
     # ... and a restart waits for the watch's listing instead of reading each object

@@ -197,16 +197,17 @@ def client_auth_flags(cluster: Cluster) -> list[str]:
     return [f"--webhook-client-ca={ca}", f"--webhook-client-name={WEBHOOK_CLIENT_USER}"]
 
 
+def webhook_flags(op: Operator, workdir: Path) -> tuple[str, list[str]]:
+    """The webhook of `op`'s next run: a free loopback URL and a certificate directory of its own."""
+    url = f"https://127.0.0.1:{free_ports(1)[0]}"
+    return url, [f"--webhook-url={url}", f"--webhook-cert-dir={workdir / f'certs-{len(op.runs)}'}"]
+
+
 def start_with_webhook(op: Operator, workdir: Path) -> OperatorProcess:
     """With --dev-mode: these tests write `dev:` values without a master key (development mode is
     explicit: without the flag a missing key is NoMasterKey; a test that sets a key is keyed all the same)."""
-    url = f"https://127.0.0.1:{free_ports(1)[0]}"
-    return op.start(
-        f"--webhook-url={url}",
-        f"--webhook-cert-dir={workdir / f'certs-{len(op.runs)}'}",
-        "--dev-mode",
-        *client_auth_flags(op.cluster),
-    )
+    _, flags = webhook_flags(op, workdir)
+    return op.start(*flags, "--dev-mode", *client_auth_flags(op.cluster))
 
 
 @pytest.fixture
