@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from operator_fixtures import RULES, Operator, OperatorProcess
+from operator_fixtures import RULES, Operator, OperatorProcess, bind_cluster_role
 from webhook_fixtures import webhook_flags
 
 from ironflow.envtest import eventually
@@ -69,16 +69,7 @@ class Replicas:
 
 
 def _bind(api: client.ApiClient, role: str, op: Operator) -> str:
-    account_namespace, account = op.user.split(":")[2:4]
-    name = f"ironflow-ha-{uuid.uuid4().hex[:8]}"
-    client.RbacAuthorizationV1Api(api).create_cluster_role_binding(
-        {
-            "metadata": {"name": name},
-            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
-            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
-        }
-    )
-    return name
+    return bind_cluster_role(api, role, op.user, "ironflow-ha")
 
 
 def _without_cluster_list() -> list[dict[str, Any]]:

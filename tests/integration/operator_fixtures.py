@@ -88,6 +88,21 @@ def operator_cluster_role(k8s_api: client.ApiClient, crds: list[str]) -> str:
     return CLUSTER_ROLE
 
 
+def bind_cluster_role(api: client.ApiClient, role: str, user: str, prefix: str) -> str:
+    """Binds ClusterRole `role` to the ServiceAccount `user` (system:serviceaccount:NS:NAME); the
+    binding's name (`prefix` and a random suffix), for the caller to delete."""
+    account_namespace, account = user.split(":")[2:4]
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    client.RbacAuthorizationV1Api(api).create_cluster_role_binding(
+        {
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
+        }
+    )
+    return name
+
+
 @dataclass
 class Operator:
     """One test's operator: its own namespace for the master key, its own identity, its logs."""
@@ -169,18 +184,6 @@ def operator(
     core.create_namespace({"metadata": {"name": op_ns, "labels": {"ironflow.io/test": "true"}}})
     name = "ironflow-operator"
     kubeconfig = cluster.service_account_kubeconfig(k8s_api, op_ns, name, tmp_path / "operator.kubeconfig")
-    binding = f"ironflow-operator-{uuid.uuid4().hex[:8]}"
-    rbac.create_cluster_role_binding(
-        {
-            "metadata": {"name": binding},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": operator_cluster_role,
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": op_ns}],
-        }
-    )
     op = Operator(
         cluster,
         k8s_api,
@@ -190,6 +193,7 @@ def operator(
         user=f"system:serviceaccount:{op_ns}:{name}",
         kubeconfig=kubeconfig,
     )
+    binding = bind_cluster_role(k8s_api, operator_cluster_role, op.user, "ironflow-operator")
     try:
         yield op
     finally:

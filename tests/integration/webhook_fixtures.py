@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from operator_fixtures import Operator, OperatorProcess
+from operator_fixtures import Operator, OperatorProcess, bind_cluster_role
 
 from ironflow.envtest import eventually
 from ironflow.envtest.cluster import Cluster
@@ -225,19 +225,7 @@ def serving_webhook(
 ) -> Iterator[OperatorProcess]:
     """pod_webhook for tests that set the operator up first (its namespaces, its master key)."""
     rbac = client.RbacAuthorizationV1Api(k8s_api)
-    account_namespace, account = operator.user.split(":")[2:4]
-    binding = unique("ironflow-webhook-test")
-    rbac.create_cluster_role_binding(
-        {
-            "metadata": {"name": binding},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": webhook_cluster_role,
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
-        }
-    )
+    binding = bind_cluster_role(k8s_api, webhook_cluster_role, operator.user, "ironflow-webhook-test")
     try:
         run = start_with_webhook(operator, tmp_path)
         wait_for_default_service_account(k8s_api, namespace)
