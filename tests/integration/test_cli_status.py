@@ -98,7 +98,7 @@ def test_given_webhook_configuration_broken_or_deleted_when_status_then_exit_4_n
 def test_given_deployment_declaring_missing_name_when_status_then_blocked_with_the_fixing_command(
     cli: Cli, k8s_api: client.ApiClient, namespace: str, pod_webhook: OperatorProcess
 ) -> None:
-    client.AppsV1Api(k8s_api).create_namespaceddeployment(
+    client.AppsV1Api(k8s_api).create_namespaced_deployment(
         namespace, deployment("web", {"ironflow.io/secrets": "DB_PASSWORD"})
     )
 
@@ -130,7 +130,7 @@ def test_given_operator_deployment_without_ready_pod_when_status_then_operator_d
     labels = {"app.kubernetes.io/name": "ironflow-operator"}
     body["spec"]["selector"]["matchLabels"] = labels
     body["spec"]["template"]["metadata"]["labels"] = labels
-    client.AppsV1Api(k8s_api).create_namespaceddeployment(operator.operator_namespace, body)
+    client.AppsV1Api(k8s_api).create_namespaced_deployment(operator.operator_namespace, body)
 
     def down() -> dict[str, Any] | None:
         run = cli(
