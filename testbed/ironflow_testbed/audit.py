@@ -14,10 +14,13 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from kubernetes import client
 
 from ironflow.core import bounded_json
 
@@ -201,3 +204,14 @@ class AuditLog:
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"no audit record matching {filters} within {timeout}s in {self.path}")
             time.sleep(0.1)
+
+    def flush(self, api: client.ApiClient, namespace: str, timeout: float = 30.0) -> None:
+        """Wait until the requests made before this call are in the log: records are written as
+        requests complete, so the record of one more request (a marker GET) proves they are in."""
+        marker = f"audit-flush-{uuid.uuid4().hex[:8]}"
+        try:
+            client.CoreV1Api(api).read_namespaced_config_map(marker, namespace)
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
+        self.wait_for(name=marker, timeout=timeout)

@@ -7,17 +7,23 @@ which the session shares with the integration tests (the `crds` fixture applies 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from e2e_support import MANIFESTS, OPERATOR_NAMESPACE
-
-from ironflow_testbed import eventually
-from ironflow_testbed.cluster import Cluster
 
 HERE = Path(__file__).parent
+# The operator is started the way the integration tests start it (operator_launch.py), not a copy.
+sys.path.insert(0, str(HERE.parent / "integration"))
+pytest.register_assert_rewrite("operator_launch", "e2e_support")
+
+from e2e_support import MANIFESTS, OPERATOR_NAMESPACE  # noqa: E402  (after the path and the rewrite)
+
+from ironflow_testbed import eventually  # noqa: E402
+from ironflow_testbed.cluster import Cluster  # noqa: E402
+
 CERT_MANAGER_STAND_IN = HERE / "testdata" / "cert-manager-crds.yaml"
 
 

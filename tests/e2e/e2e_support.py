@@ -9,21 +9,18 @@ RBAC that manifests/ installs is what the API server enforces on every call it m
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ironflow_testbed import access, eventually, kubeconfig
+from operator_launch import OperatorProcess, clean_env, launch
+
+from ironflow_testbed import access, kubeconfig
 from ironflow_testbed.cluster import Cluster
 from ironflow_testbed.ports import free_ports
-from ironflow_testbed.processes import terminate
 from ironflow_testbed.webhook_client import WEBHOOK_CLIENT_USER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,20 +28,7 @@ MANIFESTS = ROOT / "manifests"
 CHART = ROOT / "charts" / "ironflow"
 OPERATOR_NAMESPACE = "ironflow-system"
 BIN = Path(sys.executable).parent
-OPERATOR = BIN / "ironflow-operator"
 CLI = BIN / "ironflow"
-_CLUSTER_ENV = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
-
-
-def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """No in-cluster hints, no KUBECONFIG, no IRONFLOW_* settings leaking in from the session."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in _CLUSTER_ENV and k != "KUBECONFIG" and not k.startswith("IRONFLOW_")
-    }
-    env.update(extra or {})
-    return env
 
 
 def service_account_kubeconfig(cluster: Cluster, namespace: str, name: str, path: Path) -> Path:
@@ -81,37 +65,6 @@ def local_args(deployment_args: list[str], replace: Mapping[str, str | None], ad
         else:
             out.append(arg)
     return out + add
-
-
-@dataclass
-class OperatorRun:
-    process: subprocess.Popen[bytes]
-    log: Path
-    health_port: int
-
-    @classmethod
-    def start(cls, argv: list[str], env: Mapping[str, str], log: Path, health_port: int) -> OperatorRun:
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [str(OPERATOR), *argv], stdout=out, stderr=subprocess.STDOUT, env=clean_env(env)
-            )
-        return cls(process, log, health_port)
-
-    def ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"operator exited with {self.process.returncode}:\n{self.output()[-4000:]}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(f"http://127.0.0.1:{self.health_port}/readyz", timeout=2) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        terminate(self.process)
 
 
 # The CLI pins the operator's signing key per cluster in $XDG_CONFIG_HOME/ironflow: a private
@@ -152,7 +105,7 @@ def _client_auth(cluster: Cluster) -> list[str]:
 
 def start_as_deployed(
     cluster: Cluster, namespace: str, workdir: Path, webhook_url: str | None = None
-) -> OperatorRun:
+) -> OperatorProcess:
     """The installed Deployment's operator, run locally: its arguments and environment, except
     the ServiceAccount's token for --in-cluster, free loopback ports, debug logs (so the canary
     checks cover every level) and, instead of the Service and the mounted certificate, the
@@ -190,9 +143,9 @@ def start_as_deployed(
         },
         add=["--bind-address=127.0.0.1", *(_client_auth(cluster) if webhook_url else [])],
     )
-    run = OperatorRun.start(argv, container_env(deployment), workdir / "operator.log", health)
+    run = launch(argv, workdir / "operator.log", health, metrics, container_env(deployment))
     try:
-        eventually(run.ready, timeout=90, what="operator /readyz under the ServiceAccount token")
+        run.wait_ready(timeout=90, what="operator /readyz under the ServiceAccount token")
     except BaseException:
         run.stop()
         raise

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from e2e_support import OPERATOR_NAMESPACE, OperatorRun, ironflow, ok, refused_calls, start_as_deployed
+from e2e_support import OPERATOR_NAMESPACE, ironflow, ok, refused_calls, start_as_deployed
 from kubernetes import client
+from operator_launch import OperatorProcess
 
 from ironflow_testbed import eventually
 from ironflow_testbed.cluster import Cluster
@@ -134,7 +135,7 @@ def operator(
     environments: tuple[str, str],
     url_webhook_registration: None,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[OperatorRun]:
+) -> Iterator[OperatorProcess]:
     workdir = tmp_path_factory.mktemp("e2e-operator")
     (webhook,) = free_ports(1)
     run = start_as_deployed(cluster, OPERATOR_NAMESPACE, workdir, webhook_url=f"https://127.0.0.1:{webhook}")
@@ -189,7 +190,7 @@ def _webhook_points_to(cluster: Cluster, url_prefix: str) -> bool:
 
 
 def test_given_installed_operator_when_user_follows_the_journey_then_values_flow_and_never_leak(
-    cluster: Cluster, operator: OperatorRun, environments: tuple[str, str]
+    cluster: Cluster, operator: OperatorProcess, environments: tuple[str, str]
 ) -> None:
     staging, prod = environments
     admin = cluster.kubeconfig

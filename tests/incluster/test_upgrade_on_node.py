@@ -41,6 +41,7 @@ from incluster_support import (
 )
 from kubernetes import client
 from node_support import REPORT, pod, pod_spec
+from webhook_fixtures import deployment
 
 from ironflow_testbed import eventually
 from ironflow_testbed.cluster import Cluster
@@ -110,11 +111,7 @@ def _manifests(previous: Path, key: str, environments: list[str]) -> tuple[str, 
             projected = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
             expected[f"{ns}/ConfigMap/c-{i}"] = {f"C{i}": projected}
         spec = pod_spec(REPORT + "; exec sleep 3600", restart="Always")
-        docs.append({"apiVersion": "apps/v1", "kind": "Deployment",
-                     "metadata": {"name": "app", "namespace": ns, "labels": {LABEL: "1"}},
-                     "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "app"}},
-                              "template": {"metadata": {"labels": {"app": "app"}, "annotations": DECLARES},
-                                           "spec": spec}}})  # fmt: skip
+        docs.append(deployment("app", DECLARES, spec=spec, namespace=ns, labels={LABEL: "1"}))
     return yaml.safe_dump_all(docs), expected
 
 

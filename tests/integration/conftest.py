@@ -11,7 +11,7 @@ _HERE = Path(__file__).parent
 # Shared fixture modules are imported by test modules before pytest_plugins registers them; marking
 # them here keeps pytest's assertion rewriting (and detailed failure messages) in their helpers.
 pytest.register_assert_rewrite(
-    "operator_fixtures", "webhook_fixtures", "cli_fixtures", "cli_support", "ha_fixtures",
+    "operator_fixtures", "operator_launch", "webhook_fixtures", "cli_fixtures", "cli_support", "ha_fixtures",
     "kubeconfig_support", "hostile_crd_fixtures",
 )
 

@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from operator_fixtures import RULES, Operator, OperatorProcess
+from operator_fixtures import RULES, Operator, OperatorProcess, bind_cluster_role
+from webhook_fixtures import webhook_flags
 
 from ironflow_testbed import eventually
 from ironflow_testbed.audit import AuditLog
 from ironflow_testbed.cluster import Cluster
-from ironflow_testbed.ports import free_ports
 
 LEASE = "ironflow-operator"
 WRITES = ("create", "update", "patch", "delete", "deletecollection")
@@ -45,12 +45,8 @@ class Replicas:
         self, op: Operator, identity: str, *, webhook: bool, wait: bool = True
     ) -> tuple[OperatorProcess, str]:
         """One replica; with `webhook`, its own port and CA (registered only while it leads)."""
-        extra = [f"--leader-identity={identity}"]
-        url = ""
-        if webhook:
-            url = f"https://127.0.0.1:{free_ports(1)[0]}"
-            extra += [f"--webhook-url={url}", f"--webhook-cert-dir={op.workdir / f'certs-{len(op.runs)}'}"]
-        return op.start(*extra, wait=wait), url
+        url, flags = webhook_flags(op, op.workdir) if webhook else ("", [])
+        return op.start(f"--leader-identity={identity}", *flags, wait=wait), url
 
     def grant_b(self) -> None:
         """Let B list Ironflow resources cluster-wide, as the chart does for globs or all namespaces."""
@@ -73,16 +69,7 @@ class Replicas:
 
 
 def _bind(api: client.ApiClient, role: str, op: Operator) -> str:
-    account_namespace, account = op.user.split(":")[2:4]
-    name = f"ironflow-ha-{uuid.uuid4().hex[:8]}"
-    client.RbacAuthorizationV1Api(api).create_cluster_role_binding(
-        {
-            "metadata": {"name": name},
-            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
-            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
-        }
-    )
-    return name
+    return bind_cluster_role(api, role, op.user, "ironflow-ha")
 
 
 def _without_cluster_list() -> list[dict[str, Any]]:
@@ -151,18 +138,6 @@ def replicas(
         rbac.delete_cluster_role(limited)
 
 
-def readyz(run: OperatorProcess) -> tuple[int, str]:
-    """/readyz status and text (the fixture's helper drops the text of a 503)."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(f"http://127.0.0.1:{run.health_port}/readyz", timeout=2) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except OSError:
-        return 0, ""
-
-
 def admission_review(url: str, ca: Path, namespace: str, pod: dict[str, Any]) -> dict[str, Any]:
     """POST an AdmissionReview straight to one replica's webhook, trusting only its own CA."""
     review = {
@@ -181,16 +156,6 @@ def admission_review(url: str, ca: Path, namespace: str, pod: dict[str, Any]) ->
         return dict(json.loads(response.read())["response"])
 
 
-def flush(audit: AuditLog, api: client.ApiClient, namespace: str) -> None:
-    """Audit records are written as requests complete: a marker request proves earlier ones are in."""
-    marker = f"audit-flush-{uuid.uuid4().hex[:8]}"
-    try:
-        client.CoreV1Api(api).read_namespaced_config_map(marker, namespace)
-    except client.ApiException as error:
-        assert error.status == 404
-    audit.wait_for(name=marker, timeout=30)
-
-
 def writes(audit: AuditLog, user: str) -> Counter[tuple[str, str, str]]:
     """(verb, resource[/subresource], name) -> count of `user`'s successful writes."""
     found: Counter[tuple[str, str, str]] = Counter()
@@ -203,10 +168,3 @@ def writes(audit: AuditLog, user: str) -> Counter[tuple[str, str, str]]:
 
 def without_leases(counts: Counter[tuple[str, str, str]]) -> Counter[tuple[str, str, str]]:
     return Counter({key: n for key, n in counts.items() if key[1] != "leases"})
-
-
-def settled(run: OperatorProcess, reconciles: float) -> bool:
-    return (
-        run.metric("ironflow_queue_depth") == 0
-        and run.metric("ironflow_reconcile_duration_seconds_count") >= reconciles
-    )

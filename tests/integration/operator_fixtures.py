@@ -8,10 +8,6 @@ at DEBUG for the canary scan. Waiting is always on a condition with a timeout.
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,18 +16,17 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from operator_launch import OperatorProcess, launch
 
 from ironflow.core.crypto import derive_sealing_key, seal
 from ironflow.core.keyring import generate_master_key
 from ironflow_testbed import eventually
 from ironflow_testbed.cluster import Cluster
 from ironflow_testbed.ports import free_ports
-from ironflow_testbed.processes import terminate
 
 GROUP, VERSION = "ironflow.io", "v1alpha1"
 PLURAL = {"IronflowSecret": "ironflowsecrets", "IronflowConfig": "ironflowconfigs"}
 CLUSTER_ROLE = "ironflow-operator-test"
-OPERATOR_BINARY = str(Path(sys.executable).parent / "ironflow-operator")
 RULES: list[dict[str, Any]] = [
     {
         "apiGroups": [GROUP],
@@ -93,47 +88,19 @@ def operator_cluster_role(k8s_api: client.ApiClient, crds: list[str]) -> str:
     return CLUSTER_ROLE
 
 
-@dataclass
-class OperatorProcess:
-    process: subprocess.Popen[bytes]
-    log: Path
-    health_port: int
-    metrics_port: int
-
-    def http(self, port: int, path: str) -> tuple[int, str]:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, ""
-        except OSError:
-            return 0, ""
-
-    def ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"operator exited with {self.process.returncode}:\n{self.output()[-3000:]}")
-        return self.http(self.health_port, "/readyz")[0] == 200
-
-    def metrics(self) -> str:
-        status, text = self.http(self.metrics_port, "/metrics")
-        assert status == 200, f"/metrics answered {status}"
-        return text
-
-    def metric(self, name: str) -> float:
-        total = 0.0
-        for line in self.metrics().splitlines():
-            if line.startswith(name) and not line.startswith("#"):
-                head, value = line.rsplit(" ", 1)
-                if head == name or head.startswith(name + "{"):
-                    total += float(value)
-        return total
-
-    def stop(self) -> None:
-        terminate(self.process)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+def bind_cluster_role(api: client.ApiClient, role: str, user: str, prefix: str) -> str:
+    """Binds ClusterRole `role` to the ServiceAccount `user` (system:serviceaccount:NS:NAME); the
+    binding's name (`prefix` and a random suffix), for the caller to delete."""
+    account_namespace, account = user.split(":")[2:4]
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    client.RbacAuthorizationV1Api(api).create_cluster_role_binding(
+        {
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
+        }
+    )
+    return name
 
 
 @dataclass
@@ -157,7 +124,6 @@ class Operator:
         health, metrics = free_ports(2)
         log = self.workdir / f"operator-{len(self.runs)}.log"
         argv = [
-            OPERATOR_BINARY,
             f"--kubeconfig={self.kubeconfig}",
             f"--operator-namespace={self.operator_namespace}",
             f"--health-port={health}",
@@ -167,17 +133,10 @@ class Operator:
             *[f"--namespace={ns}" for ns in self.namespaces],
             *extra,
         ]
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("KUBERNETES_SERVICE_", "IRONFLOW_")) and k != "KUBECONFIG"
-        }
-        with log.open("wb") as out:
-            process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-        run = OperatorProcess(process, log, health, metrics)
+        run = launch(argv, log, health, metrics)
         self.runs.append(run)
         if wait:
-            eventually(run.ready, timeout=60, what="operator /readyz")
+            run.wait_ready()
         return run
 
     def stop(self) -> None:
@@ -225,18 +184,6 @@ def operator(
     core.create_namespace({"metadata": {"name": op_ns, "labels": {"ironflow.io/test": "true"}}})
     name = "ironflow-operator"
     kubeconfig = cluster.service_account_kubeconfig(k8s_api, op_ns, name, tmp_path / "operator.kubeconfig")
-    binding = f"ironflow-operator-{uuid.uuid4().hex[:8]}"
-    rbac.create_cluster_role_binding(
-        {
-            "metadata": {"name": binding},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": operator_cluster_role,
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": op_ns}],
-        }
-    )
     op = Operator(
         cluster,
         k8s_api,
@@ -246,6 +193,7 @@ def operator(
         user=f"system:serviceaccount:{op_ns}:{name}",
         kubeconfig=kubeconfig,
     )
+    binding = bind_cluster_role(k8s_api, operator_cluster_role, op.user, "ironflow-operator")
     try:
         yield op
     finally:

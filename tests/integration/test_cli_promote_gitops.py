@@ -11,6 +11,7 @@ import pytest
 import yaml
 from cli_support import Cli, publish_sealing_key, spec_map
 from kubernetes import client
+from webhook_fixtures import deployment
 
 from ironflow.core.keyring import Keyring
 
@@ -31,21 +32,10 @@ def chain(k8s_api: client.ApiClient, namespace: str, keyring: Keyring) -> Iterat
 
 
 def _deployment(k8s_api: client.ApiClient, namespace: str, annotations: dict[str, str]) -> None:
-    labels = {"app": "web"}
-    body = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels, "annotations": annotations},
-                "spec": {"containers": [{"name": "app", "image": "registry.invalid/web:1"}]},
-            },
-        },
-    }
-    client.AppsV1Api(k8s_api).create_namespaced_deployment(namespace, body)
+    spec = {"containers": [{"name": "app", "image": "registry.invalid/web:1"}]}
+    client.AppsV1Api(k8s_api).create_namespaced_deployment(
+        namespace, deployment("web", annotations, spec=spec, replicas=0)
+    )
 
 
 def test_given_secret_missing_in_staging_and_prod_when_chain_promoted_then_prod_step_still_reports_it(
@@ -155,12 +145,10 @@ def test_given_workloads_only_in_target_dir_when_promoted_to_dir_then_names_they
     _deployment(k8s_api, prod, {"ironflow.io/secrets": "IN_CLUSTER"})
     overlay = tmp_path / "overlays" / "prod"
     overlay.mkdir(parents=True)
-    template = {"metadata": {"annotations": {"ironflow.io/secrets": "DB_PASSWORD, SLACK?",
-                                             "ironflow.io/configs": "MODE, A"}},
-                "spec": {"containers": [{"name": "app", "image": "registry.invalid/web:1"}]}}
+    declares = {"ironflow.io/secrets": "DB_PASSWORD, SLACK?", "ironflow.io/configs": "MODE, A"}
+    spec = {"containers": [{"name": "app", "image": "registry.invalid/web:1"}]}
     workloads = [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"},
-         "spec": {"selector": {"matchLabels": {"app": "api"}}, "template": template}},
+        deployment("api", declares, spec=spec),
         {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report", "namespace": prod},
          "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"template": {
              "metadata": {"annotations": {"ironflow.io/secrets": "REPORT_TOKEN"}}}}}}},

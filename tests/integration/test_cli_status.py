@@ -18,7 +18,7 @@ import pytest
 from cli_support import Cli, Run
 from kubernetes import client
 from operator_fixtures import Operator, OperatorProcess, apply_cr, new_key, sealed, wait_ready
-from webhook_fixtures import pod_manifest
+from webhook_fixtures import deployment
 
 from ironflow_testbed import eventually
 
@@ -95,27 +95,11 @@ def test_given_webhook_configuration_broken_or_deleted_when_status_then_exit_4_n
     assert "admitted without their values" in run.stdout
 
 
-def _deployment(name: str, annotations: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}, "annotations": annotations},
-                "spec": pod_manifest(name, {})["spec"],
-            },
-        },
-    }
-
-
 def test_given_deployment_declaring_missing_name_when_status_then_blocked_with_the_fixing_command(
     cli: Cli, k8s_api: client.ApiClient, namespace: str, pod_webhook: OperatorProcess
 ) -> None:
     client.AppsV1Api(k8s_api).create_namespaced_deployment(
-        namespace, _deployment("web", {"ironflow.io/secrets": "DB_PASSWORD"})
+        namespace, deployment("web", {"ironflow.io/secrets": "DB_PASSWORD"})
     )
 
     def blocked() -> dict[str, Any] | None:
@@ -142,7 +126,7 @@ def test_given_operator_deployment_without_ready_pod_when_status_then_operator_d
         client.CoordinationV1Api(k8s_api).delete_namespaced_lease(
             "ironflow-operator", operator.operator_namespace
         )
-    body = _deployment("ironflow-operator", {})
+    body = deployment("ironflow-operator", {})
     labels = {"app.kubernetes.io/name": "ironflow-operator"}
     body["spec"]["selector"]["matchLabels"] = labels
     body["spec"]["template"]["metadata"]["labels"] = labels

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
+from webhook_fixtures import deployment
 
 from ironflow_testbed import K8S_VERSION, eventually
 from ironflow_testbed.cluster import Cluster
@@ -124,19 +125,8 @@ def test_given_namespace_with_objects_when_deleted_then_namespace_disappears(
 def test_given_deployment_when_created_then_controller_creates_replicaset(
     k8s_api: client.ApiClient, namespace: str
 ) -> None:
-    labels = {"app": "web"}
-    container = client.V1Container(name="web", image="registry.invalid/web:1")
-    deployment = client.V1Deployment(
-        metadata=client.V1ObjectMeta(name="web"),
-        spec=client.V1DeploymentSpec(
-            replicas=1,
-            selector=client.V1LabelSelector(match_labels=labels),
-            template=client.V1PodTemplateSpec(
-                metadata=client.V1ObjectMeta(labels=labels), spec=client.V1PodSpec(containers=[container])
-            ),
-        ),
-    )
-    client.AppsV1Api(k8s_api).create_namespaced_deployment(namespace, deployment)
+    spec = {"containers": [{"name": "web", "image": "registry.invalid/web:1"}]}
+    client.AppsV1Api(k8s_api).create_namespaced_deployment(namespace, deployment("web", {}, spec=spec))
 
     replica_sets = eventually(
         lambda: client.AppsV1Api(k8s_api).list_namespaced_replica_set(namespace).items,

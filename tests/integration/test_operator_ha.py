@@ -19,9 +19,6 @@ from cli_support import Cli
 from ha_fixtures import (
     Replicas,
     admission_review,
-    flush,
-    readyz,
-    settled,
     without_leases,
     writes,
 )
@@ -38,6 +35,7 @@ from operator_fixtures import (
 )
 from webhook_fixtures import (
     assert_fail_closed,
+    deployment,
     pod_manifest,
     wait_for_default_service_account,
     wait_until_injecting,
@@ -50,23 +48,6 @@ from ironflow_testbed.cluster import Cluster
 pytest_plugins = ["operator_fixtures", "webhook_fixtures", "cli_fixtures", "ha_fixtures"]
 SECRET, CONFIG = "IronflowSecret", "IronflowConfig"
 LEASE_DURATION, RETRY_PERIOD = 15.0, 2.0
-
-
-def _declaring_deployment(name: str) -> dict[str, object]:
-    template = pod_manifest(name, {"ironflow.io/secrets": "DB_PASSWORD"})
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}, "annotations": template["metadata"]["annotations"]},
-                "spec": template["spec"],
-            },
-        },
-    }
 
 
 def _environment_lists(audit: AuditLog, user: str, namespace: str) -> list[AuditEvent]:
@@ -108,11 +89,11 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
     # (c) B is not ready while its cache cannot be filled (its cluster-wide list is refused) ...
     run_b, url_b = replicas.start(b, "replica-b", webhook=True, wait=False)
     eventually(
-        lambda: readyz(run_b)[0] == 503 and readyz(run_b)[1].startswith("waiting for cache\n"),
+        lambda: run_b.readyz()[0] == 503 and run_b.readyz()[1].startswith("waiting for cache\n"),
         timeout=60,
         what="replica B up, key read and watches running, but its cache not synced",
     )
-    assert readyz(run_b)[0] == 503
+    assert run_b.readyz()[0] == 503
     replicas.grant_b()  # ... and ready once it is
     eventually(run_b.ready, timeout=90, what="replica B ready after its cache synced")
     assert "cache synced" in run_b.output()
@@ -126,7 +107,7 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
     apply_cr(k8s_api, CONFIG, namespace, "app", {"HTTP_TIMEOUT_MS": 2500})
     wait_ready(k8s_api, SECRET, namespace, "app")
     wait_ready(k8s_api, CONFIG, namespace, "app")
-    apps.create_namespaced_deployment(namespace, _declaring_deployment("web"))
+    apps.create_namespaced_deployment(namespace, deployment("web", {"ironflow.io/secrets": "DB_PASSWORD"}))
     eventually(
         lambda: (
             "ironflow.io/observed-versions"
@@ -155,11 +136,11 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
         timeout=60,
         what="the leader to roll web",
     )
-    eventually(lambda: settled(run_a, 1), what="the leader idle")
+    eventually(lambda: run_a.settled(1), what="the leader idle")
 
     # (c) the standby answers admissions from its own cache, without listing the environment
     ca_b = b.workdir / "certs-0" / "ca.crt"
-    flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     listed = len(_environment_lists(audit, b.user, namespace))
     declaring = pod_manifest(
         "direct", {"ironflow.io/secrets": "DB_PASSWORD", "ironflow.io/configs": "HTTP_TIMEOUT_MS"}
@@ -169,7 +150,7 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
     env = _injected_env(admitted)
     assert env["DB_PASSWORD"] == {"secretKeyRef": {"name": "app", "key": "DB_PASSWORD"}}
     assert env["HTTP_TIMEOUT_MS"] == {"configMapKeyRef": {"name": "app", "key": "HTTP_TIMEOUT_MS"}}
-    flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     assert len(_environment_lists(audit, b.user, namespace)) == listed, (
         "the standby listed instead of its cache"
     )
@@ -206,8 +187,8 @@ def test_given_two_replicas_when_resources_change_then_only_the_leader_writes_an
         f"({time.monotonic() - stopped:.1f}s including its shutdown)"
     )
     wait_until_injecting(k8s_api, namespace, run_b)  # the new leader registered its own webhook URL
-    eventually(lambda: settled(run_b, 2), what="the new leader's resync done")
-    flush(audit, k8s_api, namespace)
+    eventually(lambda: run_b.settled(2), what="the new leader's resync done")
+    audit.flush(k8s_api, namespace)
     resync = without_leases(writes(audit, b.user) - before)
     assert resync == Counter({("update", "mutatingwebhookconfigurations", "ironflow-pod-declarations"): 1}), (
         resync
@@ -244,8 +225,8 @@ def test_given_leader_killed_when_a_resource_changes_then_standby_takes_over_wit
     for i in range(count):
         wait_ready(k8s_api, SECRET, namespace, f"s{i}")
         wait_ready(k8s_api, CONFIG, namespace, f"c{i}")
-    eventually(lambda: settled(run_a, 2 * count), what="the leader idle")
-    flush(audit, k8s_api, namespace)
+    eventually(lambda: run_a.settled(2 * count), what="the leader idle")
+    audit.flush(k8s_api, namespace)
     before_a, before_b = writes(audit, a.user), writes(audit, b.user)
     assert without_leases(before_b) == Counter()
 
@@ -254,7 +235,7 @@ def test_given_leader_killed_when_a_resource_changes_then_standby_takes_over_wit
     run_a.process.wait(timeout=10)
     # A renews its Lease every retry period, so it may have written between the snapshot above and
     # the kill: what it wrote after its death is measured from a snapshot taken once it is dead.
-    flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     dead_a = writes(audit, a.user)
     assert without_leases(dead_a) == without_leases(before_a), "the leader wrote while idle"
     apply_cr(k8s_api, SECRET, namespace, "s0", {"S0": sealed(key, namespace, "S0", "after-the-kill")})
@@ -268,11 +249,11 @@ def test_given_leader_killed_when_a_resource_changes_then_standby_takes_over_wit
         timeout=30,
         what="the change made after the kill projected by the new leader",
     )
-    eventually(lambda: settled(run_b, 2 * count), what="the new leader's resync done")
+    eventually(lambda: run_b.settled(2 * count), what="the new leader's resync done")
     for i in range(count):  # nothing lost
         assert secret_data(k8s_api, namespace, f"s{i}") == {f"S{i}": "after-the-kill" if i == 0 else f"v{i}"}
         assert configmap_data(k8s_api, namespace, f"c{i}") == {f"C{i}": str(i)}
-    flush(audit, k8s_api, namespace)
+    audit.flush(k8s_api, namespace)
     assert writes(audit, a.user) == dead_a, "the killed leader wrote after its death"
     taken = without_leases(writes(audit, b.user) - before_b)
     assert taken == Counter({("patch", "secrets", "s0"): 1, ("patch", "ironflowsecrets/status", "s0"): 1}), (

@@ -8,7 +8,6 @@ keeps no state on any object: no annotations, no finalizers.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 
 import pytest
@@ -18,7 +17,6 @@ from operator_fixtures import (
     PLURAL,
     VERSION,
     Operator,
-    OperatorProcess,
     apply_cr,
     get_cr,
     new_key,
@@ -52,23 +50,6 @@ def _reads(audit: AuditLog, user: str, namespace: str) -> Counter[str]:
         event.resource for event in audit.events(user=user)
         if event.verb == "get" and event.resource in ("secrets", "configmaps")
         and event.namespace == namespace and not event.name.startswith("ironflow-")
-    )
-
-
-def _flush(audit: AuditLog, api: client.ApiClient, namespace: str) -> None:
-    """Audit records are written as requests complete: a marker request proves earlier ones are in."""
-    marker = f"audit-flush-{uuid.uuid4().hex[:8]}"
-    try:
-        client.CoreV1Api(api).read_namespaced_config_map(marker, namespace)
-    except client.ApiException as error:
-        assert error.status == 404
-    audit.wait_for(name=marker, timeout=30)
-
-
-def _settled(run: OperatorProcess, reconciles: float) -> bool:
-    return (
-        run.metric("ironflow_queue_depth") == 0
-        and run.metric("ironflow_reconcile_duration_seconds_count") >= reconciles
     )
 
 
@@ -110,8 +91,8 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     for i in range(COUNT):
         wait_ready(k8s_api, SECRET, namespace, f"s{i}")
         wait_ready(k8s_api, CONFIG, namespace, f"c{i}")
-    eventually(lambda: _settled(run, 2 * COUNT), what="operator idle")
-    _flush(audit, k8s_api, namespace)
+    eventually(lambda: run.settled(2 * COUNT), what="operator idle")
+    audit.flush(k8s_api, namespace)
     initial = _writes(audit, operator.user)
     # creation: one projected object, one status write per resource, plus the sealing key ConfigMap
     # and the signer anchor (ironflow-signing-key in the operator's namespace)
@@ -131,8 +112,8 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     client.CustomObjectsApi(k8s_api).patch_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL[SECRET], "s0", {"metadata": {"annotations": {"touched": "yes"}}}
     )
-    eventually(lambda: _settled(run, before + 1), what="the touched resource reconciled")
-    _flush(audit, k8s_api, namespace)
+    eventually(lambda: run.settled(before + 1), what="the touched resource reconciled")
+    audit.flush(k8s_api, namespace)
     assert _writes(audit, operator.user) == initial
     assert _reads(audit, operator.user, namespace) == reads
 
@@ -148,8 +129,8 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
         "new version",
     )
     before = run.metric("ironflow_reconcile_duration_seconds_count")
-    eventually(lambda: _settled(run, before), what="operator idle after the change")
-    _flush(audit, k8s_api, namespace)
+    eventually(lambda: run.settled(before), what="operator idle after the change")
+    audit.flush(k8s_api, namespace)
     delta = _writes(audit, operator.user) - initial
     assert delta == Counter(
         {("patch", "secrets", ""): 1, ("patch", "ironflowsecrets", "status"): 1}
@@ -160,8 +141,8 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
     # a restart over unchanged resources writes nothing at all
     operator.stop()
     run = operator.start()
-    eventually(lambda: _settled(run, 2 * COUNT), timeout=60, what="every resource reconciled after restart")
-    _flush(audit, k8s_api, namespace)
+    eventually(lambda: run.settled(2 * COUNT), timeout=60, what="every resource reconciled after restart")
+    audit.flush(k8s_api, namespace)
     assert _writes(audit, operator.user) == after_change
     # ... and a restart waits for the watch's listing instead of reading each object
     assert _reads(audit, operator.user, namespace) == Counter()

@@ -18,7 +18,6 @@ from operator_fixtures import Operator, events_for
 from test_rollouts import (
     OBSERVED,
     baseline,
-    deployment,
     env,
     read,
     replica_sets,
@@ -26,6 +25,7 @@ from test_rollouts import (
     rolled,
     set_secret,
 )
+from webhook_fixtures import deployment
 
 from ironflow_testbed import eventually
 
@@ -36,7 +36,7 @@ ROLLOUT_ON = "ironflow.io/rollout-on"
 
 
 def existing_secret_deployment(name: str, rollout_on: str) -> dict[str, Any]:
-    body = deployment(name, {}, {ROLLOUT_ON: rollout_on})
+    body = deployment(name, {}, annotations={ROLLOUT_ON: rollout_on})
     body["spec"]["template"]["spec"]["containers"][0]["envFrom"] = [{"secretRef": {"name": "app"}}]
     return body
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 from operator_fixtures import GROUP, VERSION, OperatorProcess, get_cr
-from test_rollouts import baseline, deployment, revision, rolled, set_secret
-from webhook_fixtures import create_resource, unique, wait_for_default_service_account
+from test_rollouts import baseline, revision, rolled, set_secret
+from webhook_fixtures import create_resource, deployment, unique, wait_for_default_service_account
 
 from ironflow_testbed import eventually
 

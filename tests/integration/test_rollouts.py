@@ -20,7 +20,7 @@ from webhook_fixtures import (
     GROUP,
     VERSION,
     create_resource,
-    pod_manifest,
+    deployment,
     start_with_webhook,
     wait_for_default_service_account,
 )
@@ -31,24 +31,6 @@ pytest_plugins = ["operator_fixtures", "webhook_fixtures"]
 
 OBSERVED = "ironflow.io/observed-versions"
 DIGEST = "ironflow.io/rollout-digest"
-
-
-def deployment(
-    name: str, template_annotations: dict[str, str], annotations: dict[str, str] | None = None
-) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "annotations": annotations or {}},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}, "annotations": template_annotations},
-                "spec": pod_manifest(name, {})["spec"],
-            },
-        },
-    }
 
 
 @pytest.fixture
@@ -121,8 +103,9 @@ def test_given_db_password_changes_when_reconciled_then_only_the_declaring_deplo
     apps = client.AppsV1Api(k8s_api)
     apps.create_namespaced_deployment(env, deployment("db-user", {"ironflow.io/secrets": "DB_PASSWORD"}))
     apps.create_namespaced_deployment(env, deployment("other-user", {"ironflow.io/secrets": "OTHER"}))
+    opted_out = {"ironflow.io/rollout": "false"}
     apps.create_namespaced_deployment(
-        env, deployment("opted-out", {"ironflow.io/secrets": "DB_PASSWORD"}, {"ironflow.io/rollout": "false"})
+        env, deployment("opted-out", {"ironflow.io/secrets": "DB_PASSWORD"}, annotations=opted_out)
     )
     apps.create_namespaced_deployment(env, deployment("plain", {}))
     before = baseline(k8s_api, env, "db-user")

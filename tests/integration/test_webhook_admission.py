@@ -10,6 +10,7 @@ from kubernetes import client
 from operator_fixtures import GROUP, Operator, OperatorProcess, wait_status
 from webhook_fixtures import (
     create_resource,
+    deployment,
     pod_manifest,
     unique,
     wait_for_default_service_account,
@@ -256,23 +257,6 @@ def test_given_deployment_declaring_undefined_name_when_controller_creates_pods_
     messages = eventually(refused, timeout=60, what="a FailedCreate event from the ReplicaSet controller")
     assert f"environment {dev} does not define secret STRIPE_KEY" in messages[0]
     assert core.list_namespaced_pod(dev).items == []
-
-
-def deployment(name: str, annotations: dict[str, str]) -> dict[str, Any]:
-    template = pod_manifest(name, annotations)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}, "annotations": annotations},
-                "spec": template["spec"],
-            },
-        },
-    }
 
 
 def test_given_canary_values_when_pods_admitted_then_operator_log_holds_none(

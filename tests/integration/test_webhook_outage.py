@@ -7,6 +7,7 @@ from operator_fixtures import Operator
 from webhook_fixtures import (
     assert_fail_closed,
     create_resource,
+    deployment,
     pod_manifest,
     start_with_webhook,
     wait_projected,
@@ -36,20 +37,7 @@ def test_given_operator_stopped_when_pods_created_then_plain_admitted_and_declar
 
     assert_fail_closed(k8s_api, namespace, declaring)
 
-    template = pod_manifest("x", {})
-    apps.create_namespaced_deployment(
-        namespace,
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "ordinary"},
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": {"app": "ordinary"}},
-                "template": {"metadata": {"labels": {"app": "ordinary"}}, "spec": template["spec"]},
-            },
-        },
-    )
+    apps.create_namespaced_deployment(namespace, deployment("ordinary", {}, replicas=2))
     eventually(
         lambda: len(core.list_namespaced_pod(namespace, label_selector="app=ordinary").items) == 2,
         timeout=60,

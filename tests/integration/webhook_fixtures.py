@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from operator_fixtures import Operator, OperatorProcess
+from operator_fixtures import Operator, OperatorProcess, bind_cluster_role
 
 from ironflow_testbed import eventually
 from ironflow_testbed.cluster import Cluster
@@ -89,6 +89,37 @@ def pod_manifest(
         "kind": "Pod",
         "metadata": {"name": name, "annotations": annotations},
         "spec": spec,
+    }
+
+
+def deployment(
+    name: str,
+    template_annotations: dict[str, str],
+    *,
+    spec: dict[str, Any] | None = None,
+    replicas: int = 1,
+    annotations: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    namespace: str | None = None,
+) -> dict[str, Any]:
+    """The one Deployment the tests build: pods labelled app=NAME, the template annotated with what
+    they declare, `spec` as their pod spec (default: pod_manifest's, an image never pulled)."""
+    metadata: dict[str, Any] = {"name": name}
+    for key, value in (("namespace", namespace), ("labels", labels), ("annotations", annotations)):
+        if value is not None:
+            metadata[key] = value
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}, "annotations": template_annotations},
+                "spec": pod_manifest(name, {})["spec"] if spec is None else spec,
+            },
+        },
     }
 
 
@@ -166,16 +197,17 @@ def client_auth_flags(cluster: Cluster) -> list[str]:
     return [f"--webhook-client-ca={ca}", f"--webhook-client-name={WEBHOOK_CLIENT_USER}"]
 
 
+def webhook_flags(op: Operator, workdir: Path) -> tuple[str, list[str]]:
+    """The webhook of `op`'s next run: a free loopback URL and a certificate directory of its own."""
+    url = f"https://127.0.0.1:{free_ports(1)[0]}"
+    return url, [f"--webhook-url={url}", f"--webhook-cert-dir={workdir / f'certs-{len(op.runs)}'}"]
+
+
 def start_with_webhook(op: Operator, workdir: Path) -> OperatorProcess:
     """With --dev-mode: these tests write `dev:` values without a master key (development mode is
     explicit: without the flag a missing key is NoMasterKey; a test that sets a key is keyed all the same)."""
-    url = f"https://127.0.0.1:{free_ports(1)[0]}"
-    return op.start(
-        f"--webhook-url={url}",
-        f"--webhook-cert-dir={workdir / f'certs-{len(op.runs)}'}",
-        "--dev-mode",
-        *client_auth_flags(op.cluster),
-    )
+    _, flags = webhook_flags(op, workdir)
+    return op.start(*flags, "--dev-mode", *client_auth_flags(op.cluster))
 
 
 @pytest.fixture
@@ -193,19 +225,7 @@ def serving_webhook(
 ) -> Iterator[OperatorProcess]:
     """pod_webhook for tests that set the operator up first (its namespaces, its master key)."""
     rbac = client.RbacAuthorizationV1Api(k8s_api)
-    account_namespace, account = operator.user.split(":")[2:4]
-    binding = unique("ironflow-webhook-test")
-    rbac.create_cluster_role_binding(
-        {
-            "metadata": {"name": binding},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": webhook_cluster_role,
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
-        }
-    )
+    binding = bind_cluster_role(k8s_api, webhook_cluster_role, operator.user, "ironflow-webhook-test")
     try:
         run = start_with_webhook(operator, tmp_path)
         wait_for_default_service_account(k8s_api, namespace)

@@ -18,7 +18,8 @@ _HERE = Path(__file__).parent
 # The operator, webhook and CLI fixtures are shared with the integration tests, not copied.
 sys.path.insert(0, str(_HERE.parent / "integration"))
 pytest.register_assert_rewrite(
-    "operator_fixtures", "webhook_fixtures", "cli_fixtures", "cli_support", "node_support", "node_fixtures"
+    "operator_fixtures", "operator_launch", "webhook_fixtures", "cli_fixtures", "cli_support", "node_support",
+    "node_fixtures",
 )
 
 from node_fixtures import node, summary  # noqa: E402  (after the rewrite registration)

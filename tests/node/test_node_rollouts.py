@@ -15,6 +15,7 @@ from kubernetes import client
 from node_support import REPORT, Report, parse, pod, pod_spec, report_of_running, run
 from node_support import running as wait_running
 from operator_fixtures import Operator, apply_cr, new_key, sealed, wait_ready
+from webhook_fixtures import deployment
 
 from ironflow.core.keyring import Keyring
 from ironflow_testbed import eventually
@@ -45,21 +46,8 @@ def secrets(api: client.ApiClient, key: str, namespace: str, values: dict[str, s
     wait_ready(api, "IronflowSecret", namespace, "app", timeout=60)
 
 
-def deployment(name: str, declares: str) -> dict[str, Any]:
-    spec = pod_spec(KEEP_RUNNING, restart="Always")
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}, "annotations": {"ironflow.io/secrets": declares}},
-                "spec": spec,
-            },
-        },
-    }
+def declaring(name: str, declares: str) -> dict[str, Any]:
+    return deployment(name, {"ironflow.io/secrets": declares}, spec=pod_spec(KEEP_RUNNING, restart="Always"))
 
 
 def running_pods(api: client.ApiClient, namespace: str, app: str) -> list[client.V1Pod]:
@@ -89,8 +77,8 @@ def test_given_two_deployments_when_cli_sets_a_name_then_only_its_declarer_gets_
 ) -> None:
     secrets(k8s_api, keyed, namespace, {"DB_PASSWORD": "canary-first-31a", "OTHER": "canary-other-5c2"})
     apps = client.AppsV1Api(k8s_api)
-    apps.create_namespaced_deployment(namespace, deployment("db-user", "DB_PASSWORD"))
-    apps.create_namespaced_deployment(namespace, deployment("other-user", "OTHER"))
+    apps.create_namespaced_deployment(namespace, declaring("db-user", "DB_PASSWORD"))
+    apps.create_namespaced_deployment(namespace, declaring("other-user", "OTHER"))
     first = the_running_pod(k8s_api, namespace, "db-user")
     other = the_running_pod(k8s_api, namespace, "other-user")
     assert report_of(cluster, namespace, first).env.get("DB_PASSWORD") == "canary-first-31a"
@@ -113,7 +101,7 @@ def test_given_optional_name_absent_when_defined_later_then_the_rolled_pod_gets_
 ) -> None:
     secrets(k8s_api, keyed, namespace, {"DB_PASSWORD": "canary-db-6d1"})
     client.AppsV1Api(k8s_api).create_namespaced_deployment(
-        namespace, deployment("web", "DB_PASSWORD, LATER?")
+        namespace, declaring("web", "DB_PASSWORD, LATER?")
     )
     first = the_running_pod(k8s_api, namespace, "web")
     before = report_of(cluster, namespace, first)

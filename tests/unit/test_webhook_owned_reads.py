@@ -151,3 +151,18 @@ def test_given_a_resource_without_uid_when_admitted_then_never_trusted_from_the_
     asyncio.run(read("dev", [("secret", "DB")]))
 
     assert kube.gets == [APP_PATH]
+
+
+def test_given_live_object_naming_the_resource_but_not_as_its_controller_when_admitted_then_foreign() -> None:
+    """The GET asks what the operator asks before it writes (core/owners.py): an object whose
+    reference to the resource is not its controller is one the operator will not project into."""
+    projected = ProjectedCache()
+    projected.primed()
+    not_controller = _projected("app", "uid-app")
+    not_controller["metadata"]["ownerReferences"][0]["controller"] = False
+    kube = _Kube(live={APP_PATH: not_controller})
+
+    view = _read(kube, projected)
+
+    assert kube.gets == [APP_PATH]
+    assert view.is_foreign("secret", "app")

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from ironflow.core.injection import missing_from_refusal
 from ironflow.core.injection_readiness import unprojected_from_refusal
+from ironflow.core.owners import controller_reference
 from ironflow.k8s.sync_client import SyncClient
 from ironflow.k8s.sync_workloads import list_workloads
 
@@ -32,7 +33,7 @@ def blocked_workloads(client: SyncClient, namespace: str | None) -> list[dict[st
 
 def _row(rs: dict[str, Any], message: str) -> dict[str, Any]:
     meta = rs["metadata"]
-    owner = next((o for o in meta.get("ownerReferences") or [] if o.get("controller")), None)
+    owner = controller_reference(meta)
     kind, name = (owner["kind"], owner["name"]) if owner else ("ReplicaSet", meta["name"])
     namespace = str(meta.get("namespace", ""))
     missing = missing_from_refusal(message)

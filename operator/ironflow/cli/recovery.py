@@ -14,6 +14,7 @@ import click
 from ironflow.cli.errors import UserError
 from ironflow.cli.master_key_file import MASTER_KEY_FILE_OPTION, read_master_key_file
 from ironflow.cli.output import warn
+from ironflow.cli.session import environment_option
 from ironflow.core.crypto import UnsealError, unseal
 from ironflow.core.names import validate_name, validate_namespace
 
@@ -25,7 +26,7 @@ def to_terminal() -> bool:
 @click.command("unseal")
 @click.argument("name")
 @click.argument("sealed", metavar="SEALED|-")
-@click.option("-e", "--env", "env", required=True, metavar="NS", help="the environment it was sealed for.")
+@environment_option("the environment it was sealed for.", envvar=False, required=True)
 @MASTER_KEY_FILE_OPTION
 @click.option("--yes", is_flag=True, help="print the plaintext even to a terminal.")
 def secret_unseal(name: str, sealed: str, env: str, master_key_file: str, yes: bool) -> None:

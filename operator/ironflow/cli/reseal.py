@@ -29,7 +29,7 @@ from ironflow.cli.reseal_files import (
     sealed_documents,
     write_in_place,
 )
-from ironflow.cli.session import ENV_VAR, Session, pass_session, shared_options
+from ironflow.cli.session import ENV_VAR, Session, environment_option, pass_session, shared_options
 from ironflow.core.model import API_VERSION, SECRET_KIND
 from ironflow.core.names import validate_namespace
 from ironflow.core.reseal import RESEAL_ANNOTATION, RESEAL_ONLY_LABEL, RESEAL_ONLY_PREFIX, is_reseal_only
@@ -153,9 +153,8 @@ def _human(rows: list[dict[str, Any]]) -> str:
 
 
 @click.command("reseal")
-@click.option("-e", "--env", "-n", "--namespace", "env", envvar=ENV_VAR, metavar="NS",
-              help=f"re-seal every IronflowSecret of this environment in place (or ${ENV_VAR}); with -f, "
-                   "the namespace of documents that name none.")
+@environment_option(f"re-seal every IronflowSecret of this environment in place (or ${ENV_VAR}); with -f, "
+                    "the namespace of documents that name none.")
 @click.option("-f", "--file", "files", multiple=True, metavar="FILE|DIR",
               help="rewrite the IronflowSecret manifests in FILE (or every .yaml/.yml/.json under DIR) "
                    "in place; repeatable.")

@@ -117,7 +117,13 @@ def _default_env(ctx: click.Context, param: click.Parameter, value: str | None) 
         ) from None
 
 
-def env_option(func: Callable[P, R]) -> Callable[P, R]:
+def environment_option(
+    help: str, *, envvar: bool = True, context_default: bool = False, required: bool = False
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """The one declaration of `-e/--env/-n/--namespace` (kubectl's -n, the contract's --env).
+
+    Commands differ only in what an absent option means: `envvar` reads $IRONFLOW_ENV,
+    `context_default` falls back to the kubeconfig context's namespace (an error when it has none)."""
     return click.option(
         "-e",
         "--env",
@@ -125,11 +131,18 @@ def env_option(func: Callable[P, R]) -> Callable[P, R]:
         "--namespace",
         "env",
         default=None,
-        envvar=ENV_VAR,
+        required=required,
+        envvar=ENV_VAR if envvar else None,
         metavar="NS",
-        callback=_default_env,
-        help=f"environment = namespace (or ${ENV_VAR}; default: the kubeconfig context's namespace).",
-    )(func)
+        callback=_default_env if context_default else None,
+        help=help,
+    )
+
+
+env_option = environment_option(
+    f"environment = namespace (or ${ENV_VAR}; default: the kubeconfig context's namespace).",
+    context_default=True,
+)
 
 
 def resource_option(func: Callable[P, R]) -> Callable[P, R]:

@@ -18,7 +18,7 @@ from ironflow.cli.blocked import blocked_workloads
 from ironflow.cli.errors import ClusterError
 from ironflow.cli.liveness import operator_alive
 from ironflow.cli.output import emit, shorten, table
-from ironflow.cli.session import ENV_VAR, Session, pass_session, shared_options
+from ironflow.cli.session import Session, environment_option, pass_session, shared_options
 from ironflow.cli.webhook_check import check_webhook
 from ironflow.core.outcomes import sealed_key_id
 from ironflow.core.sealing_key import CM_KEY_ID, CM_PUBLIC_KEY, SEALING_KEY_CONFIGMAP
@@ -159,17 +159,7 @@ def _older_keys(api: IronflowApi, namespace: str | None, keys: list[dict[str, An
 
 
 @click.command("status")
-@click.option(
-    "-e",
-    "--env",
-    "-n",
-    "--namespace",
-    "env",
-    default=None,
-    envvar=ENV_VAR,
-    metavar="NS",
-    help="one environment (default: every namespace you may list).",
-)
+@environment_option("one environment (default: every namespace you may list).")
 @click.option("--operator-namespace", default="ironflow-system", show_default=True,
               envvar="IRONFLOW_OPERATOR_NAMESPACE", metavar="NS", help="where the operator is installed.")
 @click.option("--wide", is_flag=True,

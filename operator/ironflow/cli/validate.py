@@ -26,7 +26,7 @@ from ironflow.cli import sealing
 from ironflow.cli.errors import ClusterError, UserError
 from ironflow.cli.manifests import load_documents
 from ironflow.cli.output import emit
-from ironflow.cli.session import Session, pass_session, shared_options
+from ironflow.cli.session import Session, environment_option, pass_session, shared_options
 from ironflow.cli.validate_keys import OfflineKeys
 from ironflow.cli.validate_report import human_report
 from ironflow.core.model import SECRET_KIND, spec_of
@@ -167,15 +167,8 @@ def validate_files(
 @click.option(
     "-f", "--filename", "target", required=True, metavar="FILE|DIR", help="manifest file or directory tree."
 )
-@click.option(
-    "-e",
-    "--env",
-    "-n",
-    "--namespace",
-    "env",
-    default=None,
-    metavar="NS",
-    help="environment for manifests that name none (neither they nor a kustomization).",
+@environment_option(
+    "environment for manifests that name none (neither they nor a kustomization).", envvar=False
 )
 @click.option(
     "--public-key",

@@ -23,6 +23,7 @@ from ironflow.controller.work import AnchorKey, CrKey, SealingKeyKey
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
 from ironflow.core.model import CONFIG_KIND, MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND, Kind
+from ironflow.core.owners import controller_reference
 from ironflow.k8s.async_client import core_path
 from ironflow.k8s.informer import Informer, Synced
 
@@ -32,10 +33,8 @@ TARGETS: Mapping[Kind, str] = MappingProxyType({SECRET_KIND: "secrets", CONFIG_K
 
 
 def _owner(kind: Kind, body: Any) -> str | None:
-    for ref in body.get("metadata", {}).get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("kind") == kind:
-            return str(ref.get("name"))
-    return None
+    ref = controller_reference(body.get("metadata", {}), kind)
+    return None if ref is None else str(ref.get("name"))
 
 
 def on_event(runtime: Runtime, kind: Kind, kind_of_event: str, body: Any, *, listing: bool = False) -> None:

@@ -15,44 +15,23 @@ drains what is in flight with a deadline.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
-import socket
 
 from ironflow.core.conditions import Event
 from ironflow.core.model import API_VERSION, Resource
-from ironflow.k8s.async_client import ApiError, Kube, core_path
+from ironflow.k8s.async_client import ApiError, Kube
+from ironflow.k8s.events import create_event
+from ironflow.k8s.events import now as _now
 from ironflow.metrics import API_WRITES
 
 logger = logging.getLogger("ironflow.events")
-COMPONENT = "ironflow-operator"
-_HOST = socket.gethostname()
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def post(kube: Kube, resource: Resource, event: Event, now: str | None = None) -> None:
-    now = now or _now()
-    body = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"generateName": f"{resource.name}.", "namespace": resource.namespace},
-        "involvedObject": {"apiVersion": API_VERSION, "kind": resource.kind, "name": resource.name,
-                           "namespace": resource.namespace, "uid": resource.uid},
-        "reason": event.reason,
-        "message": event.message,
-        "type": event.type,
-        "source": {"component": COMPONENT},
-        "reportingComponent": COMPONENT,
-        "reportingInstance": _HOST,
-        "firstTimestamp": now,
-        "lastTimestamp": now,
-        "count": 1,
-    }
+    involved = {"apiVersion": API_VERSION, "kind": resource.kind, "name": resource.name,
+                "namespace": resource.namespace, "uid": resource.uid}
     try:
-        await kube.create(core_path("events", resource.namespace), body)
+        await create_event(kube, involved, event.type, event.reason, event.message, now)
         API_WRITES.labels(resource="events", verb="create").inc()
     except ApiError as exc:
         logger.warning("could not post %s Event %s for %s %s/%s: %s", event.type, event.reason,

@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ironflow.core.model import SECRET_KIND, Kind
+from ironflow.core.model import GROUP, SECRET_KIND, Kind
+from ironflow.core.owners import controller_reference
 from ironflow.core.projection import VERSIONS_ANNOTATION, Actual, labels, parse_versions
 
 LISTING_WAIT_SECONDS = 30.0
@@ -161,9 +162,8 @@ def actual_from(kind: Kind, body: Mapping[str, Any] | None) -> Actual:
     if body is None:
         return Actual.absent()
     meta = body.get("metadata") or {}
-    owner = next((ref.get("uid") for ref in meta.get("ownerReferences") or []
-                  if ref.get("controller") and ref.get("kind") == kind
-                  and str(ref.get("apiVersion", "")).startswith("ironflow.io/")), None)
+    ref = controller_reference(meta, kind, GROUP)
+    owner = None if ref is None else ref.get("uid")
     meta_labels = dict(meta.get("labels") or {})
     annotations = meta.get("annotations") or {}
     labelled = all(meta_labels.get(k) == v for k, v in labels().items())

@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from ironflow.core.model import CONFIG_KIND, SECRET_KIND, Kind, spec_names
+from ironflow.core.model import CONFIG_KIND, GROUP, SECRET_KIND, Kind, spec_names
+from ironflow.core.owners import controller_reference
 from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import ApiError, Kube
 from ironflow.k8s.paths import core_path, group_path
@@ -67,6 +68,7 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 METADATA_ONLY: Final = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 PROJECTED: Final = {"secret": "secrets", "config": "configmaps"}
+_OWNER_KINDS: Final[Mapping[str, Kind]] = {"secret": SECRET_KIND, "config": CONFIG_KIND}
 _OBJECT_NAME: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
@@ -92,8 +94,9 @@ async def foreign_projections(
         found = await kube.get(core_path(PROJECTED[kind], namespace, str(meta["name"])), accept=METADATA_ONLY)
         if found is None:
             return False  # not projected yet: the operator will create it, owned
-        owners = (found.get("metadata") or {}).get("ownerReferences") or []
-        return not any(o.get("uid") == meta.get("uid") for o in owners)
+        # the operator's own test of ownership (controller/projected.py): what it would not write into
+        controller = controller_reference(found.get("metadata"), _OWNER_KINDS[kind], GROUP)
+        return controller is None or controller.get("uid") != meta.get("uid")
 
     results = await asyncio.wait_for(
         asyncio.gather(*(foreign(kind, item) for kind, item in checks)), timeout=deadline

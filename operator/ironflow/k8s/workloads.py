@@ -6,17 +6,15 @@ touches just the annotations the rollout logic computed, never anything the user
 
 from __future__ import annotations
 
-import datetime
-import socket
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ironflow.k8s.async_client import ApiError, Kube, core_path, group_path
+from ironflow.k8s.async_client import ApiError, Kube, group_path
+from ironflow.k8s.events import create_event
 
 APPS: Final = "apps/v1"
 WORKLOAD_RESOURCES: Final = ("deployments", "statefulsets", "daemonsets")
 KINDS: Final = {"deployments": "Deployment", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet"}
-COMPONENT: Final = "ironflow-operator"
 
 
 async def list_workloads(kube: Kube, namespace: str) -> list[tuple[str, dict[str, Any]]]:
@@ -53,22 +51,6 @@ async def post_event(
 
     The caller builds `message` from names only; API errors propagate for the caller to log."""
     meta = workload.get("metadata") or {}
-    namespace = str(meta.get("namespace"))
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"generateName": f"{meta.get('name')}.", "namespace": namespace},
-        "involvedObject": {"apiVersion": APPS, "kind": KINDS[resource], "name": meta.get("name"),
-                           "namespace": namespace, "uid": meta.get("uid")},
-        "reason": reason,
-        "message": message,
-        "type": "Normal",
-        "source": {"component": COMPONENT},
-        "reportingComponent": COMPONENT,
-        "reportingInstance": socket.gethostname(),
-        "firstTimestamp": now,
-        "lastTimestamp": now,
-        "count": 1,
-    }
-    await kube.create(core_path("events", namespace), body)
+    involved = {"apiVersion": APPS, "kind": KINDS[resource], "name": meta.get("name"),
+                "namespace": str(meta.get("namespace")), "uid": meta.get("uid")}
+    await create_event(kube, involved, "Normal", reason, message)
