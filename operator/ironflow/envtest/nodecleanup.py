@@ -116,12 +116,13 @@ def clean_node(layout: NodeLayout, bin_dir: Path, kubectl: list[str] | None) -> 
     what they share; another node removes only its own.
     """
     record = nodehost.MachineRecord.load()
-    if record is not None and any(extra.root == layout.root for extra in extra_layouts(record)):
+    if layout.index > 0:  # never the shared bridge, rules or sysctls: the first node may still run
         problems = _stop_node(layout, bin_dir, kubectl)
         problems += [f"cgroup left: {path}" for path in nodehost.remove_cgroups(root=layout.cgroup_root)]
         nodehost.remove_log_links(layout.root)
-        record.extra_nodes = [e for e in record.extra_nodes if Path(str(e["dir"])) != layout.root]
-        record.save()
+        if record is not None:
+            record.extra_nodes = [e for e in record.extra_nodes if Path(str(e["dir"])) != layout.root]
+            record.save()
         layout.state.unlink(missing_ok=True)
         return problems
     problems = []
