@@ -152,10 +152,10 @@ def status(directory: Path) -> int:
     alive = {r.name: processes.is_alive(r) for r in state.processes}
     prober = Prober(layout.cert("ca"), layout.cert("admin"), layout.key("admin"))
     ready = all(alive.values()) and prober.ok(f"{state.server}/readyz")
-    nodes = [record for node in _node_layouts(layout) for record in _node_records(node)]
-    for record in [*state.processes, *nodes]:
-        alive[record.name] = processes.is_alive(record)
-        print(f"  {record.name:<26} pid {record.pid:<8} {'running' if alive[record.name] else 'DEAD'}")
+    nodes = [(f"{r.name} ({node.name})", r) for node in _node_layouts(layout) for r in _node_records(node)]
+    for label, record in [*((r.name, r) for r in state.processes), *nodes]:
+        alive[label] = processes.is_alive(record)
+        print(f"  {label:<26} pid {record.pid:<8} {'running' if alive[label] else 'DEAD'}")
     ready = ready and all(alive.values())
     print(f"envtest: {state.server} {'ready' if ready else 'NOT ready'}; kubeconfig {layout.kubeconfig}")
     return 0 if ready else 1
