@@ -299,6 +299,7 @@ def test_given_a_node_lost_then_the_other_replica_serves_and_the_lost_one_is_rep
             f"NotReady after {not_ready_at:.1f}s, replacement Ready on {node.name} after {replaced_at:.1f}s; "
             f"{admissions.count} declaring pods: {len(admissions.ok)} admitted, "
             f"{len(admissions.failed)} failed (all before the node was marked NotReady + 5 s: {not late})"
+            + "".join(f"; at {at:.1f}s: {why[:160]}" for at, why in admissions.failed)
         )
         assert late == [], f"admissions failed after the lost node's endpoint was gone: {late}"
         assert len(admissions.ok) >= MIN_PODS // 2, f"the survivor served too few: {len(admissions.ok)}"
