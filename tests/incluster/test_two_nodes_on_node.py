@@ -10,6 +10,7 @@ unreachable instead of the default 300 s; the controller manager finds it in 20 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -141,7 +142,7 @@ class Admissions:
         try:
             made = self.core.create_namespaced_pod(self.namespace, body)
         except client.ApiException as exc:
-            self.failed.append((time.monotonic() - self.begin, f"{exc.status} {exc.reason} {exc.body}"))
+            self.failed.append((time.monotonic() - self.begin, f"{exc.status}: {_message(exc)}"))
             return
         if _injected(made):
             self.ok.append(time.monotonic() - self.begin)
@@ -151,6 +152,15 @@ class Admissions:
     @property
     def count(self) -> int:
         return len(self.ok) + len(self.failed)
+
+
+def _message(exc: client.ApiException) -> str:
+    """The API server's message, from the webhook's name on (the part that says what failed)."""
+    try:
+        message = str(json.loads(exc.body or "{}").get("message") or exc.reason)
+    except ValueError:
+        message = str(exc.reason)
+    return message[message.find("webhook"):] if "webhook" in message else message
 
 
 def _in_thread(action: Callable[[], None]) -> tuple[threading.Thread, threading.Event, list[BaseException]]:
@@ -299,7 +309,8 @@ def test_given_a_node_lost_then_the_other_replica_serves_and_the_lost_one_is_rep
             f"NotReady after {not_ready_at:.1f}s, replacement Ready on {node.name} after {replaced_at:.1f}s; "
             f"{admissions.count} declaring pods: {len(admissions.ok)} admitted, "
             f"{len(admissions.failed)} failed (all before the node was marked NotReady + 5 s: {not late})"
-            + "".join(f"; at {at:.1f}s: {why[:160]}" for at, why in admissions.failed)
+            + f" at {', '.join(f'{at:.1f}' for at, _ in admissions.failed)} s"
+            + "".join(f"; {why}" for why in sorted({why for _, why in admissions.failed}))
         )
         assert late == [], f"admissions failed after the lost node's endpoint was gone: {late}"
         assert len(admissions.ok) >= MIN_PODS // 2, f"the survivor served too few: {len(admissions.ok)}"
