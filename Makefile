@@ -184,7 +184,8 @@ node: install control-plane node-deps ## tests on a real node: pods run, their p
 	$(call pytest,tests/node -m node $(PYTEST_ARGS))
 
 # The chart installed with helm on the node, running the image `make image` built: in-cluster
-# credentials, self-managed webhook certificates, fail-over, an upgrade under load, and the upgrade
+# credentials, self-managed webhook certificates, fail-over, an upgrade under load, on two nodes a
+# drain and a lost node (a second node for that module), and the upgrade
 # from the previous release (PREVIOUS_RELEASE: its last commit, built once from git history into
 # ~/.cache/ironflow/releases by hack/build-previous-release.sh) (docs/install.md).
 PREVIOUS_RELEASE ?= 882522066eae2b7e760464205dc9ee9c84d620c8
