@@ -19,7 +19,9 @@ PYTEST_ARGS ?=
 # NODE=1: `make cluster` / `make run` also start a real node (containerd, kubelet, scheduler: root
 # only, docs/node.md); NODE=0 gives the control plane alone.
 NODE ?= 1
-NODE_FLAG = $(if $(filter 1,$(NODE)),--node)
+# NODES=2: two nodes, each its own containerd and kubelet, pods on the one bridge (docs/node.md).
+NODES ?= 1
+NODE_FLAG = $(if $(filter 1,$(NODE)),--node --nodes $(NODES))
 # The node's runtime: containerd 2 (default; built from its Go module by hack/build-containerd.sh,
 # cached per version) or CONTAINERD=1.6 (Debian's package). Passed on as IRONFLOW_CONTAINERD.
 CONTAINERD ?= $(or $(IRONFLOW_CONTAINERD),2)
@@ -66,7 +68,7 @@ node-deps: ## runc, CNI plugins, busybox-static, containerd 1.6 (Debian packages
 	$(if $(filter 1 1.6,$(CONTAINERD)),,hack/build-containerd.sh >/dev/null)
 
 .PHONY: cluster
-cluster: install $(if $(filter 1,$(NODE)),node-deps) ## start a local cluster in the background, with a real node unless NODE=0 (K8S_VERSION=1.33, CONTAINERD=1.6 choose)
+cluster: install $(if $(filter 1,$(NODE)),node-deps) ## start a local cluster in the background, with a real node unless NODE=0 (NODES=2, K8S_VERSION=1.33, CONTAINERD=1.6 choose)
 	$(if $(filter 1,$(NODE)),$(CONTAINERD_ENV)) $(BIN)/python -m ironflow_testbed up $(NODE_FLAG) --dir $(CLUSTER_DIR) --bin-dir "$(CP_DIR)"
 
 .PHONY: cluster-status
@@ -185,7 +187,8 @@ node: install control-plane node-deps ## tests on a real node: pods run, their p
 	$(call pytest,tests/node -m node $(PYTEST_ARGS))
 
 # The chart installed with helm on the node, running the image `make image` built: in-cluster
-# credentials, self-managed webhook certificates, fail-over, an upgrade under load, and the upgrade
+# credentials, self-managed webhook certificates, fail-over, an upgrade under load, on two nodes a
+# drain and a lost node (a second node for that module), and the upgrade
 # from the previous release (PREVIOUS_RELEASE: its last commit, built once from git history into
 # ~/.cache/ironflow/releases by hack/build-previous-release.sh) (docs/install.md).
 PREVIOUS_RELEASE ?= 882522066eae2b7e760464205dc9ee9c84d620c8

@@ -1,9 +1,10 @@
-"""`python -m ironflow_testbed up [--node]|down|status --dir DIR`: a local cluster for developers.
+"""`python -m ironflow_testbed up [--node [--nodes N]]|down|status --dir DIR`: a local cluster for developers.
 
 `up` starts the processes as daemons (own sessions, PIDs recorded in DIR/state.json, the node's
 in DIR/node/node.json) and returns once everything is ready; `--node` adds a real node
-(containerd, kubelet, kube-scheduler) so pods run. `down` stops exactly those processes, waits
-for them, and undoes what the node did to the machine (mounts, bridge, cgroups, sysctls).
+(containerd, kubelet, kube-scheduler) so pods run, `--nodes 2` a second one (DIR/node2). `down`
+stops exactly those processes, waits for them, and undoes what the nodes did to the machine
+(mounts, bridge, cgroups, sysctls).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ironflow_testbed.components import Layout
 from ironflow_testbed.controlplane import ControlPlane, stop_recorded
 from ironflow_testbed.node import Node, NodeState, NodeUnavailable, admin_kubectl, unavailable_reason
 from ironflow_testbed.nodecleanup import clean_node
-from ironflow_testbed.nodeconfig import NodeLayout
+from ironflow_testbed.nodeconfig import MAX_NODES, NodeLayout, node_dir
 from ironflow_testbed.readiness import ComponentFailed, Prober
 from ironflow_testbed.state import ClusterState
 
@@ -48,9 +49,23 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _node_running(layout: Layout) -> bool:
-    node = NodeLayout(layout.root / "node")
+def _node_layouts(layout: Layout) -> list[NodeLayout]:
+    """The cluster's node directories that hold a started node, the first one first."""
+    found = [NodeLayout(node_dir(layout.root, 0))]
+    for index in range(1, MAX_NODES):
+        extra = NodeLayout(node_dir(layout.root, index), index)
+        if extra.state.exists():
+            found.append(extra)
+    return found
+
+
+def _alive(node: NodeLayout) -> bool:
     return node.state.exists() and all(processes.is_alive(r) for r in _node_records(node))
+
+
+def _node_running(layout: Layout, count: int = 1) -> bool:
+    nodes = [n for n in _node_layouts(layout) if n.state.exists()]
+    return len(nodes) >= count and all(processes.is_alive(r) for n in nodes for r in _node_records(n))
 
 
 def _node_records(node: NodeLayout) -> list[processes.ProcessRecord]:
@@ -58,10 +73,10 @@ def _node_records(node: NodeLayout) -> list[processes.ProcessRecord]:
     return list(state.processes) if state else []
 
 
-def up(directory: Path, bin_dir: str | None, timeout: float, with_node: bool) -> int:
+def up(directory: Path, bin_dir: str | None, timeout: float, with_node: bool, nodes: int = 1) -> int:
     layout = Layout(directory.resolve())
     state = _running(layout)
-    if state is not None and (_node_running(layout) or not with_node):
+    if state is not None and (_node_running(layout, nodes) or not with_node):
         print(f"envtest: already running at {state.server}\n{_usage(layout)}")
         return 0
     bins = find_bin_dir(bin_dir if bin_dir else (state.bin_dir if state else None))
@@ -86,15 +101,17 @@ def up(directory: Path, bin_dir: str | None, timeout: float, with_node: bool) ->
         print(f"envtest: control plane ready at {server} ({timings})")
     else:
         server = state.server
-    if with_node:
-        node = Node(layout.root, bins, server, die_with_parent=False, timeout=timeout)
+    for index in range(nodes if with_node else 0):
+        node = Node(layout.root, bins, server, die_with_parent=False, timeout=timeout, index=index)
+        if _alive(node.layout):
+            continue  # `up --nodes 2` after `up --node`: the first node runs already
         try:
             node.start()
         except (ComponentFailed, NodeUnavailable, KeyboardInterrupt, RuntimeError) as error:
             _stop_everything(layout)
             print(f"envtest: node start failed, everything stopped: {error}", file=sys.stderr)
             return 1
-        print(f"envtest: node {node.layout.root} Ready ({node.describe_timings()})")
+        print(f"envtest: node {node.name} ({node.layout.root}) Ready ({node.describe_timings()})")
     print(_usage(layout))
     return 0
 
@@ -135,21 +152,30 @@ def status(directory: Path) -> int:
     alive = {r.name: processes.is_alive(r) for r in state.processes}
     prober = Prober(layout.cert("ca"), layout.cert("admin"), layout.key("admin"))
     ready = all(alive.values()) and prober.ok(f"{state.server}/readyz")
-    for record in [*state.processes, *_node_records(NodeLayout(layout.root / "node"))]:
-        alive[record.name] = processes.is_alive(record)
-        print(f"  {record.name:<26} pid {record.pid:<8} {'running' if alive[record.name] else 'DEAD'}")
+    nodes = [(f"{r.name} ({node.name})", r) for node in _node_layouts(layout) for r in _node_records(node)]
+    for label, record in [*((r.name, r) for r in state.processes), *nodes]:
+        alive[label] = processes.is_alive(record)
+        print(f"  {label:<26} pid {record.pid:<8} {'running' if alive[label] else 'DEAD'}")
     ready = ready and all(alive.values())
     print(f"envtest: {state.server} {'ready' if ready else 'NOT ready'}; kubeconfig {layout.kubeconfig}")
     return 0 if ready else 1
 
 
 def import_image(directory: Path, archives: list[Path]) -> int:
-    """Image archives (`make image`'s) into the running node's containerd, for pods that use them
-    with `imagePullPolicy: Never` or `IfNotPresent` (there is no registry)."""
-    node = NodeLayout(Layout(directory.resolve()).root / "node")
-    if not _node_running(Layout(directory.resolve())) or not node.socket.exists():
+    """Image archives (`make image`'s) into every running node's containerd, for pods that use
+    them with `imagePullPolicy: Never` or `IfNotPresent` (there is no registry)."""
+    cluster = Layout(directory.resolve())
+    if not _node_running(cluster) or not NodeLayout(node_dir(cluster.root, 0)).socket.exists():
         print(f"envtest: no node running in {directory} (make cluster starts one)", file=sys.stderr)
         return 1
+    for node in _node_layouts(cluster):
+        code = _import_into(node, archives)
+        if code:
+            return code
+    return 0
+
+
+def _import_into(node: NodeLayout, archives: list[Path]) -> int:
     ctr = noderuntime.Runtime.load(node).tool("ctr")  # the ctr of the containerd the node runs
     for archive in archives:
         if not archive.is_file():
@@ -184,6 +210,13 @@ def main(argv: list[str] | None = None) -> int:
                 action="store_true",
                 help="also a real node (containerd, kubelet, scheduler): pods run",
             )
+            sub.add_argument(
+                "--nodes",
+                type=int,
+                default=1,
+                choices=range(1, MAX_NODES + 1),
+                help="with --node: how many nodes (each its own containerd and kubelet)",
+            )
     importer = commands.add_parser("import-image", help="import image archives into the running node")
     importer.add_argument("--dir", type=Path, default=Path(".cluster"), help="cluster directory")
     importer.add_argument("archives", type=Path, nargs="+", help="OCI or Docker image archives")
@@ -192,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         return import_image(args.dir, args.archives)
     if args.command == "up":
         try:
-            return up(args.dir, args.bin_dir, args.timeout, args.node)
+            return up(args.dir, args.bin_dir, args.timeout, args.node, args.nodes)
         except FileNotFoundError as error:
             print(f"envtest: {error}", file=sys.stderr)
             return 2

@@ -166,6 +166,11 @@ def kube_controller_manager(bin_dir: Path, layout: Layout, ports: Ports) -> list
         # client limit alone makes that take seconds on loopback.
         "--kube-api-qps=500",
         "--kube-api-burst=1000",
+        # A lost node (no Lease renewal) is NotReady and tainted 20 s after its last renewal, not
+        # the default 50 s: a test of a lost node waits that plus the pods' tolerationSeconds. The
+        # kubelets renew every 3 s (nodeconfig.py), so a busy machine never misses six in a row.
+        "--node-monitor-grace-period=20s",
+        "--node-monitor-period=2s",
         "--profiling=false",
         "--v=1",
     ]

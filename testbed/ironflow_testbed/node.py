@@ -6,6 +6,10 @@ hardened as a real node is: the kubelet authenticates with a `system:node:` cert
 Node authorizer limits it to its pods' objects), keeps webhook authn/authz for its own API, and
 the API server calls it with its own client certificate. Teardown order and the machine traps
 behind each setting: docs/node.md.
+
+More nodes join the first (`index` 1, 2...): each has its own containerd, kubelet, directory,
+address on loopback and block of pod addresses on the first node's bridge; the first node owns
+what they share (the bridge, the pod network's rules, the scheduler, the machine record).
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from urllib.parse import urlsplit
 from ironflow_testbed import kubeconfig, nodeconfig, nodeimages, nodenet, noderuntime, processes
 from ironflow_testbed.binaries import NODE_REQUIRED, missing
 from ironflow_testbed.components import Layout
-from ironflow_testbed.nodecleanup import clean_leftovers, clean_node
-from ironflow_testbed.nodeconfig import NODE_NAME, KubeletFiles, NodeLayout
+from ironflow_testbed.nodecleanup import clean_leftovers, clean_node, extra_layouts, lose_node
+from ironflow_testbed.nodeconfig import KubeletFiles, NodeLayout, node_dir
 from ironflow_testbed.nodehost import MachineRecord, absent_outside_dirs, create_cgroup_root, read_sysctls
 from ironflow_testbed.nodehost import unavailable_reason as machine_reason
 from ironflow_testbed.noderuntime import Runtime
@@ -91,9 +95,10 @@ class Node:
         die_with_parent: bool,
         timeout: float = 180.0,
         runtime: Runtime | None = None,
+        index: int = 0,
     ) -> None:
         self.cluster = Layout(cluster_dir.resolve())
-        self.layout = NodeLayout(self.cluster.root / "node")
+        self.layout = NodeLayout(node_dir(self.cluster.root, index), index)
         self.bin_dir, self.server = bin_dir, server
         self.die_with_parent, self.timeout = die_with_parent, timeout
         self.runtime = runtime or noderuntime.select()  # ValueError: a bad IRONFLOW_CONTAINERD
@@ -117,6 +122,17 @@ class Node:
             proc.wait()
         self._started.clear()
         return problems
+
+    def lose(self) -> None:
+        """Kill this node's kubelet, containerd and containers as a lost machine would lose them;
+        the Node object stays (NotReady, then tainted). `stop()` still cleans up afterwards."""
+        lose_node(self.layout)
+        for proc, _ in self._started:
+            proc.poll()
+
+    @property
+    def name(self) -> str:
+        return self.layout.name
 
     @property
     def records(self) -> tuple[processes.ProcessRecord, ...]:
@@ -142,12 +158,15 @@ class Node:
         ca = CertificateAuthority.load(
             self.cluster.cert("ca").read_bytes(), self.cluster.key("ca").read_bytes()
         )
-        ca.issue_serving("kubelet").write(pki, "kubelet")
-        ca.issue_serving("kube-scheduler").write(pki, "scheduler")
-        for component, user, groups in (
-            ("kubelet", f"system:node:{NODE_NAME}", ("system:nodes",)),
-            ("kube-scheduler", "system:kube-scheduler", ()),
-        ):
+        stem = "kubelet" if layout.index == 0 else f"kubelet{layout.index + 1}"
+        ca.issue_serving("kubelet", (layout.name, "localhost")).write(pki, stem)
+        identities: list[tuple[str, str, tuple[str, ...]]] = [
+            ("kubelet", f"system:node:{layout.name}", ("system:nodes",))
+        ]
+        if layout.index == 0:  # one scheduler for the cluster, with the first node
+            ca.issue_serving("kube-scheduler").write(pki, "scheduler")
+            identities.append(("kube-scheduler", "system:kube-scheduler", ()))
+        for component, user, groups in identities:
             pair = ca.issue_client(user, groups)
             config = kubeconfig.build(
                 self.server, ca.keypair.cert_pem, user=user, cert_pem=pair.cert_pem, key_pem=pair.key_pem
@@ -155,7 +174,7 @@ class Node:
             kubeconfig.write(layout.kubeconfig(component), config)
         kubelet_port, healthz_port, self._scheduler_port = free_ports(3)
         return KubeletFiles(
-            self.cluster.cert("ca"), pki / "kubelet.crt", pki / "kubelet.key", kubelet_port, healthz_port
+            self.cluster.cert("ca"), pki / f"{stem}.crt", pki / f"{stem}.key", kubelet_port, healthz_port
         )
 
     def _start(self) -> None:
@@ -164,8 +183,12 @@ class Node:
             proc.poll()
         self._started.clear()
         self.timings = {}
-        clean_leftovers(self.bin_dir)
-        MachineRecord(str(self.layout.root), read_sysctls(), absent_outside_dirs()).save()
+        first = self.layout.index == 0
+        if first:
+            clean_leftovers(self.bin_dir)
+            MachineRecord(str(self.layout.root), read_sysctls(), absent_outside_dirs()).save()
+        else:
+            self._join_record()
         shutil.rmtree(self.layout.root, ignore_errors=True)
         files = self._certificates()
         nodeconfig.write_configs(self.layout, files, noderuntime.containerd_toml(self.layout, self.runtime))
@@ -187,13 +210,14 @@ class Node:
         imported = time.monotonic()
         nodeimages.import_images(self.layout.socket, archives, ctr=self.runtime.tool("ctr"))
         self.timings["image-import"] = time.monotonic() - imported
-        create_cgroup_root()
-        network = time.monotonic()
-        port = urlsplit(self.server).port
-        if port is None:
-            raise NodeUnavailable(f"the API server URL {self.server} names no port")
-        nodenet.set_up(port)  # before any pod: the bridge, its address, the Service DNAT
-        self.timings["network"] = time.monotonic() - network
+        create_cgroup_root(self.layout.cgroup_root)
+        if first:
+            network = time.monotonic()
+            port = urlsplit(self.server).port
+            if port is None:
+                raise NodeUnavailable(f"the API server URL {self.server} names no port")
+            nodenet.set_up(port)  # before any pod: the bridge, its address, the Service DNAT
+            self.timings["network"] = time.monotonic() - network
         kubectl = self._admin_kubectl()
         subprocess.run(
             [
@@ -208,8 +232,9 @@ class Node:
             check=False,  # AlreadyExists on a restarted node is fine; a real failure shows in `logs`
         )
         kubelet = self._spawn("kubelet", self._kubelet_argv())
-        scheduler = self._spawn("kube-scheduler", self._scheduler_argv())
-        watch = [containerd, kubelet, scheduler]
+        watch = [containerd, kubelet]
+        if first:
+            watch.append(self._spawn("kube-scheduler", self._scheduler_argv()))
         prober = Prober(self.cluster.cert("ca"), self.cluster.cert("admin"), self.cluster.key("admin"))
         self.timings["kubelet"] = wait_until(
             lambda: http_ok(f"http://127.0.0.1:{files.healthz_port}/healthz"),
@@ -217,17 +242,32 @@ class Node:
             "kubelet /healthz",
             watch=watch,
         )
+        name = self.layout.name
         self.timings["node-ready"] = wait_until(
-            lambda: _node_ready(prober, self.server), self.timeout, f"Node {NODE_NAME} Ready", watch=watch
+            lambda: _node_ready(prober, self.server, name), self.timeout, f"Node {name} Ready", watch=watch
         )
-        self.timings["kube-scheduler"] = wait_until(
-            lambda: prober.ok(f"https://127.0.0.1:{self._scheduler_port}/healthz"),
-            self.timeout,
-            "kube-scheduler /healthz",
-            watch=watch,
-        )
+        if first:
+            self.timings["kube-scheduler"] = wait_until(
+                lambda: prober.ok(f"https://127.0.0.1:{self._scheduler_port}/healthz"),
+                self.timeout,
+                "kube-scheduler /healthz",
+                watch=watch,
+            )
         self.timings["total"] = time.monotonic() - begin
         NodeState(tuple(r for _, r in self._started), self.timings).save(self.layout.state)
+
+    def _join_record(self) -> None:
+        """Another node joins the running first node's machine record (refused without one), so
+        clean-up, also after a SIGKILL, finds it; a leftover of the same directory goes first."""
+        record = MachineRecord.load()
+        first = node_dir(self.cluster.root, 0)
+        if record is None or Path(record.node_dir) != first:
+            raise NodeUnavailable(f"node {self.layout.index + 1} needs the first node ({first}) running")
+        if any(extra.root == self.layout.root for extra in extra_layouts(record)):
+            clean_node(self.layout, self.bin_dir, self._admin_kubectl())
+            record = MachineRecord.load() or record
+        record.extra_nodes.append({"dir": str(self.layout.root), "index": self.layout.index})
+        record.save()
 
     def _kubelet_argv(self) -> list[str]:
         return [
@@ -235,7 +275,7 @@ class Node:
             f"--config={self.layout.kubelet_config}",
             f"--kubeconfig={self.layout.kubeconfig('kubelet')}",
             f"--root-dir={self.layout.kubelet_root}",
-            f"--hostname-override={NODE_NAME}",
+            f"--hostname-override={self.layout.name}",
             "--v=1",
         ]
 
@@ -258,9 +298,9 @@ class Node:
         ]
 
 
-def _node_ready(prober: Prober, server: str) -> bool:
+def _node_ready(prober: Prober, server: str, name: str) -> bool:
     try:
-        node = prober.get_json(f"{server}/api/v1/nodes/{NODE_NAME}")
+        node = prober.get_json(f"{server}/api/v1/nodes/{name}")
     except OSError:
         return False
     conditions = node.get("status", {}).get("conditions") or []

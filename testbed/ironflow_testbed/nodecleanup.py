@@ -9,6 +9,11 @@ under the node directory goes (overlay roots, netns, the kubelet's bind mount of
 our iptables chains and the bridge (with its address) -> the cgroup trees -> the kubelet's log
 symlinks in /var/log/containers -> the sysctls the kubelet changed, and the directories outside
 the node directory that the node created.
+
+A cluster may have more nodes than the first (`nodeconfig.node_dir`): each is listed in the
+machine record, stops the same way up to its mounts and removes its own cgroup tree, and leaves
+what the nodes share (the bridge, our iptables chains, the sysctls) to the first node's clean-up,
+which stops the others first.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ def _run(argv: list[str], timeout: float = _SHORT) -> subprocess.CompletedProces
         return subprocess.CompletedProcess(argv, 124, "", f"timed out: {error}")
 
 
-def delete_pods_and_node(kubectl: list[str]) -> None:
+def delete_pods_and_node(kubectl: list[str], name: str = NODE_NAME) -> None:
     """Best effort: without an API server (a killed session) there are no pods to bring back."""
     _run(
         [
@@ -41,13 +46,13 @@ def delete_pods_and_node(kubectl: list[str]) -> None:
             "delete",
             "pods",
             "--all-namespaces",
-            f"--field-selector=spec.nodeName={NODE_NAME}",
+            f"--field-selector=spec.nodeName={name}",
             "--grace-period=0",
             "--force",
             "--wait=false",
         ]
     )
-    _run([*kubectl, "delete", "node", NODE_NAME, "--wait=false", "--ignore-not-found"])
+    _run([*kubectl, "delete", "node", name, "--wait=false", "--ignore-not-found"])
 
 
 def _load_records(layout: NodeLayout) -> list[processes.ProcessRecord]:
@@ -100,10 +105,48 @@ def remove_sandboxes(layout: NodeLayout, bin_dir: Path) -> None:
         _crictl(layout, bin_dir, "rmp", "--force", sandbox)
 
 
+def extra_layouts(record: nodehost.MachineRecord) -> list[NodeLayout]:
+    return [NodeLayout(Path(str(extra["dir"])), int(extra["index"])) for extra in record.extra_nodes]
+
+
 def clean_node(layout: NodeLayout, bin_dir: Path, kubectl: list[str] | None) -> list[str]:
-    """Stop the node of `layout` and undo what it did to the machine; returns what could not be undone."""
+    """Stop the node of `layout` and undo what it did to the machine; returns what could not be undone.
+
+    The first node (the machine record's) stops the cluster's other nodes first and then removes
+    what they share; another node removes only its own.
+    """
+    record = nodehost.MachineRecord.load()
+    if layout.index > 0:  # never the shared bridge, rules or sysctls: the first node may still run
+        problems = _stop_node(layout, bin_dir, kubectl)
+        problems += [f"cgroup left: {path}" for path in nodehost.remove_cgroups(root=layout.cgroup_root)]
+        nodehost.remove_log_links(layout.root)
+        if record is not None:
+            record.extra_nodes = [e for e in record.extra_nodes if Path(str(e["dir"])) != layout.root]
+            record.save()
+        layout.state.unlink(missing_ok=True)
+        return problems
+    problems = []
+    if record is not None and Path(record.node_dir) == layout.root:
+        for extra in extra_layouts(record):
+            problems += clean_node(extra, bin_dir, kubectl)
+    problems += _stop_node(layout, bin_dir, kubectl)
+    return problems + _clean_machine(layout)
+
+
+def lose_node(layout: NodeLayout) -> None:
+    """A node lost, not drained (its machine gone): SIGKILL its kubelet, containerd, shims and
+    containers, and nothing else (not the scheduler, which the first node starts for the cluster).
+    Its mounts and sandboxes stay for `clean_node`, which restarts containerd to remove them."""
+    records = [r for r in _load_records(layout) if r.name in ("kubelet", "containerd")]
+    processes.kill(records)
+    nodehost.kill_shims(layout.socket)
+    nodehost.kill_cgroup_processes(root=f"{layout.cgroup_root}/kubepods")
+
+
+def _stop_node(layout: NodeLayout, bin_dir: Path, kubectl: list[str] | None) -> list[str]:
+    """The node's pods, processes, sandboxes, shims and mounts: everything but what nodes share."""
     if kubectl is not None and layout.state.exists():
-        delete_pods_and_node(kubectl)
+        delete_pods_and_node(kubectl, layout.name)
     records = _load_records(layout)
     by_name = {r.name: r for r in records}
     processes.stop([r for r in records if r.name != "containerd"])
@@ -117,9 +160,13 @@ def clean_node(layout: NodeLayout, bin_dir: Path, kubectl: list[str] | None) -> 
     if helper is not None:
         processes.terminate(helper)
     nodehost.kill_shims(layout.socket)
-    nodehost.kill_cgroup_processes()
-    problems = [f"still mounted: {point}" for point in nodehost.unmount_under(layout.root)]
-    problems += nodenet.tear_down()
+    nodehost.kill_cgroup_processes(root=layout.cgroup_root)
+    return [f"still mounted: {point}" for point in nodehost.unmount_under(layout.root)]
+
+
+def _clean_machine(layout: NodeLayout) -> list[str]:
+    """What the first node set up for all: iptables, the bridge, cgroups, sysctls, outside dirs."""
+    problems = nodenet.tear_down()
     nodehost.delete_bridge()  # its address and route_localnet go with it
     if nodehost.bridge_exists():
         problems.append(f"bridge {BRIDGE} still exists")
@@ -140,7 +187,8 @@ def clean_leftovers(bin_dir: Path) -> list[str]:
     if record is None:
         return []
     layout = NodeLayout(Path(record.node_dir))
-    if any(processes.is_alive(r) for r in _load_records(layout)):
+    layouts = [layout, *extra_layouts(record)]
+    if any(processes.is_alive(r) for each in layouts for r in _load_records(each)):
         raise RuntimeError(
             f"another node is running on this machine ({layout.root}): one node per machine; "
             "stop it first (python -m ironflow_testbed down, or make cluster-down)"

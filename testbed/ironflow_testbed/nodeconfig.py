@@ -19,11 +19,13 @@ import yaml
 from ironflow_testbed.components import SERVICE_CIDR
 
 NODE_NAME = "127.0.0.1"  # --hostname-override: name and address, so the API server dials loopback
+MAX_NODES = 4  # node i is 127.0.0.(i+1), pods .(64i+2) to .(64i+63) on the one bridge
 BRIDGE = "ironflow0"
 NETWORK = "ironflow-node"
 POD_SUBNET = "10.199.0.0/24"
 HOST_ADDRESS = "10.199.0.1"  # the bridge's own address (nodenet.py): pods' next hop to the API server
 CGROUP_ROOT = "/ironflow-node"
+_BLOCK = 64  # addresses of the pod subnet per node (maxPods 50 fits)
 CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
 PAUSE_IMAGE = "ironflow.invalid/pause:1"  # .invalid never resolves: nothing can be pulled by mistake
 BUSYBOX_IMAGE = "ironflow.invalid/busybox:1.35"
@@ -32,11 +34,41 @@ BUSYBOX_IMAGE = "ironflow.invalid/busybox:1.35"
 SYSCTLS = ("vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops", "net/ipv4/ip_forward")
 
 
+def node_name(index: int) -> str:
+    """Name and address of node `index`: all of 127.0.0.0/8 is loopback, so each kubelet has its
+    own address there and the API server still dials only this machine."""
+    if not 0 <= index < MAX_NODES:
+        raise ValueError(f"node index {index}: at most {MAX_NODES} nodes")
+    return f"127.0.0.{index + 1}"
+
+
+def node_dir(cluster_root: Path, index: int) -> Path:
+    """`<cluster dir>/node` for the first node (as before there were more), `node2`... after it."""
+    return cluster_root / ("node" if index == 0 else f"node{index + 1}")
+
+
 @dataclass(frozen=True)
 class NodeLayout:
-    """File locations inside one node directory (`<cluster dir>/node`)."""
+    """File locations inside one node directory (`<cluster dir>/node`, `node2`...), and what makes
+    node `index` distinct on the machine: its name and address, cgroup root and pod addresses."""
 
     root: Path
+    index: int = 0
+
+    @property
+    def name(self) -> str:
+        return node_name(self.index)
+
+    @property
+    def cgroup_root(self) -> str:
+        """The first node's root holds the others' (`/ironflow-node/node2`): one tree to remove."""
+        return CGROUP_ROOT if self.index == 0 else f"{CGROUP_ROOT}/node{self.index + 1}"
+
+    @property
+    def pod_range(self) -> tuple[str, str]:
+        """First and last pod address of this node on the shared pod subnet."""
+        base = ipaddress.ip_network(POD_SUBNET).network_address + _BLOCK * self.index
+        return str(base + 2), str(base + _BLOCK - 1)
 
     @property
     def containerd_root(self) -> Path:
@@ -102,8 +134,11 @@ def cni_conflist(layout: NodeLayout) -> dict[str, Any]:
 
     The host address on the bridge is set by `nodenet.set_up`, not by the plugin: `isGateway`
     would also turn on `ip_forward`. Pods get one route, to the Service CIDR via that address
-    (where one DNAT rule serves the `kubernetes` Service); addresses start after it.
+    (where one DNAT rule serves the `kubernetes` Service); addresses start after it. Every node
+    of a cluster shares the bridge and the subnet, each with its own block of addresses and its
+    own allocation directory, so pods of different nodes reach each other on the bridge.
     """
+    first, last = layout.pod_range
     return {
         "cniVersion": "1.0.0",
         "name": NETWORK,
@@ -117,17 +152,13 @@ def cni_conflist(layout: NodeLayout) -> dict[str, Any]:
                 "hairpinMode": False,
                 "ipam": {
                     "type": "host-local",
-                    "ranges": [[{"subnet": POD_SUBNET, "rangeStart": _after(HOST_ADDRESS)}]],
+                    "ranges": [[{"subnet": POD_SUBNET, "rangeStart": first, "rangeEnd": last}]],
                     "routes": [{"dst": SERVICE_CIDR, "gw": HOST_ADDRESS}],
                     "dataDir": str(layout.ipam_dir),
                 },
             }
         ],
     }
-
-
-def _after(address: str) -> str:
-    return str(ipaddress.ip_address(address) + 1)
 
 
 @dataclass(frozen=True)
@@ -146,7 +177,7 @@ def kubelet_config(layout: NodeLayout, files: KubeletFiles) -> dict[str, Any]:
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
-        "address": "127.0.0.1",
+        "address": layout.name,
         "port": files.port,
         "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1",
@@ -163,7 +194,7 @@ def kubelet_config(layout: NodeLayout, files: KubeletFiles) -> dict[str, Any]:
         "imageServiceEndpoint": f"unix://{layout.socket}",
         "failCgroupV1": False,  # this machine has cgroup v1 only
         "cgroupDriver": "cgroupfs",  # 1.6 cannot tell the kubelet its driver; 2.x tells cgroupfs
-        "cgroupRoot": CGROUP_ROOT,
+        "cgroupRoot": layout.cgroup_root,
         "cgroupsPerQOS": True,
         "failSwapOn": False,
         "makeIPTablesUtilChains": False,
@@ -180,6 +211,9 @@ def kubelet_config(layout: NodeLayout, files: KubeletFiles) -> dict[str, Any]:
         "fileCheckFrequency": "1s",
         "syncFrequency": "10s",
         "nodeStatusUpdateFrequency": "5s",
+        # the Lease renewed every 3 s (a quarter of it): the controller manager's test-sized
+        # grace period (components.py) then tells a lost node within seconds, never a busy one
+        "nodeLeaseDurationSeconds": 12,
     }
 
 

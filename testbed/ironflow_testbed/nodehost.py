@@ -44,6 +44,9 @@ class MachineRecord:
     node_dir: str
     sysctls: dict[str, str]
     created: list[str] = field(default_factory=list)
+    # more nodes of the same cluster ({"dir": ..., "index": ...}): each adds itself when it starts,
+    # removes itself when it stops; the first node's clean-up stops those left first
+    extra_nodes: list[dict[str, str | int]] = field(default_factory=list)
 
     def save(self, path: Path = MACHINE_RECORD) -> None:
         tmp = path.with_suffix(".tmp")
@@ -56,7 +59,12 @@ class MachineRecord:
             data = json.loads(path.read_text())
         except FileNotFoundError:
             return None
-        return cls(str(data["node_dir"]), dict(data["sysctls"]), list(data.get("created", [])))
+        return cls(
+            str(data["node_dir"]),
+            dict(data["sysctls"]),
+            list(data.get("created", [])),
+            list(data.get("extra_nodes", [])),
+        )
 
 
 def unavailable_reason() -> str | None:
@@ -118,29 +126,29 @@ def unmount_under(directory: Path) -> list[str]:
     return mounts_under(directory)
 
 
-def create_cgroup_root() -> None:
+def create_cgroup_root(root: str = CGROUP_ROOT) -> None:
     """The kubelet wants its cgroupRoot to exist in every hierarchy before it starts."""
     for hierarchy in cgroup_hierarchies():
-        target = hierarchy / CGROUP_ROOT.lstrip("/")
+        target = hierarchy / root.lstrip("/")
         target.mkdir(exist_ok=True)
         if (hierarchy / "cpuset.cpus").exists():  # a new cpuset starts empty: nothing could run
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not (target / name).read_text().strip():
-                    (target / name).write_text((hierarchy / name).read_text())
+                    (target / name).write_text((target.parent / name).read_text())
 
 
-def _cgroup_dirs() -> list[Path]:
+def _cgroup_dirs(root: str = CGROUP_ROOT) -> list[Path]:
     found = []
     for hierarchy in cgroup_hierarchies():
-        top = hierarchy / CGROUP_ROOT.lstrip("/")
+        top = hierarchy / root.lstrip("/")
         if top.is_dir():
             found += [Path(d) for d, _, _ in os.walk(top)]
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
 
 
-def kill_cgroup_processes() -> None:
+def kill_cgroup_processes(root: str = CGROUP_ROOT) -> None:
     """SIGKILL whatever still runs in the node's cgroups (containers whose shim died)."""
-    for directory in _cgroup_dirs():
+    for directory in _cgroup_dirs(root):
         try:
             pids = (directory / "cgroup.procs").read_text().split()
         except OSError:
@@ -150,15 +158,15 @@ def kill_cgroup_processes() -> None:
                 os.kill(int(pid), signal.SIGKILL)
 
 
-def remove_cgroups(timeout: float = 15.0) -> list[Path]:
+def remove_cgroups(timeout: float = 15.0, root: str = CGROUP_ROOT) -> list[Path]:
     """rmdir the node's cgroup trees bottom-up (a cgroup goes once its last process is reaped)."""
     deadline = time.monotonic() + timeout
     while True:
-        kill_cgroup_processes()
-        for directory in _cgroup_dirs():
+        kill_cgroup_processes(root)
+        for directory in _cgroup_dirs(root):
             with contextlib.suppress(OSError):
                 directory.rmdir()
-        left = _cgroup_dirs()
+        left = _cgroup_dirs(root)
         if not left or time.monotonic() >= deadline:
             return left
         time.sleep(0.1)

@@ -128,6 +128,13 @@ def stop(records: Sequence[ProcessRecord], timeout: float = 15.0) -> list[Proces
     return _wait_gone(records, timeout)
 
 
+def kill(records: Sequence[ProcessRecord], timeout: float = 15.0) -> list[ProcessRecord]:
+    """SIGKILL at once, no shutdown path (a machine that lost power); returns survivors."""
+    for record in records:
+        _signal_group(record, signal.SIGKILL)
+    return _wait_gone(records, timeout)
+
+
 def terminate(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float = 20.0) -> None:
     """Stop a child started by a test (an operator run): SIGTERM, then SIGKILL after `grace`.
 

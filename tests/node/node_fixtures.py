@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -45,6 +46,25 @@ def node(cluster: Cluster) -> Iterator[Node]:
         problems = node.stop()
         atexit.unregister(node.stop)
         assert not problems, f"the node left things behind: {problems}"
+
+
+@contextmanager
+def another_node(cluster: Cluster, first: Node, index: int = 1) -> Iterator[Node]:
+    """Node `index` (127.0.0.2 for 1) joining the session's node for a module: its own containerd
+    and kubelet on the same bridge; stopped (its pods, processes, mounts, cgroups) at the end,
+    leaving the first node as it was."""
+    assert cluster.plane is not None and cluster.bin_dir is not None, "needs the session's node"
+    extra = Node(first.layout.root.parent, cluster.bin_dir, cluster.plane.server, die_with_parent=True,
+                 index=index)  # fmt: skip
+    atexit.register(extra.stop)
+    extra.start()
+    _TIMINGS.append(f"node {extra.name}: Ready in {extra.timings['total']:.1f}s ({extra.describe_timings()})")
+    try:
+        yield extra
+    finally:
+        problems = extra.stop()
+        atexit.unregister(extra.stop)
+        assert not problems, f"node {extra.name} left things behind: {problems}"
 
 
 def summary() -> list[str]:

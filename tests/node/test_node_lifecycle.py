@@ -5,11 +5,13 @@ These tests stop and restart the session's node (and leave it Ready again for th
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 from pathlib import Path
 
 from kubernetes import client
+from node_fixtures import another_node
 from node_support import pod, wait_phase
 
 from ironflow_testbed import eventually, nodehost, nodenet, processes
@@ -105,3 +107,36 @@ def test_given_node_killed_by_sigkill_when_started_again_then_leftovers_are_clea
     assert len(jumps) == len(nodenet.JUMPS), f"network rules not replaced exactly once: {jumps}"
     core.create_namespaced_pod(namespace, pod("after", {}, command="echo alive; echo '=== end'"))
     wait_phase(k8s_api, namespace, "after", "Succeeded")
+
+
+def test_given_a_second_node_with_a_pod_when_it_stops_then_nothing_of_it_is_left_and_the_first_runs_on(
+    cluster: Cluster, k8s_api: client.ApiClient, namespace: str, node: Node
+) -> None:
+    core = client.CoreV1Api(k8s_api)
+    with another_node(cluster, node) as second:
+        body = pod("on-second", {}, command="exec sleep inf")
+        body["spec"]["nodeName"] = second.name
+        core.create_namespaced_pod(namespace, body)
+        wait_phase(k8s_api, namespace, "on-second", "Running")
+        ip = core.read_namespaced_pod("on-second", namespace).status.pod_ip
+        assert ip in second_range(second), ip  # its own block of the shared subnet
+        record = nodehost.MachineRecord.load()
+        assert record is not None and [e["dir"] for e in record.extra_nodes] == [str(second.layout.root)]
+        assert _shims(second) and nodehost.mounts_under(second.layout.root)
+    # another_node stopped it and asserted no problem was reported; check for ourselves
+    assert _processes_using(second.layout.root) == []
+    assert _shims(second) == []
+    assert nodehost.mounts_under(second.layout.root) == []
+    assert [h for h in nodehost.cgroup_hierarchies() if (h / "ironflow-node" / "node2").exists()] == []
+    assert _log_links_into(second.layout.root) == []
+    record = nodehost.MachineRecord.load()
+    assert record is not None and record.extra_nodes == [] and record.node_dir == str(node.layout.root)
+    assert [n.metadata.name for n in core.list_node().items] == [node.name]
+    assert nodehost.bridge_exists() and len(nodenet.leftover_rules()) > 0  # the first node's, kept
+    core.create_namespaced_pod(namespace, pod("after-second", {}, command="echo alive; echo '=== end'"))
+    wait_phase(k8s_api, namespace, "after-second", "Succeeded")
+
+
+def second_range(second: Node) -> list[str]:
+    first, last = (ipaddress.ip_address(a) for a in second.layout.pod_range)
+    return [str(ipaddress.ip_address(i)) for i in range(int(first), int(last) + 1)]

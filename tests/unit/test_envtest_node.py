@@ -14,12 +14,16 @@ from ironflow_testbed import components, nodehost, nodenet, processes
 from ironflow_testbed.components import Layout, Ports
 from ironflow_testbed.nodeconfig import (
     BRIDGE,
+    CGROUP_ROOT,
     HOST_ADDRESS,
+    MAX_NODES,
     PAUSE_IMAGE,
     KubeletFiles,
     NodeLayout,
     cni_conflist,
     kubelet_config,
+    node_dir,
+    node_name,
 )
 from ironflow_testbed.noderuntime import CONTAINERD_VERSION, Runtime, containerd_toml, select
 
@@ -190,3 +194,36 @@ def test_given_a_scratch_home_then_containerd_2_is_still_looked_up_in_the_accoun
     chosen = select({})
     assert chosen.bin_dir is not None and tmp_path not in chosen.bin_dir.parents
     assert chosen.bin_dir.parts[-2:] == ("containerd", CONTAINERD_VERSION)
+
+
+def test_given_two_nodes_then_each_has_its_own_name_dirs_cgroup_root_and_pod_addresses() -> None:
+    first, second = NodeLayout(node_dir(Path("/srv/c"), 0)), NodeLayout(node_dir(Path("/srv/c"), 1), 1)
+    assert (first.root, second.root) == (Path("/srv/c/node"), Path("/srv/c/node2"))
+    assert (first.name, second.name) == ("127.0.0.1", "127.0.0.2")
+    assert all(ipaddress.ip_address(n.name).is_loopback for n in (first, second))
+    assert (first.cgroup_root, second.cgroup_root) == (CGROUP_ROOT, f"{CGROUP_ROOT}/node2")
+    assert {first.socket, first.kubelet_root, first.ipam_dir}.isdisjoint(
+        {second.socket, second.kubelet_root, second.ipam_dir}
+    )
+    ranges = []
+    for layout in (first, second):
+        (bridge,) = cni_conflist(layout)["plugins"]
+        assert bridge["bridge"] == BRIDGE  # one bridge for every node
+        ((pool,),) = bridge["ipam"]["ranges"]
+        ranges.append(range(int(ipaddress.ip_address(pool["rangeStart"])),
+                            int(ipaddress.ip_address(pool["rangeEnd"])) + 1))  # fmt: skip
+        assert ipaddress.ip_address(pool["rangeEnd"]) in ipaddress.ip_network(pool["subnet"])
+        assert len(ranges[-1]) >= kubelet_config(layout, FILES)["maxPods"]
+        config = kubelet_config(layout, FILES)
+        assert (config["address"], config["cgroupRoot"]) == (layout.name, layout.cgroup_root)
+    assert not set(ranges[0]) & set(ranges[1])
+    assert int(ipaddress.ip_address(HOST_ADDRESS)) not in set(ranges[0]) | set(ranges[1])
+    with pytest.raises(ValueError):
+        node_name(MAX_NODES)
+
+
+def test_given_machine_record_with_another_node_when_saved_then_loaded_unchanged(tmp_path: Path) -> None:
+    extra: list[dict[str, str | int]] = [{"dir": "/srv/c/node2", "index": 1}]
+    record = nodehost.MachineRecord("/srv/c/node", {"kernel/panic": "0"}, [], extra)
+    record.save(tmp_path / "record.json")
+    assert nodehost.MachineRecord.load(tmp_path / "record.json") == record
