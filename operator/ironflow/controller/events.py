@@ -21,7 +21,8 @@ import socket
 
 from ironflow.core.conditions import Event
 from ironflow.core.model import API_VERSION, Resource
-from ironflow.k8s.async_client import ApiError, Kube, core_path
+from ironflow.k8s.async_client import ApiError, Kube
+from ironflow.k8s.events import create_event
 from ironflow.metrics import API_WRITES
 
 logger = logging.getLogger("ironflow.events")
@@ -52,7 +53,7 @@ async def post(kube: Kube, resource: Resource, event: Event, now: str | None = N
         "count": 1,
     }
     try:
-        await kube.create(core_path("events", resource.namespace), body)
+        await create_event(kube, resource.namespace, body)
         API_WRITES.labels(resource="events", verb="create").inc()
     except ApiError as exc:
         logger.warning("could not post %s Event %s for %s %s/%s: %s", event.type, event.reason,
