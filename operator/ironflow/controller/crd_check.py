@@ -15,12 +15,12 @@ from ironflow import __version__, metrics
 from ironflow.controller.state import Runtime
 from ironflow.core.crd_versions import compare
 from ironflow.core.model import GROUP, PLURALS
-from ironflow.k8s.async_client import ApiError, group_path
+from ironflow.k8s.async_client import ApiError
+from ironflow.k8s.crds import find_crd
 
 logger = logging.getLogger("ironflow.crds")
 CHECK_SECONDS = 300.0
 CRDS = tuple(f"{plural}.{GROUP}" for plural in PLURALS.values())
-_PATH = group_path("apiextensions.k8s.io/v1", "customresourcedefinitions")
 
 
 async def check_once(runtime: Runtime, said: dict[str, str]) -> int:
@@ -28,18 +28,16 @@ async def check_once(runtime: Runtime, said: dict[str, str]) -> int:
     outdated = 0
     for name in CRDS:
         try:
-            query = {"fieldSelector": f"metadata.name={name}"}
-            listed = await runtime.kube.request("GET", _PATH, query=query)
+            crd = await find_crd(runtime.kube, name)
         except ApiError as exc:
             if said.get(name) != "error":
                 logger.warning("cannot read CRD %s to compare its version: %s", name, exc)
             said[name] = "error"
             continue
-        items = listed.get("items") or []
-        if not items:
+        if crd is None:
             verdict, text = "missing", f"CRD {name} is not installed: apply crds/ (docs/install.md)"
         else:
-            verdict, text = compare(items[0], __version__)
+            verdict, text = compare(crd, __version__)
         outdated += verdict in ("older", "missing")
         if said.get(name) != verdict:
             (logger.info if verdict == "current" else logger.warning)("%s", text)

@@ -24,8 +24,8 @@ from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
 from ironflow.core.model import CONFIG_KIND, MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND, Kind
 from ironflow.core.owners import controller_reference
-from ironflow.k8s.async_client import core_path
-from ironflow.k8s.informer import Informer, Synced
+from ironflow.k8s import informers
+from ironflow.k8s.informer import Synced
 
 logger = logging.getLogger("ironflow.drift")
 LABEL_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
@@ -77,9 +77,8 @@ def _forget_unlisted(runtime: Runtime, kind: Kind, namespace: str | None,
 
 async def _inform(runtime: Runtime, kind: Kind, namespace: str | None, listed: asyncio.Event) -> None:
     """Every listed object recorded (nothing queued), every watch event recorded and its owner queued."""
-    path = core_path(TARGETS[kind], namespace)
-    informer = Informer(runtime.kube, path, label_selector=LABEL_SELECTOR, limit=PAGE,
-                        what=f"watching {path}", logger=logger)
+    informer = informers.labelled(runtime.kube, TARGETS[kind], namespace, label_selector=LABEL_SELECTOR,
+                                  limit=PAGE, logger=logger)
     async for change in informer:
         if isinstance(change, Synced):
             _forget_unlisted(runtime, kind, namespace, change.keys)

@@ -21,8 +21,8 @@ from ironflow.controller.work import AnchorKey, CrKey, SealingKeyKey
 from ironflow.core.keyring import MalformedMasterKey, parse_keyring
 from ironflow.core.model import SECRET_KIND, spec_of
 from ironflow.core.outcomes import KeyState, sealed_key_id
-from ironflow.k8s.async_client import core_path
-from ironflow.k8s.informer import Informer, Synced
+from ironflow.k8s import informers
+from ironflow.k8s.informer import Synced
 
 logger = logging.getLogger("ironflow.master-key")
 
@@ -119,8 +119,8 @@ async def watch(runtime: Runtime) -> None:
     """Only a list that found no Secret, or a deletion, means "no key"; a failure waits and lists again."""
     ns, name = runtime.options.operator_namespace, runtime.options.master_key_secret
     dev_mode = runtime.options.dev_mode
-    informer = Informer(runtime.kube, core_path("secrets", ns), field_selector=f"metadata.name={name}",
-                        what=f"reading master key Secret {ns}/{name}", logger=logger)
+    informer = informers.secret_named(runtime.kube, ns, name,
+                                      what=f"reading master key Secret {ns}/{name}", logger=logger)
     async for change in informer:
         if isinstance(change, Synced):
             if not change.keys:

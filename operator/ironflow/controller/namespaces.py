@@ -14,8 +14,8 @@ import logging
 from ironflow.controller.state import Runtime
 from ironflow.controller.work import SealingKeyKey
 from ironflow.core.namespace_patterns import matches as matches  # the callers' `namespaces.matches`
-from ironflow.k8s.async_client import core_path
-from ironflow.k8s.informer import Informer, Synced
+from ironflow.k8s import informers
+from ironflow.k8s.informer import Synced
 
 logger = logging.getLogger("ironflow.namespaces")
 _GLOB = frozenset("*?[!")
@@ -54,7 +54,7 @@ async def discover(runtime: Runtime) -> None:
         for namespace in patterns:
             _serve(runtime, namespace)
         return
-    informer = Informer(runtime.kube, core_path("namespaces"), what="watching namespaces", logger=logger)
+    informer = informers.namespaces(runtime.kube, logger=logger)
     async for change in informer:
         if isinstance(change, Synced):
             continue

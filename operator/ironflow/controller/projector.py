@@ -47,7 +47,9 @@ from ironflow.core.projection import (
     project,
     versions_annotation,
 )
-from ironflow.k8s.async_client import ApiError, core_path, group_path
+from ironflow.k8s.async_client import ApiError
+from ironflow.k8s.projected import create_projected, get_projected, patch_projected
+from ironflow.k8s.resources import patch_status
 
 logger = logging.getLogger("ironflow.projector")
 # An object we do not own is invisible to our label-filtered watch, so its removal sends no event:
@@ -98,7 +100,7 @@ async def _actual(runtime: Runtime, kind: Kind, namespace: str, name: str) -> Ac
     if known is not None:
         return known
     plural, _ = _target(kind)
-    body = await runtime.kube.get(core_path(plural, namespace, name))
+    body = await get_projected(runtime.kube, plural, namespace, name)
     if body is None:
         runtime.projected.absent(kind, namespace, name)
     else:
@@ -112,7 +114,7 @@ async def _write(runtime: Runtime, resource: Resource, projection: Projection, a
     kube, plural = runtime.kube, _target(resource.kind)[0]
     written: dict[str, Any] | None = None
     if projection.write == "create":
-        written = await kube.create(core_path(plural, resource.namespace), _body(resource, projection))
+        written = await create_projected(kube, plural, resource.namespace, _body(resource, projection))
         metrics.API_WRITES.labels(resource=plural, verb="create").inc()
     elif projection.write == "update":
         data: dict[str, str | None] = dict(_encode(resource.kind, projection.data))
@@ -125,7 +127,7 @@ async def _write(runtime: Runtime, resource: Resource, projection: Projection, a
                                               "annotations": annotations}, "data": data}
         if resource.kind == SECRET_KIND:
             patch["type"] = resource.template.type  # immutable: a changed type is refused, and reported
-        written = await kube.merge_patch(core_path(plural, resource.namespace, resource.name), patch)
+        written = await patch_projected(kube, plural, resource.namespace, resource.name, patch)
         metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
     if written:
         runtime.projected.put(resource.kind, written)
@@ -172,9 +174,8 @@ async def _patch_status(runtime: Runtime, resource: Resource, patch: dict[str, A
     """False when the resource is gone (nothing left to report on)."""
     kind = resource.kind
     try:
-        updated = await runtime.kube.merge_patch(
-            group_path(API_VERSION, PLURALS[kind], resource.namespace, resource.name, "status"),
-            {"status": patch})
+        updated = await patch_status(runtime.kube, PLURALS[kind], resource.namespace, resource.name,
+                                     {"status": patch})
     except ApiError as exc:
         if exc.status == 404:
             return False

@@ -20,7 +20,6 @@ from ironflow.controller.state import Runtime
 from ironflow.controller.work import ResealKey
 from ironflow.core.conditions import Event
 from ironflow.core.model import (
-    API_VERSION,
     PLURALS,
     SECRET_KIND,
     InvalidResource,
@@ -37,13 +36,13 @@ from ironflow.core.reseal import (
     pending_nonce,
     reseal,
 )
-from ironflow.k8s.async_client import ApiError, group_path
+from ironflow.k8s.async_client import ApiError
+from ironflow.k8s.resources import delete_resource, get_resource, list_labelled, patch_resource, patch_status
 
 logger = logging.getLogger("ironflow.reseal")
 
 
-def _path(namespace: str, name: str, *sub: str) -> str:
-    return group_path(API_VERSION, PLURALS[SECRET_KIND], namespace, name, *sub)
+_PLURAL = PLURALS[SECRET_KIND]
 
 
 def _age_seconds(body: dict[str, Any]) -> float:
@@ -68,8 +67,7 @@ async def _collect(runtime: Runtime, namespace: str, name: str, body: dict[str, 
         return
     uid = (body.get("metadata") or {}).get("uid")
     try:
-        await runtime.kube.request("DELETE", _path(namespace, name),
-                                   body={"preconditions": {"uid": uid}})
+        await delete_resource(runtime.kube, _PLURAL, namespace, name, {"preconditions": {"uid": uid}})
     except ApiError as exc:
         if exc.status not in (404, 409):
             raise
@@ -77,7 +75,7 @@ async def _collect(runtime: Runtime, namespace: str, name: str, body: dict[str, 
 
 
 async def handle(runtime: Runtime, namespace: str, name: str, keys: KeyState) -> None:
-    body = await runtime.kube.get(_path(namespace, name))
+    body = await get_resource(runtime.kube, _PLURAL, namespace, name)
     if body is None:
         return
     nonce = pending_nonce(body)
@@ -97,11 +95,10 @@ async def handle(runtime: Runtime, namespace: str, name: str, keys: KeyState) ->
         if result.values:
             rv = (body.get("metadata") or {}).get("resourceVersion")
             # 409 when the resource changed since the read: raised, retried on the new state
-            await runtime.kube.merge_patch(_path(namespace, name),
-                                           {"metadata": {"resourceVersion": rv},
-                                            "spec": {"sealed": result.values}})
+            await patch_resource(runtime.kube, _PLURAL, namespace, name,
+                                 {"metadata": {"resourceVersion": rv}, "spec": {"sealed": result.values}})
     try:
-        await runtime.kube.merge_patch(_path(namespace, name, "status"), {"status": {"reseal": record}})
+        await patch_status(runtime.kube, _PLURAL, namespace, name, {"status": {"reseal": record}})
     except ApiError as exc:
         if exc.status == 404:
             return
@@ -135,11 +132,9 @@ async def resume(runtime: Runtime) -> None:
             runtime.queue.add(ResealKey(namespace, name))
     patterns = runtime.options.namespaces
     scopes: list[str | None] = list(patterns) if namespaces.is_static(patterns) else [None]
-    query = {"labelSelector": f"{RESEAL_ONLY_LABEL}=true"}
     for scope in scopes:
         try:
-            listing = await runtime.kube.request(
-                "GET", group_path(API_VERSION, PLURALS[SECRET_KIND], scope), query=query)
+            listing = await list_labelled(runtime.kube, _PLURAL, scope, f"{RESEAL_ONLY_LABEL}=true")
         except ApiError as exc:
             logger.warning("listing reseal-only IronflowSecrets failed (%s): a pending `secret reseal -f` "
                            "request may need to be asked again", exc)

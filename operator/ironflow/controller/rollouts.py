@@ -45,8 +45,8 @@ from ironflow.core.rollout import (
     plan,
     tracks,
 )
-from ironflow.k8s.async_client import ApiError, Kube, group_path
-from ironflow.k8s.workloads import APPS, KINDS, list_workloads, patch_workload, post_event
+from ironflow.k8s.async_client import ApiError, Kube
+from ironflow.k8s.workloads import KINDS, get_workload, list_workloads, patch_workload, post_event
 
 log = logging.getLogger("ironflow.rollouts")
 GROUP, VERSION = "ironflow.io", "v1alpha1"
@@ -104,7 +104,7 @@ async def reconcile_workload(
             if rollout.rolls:
                 await _announce(kube, resource, body, rollout)
             return
-        fresh = await kube.get(group_path(APPS, resource, namespace, name))
+        fresh = await get_workload(kube, resource, namespace, name)
         if fresh is None:
             return
         body, meta = fresh, fresh.get("metadata") or {}

@@ -39,9 +39,9 @@ from ironflow.core.model import (
 )
 from ironflow.core.outcomes import KeyState
 from ironflow.core.reseal import is_reseal_only
-from ironflow.k8s.async_client import Kube, group_path
+from ironflow.k8s.async_client import Kube
 from ironflow.k8s.config import ClusterChoice
-from ironflow.k8s.informer import list_items
+from ironflow.k8s.resources import list_resources
 from ironflow.metrics import ObjectCounts
 from ironflow.webhook.server import WebhookOptions
 
@@ -139,8 +139,7 @@ class Cache:
             if self._everything_primed or namespace in self._primed:
                 return
             for kind in KINDS:
-                path = group_path(API_VERSION, PLURALS[kind], namespace)
-                async for item in list_items(kube, path, limit=PAGE):
+                async for item in list_resources(kube, PLURALS[kind], namespace, limit=PAGE):
                     self.put(kind, item)
             self._primed.add(namespace)
 
@@ -148,7 +147,7 @@ class Cache:
         """One cluster-wide list per kind instead of one per namespace (all namespaces, or globs):
         from then on every served namespace is known, and kept current by kopf's watch events."""
         for kind in KINDS:
-            async for item in list_items(kube, group_path(API_VERSION, PLURALS[kind]), limit=PAGE):
+            async for item in list_resources(kube, PLURALS[kind], limit=PAGE):
                 if serves(str((item.get("metadata") or {}).get("namespace", ""))):
                     self.put(kind, item)
         self._everything_primed = True

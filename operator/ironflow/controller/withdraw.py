@@ -23,7 +23,8 @@ from ironflow.controller.state import Runtime
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL
 from ironflow.core.sealing_key import CM_KEY_ID
-from ironflow.k8s.async_client import ApiError, core_path
+from ironflow.k8s.async_client import ApiError
+from ironflow.k8s.configmaps import delete_configmap, list_configmaps_everywhere
 
 logger = logging.getLogger("ironflow.sealing-key")
 PUBLISHED_BY: Final = "ironflow.io/published-by"
@@ -56,7 +57,7 @@ async def withdraw_unserved(runtime: Runtime) -> None:
     query = {"fieldSelector": f"metadata.name={SEALING_KEY_CONFIGMAP}",
              "labelSelector": f"{MANAGED_BY_LABEL}={MANAGED_BY}"}
     try:
-        listing = await kube.request("GET", core_path("configmaps"), query=query)
+        listing = await list_configmaps_everywhere(kube, query)
     except ApiError as exc:
         if exc.status != 403:
             raise
@@ -77,7 +78,7 @@ async def withdraw_unserved(runtime: Runtime) -> None:
         body = {"apiVersion": "v1", "kind": "DeleteOptions",
                 "preconditions": {"uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}}
         try:
-            await kube.request("DELETE", core_path("configmaps", namespace, SEALING_KEY_CONFIGMAP), body=body)
+            await delete_configmap(kube, namespace, SEALING_KEY_CONFIGMAP, body)
         except ApiError as exc:
             if exc.status in (404, 409):  # gone already, or changed since listed: no longer what we saw
                 continue

@@ -26,6 +26,11 @@ async def list_workloads(kube: Kube, namespace: str) -> list[tuple[str, dict[str
     return out
 
 
+async def get_workload(kube: Kube, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """The workload, or None when it was deleted."""
+    return await kube.get(group_path(APPS, resource, namespace, name))
+
+
 async def patch_workload(
     kube: Kube, resource: str, namespace: str, name: str, patch: Mapping[str, Any], resource_version: str
 ) -> bool:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from ironflow.k8s.admission import WEBHOOK_CONFIGURATIONS
 from ironflow.k8s.async_client import Kube
-from ironflow.k8s.paths import core_path, group_path
+from ironflow.k8s.secrets import create_secret, get_secret, patch_secret
+from ironflow.k8s.webhook_configs import get_webhook_configuration, patch_webhook_configuration
 from ironflow.webhook.certs import PRIVATE, PUBLIC, CertPaths, ensure_certificates, write_file
 
 log = logging.getLogger("ironflow.webhook")
@@ -40,12 +40,8 @@ class SecretCerts:
     configuration: str
     hosts: Sequence[str]
 
-    @property
-    def secret_path(self) -> str:
-        return core_path("secrets", self.namespace, self.secret)
-
     async def read(self, kube: Kube) -> dict[str, bytes] | None:
-        body = await kube.get(self.secret_path)
+        body = await get_secret(kube, self.namespace, self.secret)
         if body is None:
             return None
         return {k: base64.b64decode(v) for k, v in (body.get("data") or {}).items() if k in STORED}
@@ -58,17 +54,16 @@ class SecretCerts:
         changed = await asyncio.to_thread(ensure_certificates, paths, self.hosts)
         files = {name: (work / name).read_bytes() for name in STORED}
         if current is None:
-            await kube.create(core_path("secrets", self.namespace), self._body(files))
+            await create_secret(kube, self.namespace, self._body(files))
             log.info("created webhook certificate Secret %s/%s", self.namespace, self.secret)
         elif changed or current != files:
-            await kube.merge_patch(self.secret_path, {"data": _encoded(files)})
+            await patch_secret(kube, self.namespace, self.secret, {"data": _encoded(files)})
             log.info("renewed webhook certificate in Secret %s/%s", self.namespace, self.secret)
         return files["ca.crt"]
 
     async def trust(self, kube: Kube, ca_bundle: bytes) -> bool:
         """Leader only: every webhook of the configuration trusts `ca_bundle`; True when it patched."""
-        path = group_path(WEBHOOK_CONFIGURATIONS, "mutatingwebhookconfigurations", name=self.configuration)
-        current = await kube.get(path)
+        current = await get_webhook_configuration(kube, self.configuration)
         if current is None:
             return False  # not installed (yet): the chart creates it; the next round patches it
         wanted = base64.b64encode(ca_bundle).decode()
@@ -79,7 +74,8 @@ class SecretCerts:
             {**w, "clientConfig": {**(w.get("clientConfig") or {}), "caBundle": wanted}} for w in webhooks
         ]
         version = (current.get("metadata") or {}).get("resourceVersion")
-        await kube.merge_patch(path, {"metadata": {"resourceVersion": version}, "webhooks": patched})
+        await patch_webhook_configuration(kube, self.configuration,
+                                          {"metadata": {"resourceVersion": version}, "webhooks": patched})
         log.info("webhook configuration %s now trusts the operator's CA", self.configuration)
         return True
 

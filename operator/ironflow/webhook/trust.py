@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from ironflow.core.ca_bundle import untrusted
-from ironflow.k8s.admission import WEBHOOK_CONFIGURATIONS
 from ironflow.k8s.async_client import ApiError
-from ironflow.k8s.paths import group_path
+from ironflow.k8s.webhook_configs import get_webhook_configuration
 from ironflow.webhook.host import WebhookHost
 
 log = logging.getLogger("ironflow.webhook")
@@ -29,8 +28,7 @@ WHILE_TRUSTED: Final = 30.0
 
 
 async def problem(host: WebhookHost, configuration: str, served: Path) -> str | None:
-    path = group_path(WEBHOOK_CONFIGURATIONS, "mutatingwebhookconfigurations", name=configuration)
-    body = await host.kube.get(path)
+    body = await get_webhook_configuration(host.kube, configuration)
     if body is None:
         return f"webhook configuration {configuration} does not exist"
     webhooks: list[dict[str, Any]] = body.get("webhooks") or []
