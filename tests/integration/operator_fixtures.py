@@ -8,6 +8,7 @@ at DEBUG for the canary scan. Waiting is always on a condition with a timeout.
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -348,3 +349,21 @@ def wait_event(
     return eventually(
         probe, timeout=timeout, what=f"Event {reason} on {namespace}/{name} containing {contains!r}"
     )
+
+
+def served_within(api: client.ApiClient, key: str, namespace: str, created: float, bound: float) -> float:
+    """Seconds from `created` (time.monotonic) until `namespace` holds the current sealing key and
+    its IronflowSecret `app` is Ready; at most `bound`. Waits longer before failing, so a failure
+    says how late it was served."""
+    kid = derive_sealing_key(bytes.fromhex(key)).kid
+
+    def served() -> bool:
+        published = (configmap_data(api, namespace, "ironflow-sealing-key") or {}).get("keyId") == kid
+        cr = get_cr(api, "IronflowSecret", namespace, "app")
+        return published and ready(cr).get("reason") == "Projected" and ready(cr).get("status") == "True"
+
+    eventually(served, timeout=max(bound, 120.0), what=f"sealing key and Ready in {namespace}")
+    elapsed = time.monotonic() - created
+    print(f"namespace {namespace} served {elapsed:.2f}s after its creation")
+    assert elapsed <= bound, f"{namespace} served {elapsed:.1f}s after its creation (bound {bound:.0f}s)"
+    return elapsed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from kubernetes import client
 from operator_fixtures import (
@@ -14,6 +16,7 @@ from operator_fixtures import (
     ready,
     sealed,
     secret_data,
+    served_within,
     wait_event,
     wait_ready,
     wait_status,
@@ -25,6 +28,7 @@ from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures"]
 SECRET, CONFIG = "IronflowSecret", "IronflowConfig"
+NEW_NAMESPACE_SECONDS = 5.0  # a namespace created later that matches: sealing key and resources Ready
 
 
 def test_given_secret_cr_when_created_changed_and_name_removed_then_projection_follows(
@@ -254,17 +258,12 @@ def test_given_namespace_glob_when_matching_namespace_appears_later_then_served(
     # Not matched by the glob: a resource here must be left alone, although RBAC would allow it.
     apply_cr(k8s_api, SECRET, namespace, "app", {"A": sealed(key, namespace, "A", "a")})
     core.create_namespace({"metadata": {"name": late, "labels": {"ironflow.io/test": "true"}}})
+    created = time.monotonic()
     try:
-        kid = derive_sealing_key(bytes.fromhex(key)).kid
-        eventually(
-            lambda: (configmap_data(k8s_api, late, "ironflow-sealing-key") or {}).get("keyId") == kid,
-            what="sealing key published into the namespace created after start",
-        )
         apply_cr(k8s_api, SECRET, late, "app", {"A": sealed(key, late, "A", "a")})
-        # kopf missed a namespace created between its namespace observer's two listings until the
-        # namespace changed again (controller/kopf_namespaces.py). The bound is left as it was;
-        # tightening it to seconds comes with kopf watching once across the served set.
-        wait_ready(k8s_api, SECRET, late, "app", timeout=90)
+        # kopf watches once across the cluster and the handlers drop what is not served, so no
+        # watcher has to start for the new namespace: key and resource within seconds of it.
+        served_within(k8s_api, key, late, created, NEW_NAMESPACE_SECONDS)
         assert secret_data(k8s_api, late, "app") == {"A": "a"}
         assert configmap_data(k8s_api, namespace, "ironflow-sealing-key") is None  # not matched, not served
         assert secret_data(k8s_api, namespace, "app") is None

@@ -129,9 +129,9 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     kopf_decoding.install()  # no single object's body may stop the watch of its kind
     kopf_namespaces.install()  # a namespace created while kopf's observer starts is served too
     kopf_memories.install()  # no per-object memory kopf would keep for handlers we do not have
+    clusterwide, watched = namespaces.kopf_scope(options.namespaces)  # handlers check runtime.serves
     try:  # kopf hands each handler a copy of this memo: how handlers reach the runtime (state.runtime_of)
-        await kopf.operator(clusterwide=not options.namespaces,
-                            namespaces=namespaces.kopf_patterns(options.namespaces),
+        await kopf.operator(clusterwide=clusterwide, namespaces=watched,
                             standalone=True, ready_flag=kopf_ready, stop_flag=stop, settings=settings,
                             memo=kopf.Memo(runtime=runtime))
     finally:

@@ -2,7 +2,8 @@
 
 An explicit list of plain names needs no discovery (and no cluster-wide permission): each is
 published to directly. Globs, exclusions (`!name`) or "all namespaces" need a namespace watch,
-matched by core/namespace_patterns.py; kopf gets the same set through `kopf_patterns`.
+matched by core/namespace_patterns.py. kopf watches the two custom resources (and the workloads)
+once across the cluster in that case (`kopf_scope`), and its handlers drop what is not served.
 Kubernetes' own namespaces (`Options.sealing_key_excluded`, by default kube-system, kube-public
 and kube-node-lease) never get the ConfigMap, even when "all namespaces" or a glob matches them.
 """
@@ -38,6 +39,18 @@ def kopf_patterns(patterns: tuple[str, ...]) -> list[str]:
     if not includes:
         return [", ".join(excludes)] if excludes else []
     return [", ".join([include, *excludes]) for include in includes]
+
+
+def kopf_scope(patterns: tuple[str, ...]) -> tuple[bool, list[str]]:
+    """kopf's `clusterwide` and `namespaces`: plain names are watched one by one (Roles in those
+    namespaces only, no cluster-wide read); anything else is watched once, across the cluster.
+
+    With globs kopf would start a watcher per matching namespace, so a namespace created later
+    waited for its own watch to start (its first LIST retried with kopf's backoff, or queued behind
+    stopping the watchers of deleted namespaces). Watching once, nothing has to start."""
+    if is_static(patterns):
+        return False, kopf_patterns(patterns)
+    return True, []
 
 
 def _serve(runtime: Runtime, namespace: str) -> None:

@@ -32,7 +32,7 @@ logger = logging.getLogger("ironflow.resources")
 
 async def _on_event(runtime: Runtime, kind: Kind, event: Any, namespace: str | None,
                     name: str | None) -> None:
-    if not namespace or not name:
+    if not namespace or not name or not runtime.serves(namespace):  # kopf may watch cluster-wide
         return
     try:
         await runtime.cache.prime(runtime.kube, namespace)

@@ -155,7 +155,7 @@ def _versions_changed(seen: dict[tuple[str, str, str], str], kind: str, body: Ma
 async def _on_environment_event(runtime: Runtime, kind: str, event: Mapping[str, Any],
                                 namespace: str | None) -> None:
     body = event.get("object") or {}
-    if namespace is None:
+    if namespace is None or not runtime.serves(namespace):  # kopf may watch cluster-wide
         return
     seen = runtime.rollouts.versions
     if event.get("type") == "DELETED":
@@ -198,6 +198,8 @@ async def _on_workload_event(runtime: Runtime, resource: str, event: Mapping[str
     body = event.get("object") or {}
     key = (resource, str(namespace), str((body.get("metadata") or {}).get("name")))
     seen = runtime.rollouts.workloads
+    if namespace is not None and not runtime.serves(namespace):  # kopf may watch cluster-wide
+        return
     if event.get("type") == "DELETED" or namespace is None:
         seen.pop(key, None)
         return

@@ -37,6 +37,7 @@ from ironflow.core.model import (
     Kind,
     parse_resource,
 )
+from ironflow.core.namespace_patterns import matches
 from ironflow.core.outcomes import KeyState
 from ironflow.core.reseal import is_reseal_only
 from ironflow.k8s.async_client import Kube
@@ -237,6 +238,11 @@ class Runtime:
         # Every write this runtime's client sends passes the leader gate (controller/leadership.py).
         self.leadership = Leadership(self.kube, self.options.operator_namespace, self.options.election)
         self.kube.write_guard = self.leadership.guard
+
+    def serves(self, namespace: str) -> bool:
+        """Served by `--namespace`. kopf watches across the cluster unless only plain names are
+        served (controller/namespaces.py, `kopf_scope`), so its handlers ask this first."""
+        return matches(self.options.namespaces, namespace)
 
     def ready(self) -> bool:
         """Ready to serve: the key is read, kopf's watches run, the cache holds every served
