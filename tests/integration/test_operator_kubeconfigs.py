@@ -33,7 +33,7 @@ SA = "ironflow-operator"  # the operator fixture's ServiceAccount, bound to the 
 
 @pytest.fixture
 def served(k8s_api: client.ApiClient, namespace: str) -> Iterator[list[str]]:
-    """Namespaces the test creates under the glob `<namespace>-s*`; deleted afterwards."""
+    """Namespaces the test creates as `<namespace>-sN`; deleted afterwards."""
     made: list[str] = []
     yield made
     for name in made:
@@ -61,7 +61,9 @@ def test_given_an_exec_plugin_with_short_lived_tokens_when_the_operator_runs_the
     tokens = [mint_token(k8s_api, operator.operator_namespace, SA) for _ in range(4)]
     plugin = ExecPlugin(tmp_path / "plugin", [{"token": t} for t in tokens])
     operator.kubeconfig = plugin.kubeconfig(cluster.kubeconfig, lifetime=4)
-    operator.namespaces = [f"{namespace}-s*"]
+    # Plain names, the second not created yet: kopf watches each named namespace on its own, so the
+    # second one's watch is a new request of kopf's (with globs kopf keeps one cluster-wide watch).
+    operator.namespaces = [f"{namespace}-s0", f"{namespace}-s1"]
     operator.set_master_key(new_key())
     first = _new_served(k8s_api, namespace, served)
     operator.start()
@@ -125,7 +127,7 @@ def test_given_an_exec_plugin_with_client_certificates_when_they_lapse_then_both
     try:
         plugin = ExecPlugin(tmp_path / "plugin", pairs)
         operator.kubeconfig = plugin.kubeconfig(cluster.kubeconfig, lifetime=5)
-        operator.namespaces = [f"{namespace}-s*"]
+        operator.namespaces = [f"{namespace}-s0", f"{namespace}-s1"]  # see the test above: kopf's new watch
         operator.set_master_key(new_key())
         first = _new_served(k8s_api, namespace, served)
         operator.start()
