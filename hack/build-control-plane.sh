@@ -13,12 +13,15 @@
 #                        is K8S_VERSIONS in testbed/ironflow_testbed/binaries.py (one place).
 #   IRONFLOW_K8S_VERSION an exact version, unchecked (overrides K8S_VERSION)
 #   IRONFLOW_CP_NODE=0   build the control plane only (no kubelet, kube-scheduler, kube-proxy,
-#                        crictl): enough for the integration and e2e tests. Saves little (they
-#                        share most packages with the API server: 2 of 25 minutes measured)
+#                        crictl): enough for the integration and e2e tests. Saves little on its own
+#                        (they share most packages with the API server: 2 of 25 minutes measured);
+#                        for a second version, where etcd and helm are reused (below), it leaves
+#                        only kube-apiserver, kube-controller-manager and kubectl to build.
 #   IRONFLOW_CACHE_DIR   cache root (default ~/.cache/ironflow)
 #   IRONFLOW_CP_DIR      where the binaries go (default $IRONFLOW_CACHE_DIR/control-plane/<versions>)
 # Prints the binary directory on stdout as its last line; progress goes to stderr.
-# `--print-version` only prints the Kubernetes version it would build.
+# `--print-version` only prints the Kubernetes version it would build; `--print-minors` the
+# supported minors, oldest first (`make integration-oldest` takes the first).
 set -euo pipefail
 
 say() { printf '[control-plane] %s\n' "$*" >&2; }
@@ -54,6 +57,7 @@ else
   K8S_VERSION="$(resolve_k8s "${K8S_VERSION:-}")"
 fi
 if [ "${1:-}" = --print-version ]; then echo "$K8S_VERSION"; exit 0; fi
+if [ "${1:-}" = --print-minors ]; then printf '%s\n' "${!PINS[@]}" | sort -V; exit 0; fi
 ETCD_VERSION="${IRONFLOW_ETCD_VERSION:-v3.6.8}"
 HELM_VERSION="${IRONFLOW_HELM_VERSION:-v3.21.4}"
 CRICTL_VERSION="${IRONFLOW_CRICTL_VERSION:-v1.37.0}"
@@ -92,10 +96,13 @@ export CGO_ENABLED=0
 mkdir -p "$OUT" "$GOMODCACHE" "$GOCACHE"
 
 # etcd, helm and crictl do not depend on the Kubernetes version: a second version (K8S_VERSION=1.33)
-# copies them from another version's cache with the same pins instead of building them again.
+# copies them from another version's cache with the same pins instead of building them again
+# (looked for beside OUT and in the default cache, so an IRONFLOW_CP_DIR elsewhere reuses them too).
 for b in etcd helm crictl; do
   [ -x "$OUT/$b" ] && continue
-  for other in "${OUT%/*}"/k8s-*_etcd-"${ETCD_VERSION}"_helm-"${HELM_VERSION}"_crictl-"${CRICTL_VERSION}"; do
+  [[ " ${BINARIES[*]} " == *" $b "* ]] || continue
+  for other in "${OUT%/*}"/k8s-*_etcd-"${ETCD_VERSION}"_helm-"${HELM_VERSION}"_crictl-"${CRICTL_VERSION}" \
+    "$CACHE"/control-plane/k8s-*_etcd-"${ETCD_VERSION}"_helm-"${HELM_VERSION}"_crictl-"${CRICTL_VERSION}"; do
     if [ "$other" != "$OUT" ] && [ -x "$other/$b" ]; then
       cp "$other/$b" "$OUT/$b.tmp" && mv "$OUT/$b.tmp" "$OUT/$b" && say "reused $b from $other"
       break
@@ -115,21 +122,30 @@ START=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - START ))s"; }
 
 # A go build in the background with a heartbeat, so a 20-minute first build is visibly alive.
+# `build DIR LDFLAGS NAME=PACKAGE...`: several main packages go to ONE go build (one load of the
+# module graph, links overlapping compiles); stripped (-s -w) and without local paths (-trimpath).
 build() {
-  local dir="$1" out="$2" pkg="$3" ldflags="$4"
-  say "building $(basename "$out") from $pkg ... ($(elapsed) so far)"
-  ( cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg" ) >"$WORK/build.log" 2>&1 &
+  local dir="$1" ldflags="$2" names=() pkgs=() spec name bdir="$WORK/bin.$RANDOM"
+  shift 2
+  for spec in "$@"; do names+=("${spec%%=*}"); pkgs+=("${spec#*=}"); done
+  mkdir -p "$bdir"
+  say "building ${names[*]} ... ($(elapsed) so far)"
+  local target="$bdir/"; [ "${#names[@]}" -gt 1 ] || target="$bdir/${names[0]}"
+  ( cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$target" "${pkgs[@]}" ) >"$WORK/build.log" 2>&1 &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     sleep 30 & wait $! || true
-    kill -0 "$pid" 2>/dev/null && say "  ... still building $(basename "$out") ($(elapsed))"
+    kill -0 "$pid" 2>/dev/null && say "  ... still building ${names[*]} ($(elapsed))"
   done
   if ! wait "$pid"; then
     tail -n 40 "$WORK/build.log" >&2
-    die "go build of $pkg failed (see above)"
+    die "go build of ${pkgs[*]} failed (see above)"
   fi
-  mv "$out.tmp" "$out"
-  say "built $(basename "$out") ($(elapsed))"
+  for name in "${names[@]}"; do
+    [ -x "$bdir/$name" ] || die "go build of ${pkgs[*]} wrote no $name"
+    mv "$bdir/$name" "$OUT/$name.tmp" && mv "$OUT/$name.tmp" "$OUT/$name"  # whole or absent
+  done
+  say "built ${names[*]} ($(elapsed))"
 }
 
 # --- kubernetes: a wrapper module replacing every staging module with its published twin ---
@@ -156,10 +172,12 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   VFLAGS="$VFLAGS -X $p.gitVersion=${K8S_VERSION} -X $p.gitMajor=1 -X $p.gitMinor=${K8S_MINOR}"
   VFLAGS="$VFLAGS -X $p.gitCommit=module-${K8S_VERSION} -X $p.gitTreeState=clean -X $p.buildDate=${DATE}"
 done
+KUBE=()
 for b in kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy; do
   [[ " ${BINARIES[*]} " == *" $b "* ]] || continue
-  [ -x "$OUT/$b" ] || build "$KDIR" "$OUT/$b" "k8s.io/kubernetes/cmd/$b" "$VFLAGS"
+  [ -x "$OUT/$b" ] || KUBE+=("$b=k8s.io/kubernetes/cmd/$b")
 done
+[ "${#KUBE[@]}" -eq 0 ] || build "$KDIR" "$VFLAGS" "${KUBE[@]}"
 
 # --- etcd: its server module pins siblings by relative replace, so pin them by version here ---
 EDIR="$WORK/etcd"; mkdir -p "$EDIR"
@@ -174,21 +192,22 @@ replace (
 	go.etcd.io/etcd/pkg/v3 => go.etcd.io/etcd/pkg/v3 ${ETCD_VERSION}
 )
 MOD
-[ -x "$OUT/etcd" ] || build "$EDIR" "$OUT/etcd" "go.etcd.io/etcd/server/v3" \
-  "-X go.etcd.io/etcd/api/v3/version.GitSHA=module-${ETCD_VERSION}"
+[ -x "$OUT/etcd" ] || build "$EDIR" "-X go.etcd.io/etcd/api/v3/version.GitSHA=module-${ETCD_VERSION}" \
+  "etcd=go.etcd.io/etcd/server/v3"
 
 # --- helm ---
 HDIR="$WORK/helm"; mkdir -p "$HDIR"
 printf 'module ironflow.local/helm\ngo 1.26.0\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" >"$HDIR/go.mod"
-[ -x "$OUT/helm" ] || build "$HDIR" "$OUT/helm" "helm.sh/helm/v3/cmd/helm" \
-  "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+[ -x "$OUT/helm" ] || build "$HDIR" \
+  "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+  "helm=helm.sh/helm/v3/cmd/helm"
 
 # --- crictl: the node harness talks CRI through it (sandboxes cleanup, image import checks) ---
 if [[ " ${BINARIES[*]} " == *" crictl "* ]]; then
 CDIR="$WORK/crictl"; mkdir -p "$CDIR"
 printf 'module ironflow.local/crictl\ngo 1.26.0\nrequire sigs.k8s.io/cri-tools %s\n' "$CRICTL_VERSION" >"$CDIR/go.mod"
-[ -x "$OUT/crictl" ] || build "$CDIR" "$OUT/crictl" "sigs.k8s.io/cri-tools/cmd/crictl" \
-  "-X sigs.k8s.io/cri-tools/pkg/version.Version=${CRICTL_VERSION}"
+[ -x "$OUT/crictl" ] || build "$CDIR" "-X sigs.k8s.io/cri-tools/pkg/version.Version=${CRICTL_VERSION}" \
+  "crictl=sigs.k8s.io/cri-tools/cmd/crictl"
 fi
 
 complete || die "build finished but binaries are missing in $OUT"
