@@ -74,7 +74,7 @@ def figures(r: dict[str, Any]) -> dict[str, float]:
         "CPU s per 1,000, cold": 1000 * phases["cold"]["cpu"] / n,
         "CPU s per 1,000, change": 1000 * phases["change"]["cpu"] / n,
         "raw API write rate of the run, /s": r["raw_rate"],
-        "webhook p99, ms": float(admission.get("p99") or 0.0),
+        "webhook p99, ms": 1000 * float(admission.get("p99") or 0.0),
     }
 
 
