@@ -11,9 +11,10 @@ import-linter checks the same boundary by module (pyproject.toml); this test als
 the aiohttp client, which import-linter cannot tell from aiohttp's server.
 
 The operator (controller/, webhook/) is held to the same rule as the CLI: it calls functions that
-name the resource (`k8s.secrets.get_secret(kube, ns, name)`, `k8s.informers.namespaces(kube)`),
-never imports the path builders (`ironflow.k8s.paths`, `core_path`, `group_path`), never hands a
-path to the informer or the pager, and never sends `.request(`/`.watch(`/`.get_raw(` on a client.
+name the resource (`k8s.core_objects.get_object(kube, "secrets", ns, name)`,
+`k8s.informers.namespaces(kube)`), never imports the path builders (`ironflow.k8s.paths`,
+`core_path`, `group_path`), never hands a path to the informer or the pager, and never sends
+`.request(`/`.watch(`/`.get_raw(` on a client.
 A function of an imported module with such a name stays allowed (`masterkey.watch(runtime)`), and
 so does kopf's own `api.request` in controller/kopf_decoding.py: kopf chooses those paths, the
 wrapper only decodes the bodies.
@@ -177,7 +178,8 @@ def test_given_a_module_sending_its_own_request_when_checked_then_caught_in_cli_
         "from ironflow.k8s.informer import Synced",
         "url = 'https://x/mutate-pods'",
         "'''/api/v1/namespaces in a docstring explains, it does not build.'''",
-        "from ironflow.k8s import secrets\ndef f(kube):\n    return secrets.get_secret(kube, 'n', 'x')\n",
+        "from ironflow.k8s import core_objects\n"
+        "def f(kube):\n    return core_objects.get_object(kube, 'secrets', 'n', 'x')\n",
         "from ironflow.controller import masterkey\ndef f(runtime):\n    return masterkey.watch(runtime)\n",
     ],
 )

@@ -48,7 +48,7 @@ from ironflow.core.projection import (
     versions_annotation,
 )
 from ironflow.k8s.async_client import ApiError
-from ironflow.k8s.projected import create_projected, get_projected, patch_projected
+from ironflow.k8s.core_objects import create_object, get_object, patch_object
 from ironflow.k8s.resources import patch_status
 
 logger = logging.getLogger("ironflow.projector")
@@ -100,7 +100,7 @@ async def _actual(runtime: Runtime, kind: Kind, namespace: str, name: str) -> Ac
     if known is not None:
         return known
     plural, _ = _target(kind)
-    body = await get_projected(runtime.kube, plural, namespace, name)
+    body = await get_object(runtime.kube, plural, namespace, name)
     if body is None:
         runtime.projected.absent(kind, namespace, name)
     else:
@@ -114,7 +114,7 @@ async def _write(runtime: Runtime, resource: Resource, projection: Projection, a
     kube, plural = runtime.kube, _target(resource.kind)[0]
     written: dict[str, Any] | None = None
     if projection.write == "create":
-        written = await create_projected(kube, plural, resource.namespace, _body(resource, projection))
+        written = await create_object(kube, plural, resource.namespace, _body(resource, projection))
         metrics.API_WRITES.labels(resource=plural, verb="create").inc()
     elif projection.write == "update":
         data: dict[str, str | None] = dict(_encode(resource.kind, projection.data))
@@ -127,7 +127,7 @@ async def _write(runtime: Runtime, resource: Resource, projection: Projection, a
                                               "annotations": annotations}, "data": data}
         if resource.kind == SECRET_KIND:
             patch["type"] = resource.template.type  # immutable: a changed type is refused, and reported
-        written = await patch_projected(kube, plural, resource.namespace, resource.name, patch)
+        written = await patch_object(kube, plural, resource.namespace, resource.name, patch)
         metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
     if written:
         runtime.projected.put(resource.kind, written)

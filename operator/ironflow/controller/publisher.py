@@ -22,7 +22,7 @@ from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP, anchor_data, se
 from ironflow.core.outcomes import KeyState
 from ironflow.core.projection import labels
 from ironflow.k8s.async_client import ApiError
-from ironflow.k8s.configmaps import create_configmap, get_configmap, patch_configmap
+from ironflow.k8s.core_objects import create_object, get_object, patch_object
 
 logger = logging.getLogger("ironflow.sealing-key")
 
@@ -48,14 +48,14 @@ async def _put(runtime: Runtime, namespace: str, name: str, data: dict[str, str]
 
 async def _put_once(runtime: Runtime, namespace: str, name: str, data: dict[str, str], mode: str) -> None:
     kube = runtime.kube
-    current = await get_configmap(kube, namespace, name)
+    current = await get_object(kube, "configmaps", namespace, name)
     mark = {PUBLISHED_BY: runtime.options.operator_namespace}  # whose it is, for withdraw.py
     if current is None:
         body: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
                                 "metadata": {"name": name, "namespace": namespace, "labels": labels(),
                                              "annotations": mark},
                                 "data": data}
-        await create_configmap(kube, namespace, body)
+        await create_object(kube, "configmaps", namespace, body)
         metrics.API_WRITES.labels(resource="configmaps", verb="create").inc()
         logger.info("published %s in %s (mode %s)", name, namespace, mode)
         return
@@ -66,9 +66,8 @@ async def _put_once(runtime: Runtime, namespace: str, name: str, data: dict[str,
         return
     patch_data: dict[str, str | None] = dict(data)
     patch_data.update({k: None for k in have if k not in data})
-    await patch_configmap(kube, namespace, name, {"metadata": {"resourceVersion": meta.get("resourceVersion"),
-                                                                "labels": labels(), "annotations": mark},
-                                                   "data": patch_data})
+    metadata = {"resourceVersion": meta.get("resourceVersion"), "labels": labels(), "annotations": mark}
+    await patch_object(kube, "configmaps", namespace, name, {"metadata": metadata, "data": patch_data})
     metrics.API_WRITES.labels(resource="configmaps", verb="patch").inc()
     logger.info("updated %s in %s (mode %s)", name, namespace, mode)
 

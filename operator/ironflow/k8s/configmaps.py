@@ -1,6 +1,5 @@
-"""ConfigMaps by name: the published sealing-key ConfigMap and its withdrawal.
-
-Callers name a namespace and a ConfigMap; the path (and its escaping) is built only here.
+"""ConfigMaps beyond one-object reads and writes (k8s/core_objects.py): the withdrawal of the
+published sealing-key ConfigMap, a cluster-wide list and a conditional delete.
 """
 
 from __future__ import annotations
@@ -10,20 +9,6 @@ from typing import Any
 
 from ironflow.k8s.async_client import Kube
 from ironflow.k8s.paths import core_path
-
-
-async def get_configmap(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
-    """The ConfigMap, or None when it does not exist."""
-    return await kube.get(core_path("configmaps", namespace, name))
-
-
-async def create_configmap(kube: Kube, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    return await kube.create(core_path("configmaps", namespace), body)
-
-
-async def patch_configmap(kube: Kube, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
-    """A merge patch; a `metadata.resourceVersion` in `patch` makes it conditional."""
-    return await kube.merge_patch(core_path("configmaps", namespace, name), patch)
 
 
 async def list_configmaps_everywhere(kube: Kube, query: Mapping[str, str]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ironflow.k8s.async_client import Kube
-from ironflow.k8s.secrets import create_secret, get_secret, patch_secret
+from ironflow.k8s.core_objects import create_object, get_object, patch_object
 from ironflow.k8s.webhook_configs import get_webhook_configuration, patch_webhook_configuration
 from ironflow.webhook.certs import PRIVATE, PUBLIC, CertPaths, ensure_certificates, write_file
 
@@ -41,7 +41,7 @@ class SecretCerts:
     hosts: Sequence[str]
 
     async def read(self, kube: Kube) -> dict[str, bytes] | None:
-        body = await get_secret(kube, self.namespace, self.secret)
+        body = await get_object(kube, "secrets", self.namespace, self.secret)
         if body is None:
             return None
         return {k: base64.b64decode(v) for k, v in (body.get("data") or {}).items() if k in STORED}
@@ -54,10 +54,10 @@ class SecretCerts:
         changed = await asyncio.to_thread(ensure_certificates, paths, self.hosts)
         files = {name: (work / name).read_bytes() for name in STORED}
         if current is None:
-            await create_secret(kube, self.namespace, self._body(files))
+            await create_object(kube, "secrets", self.namespace, self._body(files))
             log.info("created webhook certificate Secret %s/%s", self.namespace, self.secret)
         elif changed or current != files:
-            await patch_secret(kube, self.namespace, self.secret, {"data": _encoded(files)})
+            await patch_object(kube, "secrets", self.namespace, self.secret, {"data": _encoded(files)})
             log.info("renewed webhook certificate in Secret %s/%s", self.namespace, self.secret)
         return files["ca.crt"]
 
