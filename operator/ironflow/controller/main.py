@@ -38,7 +38,7 @@ from ironflow.controller import (
 from ironflow.controller import registry as _registry  # registers every handler
 from ironflow.controller.election_flags import election_click_options, election_from
 from ironflow.controller.settings import configure
-from ironflow.k8s.async_client import Kube
+from ironflow.k8s.async_client import Kube, user_agent
 from ironflow.k8s.config import ClusterNotNamed, choose_cluster
 from ironflow.k8s.kubeconfig import KubeconfigError
 from ironflow.webhook.options import options_from, webhook_click_options
@@ -87,7 +87,7 @@ async def _hand_over(runtime: state.Runtime, leadership: asyncio.Task[None], sto
 
 
 async def serve(options: state.Options) -> None:
-    kube = await Kube.connect(options.cluster)
+    kube = await Kube.connect(options.cluster, user_agent(options.election.replica_id))
     try:
         await _serve(options, kube)
     finally:
