@@ -24,11 +24,11 @@ from ironflow.k8s.client_tls import ssl_context
 from ironflow.k8s.config import ClusterChoice
 from ironflow.k8s.credentials import CredentialSource, Identity
 from ironflow.k8s.kubeconfig import Endpoint, KubeconfigError, resolve
-from ironflow.k8s.paths import core_path, group_path
+from ironflow.k8s.paths import core_path, group_path, namespace_of
 
 USER_AGENT = f"ironflow-operator/{__version__}"
 MERGE_PATCH = "application/merge-patch+json"
-__all__ = ["ApiError", "Kube", "core_path", "group_path", "open_session"]
+__all__ = ["ApiError", "Kube", "core_path", "group_path", "namespace_of", "open_session"]
 SESSIONS_KEPT = 2  # a session per client certificate: the current one and the one before
 
 
