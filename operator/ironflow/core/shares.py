@@ -202,9 +202,9 @@ class Membership:
     def may_write(self, namespace: str, now: float) -> bool:
         if not self.valid(now) or owner(namespace, self._published) != self.me:
             return False
+        if self._last_list < self._published_at:
+            return False  # no list since ours was published: a member may claim it unseen
         others = self.live_others()
         if owner(namespace, others.keys() | {self.me}) != self.me:
             return False
-        if others and self._last_list < self._published_at:
-            return False  # nobody's view read since ours was published
         return all(owner(namespace, m.view) != r for r, m in others.items())
