@@ -45,6 +45,7 @@ class Shares:
         self._owned: frozenset[str] = frozenset()
         self._hooks: list[ChangeHook] = []
         self._stopping = False
+        self._listed = True  # the last list succeeded (a failure after a success is a warning)
         # What the share is counted over; the runtime sets both (served namespaces, cached resources).
         self.candidates: Callable[[], Iterable[str]] = lambda: ()
         self.resources_in: Callable[[str], int] = lambda _namespace: 0
@@ -125,9 +126,11 @@ class Shares:
         try:
             async with asyncio.timeout(self.options.renew_deadline / 2):
                 members = await list_members(self.kube, self.namespace, self.options.lease_name)
-        except (ApiError, TimeoutError) as exc:
-            logger.debug("listing the member Leases failed: %s", exc)
+        except (ApiError, TimeoutError) as exc:  # the others stay as last seen: this replica gains nothing
+            (logger.warning if self._listed else logger.debug)("listing the member Leases failed: %s", exc)
+            self._listed = False
             return
+        self._listed = True
         self.membership.listed(started, self._clock(), members, self._wall())
 
     def recompute(self) -> None:
