@@ -226,8 +226,11 @@ def test_given_random_joins_kills_stops_and_failed_renewals_then_no_namespace_ev
                 cluster.stop(gone)
             elif roll < 0.5:
                 replica = rng.choice(alive)
-                if rng.random() > 0.1:  # a renewal that failed writes nothing
+                chance = rng.random()
+                if chance > 0.1:  # a renewal that failed writes nothing
                     cluster.renew(replica)
+                if chance > 0.95:  # ... or it was written, but its answer timed out
+                    cluster.replicas[replica].unpublished()
             else:
                 cluster.list(rng.choice(alive))
             cluster.now += rng.uniform(0, 1.2)
@@ -239,3 +242,14 @@ def test_given_random_joins_kills_stops_and_failed_renewals_then_no_namespace_ev
             cluster.now += 2
         for namespace in sample:
             assert len(cluster.writers(namespace)) == 1 and cluster.writers(namespace)[0] in alive, seed
+
+
+def test_given_a_renewal_of_unknown_outcome_when_asked_then_nothing_is_owned_until_the_next_one() -> None:
+    cluster = Cluster()
+    cluster.join("a")
+    cluster.round("a")
+    assert _owned(cluster, "a") == set(NAMESPACES)
+    cluster.replicas["a"].unpublished()  # a timeout: the view may or may not be in the Lease
+    assert not _owned(cluster, "a")
+    cluster.round("a")
+    assert _owned(cluster, "a") == set(NAMESPACES)

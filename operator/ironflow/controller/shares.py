@@ -109,6 +109,8 @@ class Shares:
         except (ApiError, TimeoutError) as exc:
             if isinstance(exc, ApiError) and exc.status == 404:
                 self._record = None  # deleted under us: create it again next time
+            if not isinstance(exc, ApiError) or exc.transient:
+                self.membership.unpublished()  # it may have been written all the same
             logger.debug("member Lease renewal failed: %s", exc)
             return
         self._record = written

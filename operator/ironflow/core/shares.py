@@ -166,6 +166,11 @@ class Membership:
         if view != self._published:
             self._published, self._published_at = view, finished
 
+    def unpublished(self) -> None:
+        """A renewal whose outcome is unknown (a timeout, a 5xx): the others may read a view we
+        do not know we published, so nothing is ours until the next renewal says what is."""
+        self._published, self._published_at = frozenset(), float("inf")
+
     def expire(self) -> None:
         """Stop at once (shutdown, before the Lease is deleted)."""
         self._valid_until = float("-inf")
