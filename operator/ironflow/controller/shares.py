@@ -85,11 +85,16 @@ class Shares:
             await asyncio.sleep(self.options.retry_period)
 
     async def step(self) -> None:
-        """Renew our member Lease, list the members, then recompute the share."""
+        """Renew our member Lease, list the members, then recompute the share. When the list
+        changed the view, publish it and list again at once: a hand-over then takes one retry
+        period less (the gaining side needs its new view published, then read back)."""
         if self._stopping:
             return
         await self._renew()
         await self._list()
+        if self.membership.view(self._clock()) | {self.replica} != self.membership.published:
+            await self._renew()
+            await self._list()
         self.recompute()
 
     async def _renew(self) -> None:
