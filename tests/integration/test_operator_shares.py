@@ -69,8 +69,11 @@ def test_given_three_sharded_replicas_when_one_is_killed_and_one_joins_then_one_
     for ns, events in written.items():  # each namespace by exactly the replica its hash names
         assert writers(events) == {owner(ns, first)}, (ns, writers(events))
     shares = {r: sum(1 for ns in shared.served if owner(ns, first) == r) for r in first}
-    members = shared.members()
-    assert {r: int(members[r]["ironflow.dev/share-namespaces"]) for r in first} == shares
+
+    def published() -> dict[str, int]:
+        members = shared.members()
+        return {r: int(members[r].get("ironflow.dev/share-namespaces", "0")) for r in first}
+    eventually(lambda: published() == shares, timeout=10, what=f"the member Leases to publish {shares}")
 
     victim = "r-b"
     theirs = [ns for ns in shared.served if owner(ns, first) == victim]
