@@ -52,7 +52,9 @@ def leader_resync(runtime: Runtime) -> None:
 
 async def resync_namespaces(runtime: Runtime, gained: Collection[str]) -> None:
     """Namespaces this replica just gained: their resources, sealing key and rollout check, and
-    reseal requests the previous owner may have left."""
+    reseal requests the previous owner may have left. Waits for the start-up list first, so that
+    the namespaces gained at start are not listed one by one beside it."""
+    await runtime.cache_synced.wait()
     for namespace in sorted(gained):
         try:
             await runtime.cache.prime(runtime.kube, namespace)
