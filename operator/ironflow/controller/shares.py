@@ -45,7 +45,8 @@ class Shares:
         self._owned: frozenset[str] = frozenset()
         self._hooks: list[ChangeHook] = []
         self._stopping = False
-        self._listed = True  # the last list succeeded (a failure after a success is a warning)
+        # The last renewal / list succeeded: the first failure after a success is a warning.
+        self._renewing = self._listed = True
         # What the share is counted over; the runtime sets both (served namespaces, cached resources).
         self.candidates: Callable[[], Iterable[str]] = lambda: ()
         self.resources_in: Callable[[str], int] = lambda _namespace: 0
@@ -116,16 +117,19 @@ class Shares:
                 self._record = None  # deleted under us: create it again next time
             if not isinstance(exc, ApiError) or exc.transient:
                 self.membership.unpublished()  # it may have been written all the same
-            logger.debug("member Lease renewal failed: %s", exc)
+            (logger.warning if self._renewing else logger.debug)(
+                "member Lease renewal failed (%s): this replica writes no namespace until one succeeds", exc)
+            self._renewing = False
             return
-        self._record = written
+        self._record, self._renewing = written, True
         if not self._stopping:
             self.membership.renewed(started, self._clock(), written.view)
 
     async def _reread(self) -> None:
         try:
-            self._record = await get_member(self.kube, self.namespace, self.lease)
-        except ApiError as exc:
+            async with asyncio.timeout(self.options.renew_deadline / 2):
+                self._record = await get_member(self.kube, self.namespace, self.lease)
+        except (ApiError, TimeoutError) as exc:
             logger.debug("reading the member Lease failed: %s", exc)
 
     async def _list(self) -> None:
