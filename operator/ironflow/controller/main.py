@@ -111,7 +111,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
         runtime.shares.on_change(lambda gained, _lost: resync.on_gain(runtime, gained))
     else:
         runtime.leadership.on_gain(lambda: resync.resync(runtime))
-        runtime.leadership.on_gain(lambda: reseal.resume(runtime))  # requests a standby dropped
+    runtime.leadership.on_gain(lambda: reseal.resume(runtime))  # requests a standby dropped (owners run them)
     # Every task below runs supervised (controller/supervisor.py): an exception is logged, counted
     # and the task restarted with backoff; one that keeps failing makes /readyz (or /healthz) say so.
     supervise = runtime.supervisor.start
