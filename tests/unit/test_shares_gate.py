@@ -8,7 +8,7 @@ from typing import Any
 import click
 import pytest
 
-from ironflow.controller import worker
+from ironflow.controller import health, worker
 from ironflow.controller.election_flags import election_from
 from ironflow.controller.leadership import ElectionOptions
 from ironflow.controller.shares import Shares
@@ -102,3 +102,13 @@ def test_given_sharding_flags_when_parsed_then_the_replica_id_defaults_and_elect
 def test_given_a_replica_id_when_the_user_agent_is_made_then_it_names_the_replica() -> None:
     assert user_agent("r-a") == f"{USER_AGENT} (replica r-a)"
     assert user_agent("") == USER_AGENT and user_agent(None) == USER_AGENT
+
+
+def test_given_sharding_when_readyz_describes_the_replica_then_it_gives_the_share_not_standing_by() -> None:
+    clock = Clock()
+    shares = _shares(False, clock)
+    shares.candidates = lambda: ["team-1", "team-2"]
+    shares.recompute()
+    leadership = types.SimpleNamespace(options=ElectionOptions(), is_leading=lambda: False)
+    line = health._lease_line(types.SimpleNamespace(leadership=leadership, shares=shares))  # type: ignore[arg-type]
+    assert line == "share: 2 namespace(s) as replica r-a, 1 live replica(s); not the leader\n"

@@ -68,6 +68,9 @@ class Shares:
             return self.leadership.is_leading()
         return self.membership.may_write(namespace, self._clock())
 
+    def clock(self) -> float:
+        return self._clock()
+
     def owned(self) -> frozenset[str]:
         """The namespaces owned at the last recompute (what the gain/loss callbacks were told)."""
         return self._owned
