@@ -43,6 +43,14 @@ def election_click_options(command: F) -> F:
         click.option("--pod-namespace", default=None, envvar="IRONFLOW_POD_NAMESPACE",
                      help="That pod's namespace (default: --operator-namespace)."),
         click.option("--pod-uid", default="", envvar="IRONFLOW_POD_UID", help="That pod's uid."),
+        click.option("--sharding/--no-sharding", "sharding", default=False, show_default=True,
+                     envvar="IRONFLOW_SHARDING",
+                     help="Share the served namespaces out across the live replicas (one member Lease "
+                          "each); the elected leader keeps only the cluster-wide duties. Needs leader "
+                          "election."),
+        click.option("--replica-id", default=None, envvar="IRONFLOW_REPLICA_ID",
+                     help="This replica's name among the members and in the User-Agent of its requests "
+                          "(default: --pod-name, else the leader identity)."),
         click.option("--release-name", default="", envvar="IRONFLOW_RELEASE",
                      help="The release (Deployment instance) the pod belongs to: a standby says when the "
                           "Lease is held by an operator outside it."),
@@ -58,14 +66,21 @@ def election_from(values: Mapping[str, Any], operator_namespace: str = "") -> El
     namespace = str(values.get("pod_namespace") or operator_namespace)
     pod = (HolderPod(namespace, str(pod_name), str(values.get("pod_uid") or ""),
                      str(values.get("release_name") or "")) if pod_name and namespace else None)
+    enabled = bool(values.get("leader_election", True))
+    sharding = bool(values.get("sharding", False))
+    if sharding and not enabled:
+        raise click.BadParameter("sharding needs leader election", param_hint="--sharding")
+    identity = str(values.get("leader_identity") or default_identity(pod_name))
     options = ElectionOptions(
-        enabled=bool(values.get("leader_election", True)),
+        enabled=enabled,
         lease_name=str(values.get("lease_name") or DEFAULT_LEASE_NAME),
         lease_duration=float(values.get("lease_duration") or 15.0),
         renew_deadline=float(values.get("lease_renew_deadline") or 10.0),
         retry_period=float(values.get("lease_retry_period") or 2.0),
-        identity=str(values.get("leader_identity") or default_identity(pod_name)),
+        identity=identity,
         pod=pod,
+        sharding=sharding,
+        replica_id=str(values.get("replica_id") or (pod_name or identity if sharding else "")),
     )
     problem = options.problem()
     if options.enabled and problem:

@@ -5,7 +5,8 @@ readiness waits for the master key to be read, kopf's watches to start, the cach
 served namespace and (self-managed certificates) the webhook configuration to trust the certificate
 this replica serves, so a rollout does not route traffic, or count as done, before the operator can
 act. Readiness does not depend on leading: a standby serves the webhook from its own cache. The
-body says who holds the leader Lease when this replica does not (controller/standby_report.py).
+body says who holds the leader Lease when this replica does not (controller/standby_report.py),
+or with --sharding this replica's share (controller/shares.py).
 A supervised task that keeps failing (controller/supervisor.py) makes /readyz answer 503 naming
 it, and /healthz too when it is one whose cure is a new process.
 """
@@ -22,6 +23,11 @@ def _lease_line(runtime: Runtime) -> str:
     leadership = runtime.leadership
     if not leadership.options.enabled:
         return ""
+    shares = runtime.shares
+    if shares.enabled:  # every replica writes its share; the leader Lease is the cluster-wide duties
+        role = "leader" if leadership.is_leading() else "not the leader"
+        return (f"share: {len(shares.owned())} namespace(s) as replica {shares.replica}, "
+                f"{len(shares.membership.view(shares.clock()))} live replica(s); {role}\n")
     if leadership.is_leading():
         return f"leader: this replica ({leadership.identity})\n"
     return f"{leadership.report.text or 'standby: no holder of the leader Lease seen yet'}\n"

@@ -72,6 +72,8 @@ class ElectionOptions:
     retry_period: float = 2.0
     identity: str = field(default_factory=default_identity)
     pod: HolderPod | None = None  # this replica's pod, when it runs in one (the chart tells it)
+    sharding: bool = False  # --sharding: namespaces shared out across replicas (controller/shares.py)
+    replica_id: str = ""  # --replica-id (with --sharding, defaulted): member Lease, User-Agent
 
     def problem(self) -> str | None:
         if not self.lease_duration > self.renew_deadline > self.retry_period > 0:
@@ -108,7 +110,7 @@ class Leadership:
     def is_leading(self) -> bool:
         return self._clock() < self._valid_until
 
-    def guard(self) -> None:
+    def guard(self, _path: str = "") -> None:
         """Kube.write_guard: refuse to send a write unless the Lease is ours right now."""
         if not self.is_leading():
             raise NotLeading()

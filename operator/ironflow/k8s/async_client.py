@@ -12,6 +12,7 @@ request and response bodies are never logged.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
@@ -24,11 +25,11 @@ from ironflow.k8s.client_tls import ssl_context
 from ironflow.k8s.config import ClusterChoice
 from ironflow.k8s.credentials import CredentialSource, Identity
 from ironflow.k8s.kubeconfig import Endpoint, KubeconfigError, resolve
-from ironflow.k8s.paths import core_path, group_path
+from ironflow.k8s.paths import core_path, group_path, namespace_of
 
 USER_AGENT = f"ironflow-operator/{__version__}"
 MERGE_PATCH = "application/merge-patch+json"
-__all__ = ["ApiError", "Kube", "core_path", "group_path", "open_session"]
+__all__ = ["ApiError", "Kube", "core_path", "group_path", "namespace_of", "open_session"]
 SESSIONS_KEPT = 2  # a session per client certificate: the current one and the one before
 
 
@@ -63,6 +64,18 @@ def open_session(endpoint: Endpoint, identity: Identity, *, limit: int = 100,
                                  auto_decompress=True, trust_env=False, middlewares=middlewares)
 
 
+def user_agent(replica_id: str | None = None) -> str:
+    """With a replica id the audit log tells the replicas of one release apart (--replica-id)."""
+    return f"{USER_AGENT} (replica {replica_id})" if replica_id else USER_AGENT
+
+
+def _kopf_version() -> str:
+    try:
+        return importlib.metadata.version("kopf")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _timeout(limits: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientTimeout:
     if isinstance(limits, aiohttp.ClientTimeout):
         return limits
@@ -81,24 +94,27 @@ async def _error(response: aiohttp.ClientResponse) -> ApiError:
 class Kube:
     """One connection pool for the operator's own calls (kopf gets its own from `session_for_kopf`).
 
-    `write_guard` (set by the leader election) runs before every request that is not a GET and
-    raises NotLeading to stop it: the one gate through which every write the operator issues
-    passes, so a replica that is not (or no longer) the leader cannot write, whatever the caller.
+    `write_guard` (set by the runtime: leader election, shares) runs before every request that is
+    not a GET, with its path, and raises NotLeading to stop it: the one gate through which every
+    write the operator issues passes, so a replica that does not (or no longer) own what the path
+    names cannot write, whatever the caller.
     A request answered 401 is sent once more with a fresh credential when one can be had (a
     token file read again, an exec plugin run again): a 401 means the server did nothing with it.
     """
 
-    def __init__(self, endpoint: Endpoint, credentials: CredentialSource) -> None:
+    def __init__(self, endpoint: Endpoint, credentials: CredentialSource, agent: str = USER_AGENT) -> None:
         self.endpoint = endpoint
         self.credentials = credentials
+        self.agent = agent
         self._sessions: dict[tuple[bytes | None, bytes | None], aiohttp.ClientSession] = {}
-        self.write_guard: Callable[[], None] | None = None
+        # Called with the path of every request but a GET: raises NotLeading to stop it.
+        self.write_guard: Callable[[str], None] | None = None
 
     @classmethod
-    async def connect(cls, choice: ClusterChoice) -> Kube:
+    async def connect(cls, choice: ClusterChoice, agent: str = USER_AGENT) -> Kube:
         """Fetches the first credential at once: a plugin that cannot run stops the start with its error."""
         endpoint = resolve(choice)
-        kube = cls(endpoint, CredentialSource(endpoint))
+        kube = cls(endpoint, CredentialSource(endpoint), agent)
         await kube.credentials.current()
         return kube
 
@@ -112,7 +128,7 @@ class Kube:
         session = self._sessions.get(key)
         if session is None:
             session = self._sessions[key] = open_session(self.endpoint, identity,
-                                                         headers={"User-Agent": USER_AGENT})
+                                                         headers={"User-Agent": self.agent})
             while len(self._sessions) > SESSIONS_KEPT:  # two certificates ago: nothing uses it now
                 await self._sessions.pop(next(iter(self._sessions))).close()
         return session
@@ -148,7 +164,10 @@ class Kube:
                 credentials.invalidate(current)
             return response
 
-        session = open_session(self.endpoint, identity, limit=0, middlewares=(authorize,))
+        # kopf names itself in the User-Agent unless the session does; it keeps its name, plus the replica.
+        replica = self.agent.removeprefix(USER_AGENT)
+        headers = {"User-Agent": f"kopf/{_kopf_version()}{replica}"} if replica else None
+        session = open_session(self.endpoint, identity, limit=0, headers=headers, middlewares=(authorize,))
         return session, identity.refresh_at if identity.certificate else None
 
     async def _send(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
@@ -156,7 +175,7 @@ class Kube:
                     limits: float | aiohttp.ClientTimeout | None = 30.0,
                     accept: str = "application/json", guarded: bool = True) -> aiohttp.ClientResponse:
         if guarded and method != "GET" and self.write_guard is not None:
-            self.write_guard()
+            self.write_guard(path)
         data = body if body is None or isinstance(body, bytes | str) else json.dumps(body)
         for attempt in (1, 2):
             identity, session = await self._identity()
