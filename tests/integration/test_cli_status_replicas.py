@@ -73,7 +73,8 @@ def test_given_member_leases_when_status_then_replicas_with_share_age_view_and_l
 def test_given_no_member_leases_when_status_then_sharding_off_is_said(cli: Cli, namespace: str) -> None:
     text = cli("status", "--env", namespace, "--operator-namespace", namespace).stdout
     assert "replicas: no member Leases (sharding off)" in text
-    doc = json.loads(cli("status", "--env", namespace, "--operator-namespace", namespace, "-o", "json").stdout)
+    run = cli("status", "--env", namespace, "--operator-namespace", namespace, "-o", "json")
+    doc = json.loads(run.stdout)
     assert doc["replicas"] == {"state": "listed", "leaseName": LEASE, "members": [], "note": None}
 
 
