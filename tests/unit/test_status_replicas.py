@@ -66,8 +66,20 @@ def test_given_member_without_annotations_or_pod_when_rowed_then_dashes_not_zero
     assert (row["namespaces"], row["resources"], row["pod"], row["view"]) == (None, None, None, [])
     text = replicas_human({"state": "listed", "members": rows}, wide=False)
     header, line = text.splitlines()[1:]
-    assert header.split() == ["REPLICA", "POD", "LEASE", "RENEWED", "NAMESPACES", "RESOURCES", "VIEW"]
-    assert line.split() == ["x", "-", "live", "2s", "ago", "-", "-", "-"]
+    assert header.split() == ["REPLICA", "LEASE", "RENEWED", "NAMESPACES", "RESOURCES", "VIEW"]
+    assert line.split() == ["x", "live", "2s", "ago", "-", "-", "-"]
+
+
+def test_given_replica_ids_apart_from_pod_names_when_shown_then_pod_column_else_not() -> None:
+    chart = replica_rows([member("a", 1), member("b", 1)], leader("a"), NOW)
+    assert "POD" not in replicas_human({"state": "listed", "members": chart}, wide=False)
+    apart = member("make-run-1", 1)
+    apart["metadata"]["annotations"]["ironflow.io/holder-pod"] = "ironflow-system/ironflow-operator-x"
+    rows = replica_rows([apart, member("b", 1, pod=False)], leader("b"), NOW)
+    header, first, second = replicas_human({"state": "listed", "members": rows}, wide=False).splitlines()[1:]
+    assert header.split()[:3] == ["REPLICA", "POD", "LEASE"]
+    assert first.split()[:3] == ["b", "(leader)", "-"]
+    assert second.split()[:2] == ["make-run-1", "ironflow-system/ironflow-operator-x"]
 
 
 def test_given_lease_without_holder_when_parsed_then_not_a_member() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ironflow.cli.lease_liveness import operator_liveness
 from ironflow.cli.output import table
-from ironflow.core.members import REPLICA_HEADERS, replica_cells, replica_rows, replicas_summary
+from ironflow.core.members import pods_differ, replica_cells, replica_headers, replica_rows, replicas_summary
 from ironflow.k8s.sync_client import SyncClient
 from ironflow.k8s.sync_errors import Forbidden
 from ironflow.k8s.sync_operator import member_leases
@@ -45,6 +45,6 @@ def replicas_human(section: dict[str, Any], wide: bool) -> str:
     rows = section["members"]
     lines = [replicas_summary(rows)]
     if rows:
-        live = sum(1 for r in rows if r["state"] == "live")
-        lines.append(table(list(REPLICA_HEADERS), [replica_cells(r, live, wide) for r in rows]))
+        live, with_pod = sum(1 for r in rows if r["state"] == "live"), pods_differ(rows)
+        lines.append(table(replica_headers(with_pod), [replica_cells(r, live, wide, with_pod) for r in rows]))
     return "\n".join(lines)

@@ -117,7 +117,16 @@ def replicas_summary(rows: list[dict[str, Any]]) -> str:
             f"and {resources} resource(s)")
 
 
-def replica_cells(row: dict[str, Any], live_count: int, wide: bool) -> list[str]:
+def pods_differ(rows: list[dict[str, Any]]) -> bool:
+    """Whether the table needs a POD column: not when each replica is named after its pod (the chart)."""
+    return any(r["pod"] and r["pod"].partition("/")[2] != r["replica"] for r in rows)
+
+
+def replica_headers(with_pod: bool) -> list[str]:
+    return [h for h in REPLICA_HEADERS if with_pod or h != "POD"]
+
+
+def replica_cells(row: dict[str, Any], live_count: int, wide: bool, with_pod: bool = True) -> list[str]:
     """A row for the human table; the view is "all N live" when it is exactly the live set."""
     age = "-" if row["ageSeconds"] is None else f"{span(row['ageSeconds'])} ago"
     if row["viewAgrees"]:
@@ -125,7 +134,8 @@ def replica_cells(row: dict[str, Any], live_count: int, wide: bool) -> list[str]
     else:
         joined = ",".join(row["view"]) or "-"
         view = joined if wide or len(joined) <= 48 else joined[:47] + "…"
-    return [row["replica"] + (" (leader)" if row["leader"] else ""), row["pod"] or "-", row["state"], age,
+    pod = [row["pod"] or "-"] if with_pod else []
+    return [row["replica"] + (" (leader)" if row["leader"] else ""), *pod, row["state"], age,
             "-" if row["namespaces"] is None else str(row["namespaces"]),
             "-" if row["resources"] is None else str(row["resources"]), view]
 
