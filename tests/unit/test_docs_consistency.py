@@ -34,7 +34,8 @@ def test_given_chart_sizing_when_docs_read_then_one_capacity_answer_everywhere()
     assert model is not None
     answer = round(int(model.group(1).replace(",", "")) / 500) * 500
     stated = f"about {answer:,} resources"
-    for path in ("docs/benchmarks.md", "docs/install.md", "docs/operations.md", "charts/ironflow/values.yaml"):
+    for path in ("docs/benchmarks.md", "docs/install.md", "docs/operations.md",
+                 "charts/ironflow/values.yaml"):
         text = " ".join((ROOT / path).read_text().split())
         assert stated in text, f"{path} does not say {stated}"
         others = {m for m in re.findall(r"(?:up to|holds?|hold up to) about ([\d,]+) resources", text)
