@@ -46,6 +46,7 @@ def test_given_member_leases_when_status_then_replicas_with_share_age_view_and_l
     _member(k8s_api, namespace, "replica-b", 2, "replica-a,replica-b", 4, 50)
     _member(k8s_api, namespace, "replica-c", 600, "replica-a,replica-b,replica-c", 3, 30)
     _member(k8s_api, namespace, "other-x", 1, "other-x", 9, 90, member_of="another-release")
+    _lease(k8s_api, namespace, "stray", "stray", 1, labels={"ironflow.dev/member-of": LEASE})  # not ours
 
     run = cli("status", "--env", namespace, "--operator-namespace", namespace, "-o", "json")
     assert "Traceback" not in run.stderr, run.stderr
@@ -53,7 +54,7 @@ def test_given_member_leases_when_status_then_replicas_with_share_age_view_and_l
     section = doc["replicas"]
     assert (section["state"], section["leaseName"]) == ("listed", LEASE)
     rows = {r["replica"]: r for r in section["members"]}
-    assert sorted(rows) == ["replica-a", "replica-b", "replica-c"]  # not the other release's member
+    assert sorted(rows) == ["replica-a", "replica-b", "replica-c"]  # not another release's, nor the stray
     assert [(r["state"], r["leader"]) for r in section["members"]] == [
         ("live", True), ("live", False), ("expired", False)]
     assert (rows["replica-a"]["namespaces"], rows["replica-a"]["resources"]) == (6, 80)

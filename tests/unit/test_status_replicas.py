@@ -7,7 +7,7 @@ from typing import Any
 
 from ironflow.cli.replicas import replicas, replicas_human
 from ironflow.core.lease import MICROTIME, HolderPod, Liveness, liveness, parse_lease
-from ironflow.core.members import member_selector, parse_member, replica_rows, replicas_summary
+from ironflow.core.members import parse_member, replica_rows, replicas_summary
 from ironflow.k8s.sync_errors import Forbidden
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -26,7 +26,9 @@ def member(replica: str, renewed_ago: float, *, view: str | None = None, namespa
         notes.update(HolderPod("ironflow-system", replica, f"uid-{replica}").annotations())
     renewed = (NOW - timedelta(seconds=renewed_ago)).strftime(MICROTIME)
     return {"metadata": {"name": f"ironflow-operator-member-{replica}", "resourceVersion": "7",
-                         "labels": {"ironflow.dev/member-of": "ironflow-operator"}, "annotations": notes},
+                         "labels": {"ironflow.dev/member-of": "ironflow-operator",
+                                    "app.kubernetes.io/managed-by": "ironflow-operator"},
+                         "annotations": notes},
             "spec": {"holderIdentity": replica, "leaseDurationSeconds": duration,
                      "renewTime": renewed, "acquireTime": renewed}}
 
@@ -125,7 +127,8 @@ def test_given_cluster_when_section_read_then_members_are_listed_by_the_release_
     client = _Client([member("a", 1, view="a")])
     section = replicas(client, "ironflow-system", "ironflow-operator", lambda: NOW)  # type: ignore[arg-type]
     assert client.asked[0] == ("GET", "/apis/coordination.k8s.io/v1/namespaces/ironflow-system/leases",
-                               [("labelSelector", member_selector("ironflow-operator"))])
+                               [("labelSelector", "app.kubernetes.io/managed-by=ironflow-operator,"
+                                                  "ironflow.dev/member-of=ironflow-operator")])
     assert section["state"] == "listed" and [r["leader"] for r in section["members"]] == [True]
 
 

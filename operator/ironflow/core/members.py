@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ironflow.core.lease import HolderPod, LeaseRecord, Liveness, liveness, parse_lease, span
+from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL
 
 MEMBER_OF_LABEL: Final = "ironflow.dev/member-of"  # value: the leader Lease's name
 VIEW_ANNOTATION: Final = "ironflow.dev/view"  # comma-separated sorted replica ids it counts as live
@@ -27,8 +28,9 @@ SHARE_RESOURCES_ANNOTATION: Final = "ironflow.dev/share-resources"
 
 
 def member_selector(lease_name: str) -> str:
-    """The label selector of the member Leases that belong to the leader Lease `lease_name`."""
-    return f"{MEMBER_OF_LABEL}={lease_name}"
+    """The label selector of the member Leases that belong to the leader Lease `lease_name`: the
+    same the replicas list with, so status shows exactly the members they count."""
+    return f"{MANAGED_BY_LABEL}={MANAGED_BY},{MEMBER_OF_LABEL}={lease_name}"
 
 
 @dataclass(frozen=True)
