@@ -248,10 +248,11 @@ def capacity(pairs: list[tuple[dict[str, Any], dict[str, Any]]], chart_limit_mib
     shard = (
         f"With the chart's memory limit of {chart_limit_mib:.0f} MiB and the sizing rule's headroom "
         f"(limit = {HEADROOM} x peak: {base:.0f} MiB + {kib:.1f} KiB x N), one Ironflow replica holds about "
-        f"{room:,.0f} resources; {TARGET_N:,} resources sharded by namespace (each replica's "
-        f"`--namespace` selection, one Lease per shard) need **{replicas} replicas**, each with about "
+        f"{room:,.0f} resources; {TARGET_N:,} resources shared out across replicas (sharding: each "
+        f"keeps the bodies of its share) need **{replicas} replicas**, each with about "
         f"{TARGET_N / replicas:,.0f} resources, {cpu['cold'] * TARGET_N / replicas:.0f} CPU seconds for its "
-        f"cold start and a peak near {base + kib * TARGET_N / replicas / KIB_PER_MIB:.0f} MiB."
+        f"cold start and a peak near {base + kib * TARGET_N / replicas / KIB_PER_MIB:.0f} MiB, before "
+        f"the names-only index of the other shares each replica also keeps (`make bench-scale` measures it)."
         if replicas
         else f"The measured base ({base:.0f} MiB) leaves no room under the chart's limit."
     )

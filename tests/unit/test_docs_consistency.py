@@ -27,14 +27,15 @@ def test_given_install_docs_when_read_then_the_cli_is_never_installed_by_the_bar
 
 
 def test_given_chart_sizing_when_docs_read_then_one_capacity_answer_everywhere() -> None:
-    """values.yaml, install.md and both statements of benchmarks.md give the same figure: the
-    capacity model's resources under the limit, rounded to the nearest 500."""
+    """values.yaml, install.md, operations.md (Scaling out) and both statements of benchmarks.md give
+    the same figure: the capacity model's resources under the limit, rounded to the nearest 500."""
     bench = (ROOT / "docs/benchmarks.md").read_text()
     model = re.search(r"one Ironflow replica holds about ([\d,]+) resources", bench)
     assert model is not None
     answer = round(int(model.group(1).replace(",", "")) / 500) * 500
     stated = f"about {answer:,} resources"
-    for path in ("docs/benchmarks.md", "docs/install.md", "charts/ironflow/values.yaml"):
+    for path in ("docs/benchmarks.md", "docs/install.md", "docs/operations.md",
+                 "charts/ironflow/values.yaml"):
         text = " ".join((ROOT / path).read_text().split())
         assert stated in text, f"{path} does not say {stated}"
         others = {m for m in re.findall(r"(?:up to|holds?|hold up to) about ([\d,]+) resources", text)

@@ -54,6 +54,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if not (has .Values.logging.format (list "json" "text")) -}}
 {{- fail "logging.format must be json or text" -}}
 {{- end -}}
+{{- if and (include "ironflow.sharding" .) (not .Values.leaderElection.enabled) -}}
+{{- fail "sharding (on when replicas > 1 unless sharding.enabled is false) needs leaderElection.enabled: the elected replica keeps the cluster-wide duties" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when replicas share out the served namespaces: sharding.enabled, or when it is null,
+     more than one replica (one replica owns everything either way; sharding only adds its Lease). */}}
+{{- define "ironflow.sharding" -}}
+{{- $enabled := .Values.sharding.enabled -}}
+{{- if kindIs "invalid" $enabled -}}
+{{- if gt (int .Values.replicas) 1 -}}true{{- end -}}
+{{- else if $enabled -}}true{{- end -}}
 {{- end -}}
 
 {{/* "true" when the operator manages the webhook certificate itself: no cert-manager, no provided CA. */}}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ironflow.cli.lease_liveness import operator_liveness
+from ironflow.core.lease import DEFAULT_LEASE_NAME
 from ironflow.k8s.sync_client import SyncClient
 from ironflow.k8s.sync_errors import Forbidden
 from ironflow.k8s.sync_operator import deployment_pods, pod_readyz
@@ -37,8 +38,9 @@ class Liveness:
 Probe = Callable[[SyncClient, str], Liveness | None]
 
 
-def operator_alive(client: SyncClient, operator_namespace: str) -> Liveness:
-    lease = operator_liveness(client, operator_namespace)
+def operator_alive(client: SyncClient, operator_namespace: str,
+                   lease_name: str = DEFAULT_LEASE_NAME) -> Liveness:
+    lease = operator_liveness(client, operator_namespace, lease_name)
     if lease.state == "alive":
         return Liveness("alive", lease.describe(), "leader Lease")
     if lease.state in ("stale", "released"):

@@ -18,8 +18,10 @@ from ironflow.cli.blocked import blocked_workloads
 from ironflow.cli.errors import ClusterError
 from ironflow.cli.liveness import operator_alive
 from ironflow.cli.output import emit, shorten, table
+from ironflow.cli.replicas import replicas, replicas_human
 from ironflow.cli.session import Session, environment_option, pass_session, shared_options
 from ironflow.cli.webhook_check import check_webhook
+from ironflow.core.lease import DEFAULT_LEASE_NAME
 from ironflow.core.outcomes import sealed_key_id
 from ironflow.core.sealing_key import CM_KEY_ID, CM_PUBLIC_KEY, SEALING_KEY_CONFIGMAP
 from ironflow.k8s.sync_errors import Forbidden
@@ -162,6 +164,9 @@ def _older_keys(api: IronflowApi, namespace: str | None, keys: list[dict[str, An
 @environment_option("one environment (default: every namespace you may list).")
 @click.option("--operator-namespace", default="ironflow-system", show_default=True,
               envvar="IRONFLOW_OPERATOR_NAMESPACE", metavar="NS", help="where the operator is installed.")
+@click.option("--lease-name", default=DEFAULT_LEASE_NAME, show_default=True, envvar="IRONFLOW_LEASE_NAME",
+              metavar="NAME", help="the operator's leader Lease; its replicas' member Leases are "
+                                   "labelled with this name.")
 @click.option("--wide", is_flag=True,
               help="whole messages instead of shortened ones, and the values sealed for previous or "
                    "unknown key ids.")
@@ -170,9 +175,11 @@ def _older_keys(api: IronflowApi, namespace: str | None, keys: list[dict[str, An
                    "not a problem.")
 @shared_options
 @pass_session
-def status(session: Session, env: str | None, operator_namespace: str, wide: bool, grace: float) -> None:
-    """Operator alive, webhook callable, mode and key ids, resources not Ready or not observed,
-    workloads whose pods are refused. Exit code 4 when anything needs attention."""
+def status(session: Session, env: str | None, operator_namespace: str, lease_name: str, wide: bool,
+           grace: float) -> None:
+    """Operator alive, its replicas and their shares, webhook callable, mode and key ids, resources
+    not Ready or not observed, workloads whose pods are refused. Exit code 4 when anything needs
+    attention."""
     api = session.environment(env) if env is not None else session.api()
     try:
         keys = _keys(api, env)
@@ -186,10 +193,11 @@ def status(session: Session, env: str | None, operator_namespace: str, wide: boo
     except Forbidden:
         blocked = []
         blocked_note = "not allowed to list ReplicaSets: workloads whose pods are refused were not checked"
-    liveness = operator_alive(api.client, operator_namespace)
+    liveness = operator_alive(api.client, operator_namespace, lease_name)
     webhook = check_webhook(api.client)
     result: dict[str, Any] = {
         "operator": {"state": liveness.state, "detail": liveness.detail, "source": liveness.source},
+        "replicas": replicas(api.client, operator_namespace, lease_name),
         "webhook": {"state": webhook.state, "detail": webhook.detail, "checked": webhook.checked,
                     "problems": webhook.problems, "notes": webhook.notes},
         "keys": keys,
@@ -207,7 +215,8 @@ def status(session: Session, env: str | None, operator_namespace: str, wide: boo
 def _human(result: dict[str, Any], wide: bool) -> str:
     cut = (lambda text: text) if wide else (lambda text: shorten(text, 80))
     operator, webhook = result["operator"], result["webhook"]
-    lines = [f"operator: {operator['state']} ({operator['detail']})"]
+    lines = [f"operator: {operator['state']} ({operator['detail']})",
+             replicas_human(result["replicas"], wide)]
     if webhook["state"] == "unknown":
         lines.append(f"webhook: unknown ({webhook['detail']})")
     else:

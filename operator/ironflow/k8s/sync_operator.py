@@ -1,7 +1,8 @@
 """The operator's own objects as the CLI reads them, to tell whether an operator is alive.
 
 Three reads, in the order `ironflow status` asks them: the leader Lease, the operator's
-Deployment and its pods, and a pod's `/readyz` through the API server's pod proxy. They live
+Deployment and its pods, and a pod's `/readyz` through the API server's pod proxy; and a fourth
+for its replicas table, the member Leases of a sharded operator. They live
 here, beside the other requests, so that the CLI judges answers and never builds a path. The
 Lease read is the synchronous twin of k8s/lease.py's, kept apart so that the operator, which
 imports that module, never loads the sync client's library.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ironflow.core.lease import LeaseRecord, parse_lease
+from ironflow.core.members import member_selector
 from ironflow.k8s.lease import COORDINATION
 from ironflow.k8s.paths import core_path, group_path, segment
 from ironflow.k8s.sync_client import SyncClient
@@ -26,6 +28,14 @@ def read_lease(client: SyncClient, namespace: str, name: str) -> LeaseRecord | N
         return parse_lease(client.request("GET", group_path(COORDINATION, "leases", namespace, name)))
     except NotFound:
         return None
+
+
+def member_leases(client: SyncClient, namespace: str, lease_name: str) -> list[dict[str, Any]]:
+    """The member Leases of the replicas sharing out the work of leader Lease `lease_name`, as
+    stored; Forbidden when the user may not list Leases there."""
+    listing = client.request("GET", group_path(COORDINATION, "leases", namespace),
+                             query=[("labelSelector", member_selector(lease_name))])
+    return [lease for lease in listing.get("items") or [] if isinstance(lease, dict)]
 
 
 def deployment_pods(client: SyncClient, namespace: str, deployment: str) -> list[dict[str, Any]] | None:
