@@ -20,11 +20,12 @@ from typing import Any, Final
 
 from ironflow.core.lease import HolderPod, LeaseRecord, Liveness, liveness, parse_lease, span
 from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL
-
-MEMBER_OF_LABEL: Final = "ironflow.dev/member-of"  # value: the leader Lease's name
-VIEW_ANNOTATION: Final = "ironflow.dev/view"  # comma-separated sorted replica ids it counts as live
-SHARE_NAMESPACES_ANNOTATION: Final = "ironflow.dev/share-namespaces"
-SHARE_RESOURCES_ANNOTATION: Final = "ironflow.dev/share-resources"
+from ironflow.core.shares import (
+    MEMBER_OF_LABEL,
+    SHARE_NAMESPACES_ANNOTATION,
+    SHARE_RESOURCES_ANNOTATION,
+    VIEW_ANNOTATION,
+)
 
 
 def member_selector(lease_name: str) -> str:
