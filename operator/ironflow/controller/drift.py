@@ -18,7 +18,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ironflow.controller import namespaces
-from ironflow.controller.state import PAGE, Runtime
+from ironflow.controller.cache import PAGE
+from ironflow.controller.state import Runtime
 from ironflow.controller.work import AnchorKey, CrKey, SealingKeyKey
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
