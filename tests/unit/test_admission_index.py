@@ -133,4 +133,4 @@ def test_given_values_in_the_body_when_summarised_then_no_value_is_in_the_summar
 
     assert canary not in repr(summary)
     assert canary not in repr([getattr(summary, slot) for slot in Summary.__slots__])
-    assert summary.names == frozenset({"DB"}) and summary.versions == {"DB": "v1"}
+    assert summary.names == ("DB",) and summary.version("DB") == "v1"
