@@ -152,3 +152,17 @@ def test_given_a_value_edit_when_put_then_the_index_revision_stays() -> None:
 
     assert cache.revision("dev") == before
     assert cache.get(SECRET_KIND, "dev", "db") == edited
+
+
+def test_given_an_event_while_taking_when_keeps_has_not_turned_yet_then_its_body_is_kept() -> None:
+    cache = Cache(keeps=lambda _namespace: False)
+    newer = _body("db", ["DB_PASSWORD"], rv=9)
+
+    class EventDuringList(Listing):
+        async def request(self, method: str, path: str, *, query: dict[str, str]) -> dict[str, Any]:
+            cache.put(SECRET_KIND, newer)  # a watch event delivered while the list is in flight
+            return await super().request(method, path, query=query)
+
+    asyncio.run(cache.take(EventDuringList([_body("db", ["DB_PASSWORD"], rv=8)]), "dev"))  # type: ignore[arg-type]
+
+    assert cache.get(SECRET_KIND, "dev", "db") == newer
