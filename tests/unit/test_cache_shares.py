@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ironflow.controller import resources
 from ironflow.controller.cache import Cache
+from ironflow.controller.state import Options, Runtime
 from ironflow.core.model import API_VERSION, CONFIG_KIND, SECRET_KIND
+from ironflow.k8s.config import ClusterChoice
 from ironflow.webhook.reader import CachedEnvironments
 
 CANARY = "CANARY-4c1e-value"
@@ -166,3 +169,20 @@ def test_given_an_event_while_taking_when_keeps_has_not_turned_yet_then_its_body
     asyncio.run(cache.take(EventDuringList([_body("db", ["DB_PASSWORD"], rv=8)]), "dev"))  # type: ignore[arg-type]
 
     assert cache.get(SECRET_KIND, "dev", "db") == newer
+
+
+def test_given_a_namespace_not_kept_when_its_resource_is_deleted_then_the_index_forgets_it() -> None:
+    options = Options(cluster=ClusterChoice(kubeconfig=None, context=None, in_cluster=False),
+                      namespaces=("dev",),
+                      operator_namespace="ironflow-system", master_key_secret="ironflow-master-key",
+                      metrics_port=0, health_port=0, bind_address="127.0.0.1", workers=1)
+    runtime = Runtime(options=options, kube=Listing([]))  # type: ignore[arg-type]
+    runtime.cache.keeps = lambda _namespace: False
+    body = _body("db", ["DB_PASSWORD"])
+
+    asyncio.run(resources._on_event(runtime, SECRET_KIND, {"type": "ADDED", "object": body}, "dev", "db"))
+    assert runtime.cache.view("dev").source("secret", "DB_PASSWORD") == "db"
+    asyncio.run(resources._on_event(runtime, SECRET_KIND, {"type": "DELETED", "object": body}, "dev", "db"))
+
+    assert runtime.cache.view("dev").source("secret", "DB_PASSWORD") is None
+    assert not runtime.cache.known(SECRET_KIND, "dev", "db")
