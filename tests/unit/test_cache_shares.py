@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ironflow.controller import resources
+from ironflow.controller import projector, resources
 from ironflow.controller.cache import Cache
+from ironflow.controller.masterkey import key_state
 from ironflow.controller.state import Options, Runtime
 from ironflow.core.model import API_VERSION, CONFIG_KIND, SECRET_KIND
 from ironflow.k8s.config import ClusterChoice
@@ -52,6 +53,14 @@ def _held(value: object, seen: set[int] | None = None) -> list[str]:
 
 def _holds_a_value(cache: Cache) -> bool:
     return any(CANARY in s for s in _held(cache))
+
+
+def _runtime() -> Runtime:
+    options = Options(cluster=ClusterChoice(kubeconfig=None, context=None, in_cluster=False),
+                      namespaces=("dev",), operator_namespace="ironflow-system",
+                      master_key_secret="ironflow-master-key", metrics_port=0, health_port=0,
+                      bind_address="127.0.0.1", workers=1)
+    return Runtime(options=options, kube=Listing([]))  # type: ignore[arg-type]
 
 
 class Listing:
@@ -172,11 +181,7 @@ def test_given_an_event_while_taking_when_keeps_has_not_turned_yet_then_its_body
 
 
 def test_given_a_namespace_not_kept_when_its_resource_is_deleted_then_the_index_forgets_it() -> None:
-    options = Options(cluster=ClusterChoice(kubeconfig=None, context=None, in_cluster=False),
-                      namespaces=("dev",),
-                      operator_namespace="ironflow-system", master_key_secret="ironflow-master-key",
-                      metrics_port=0, health_port=0, bind_address="127.0.0.1", workers=1)
-    runtime = Runtime(options=options, kube=Listing([]))  # type: ignore[arg-type]
+    runtime = _runtime()
     runtime.cache.keeps = lambda _namespace: False
     body = _body("db", ["DB_PASSWORD"])
 
@@ -186,3 +191,16 @@ def test_given_a_namespace_not_kept_when_its_resource_is_deleted_then_the_index_
 
     assert runtime.cache.view("dev").source("secret", "DB_PASSWORD") is None
     assert not runtime.cache.known(SECRET_KIND, "dev", "db")
+
+
+def test_given_a_body_not_kept_here_when_reconciled_then_it_is_not_taken_for_deleted() -> None:
+    runtime = _runtime()
+    runtime.cache.keeps = lambda _namespace: False
+    runtime.cache.put(SECRET_KIND, _body("db", ["DB_PASSWORD"]))
+    runtime.cache._primed.add("dev")
+    key = (SECRET_KIND, "dev", "db")
+    runtime.conditions.record(key, "True", "Projected")  # as the replica that reconciled it last saw it
+
+    asyncio.run(projector.reconcile(runtime, SECRET_KIND, "dev", "db", key_state(None)))
+
+    assert key in runtime.conditions._conditions

@@ -58,7 +58,7 @@ def on_event(runtime: Runtime, kind: Kind, kind_of_event: str, body: Any, *, lis
         return
     if owner == name:  # we only project under the owner's name
         if kind_of_event == "DELETED":
-            exists = runtime.cache.get(kind, namespace, owner) is not None
+            exists = runtime.cache.known(kind, namespace, owner)  # whether or not its body is kept here
             runtime.projected.deleted(kind, body, owner_exists=exists)
         else:
             runtime.projected.put(kind, body)
