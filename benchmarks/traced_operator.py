@@ -3,11 +3,11 @@
 Why a wrapper and not a flag: the census walks the operator's objects (slow, and it would show
 the shape of the cache to anyone able to signal the process); it has no place in the product.
 On SIGUSR1 it writes, as JSON to $IRONFLOW_CENSUS, the deep size of each holder of per-resource
-state: our CR cache, our projected-object cache, the webhook's derived views, and kopf's
-per-object memories; plus tracemalloc's total when started with `-X tracemalloc`. Sizes count
-each object once, in the first holder that reaches it (the order below), so a body shared by two
-holders is charged to the first; the `alone` figures measure each holder on its own, so their
-sum minus the total shows what is shared.
+state: our admission index, the rest of our CR cache (bodies), our projected-object cache, the
+webhook's derived views, and kopf's per-object memories; plus tracemalloc's total when started
+with `-X tracemalloc`. Sizes count each object once, in the first holder that reaches it (the
+order below), so a body shared by two holders is charged to the first; the `alone` figures
+measure each holder on its own, so their sum minus the total shows what is shared.
 """
 
 from __future__ import annotations
@@ -65,11 +65,14 @@ def deep_size(root: object, seen: set[int]) -> int:
 
 
 def _holders() -> dict[str, list[object]]:
-    found: dict[str, list[object]] = {"cache": [], "projected": [], "webhook_views": [], "kopf_memories": []}
+    found: dict[str, list[object]] = {"index": [], "cache": [], "projected": [], "webhook_views": [],
+                                      "kopf_memories": []}
     for obj in gc.get_objects():
         name = type(obj).__name__
         if name == "Runtime" and type(obj).__module__ == "ironflow.controller.state":  # held by kopf's memo
-            found["cache"].append(vars(obj).get("cache"))
+            cache = vars(obj).get("cache")
+            found["index"].append(vars(cache).get("_index"))  # the admission index (None before it)
+            found["cache"].append(cache)
             found["projected"].append(vars(obj).get("projected"))
         elif name == "CachedEnvironments":
             found["webhook_views"].append(vars(obj).get("derived"))

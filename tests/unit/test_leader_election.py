@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from ironflow.controller import worker
+from ironflow.controller.cache import Cache
 from ironflow.controller.leadership import ElectionOptions, Leadership
 from ironflow.controller.resync import resync
-from ironflow.controller.state import Cache
 from ironflow.controller.work import AnchorKey, CrKey, RolloutKey, SealingKeyKey, WithdrawKey
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.lease import LeaseRecord, claimed, liveness, may_acquire, parse_lease, released

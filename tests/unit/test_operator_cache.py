@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ironflow.controller.state import PAGE, Cache
+from ironflow.controller.cache import PAGE, Cache
 from ironflow.core.model import API_VERSION, SECRET_KIND
 
 

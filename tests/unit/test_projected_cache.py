@@ -8,9 +8,9 @@ import types
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ironflow.controller.cache import Cache
 from ironflow.controller.drift import LABEL_SELECTOR, _inform
 from ironflow.controller.projected import ProjectedCache
-from ironflow.controller.state import Cache
 from ironflow.controller.work import CrKey
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.model import MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND

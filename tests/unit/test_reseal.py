@@ -13,8 +13,8 @@ import pytest
 
 from ironflow.cli.errors import UserError
 from ironflow.cli.reseal_files import iter_changes, rewritten, sealed_documents, write_in_place
+from ironflow.controller.cache import Cache
 from ironflow.controller.reseal import resume
-from ironflow.controller.state import Cache
 from ironflow.controller.work import ResealKey
 from ironflow.controller.workqueue import WorkQueue
 from ironflow.core.crypto import parse_sealed, seal, unseal

@@ -205,7 +205,7 @@ class _StoredKube:
 def test_given_any_stored_bodies_when_a_declaring_pod_is_reviewed_then_a_clean_answer(tmp_path: Path) -> None:
     """The environment a review reads is built from stored bodies of any shape (a CRD without
     schema): through the webhook's cached view and its live listing, every answer stays clean."""
-    from ironflow.controller.state import Cache
+    from ironflow.controller.cache import Cache
     from ironflow.webhook.reader import CachedEnvironments, environment_reader
 
     loop = asyncio.new_event_loop()

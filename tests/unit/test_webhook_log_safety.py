@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ironflow.controller import logs
-from ironflow.controller.state import Cache
+from ironflow.controller.cache import Cache
 from ironflow.core.log_text import escape_control
 from ironflow.webhook.decision_log import DecisionLog
 from ironflow.webhook.lru import LruDict

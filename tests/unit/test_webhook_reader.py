@@ -12,7 +12,7 @@ from typing import Any
 
 from helpers_ironflow_env import resource
 
-from ironflow.controller.state import Cache
+from ironflow.controller.cache import Cache
 from ironflow.core.environment_view import EnvironmentView, build_view
 from ironflow.webhook.admission import review_declarations
 from ironflow.webhook.reader import CachedEnvironments, Resources, environment_reader

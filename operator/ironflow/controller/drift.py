@@ -18,7 +18,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ironflow.controller import namespaces
-from ironflow.controller.state import PAGE, Runtime
+from ironflow.controller.cache import PAGE
+from ironflow.controller.state import Runtime
 from ironflow.controller.work import AnchorKey, CrKey, SealingKeyKey
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
@@ -57,7 +58,7 @@ def on_event(runtime: Runtime, kind: Kind, kind_of_event: str, body: Any, *, lis
         return
     if owner == name:  # we only project under the owner's name
         if kind_of_event == "DELETED":
-            exists = runtime.cache.get(kind, namespace, owner) is not None
+            exists = runtime.cache.known(kind, namespace, owner)  # whether or not its body is kept here
             runtime.projected.deleted(kind, body, owner_exists=exists)
         else:
             runtime.projected.put(kind, body)

@@ -30,7 +30,7 @@ from typing import Any
 
 from kopf._cogs.clients import api as kopf_api
 
-from ironflow.controller.state import DROPPED_ANNOTATIONS, DROPPED_METADATA
+from ironflow.controller.slim_bodies import DROPPED_ANNOTATIONS, DROPPED_METADATA
 from ironflow.core import bounded_json
 from ironflow.core.model import GROUP
 

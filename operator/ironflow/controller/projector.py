@@ -206,6 +206,8 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
     kube = runtime.kube
     await runtime.cache.prime(kube, namespace)
     body = runtime.cache.get(kind, namespace, name)
+    if body is None and runtime.cache.known(kind, namespace, name):
+        return  # it exists, but its body is not kept here: another replica reconciles it
     if body is None:  # deleted: the garbage collector removes the projection it owned
         runtime.projected.drop(kind, namespace, name)
         runtime.conditions.record((kind, namespace, name), None, None)

@@ -45,7 +45,7 @@ async def _on_event(runtime: Runtime, kind: Kind, event: Any, namespace: str | N
     # A reseal-only body is never cached: never projected, claims no names (labelled later, it
     # leaves the cache as if deleted, and its projection is kept like a deleted resource's).
     gone = event.get("type") == "DELETED" or is_reseal_only(body)
-    if gone and old is None:
+    if gone and not runtime.cache.known(kind, namespace, name):  # known: its body may not be kept here
         return
     old_names = _names(kind, old)
     if gone:

@@ -34,7 +34,7 @@ import kopf
 from ironflow import metrics
 from ironflow.controller.state import Runtime, runtime_of
 from ironflow.controller.work import RolloutKey
-from ironflow.core.environment_view import EnvironmentView, build_view
+from ironflow.core.environment_view import EnvironmentView
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND, spec_of
 from ironflow.core.rollout import (
     OBSERVED_VERSIONS_ANNOTATION,
@@ -56,10 +56,10 @@ ROLLOUT_INTERVAL = 1.0  # seconds between two checks of one namespace (see the m
 
 
 async def _view(runtime: Runtime, namespace: str) -> EnvironmentView:
+    """From the cache's admission index: the same view as a build over the bodies, kept current
+    change by change (core/admission_index.py)."""
     await runtime.cache.prime(runtime.kube, namespace)
-    return build_view(
-        namespace, runtime.cache.bodies(SECRET_KIND, namespace), runtime.cache.bodies(CONFIG_KIND, namespace)
-    )
+    return runtime.cache.view(namespace)
 
 
 def _declares(body: Mapping[str, Any], **_: Any) -> bool:

@@ -90,10 +90,10 @@ def build_view(
     problems: dict[tuple[Kind, str], NameProblem] = {}
     for kind, items in (("secret", list(secrets)), ("config", list(configs))):
         k: Kind = "secret" if kind == "secret" else "config"
-        env = resolve(_definer(k, item) for item in items)
+        env = resolve(definer_of(k, item) for item in items)
         owners[k] = env
-        resources[k] = frozenset(_name(item) for item in items)
-        by_name = {_name(item): item for item in items}
+        resources[k] = frozenset(name_of(item) for item in items)
+        by_name = {name_of(item): item for item in items}
         uids[k] = {}
         for name, item in by_name.items():
             uid = _mapping(_mapping(item).get("metadata")).get("uid")
@@ -101,11 +101,11 @@ def build_view(
                 uids[k][name] = uid
         for name, owner in env.owners.items():
             item = by_name.get(owner, {})
-            fact = _status_fact(item, name)
+            fact = status_fact(item, name)
             version = fact.get("version")
             if isinstance(version, str) and version:
                 versions[(k, name)] = version
-            problem = _problem(item, fact)
+            problem = problem_of(item, fact)
             if problem is not None:
                 problems[(k, name)] = problem
     return EnvironmentView(namespace=namespace, owners=owners, versions=versions, resources=resources,
@@ -125,11 +125,11 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
-def _name(item: Mapping[str, Any]) -> str:
+def name_of(item: Mapping[str, Any]) -> str:
     return str(_mapping(_mapping(item).get("metadata")).get("name", ""))
 
 
-def _definer(kind: Kind, item: Mapping[str, Any]) -> Definer:
+def definer_of(kind: Kind, item: Mapping[str, Any]) -> Definer:
     meta = _mapping(_mapping(item).get("metadata"))
     return Definer(
         resource=str(meta.get("name", "")),
@@ -139,11 +139,11 @@ def _definer(kind: Kind, item: Mapping[str, Any]) -> Definer:
     )
 
 
-def _status_fact(item: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+def status_fact(item: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return _mapping(_mapping(_mapping(_mapping(item).get("status")).get("names")).get(name))
 
 
-def _problem(item: Mapping[str, Any], fact: Mapping[str, Any]) -> NameProblem | None:
+def problem_of(item: Mapping[str, Any], fact: Mapping[str, Any]) -> NameProblem | None:
     state, version = fact.get("state"), fact.get("version")
     if state in ("Projected", None) and isinstance(version, str) and version:
         return None

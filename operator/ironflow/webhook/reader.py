@@ -26,7 +26,6 @@ from ironflow.k8s.admission import (
     foreign_projections,
     list_environment,
     missing_secrets,
-    stripped,
 )
 from ironflow.k8s.async_client import Kube
 from ironflow.webhook.admission import EnvironmentNotServed, EnvironmentReader
@@ -45,11 +44,13 @@ DERIVED_VIEWS_BOUND: Final = 1024
 
 
 class ResourceCache(Protocol):
-    """The IronflowSecret/IronflowConfig bodies the operator keeps per namespace."""
+    """The operator's admission index of IronflowSecrets/IronflowConfigs: per namespace, the names
+    each resource defines and its status facts (core/admission_index.py), never bodies or values.
+    Every replica holds it for every served namespace, whichever replica reconciles there."""
 
     async def prime(self, kube: Kube, namespace: str) -> None: ...
     def revision(self, namespace: str) -> int: ...
-    def bodies(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]: ...
+    def view(self, namespace: str) -> EnvironmentView: ...
 
 
 class ProjectedObjects(Protocol):
@@ -71,8 +72,9 @@ class OperatorCaches:
 class CachedEnvironments:
     """The webhook's view of a namespace as the operator holds it (listed once, kept by watch).
 
-    Stripped and resolved once per revision of the namespace, so a burst of pods (a Deployment
-    scaling up) costs one derivation, not one per pod. Only namespaces the operator `known`s to
+    Taken from the index once per revision of the namespace (the index keeps the resolution
+    current change by change; a revision costs a copy of it, not a rebuild), so a burst of pods (a
+    Deployment scaling up) costs one copy, not one per pod. Only namespaces the operator `known`s to
     exist and serve are primed into its cache; for any other the answer is None and the webhook
     lists live, keeping nothing: a namespace string from a request never becomes state. The
     derived views are an LRU of `bound` namespaces."""
@@ -96,11 +98,7 @@ class CachedEnvironments:
         revision = cache.revision(namespace)
         memo = self.derived.get(namespace)
         if memo is None or memo[0] != revision:
-            resources = (
-                stripped(cache.bodies(SECRET_KIND, namespace), "sealed"),
-                stripped(cache.bodies(CONFIG_KIND, namespace), "values"),
-            )
-            memo = (revision, build_view(namespace, *resources))
+            memo = (revision, cache.view(namespace))
             self.derived.put(namespace, memo)
         return memo[1]
 
