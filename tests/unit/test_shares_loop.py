@@ -129,3 +129,43 @@ def test_given_a_member_lease_deleted_under_a_replica_when_it_renews_then_it_cre
     store.leases.clear()
     asyncio.run(_rounds(clock, 2, a))
     assert "ironflow-operator-member-a" in store.leases and a.owned() == set(NAMESPACES)
+
+
+class FailingRenewals(MemberStore):
+    """Fails every Lease write with a 503 while `failing` is set (the outcome is unknown)."""
+
+    failing = False
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if self.failing and method != "GET":
+            raise ApiError(503, "ServiceUnavailable", "etcd leader changed")
+        return await super().request(method, path, **kwargs)
+
+
+def test_given_a_failed_renewal_when_shares_recompute_then_nothing_is_owned_but_bodies_stay_kept() -> None:
+    store, clock = FailingRenewals(), Clock()
+    a, b = _replica(store, clock, "a"), _replica(store, clock, "b")
+    kept: list[tuple[set[str], set[str]]] = []
+    a.on_keep(lambda gained, lost: kept.append((gained, lost)))
+    asyncio.run(_rounds(clock, 3, a, b))
+    mine = set(a.owned())
+    assert mine and a.kept() == mine
+    before = list(kept)
+    store.failing = True
+    asyncio.run(a.step())
+    assert a.owned() == set() and a.kept() == mine, "a failed renewal writes nothing, yet keeps the bodies"
+    store.failing = False
+    asyncio.run(_rounds(clock, 2, a, b))
+    assert a.owned() == mine and kept == before, "no body was shed, so none is listed again"
+
+
+def test_given_a_joining_replica_when_shares_move_then_the_old_owner_sheds_exactly_what_it_gave() -> None:
+    store, clock = MemberStore(), Clock()
+    a = _replica(store, clock, "a")
+    moved: list[tuple[set[str], set[str]]] = []
+    a.on_keep(lambda gained, lost: moved.append((gained, lost)))
+    asyncio.run(_rounds(clock, 2, a))
+    b = _replica(store, clock, "b")
+    asyncio.run(_rounds(clock, 3, a, b))
+    given = {n for n in NAMESPACES if owner(n, ["a", "b"]) == "b"}
+    assert moved == [(set(NAMESPACES), set()), (set(), given)] and b.kept() == given

@@ -63,6 +63,7 @@ class Cache:
         self._bodies: dict[tuple[Kind, str], dict[str, dict[str, Any]]] = {}
         self._primed: set[str] = set()
         self._taking: set[str] = set()
+        self._taken: set[str] = set()  # bodies complete since a take (until shed)
         self._everything_primed = False
         self._locks: dict[str, asyncio.Lock] = {}
         # Each kept body's claim on names, parsed once when it arrives, and the environment resolved
@@ -91,10 +92,16 @@ class Cache:
             finally:
                 self._taking.discard(namespace)
             self._primed.add(namespace)
+            self._taken.add(namespace)
+
+    def taken(self, namespace: str) -> bool:
+        """Whether the namespace's bodies are complete here since a `take` (and not shed since)."""
+        return namespace in self._taken
 
     def shed(self, namespace: str) -> None:
         """Drop the namespace's bodies (call once `keeps` no longer says so); its summaries stay,
         so admission there is answered as before."""
+        self._taken.discard(namespace)
         for kind in KINDS:
             self._bodies.pop((kind, namespace), None)
             self._claims.pop((kind, namespace), None)
@@ -181,6 +188,16 @@ class Cache:
             claims = self._claims.get((kind, namespace), {}).values()
             cached = self._environments[(kind, namespace)] = resolve(c for c in claims if c is not None)
         return cached
+
+    def indexed(self) -> set[str]:
+        """Every namespace the index holds resources of (bodies kept here or not): what shares
+        are counted over."""
+        return {namespace for namespace, index in self._index.items() if len(index)}
+
+    def count(self, namespace: str) -> int:
+        """How many resources the index holds in the namespace."""
+        index = self._index.get(namespace)
+        return len(index) if index is not None else 0
 
     def resources(self) -> Iterator[tuple[Kind, str, str]]:
         """Every resource whose body is kept here."""

@@ -109,6 +109,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     if options.election.sharding:  # the leader keeps the cluster-wide work; each share its own
         runtime.leadership.on_gain(lambda: resync.leader_resync(runtime))
         runtime.shares.on_change(lambda gained, _lost: resync.on_gain(runtime, gained))
+        runtime.shares.on_keep(lambda gained, lost: resync.on_keep(runtime, gained, lost))
     else:
         runtime.leadership.on_gain(lambda: resync.resync(runtime))
     runtime.leadership.on_gain(lambda: reseal.resume(runtime))  # requests a standby dropped (owners run them)

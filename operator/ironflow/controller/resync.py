@@ -17,7 +17,8 @@ import logging
 from collections.abc import Collection
 
 from ironflow.controller import namespaces, reseal
-from ironflow.controller.state import KINDS, Runtime
+from ironflow.controller.cache import KINDS
+from ironflow.controller.state import Runtime
 from ironflow.controller.work import AnchorKey, CrKey, RolloutKey, SealingKeyKey, WithdrawKey
 from ironflow.k8s.async_client import ApiError
 
@@ -57,7 +58,8 @@ async def resync_namespaces(runtime: Runtime, gained: Collection[str]) -> None:
     await runtime.cache_synced.wait()
     for namespace in sorted(gained):
         try:
-            await runtime.cache.prime(runtime.kube, namespace)
+            if not runtime.cache.taken(namespace):
+                await runtime.cache.take(runtime.kube, namespace)  # its full bodies, from now on
         except ApiError as exc:  # the bodies come with kopf's events; the queue still runs on them
             logger.warning("priming a gained namespace failed: %s", exc)
         if not runtime.owns(namespace):
@@ -79,6 +81,13 @@ def on_gain(runtime: Runtime, gained: Collection[str]) -> None:
     if gained:
         task = asyncio.ensure_future(resync_namespaces(runtime, set(gained)))
         task.add_done_callback(_log_failure)
+
+
+def on_keep(runtime: Runtime, _gained: Collection[str], lost: Collection[str]) -> None:
+    """Namespaces no longer kept here: drop their bodies, keep their names (admission). Those
+    gained get their bodies when their work is queued (`resync_namespaces`)."""
+    for namespace in lost:
+        runtime.cache.shed(namespace)
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:

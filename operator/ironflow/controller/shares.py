@@ -43,7 +43,9 @@ class Shares:
         self._clock, self._wall = clock, wall
         self._record: Member | None = None
         self._owned: frozenset[str] = frozenset()
+        self._kept: frozenset[str] = frozenset()  # owned, or assigned by the latest view
         self._hooks: list[ChangeHook] = []
+        self._keep_hooks: list[ChangeHook] = []
         self._stopping = False
         # The last renewal / list succeeded: the first failure after a success is a warning.
         self._renewing = self._listed = True
@@ -78,6 +80,15 @@ class Shares:
     def on_change(self, hook: ChangeHook) -> None:
         """`hook(gained, lost)` after every recompute that moved namespaces."""
         self._hooks.append(hook)
+
+    def kept(self) -> frozenset[str]:
+        """Namespaces whose full bodies this replica keeps: those it owns and those its latest view
+        assigns it (about to be gained, or owned again after a failed renewal)."""
+        return self._kept if self.enabled else frozenset()
+
+    def on_keep(self, hook: ChangeHook) -> None:
+        """`hook(gained, lost)` when the kept namespaces change (the cache takes or sheds bodies)."""
+        self._keep_hooks.append(hook)
 
     async def run(self) -> None:
         if not self.enabled:
@@ -153,6 +164,11 @@ class Shares:
         owned = frozenset(n for n in self.candidates() if self.membership.may_write(n, now))
         gained, lost = set(owned - self._owned), set(self._owned - owned)
         self._owned = owned
+        kept = owned | {n for n in self.candidates() if self.membership.assigned(n, now)}
+        kept_gained, kept_lost = set(kept - self._kept), set(self._kept - kept)
+        self._kept = kept
+        if kept_gained or kept_lost:
+            self._call(self._keep_hooks, kept_gained, kept_lost)
         metrics.SHARE_NAMESPACES.set(len(owned))
         metrics.SHARE_RESOURCES.set(sum(self.resources_in(n) for n in owned))
         metrics.SHARE_REPLICAS.set(len(self.membership.view(now)))
@@ -162,7 +178,11 @@ class Shares:
         metrics.SHARE_HANDOVERS.labels(direction="released").inc(len(lost))
         logger.info("share changed: gained %d namespace(s), released %d; now %d, %d live replica(s)",
                     len(gained), len(lost), len(owned), len(self.membership.view(now)))
-        for hook in list(self._hooks):
+        self._call(self._hooks, gained, lost)
+
+    @staticmethod
+    def _call(hooks: list[ChangeHook], gained: set[str], lost: set[str]) -> None:
+        for hook in list(hooks):
             try:
                 hook(gained, lost)
             except Exception:

@@ -92,12 +92,13 @@ class Runtime:
                              self.leadership)
         self.shares.serves = self.serves
         self.shares.candidates = self._share_candidates
-        self.shares.resources_in = lambda ns: sum(len(self.cache.names_of(kind, ns)) for kind in KINDS)
+        self.shares.resources_in = self.cache.count
         self.kube.write_guard = self.shares.guard if self.shares.enabled else self.leadership.guard
+        self.cache.keeps = self.keeps_bodies  # full bodies only of the share (names of everything)
 
     def _share_candidates(self) -> set[str]:
         """What a share is counted over: the served namespaces and those holding a resource."""
-        return set(self.served_namespaces) | {ns for _kind, ns, _name in self.cache.resources()}
+        return set(self.served_namespaces) | self.cache.indexed()
 
     def owns(self, namespace: str) -> bool:
         """Whether this replica reconciles and writes `namespace` now (without sharding: leads)."""
@@ -105,7 +106,7 @@ class Runtime:
 
     def keeps_bodies(self, namespace: str) -> bool:
         """Whether the cache needs full bodies of `namespace` (its share), not only names."""
-        return self.shares.owns(namespace) if self.shares.enabled else True
+        return namespace in self.shares.kept() if self.shares.enabled else True
 
     def serves(self, namespace: str) -> bool:
         """Served by `--namespace`. kopf watches across the cluster unless only plain names are

@@ -205,6 +205,11 @@ class Membership:
         others = frozenset(self.live_others())
         return others | {self.me} if self.valid(now) else others
 
+    def assigned(self, namespace: str, now: float) -> bool:
+        """Whether the latest view gives us the namespace, valid or not: what the cache keeps full
+        bodies of. Steadier than `may_write`, so a failed renewal does not drop and relist them."""
+        return owner(namespace, self.view(now) | {self.me}) == self.me
+
     def may_write(self, namespace: str, now: float) -> bool:
         if not self.valid(now) or owner(namespace, self._published) != self.me:
             return False
