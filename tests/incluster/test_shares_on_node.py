@@ -39,6 +39,7 @@ from incluster_support import (
 from kubernetes import client
 from node_support import pod
 
+from ironflow.core.shares import owner
 from ironflow_testbed import eventually
 from ironflow_testbed.cluster import Cluster
 from ironflow_testbed.node import Node
@@ -103,8 +104,9 @@ def _members(cluster: Cluster) -> dict[str, dict[str, Any]]:
 
 
 def _spread_over(cluster: Cluster, replicas: set[str]) -> dict[str, int] | None:
-    """Each replica's share of namespaces once the member Leases are exactly `replicas` and every
-    one publishes that set as its view; None before."""
+    """Each replica's share of namespaces once the member Leases are exactly `replicas`, every one
+    publishes that set as its view, and each share is the one rendezvous hashing gives it over the
+    cluster's namespaces (all served: the chart's default); None before."""
     members = _members(cluster)
     if set(members) != replicas:
         return None
@@ -112,7 +114,11 @@ def _spread_over(cluster: Cluster, replicas: set[str]) -> dict[str, int] | None:
     annotations = {rid: lease["metadata"].get("annotations") or {} for rid, lease in members.items()}
     if any(a.get("ironflow.dev/view") != wanted for a in annotations.values()):
         return None
-    return {rid: int(a.get("ironflow.dev/share-namespaces") or 0) for rid, a in annotations.items()}
+    shares = {rid: int(a.get("ironflow.dev/share-namespaces") or 0) for rid, a in annotations.items()}
+    listed = json.loads(cluster.kubectl("get", "namespaces", "-o", "json").stdout)["items"]
+    namespaces = [n["metadata"]["name"] for n in listed if (n.get("status") or {}).get("phase") == "Active"]
+    expected = {rid: sum(1 for n in namespaces if owner(n, replicas) == rid) for rid in replicas}
+    return shares if shares == expected else None
 
 
 def _injected(created: client.V1Pod) -> bool:
@@ -171,7 +177,9 @@ def test_given_three_replicas_when_one_is_deleted_while_pods_are_created_and_val
     deleted_at: float | None = None
     replaced_at: float | None = None
     try:
-        while (count := len(ok) + len(failed)) < MAX_PODS and (replaced_at is None or count < MIN_PODS):
+        # until the replacement is Ready, 100 pods were created and two whole rounds of changes done
+        while (count := len(ok) + len(failed)) < MAX_PODS and (
+                replaced_at is None or count < MIN_PODS or changes.rounds < 3):
             namespace = environments[count % len(environments)]
             body = pod(f"declaring-{count}", DECLARES)
             body["spec"]["nodeName"] = "ironflow-shares-nowhere"  # admitted, never run
