@@ -45,7 +45,7 @@ class Shares:
         self._owned: frozenset[str] = frozenset()
         self._hooks: list[ChangeHook] = []
         self._stopping = False
-        self.paused: str | None = None  # why this replica writes no namespace (core/share_gate.py), at the last recompute
+        self.paused: str | None = None  # why nothing is written (core/share_gate.py), at the last recompute
         # The last renewal / list succeeded: the first failure after a success is a warning.
         self._renewing = self._listed = True
         # What the share is counted over; the runtime sets both (served namespaces, cached resources).
