@@ -46,14 +46,15 @@ def test_given_a_leader_without_sharding_when_asked_then_the_replica_waits_and_s
 @pytest.mark.parametrize("record", [None, LeaseRecord("", 1, None, None, 3, "9", None, True)])
 def test_given_no_holder_when_asked_then_the_replica_waits_for_a_leader_that_shards(
         record: LeaseRecord | None) -> None:
-    assert "no replica holds the leader Lease" in str(paused_reason(False, record, 100.0, RENEW_DEADLINE, 101.0))
+    reason = paused_reason(False, record, 100.0, RENEW_DEADLINE, 101.0)
+    assert "no replica holds the leader Lease" in str(reason)
 
 
 def test_given_this_replica_leads_when_asked_then_nothing_pauses_it() -> None:
     assert paused_reason(True, _record("old-1", sharding=False), None, RENEW_DEADLINE, 1e9) is None
 
 
-def test_given_a_take_over_when_the_new_leader_does_not_shard_then_only_a_sharded_predecessor_holds_it_back() -> None:
+def test_given_a_take_over_when_the_leader_does_not_shard_then_a_sharded_predecessor_holds_it_back() -> None:
     assert hold_back(False, _record("new-1", sharding=True), RENEW_DEADLINE) == RENEW_DEADLINE
     assert hold_back(False, _record("old-1", sharding=False), RENEW_DEADLINE) == 0.0
     assert hold_back(False, None, RENEW_DEADLINE) == 0.0
@@ -95,11 +96,12 @@ def test_given_an_old_leader_when_sharded_replicas_start_then_they_pause_until_i
     asyncio.run(scenario())
     assert new_a.is_leading() and _annotations(store)["ironflow.dev/sharding"] == "true"
     assert _annotations(store)["ironflow.io/holder-pod"] == "ops/op-new"  # the pod annotations stay
-    assert parse_lease(store.body) is not None and parse_lease(store.body).sharding  # type: ignore[union-attr]
+    record = parse_lease(store.body)
+    assert record is not None and record.sharding
     assert new_a.share_pause(clock.now) is None and new_b.share_pause(clock.now) is None
 
 
-def test_given_a_sharded_leader_dies_when_an_old_replica_takes_over_then_no_instant_has_both_writing() -> None:
+def test_given_a_sharded_leader_dies_when_an_old_replica_takes_over_then_never_both_write() -> None:
     store, clock = LeaseStore(), Clock()
     leader, follower = _candidate(store, clock, "new-a", True), _candidate(store, clock, "new-b", True)
     old = _candidate(store, clock, "old", sharding=False)
@@ -109,7 +111,7 @@ def test_given_a_sharded_leader_dies_when_an_old_replica_takes_over_then_no_inst
             await _tick(clock, leader, follower, old)
         assert follower.share_pause(clock.now) is None
         timeline = []
-        for _ in range(120):  # the sharded leader is gone; the old replica (first to try) and the follower go on
+        for _ in range(120):  # the sharded leader is gone; the old replica (tries first), the follower go on
             await _tick(clock, old, follower, seconds=0.25)
             timeline.append((old.is_leading(), follower.share_pause(clock.now) is None))
         return timeline
@@ -128,7 +130,7 @@ def test_given_a_sharded_leader_releases_when_a_replica_without_sharding_takes_o
         for _ in range(8):
             await _tick(clock, leader, follower, unsharded)
         await leader.release()
-        assert parse_lease(store.body).sharding  # type: ignore[union-attr]  # a released record keeps it
+        assert parse_lease(store.body).sharding  # type: ignore[union-attr]  # kept when released
         released_at, timeline = clock.now, []
         for _ in range(40):  # the follower reads at its own pace: only every 2 s
             await _tick(clock, unsharded, seconds=0.25)
@@ -148,7 +150,7 @@ def test_given_a_sharded_leader_releases_when_a_replica_without_sharding_takes_o
     assert "writing nothing for 10s" in caplog.text
 
 
-def test_given_the_leader_does_not_shard_when_the_loop_recomputes_then_it_owns_nothing_says_why_once_and_resumes(
+def test_given_the_leader_does_not_shard_when_recomputing_then_it_owns_nothing_says_why_once_and_resumes(
         caplog: pytest.LogCaptureFixture) -> None:
     clock = Clock()
     pause: list[str | None] = ["the leader Lease is held by old, which does not shard"]
