@@ -71,6 +71,8 @@ def figures(r: dict[str, Any]) -> dict[str, float]:
         ),
         "peak RSS cold+change, MiB": r["hwm"]["first"],
         "peak RSS restart, MiB": r["hwm"]["restart"],
+        "controller writes/s as share of the raw write rate, cold": bench_report.write_share(r, "cold"),
+        "controller writes/s as share of the raw write rate, change": bench_report.write_share(r, "change"),
         "CPU s per 1,000, cold": 1000 * phases["cold"]["cpu"] / n,
         "CPU s per 1,000, change": 1000 * phases["change"]["cpu"] / n,
         "raw API write rate of the run, /s": r["raw_rate"],

@@ -40,6 +40,21 @@ def test_given_any_json_when_parsed_iteratively_then_same_as_truncated_json(valu
     assert bounded_json._parse_iteratively(text, bound) == bounded_json.truncated(json.loads(text), bound)
 
 
+@settings(max_examples=200)
+@given(JSON, st.integers(min_value=1, max_value=6))
+def test_given_any_json_and_bound_when_decoded_then_same_as_the_full_walk(value: Any, bound: int) -> None:
+    """The bracket count that lets `loads` skip its depth walk never skips a cut it had to make."""
+    text = json.dumps(value)
+    assert bounded_json.loads(text, bound) == bounded_json.truncated(json.loads(text), bound)
+
+
+@pytest.mark.parametrize("levels", [bounded_json.MAX_DECODE_DEPTH, bounded_json.MAX_DECODE_DEPTH + 1])
+def test_given_document_at_the_bound_when_decoded_then_cut_only_past_it(levels: int) -> None:
+    decoded = bounded_json.loads(nested(levels))
+    assert bounded_json.depth(decoded) == bounded_json.MAX_DECODE_DEPTH
+    assert ("nested too deep" in json.dumps(decoded)) == (levels > bounded_json.MAX_DECODE_DEPTH)
+
+
 @pytest.mark.parametrize("levels", [999, 1000, 5000, 10000])
 def test_given_document_nested_deeper_than_python_recursion_when_decoded_then_cut_off_not_raised(
         levels: int) -> None:

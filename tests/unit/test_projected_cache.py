@@ -10,6 +10,7 @@ from typing import Any
 
 from ironflow.controller.cache import Cache
 from ironflow.controller.drift import LABEL_SELECTOR, _inform
+from ironflow.controller.echoes import OwnWrites
 from ironflow.controller.projected import ProjectedCache
 from ironflow.controller.work import CrKey
 from ironflow.controller.workqueue import WorkQueue
@@ -137,7 +138,7 @@ def test_given_object_deleted_unseen_when_the_drift_watch_lists_again_then_it_is
                 yield {}
 
         runtime = types.SimpleNamespace(kube=Listing(), projected=ProjectedCache(), queue=WorkQueue(),
-                                        cache=Cache(), served_namespaces={"dev"},
+                                        cache=Cache(), served_namespaces={"dev"}, echoes=OwnWrites(),
                                         options=types.SimpleNamespace(namespaces=(), operator_namespace="x"))
         runtime.projected.put(SECRET_KIND, _secret(5, "v"))  # held from before a 410, then deleted
         task = asyncio.create_task(_inform(runtime, SECRET_KIND, None, asyncio.Event()))  # type: ignore[arg-type]

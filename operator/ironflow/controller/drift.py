@@ -62,8 +62,11 @@ def on_event(runtime: Runtime, kind: Kind, kind_of_event: str, body: Any, *, lis
             runtime.projected.deleted(kind, body, owner_exists=exists)
         else:
             runtime.projected.put(kind, body)
-    if not listing:
-        runtime.queue.add(CrKey(kind, namespace, owner))
+    echo = kind_of_event != "DELETED" and runtime.echoes.is_echo(
+        TARGETS[kind], namespace, str(name), meta.get("resourceVersion"))
+    if listing or echo:
+        return  # a listing queues nothing; nor does the echo of our own write (controller/echoes.py)
+    runtime.queue.add(CrKey(kind, namespace, owner))
 
 
 def _forget_unlisted(runtime: Runtime, kind: Kind, namespace: str | None,

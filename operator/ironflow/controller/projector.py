@@ -131,6 +131,8 @@ async def _write(runtime: Runtime, resource: Resource, projection: Projection, a
         metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
     if written:
         runtime.projected.put(resource.kind, written)
+        runtime.echoes.wrote(plural, resource.namespace, resource.name,
+                             (written.get("metadata") or {}).get("resourceVersion"))
 
 
 async def _decide_and_write(runtime: Runtime, resource: Resource, outcomes: Mapping[str, NameOutcome],
@@ -181,6 +183,8 @@ async def _patch_status(runtime: Runtime, resource: Resource, patch: dict[str, A
             return False
         raise
     metrics.API_WRITES.labels(resource=PLURALS[kind], verb="patch-status").inc()
+    runtime.echoes.wrote(PLURALS[kind], resource.namespace, resource.name,
+                         (updated.get("metadata") or {}).get("resourceVersion"))
     runtime.cache.put(kind, {"apiVersion": API_VERSION, "kind": kind, **updated})
     return True
 
@@ -210,6 +214,8 @@ async def reconcile(runtime: Runtime, kind: Kind, namespace: str, name: str, key
         return  # it exists, but its body is not kept here: another replica reconciles it
     if body is None:  # deleted: the garbage collector removes the projection it owned
         runtime.projected.drop(kind, namespace, name)
+        runtime.echoes.forget(PLURALS[kind], namespace, name)
+        runtime.echoes.forget(_target(kind)[0], namespace, name)
         runtime.conditions.record((kind, namespace, name), None, None)
         return
     try:

@@ -18,6 +18,7 @@ from ironflow.controller.work import CrKey, ResealKey
 from ironflow.core.model import (
     CONFIG_KIND,
     GROUP,
+    PLURALS,
     SECRET_KIND,
     VERSION,
     InvalidResource,
@@ -41,6 +42,10 @@ async def _on_event(runtime: Runtime, kind: Kind, event: Any, namespace: str | N
     body = event.get("object") or {}
     if kind == SECRET_KIND and event.get("type") != "DELETED" and reseal.wanted(body):
         runtime.queue.add(ResealKey(namespace, name))
+    meta = body.get("metadata") or {}
+    if event.get("type") != "DELETED" and runtime.echoes.is_echo(PLURALS[kind], namespace, name,
+                                                                  meta.get("resourceVersion")):
+        return  # our own status write: the cache holds this version already (controller/echoes.py)
     old = runtime.cache.get(kind, namespace, name)
     # A reseal-only body is never cached: never projected, claims no names (labelled later, it
     # leaves the cache as if deleted, and its projection is kept like a deleted resource's).

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ironflow.controller.cache import Cache
+from ironflow.controller.echoes import OwnWrites
 from ironflow.controller.events import EventPoster
 from ironflow.controller.leadership import ElectionOptions, Leadership
 from ironflow.controller.projected import ProjectedCache
@@ -70,6 +71,7 @@ class Runtime:
     kopf_ready: asyncio.Event = field(default_factory=asyncio.Event)
     cache: Cache = field(default_factory=Cache)
     projected: ProjectedCache = field(default_factory=ProjectedCache)
+    echoes: OwnWrites = field(default_factory=OwnWrites)  # our writes' versions: their echoes queue nothing
     queue: WorkQueue[WorkKey] = field(default_factory=WorkQueue)
     served_namespaces: set[str] = field(default_factory=set)
     cache_synced: asyncio.Event = field(default_factory=asyncio.Event)
