@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import types
 from typing import Any
 
@@ -13,6 +14,7 @@ from ironflow.controller.election_flags import election_from
 from ironflow.controller.leadership import ElectionOptions
 from ironflow.controller.shares import Shares
 from ironflow.controller.work import AnchorKey, CrKey, RolloutKey, SealingKeyKey, WithdrawKey
+from ironflow.controller.workqueue import WorkQueue
 from ironflow.k8s.async_client import USER_AGENT, NotLeading, namespace_of, user_agent
 
 OPS = "ironflow-system"
@@ -112,3 +114,21 @@ def test_given_sharding_when_readyz_describes_the_replica_then_it_gives_the_shar
     leadership = types.SimpleNamespace(options=ElectionOptions(), is_leading=lambda: False)
     line = health._lease_line(types.SimpleNamespace(leadership=leadership, shares=shares))  # type: ignore[arg-type]
     assert line == "share: 2 namespace(s) as replica r-a, 1 live replica(s); not the leader\n"
+
+
+def test_given_permission_dropped_a_moment_when_a_key_comes_up_then_a_share_key_returns_else_drops() -> None:
+    async def run() -> tuple[int, int]:
+        loaded = asyncio.Event()
+        loaded.set()
+        queue: WorkQueue[Any] = WorkQueue()
+        runtime: Any = types.SimpleNamespace(
+            keys_loaded=loaded, keys=object(), queue=queue, owns=lambda _ns: False,
+            leadership=types.SimpleNamespace(is_leading=lambda: False),
+            shares=types.SimpleNamespace(enabled=True, kept=lambda: frozenset({"mine"})))
+        handle = worker.handler(runtime)
+        await handle(CrKey("IronflowSecret", "mine", "a"))  # a member joining: no namespace moves
+        kept_back = queue.depth
+        await handle(CrKey("IronflowSecret", "moved", "a"))  # handed over: its new owner resyncs it
+        return kept_back, queue.depth
+
+    assert asyncio.run(run()) == (1, 1)

@@ -67,20 +67,39 @@ def runs_here(runtime: Runtime, key: work.WorkKey) -> bool:
     return runtime.owns(key.namespace)
 
 
+def comes_back(runtime: Runtime, key: work.WorkKey) -> bool:
+    """Whether a key that may not run here now must be tried again rather than dropped.
+
+    A dropped key is resynced by whoever gains its namespace (or the Lease). With sharding, write
+    permission also drops for moments in which no namespace moves: a member joins and views are
+    being published, a renewal's outcome is unknown, a leader without shares holds the Lease. A
+    namespace still assigned here is gained by no one then, so its keys would stay undone."""
+    if not runtime.shares.enabled or isinstance(key, work.AnchorKey | work.WithdrawKey):
+        return False
+    return key.namespace in runtime.shares.kept()
+
+
 def handler(runtime: Runtime) -> Handler[work.WorkKey]:
+    def drop(key: work.WorkKey, why: str) -> None:
+        if comes_back(runtime, key):
+            logger.debug("%s held back (%s, still this replica's share); again in %.1fs", key, why,
+                         runtime.queue.retry(key))
+        else:
+            runtime.queue.forget(key)
+            logger.debug("%s dropped: %s", key, why)
+
     async def handle(key: work.WorkKey) -> None:
         await runtime.keys_loaded.wait()
         keys = runtime.keys
         assert keys is not None
         if not runs_here(runtime, key):
-            runtime.queue.forget(key)
+            drop(key, "not the owner now")
             return
         try:
             await DISPATCH[type(key)](runtime, key, keys)
             runtime.queue.forget(key)
         except NotLeading:  # the Lease or share was lost mid-reconcile: whoever gains it resyncs this key
-            runtime.queue.forget(key)
-            logger.debug("%s dropped: no longer the leader or owner", key)
+            drop(key, "no longer the leader or owner")
         except ApiError as exc:
             delay = runtime.queue.retry(key)
             if isinstance(key, work.CrKey):
