@@ -1,0 +1,97 @@
+"""The scale benchmark's cluster side: many namespaces, resources spread over them, and checks.
+
+Resource i (of each kind) lives in namespace i mod M, so a change of every value made in order
+of i reaches every namespace all through the change (a replica killed half way leaves work in
+each of its namespaces). Counting what is current walks the cluster-wide list in pages: at
+100,000 resources one unpaged list would hold them all in this process at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from kubernetes import client
+from operator_bench import GROUP, PLURALS, VERSION, is_ready, parallel, resource
+
+from ironflow.core.lease import DEFAULT_LEASE_NAME
+
+PREFIX = "scale-"
+PAGE = 1000
+
+
+def namespace(i: int, namespaces: int) -> str:
+    return f"{PREFIX}{i % namespaces:04d}"
+
+
+def create_namespaces(core: client.CoreV1Api, namespaces: int) -> None:
+    parallel(
+        lambda i=i: core.create_namespace({"metadata": {"name": namespace(i, namespaces)}})
+        for i in range(namespaces)
+    )
+
+
+def write_all(
+    custom: client.CustomObjectsApi, public: bytes, indices: range, namespaces: int, value: str, create: bool
+) -> float:
+    """Resources `indices` (of each kind) created, or their value set, to f"{value}-{i}"; seconds taken."""
+
+    def one(kind: str, i: int) -> None:
+        ns = namespace(i, namespaces)
+        body = resource(public, kind, i, f"{value}-{i}", ns)
+        if create:
+            custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURALS[kind], body)
+        else:
+            custom.patch_namespaced_custom_object(
+                GROUP, VERSION, ns, PLURALS[kind], f"r{i}", {"spec": body["spec"]}
+            )
+
+    return parallel(lambda k=k, i=i: one(k, i) for i in indices for k in PLURALS)
+
+
+def pages(list_call: Callable[..., Any], *args: str) -> Iterator[dict[str, Any]]:
+    token = None
+    while True:
+        page = json.loads(list_call(*args, limit=PAGE, _continue=token, _preload_content=False).data)
+        yield from page["items"]
+        token = page["metadata"].get("continue")
+        if not token:
+            return
+
+
+def current(custom: client.CustomObjectsApi, generation: int) -> int:
+    """Resources of both kinds Ready at `generation` or later and observed at their generation."""
+    done = 0
+    for plural in PLURALS.values():
+        for item in pages(custom.list_cluster_custom_object, GROUP, VERSION, plural):
+            status = item.get("status") or {}
+            seen = item["metadata"]["generation"]
+            if status.get("observedGeneration") == seen >= generation and is_ready(item):
+                done += 1
+    return done
+
+
+def lost_changes(core: client.CoreV1Api, count: int, namespaces: int, value: str) -> int:
+    """Resources whose projected object does not hold f"{value}-{i}" (missing counts as lost)."""
+    held: dict[tuple[str, str], str] = {}
+    for item in pages(core.list_secret_for_all_namespaces):
+        if item["metadata"]["namespace"].startswith(PREFIX):
+            for name, data in (item.get("data") or {}).items():
+                held[("Secret", name)] = base64.b64decode(data).decode(errors="replace")
+    for item in pages(core.list_config_map_for_all_namespaces):
+        if item["metadata"]["namespace"].startswith(PREFIX):
+            for name, data in (item.get("data") or {}).items():
+                held[("ConfigMap", name)] = data
+    return sum(
+        1
+        for kind in ("Secret", "ConfigMap")
+        for i in range(count)
+        if held.get((kind, f"V{i}")) != f"{value}-{i}"
+    )
+
+
+def leader(api: client.ApiClient, operator_namespace: str) -> str:
+    lease = client.CoordinationV1Api(api).read_namespaced_lease(DEFAULT_LEASE_NAME, operator_namespace)
+    return str(lease.spec.holder_identity or "")
