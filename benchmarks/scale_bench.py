@@ -30,10 +30,11 @@ import peer_bench
 import scale_report
 from bench import chart_memory_limit_mib
 from kubernetes import client
-from operator_bench import OP_NS, USER, Phases, poll_interval, prepare, raw_write_rate, settle_writes, wait
+from operator_bench import OP_NS, USER, Phases, prepare, raw_write_rate, settle_writes, wait
+from ready_tracker import ReadyTracker
 from replica_audit import ReplicaWrites, overlapping_namespaces, served_again, writes_by_replica
 from replica_group import ReplicaGroup
-from scale_cluster import PREFIX, create_namespaces, current, leader, lost_changes, write_all
+from scale_cluster import PREFIX, create_namespaces, leader, lost_changes, write_all
 
 from ironflow_testbed.controlplane import ControlPlane
 
@@ -46,7 +47,6 @@ class Run:
     def __init__(self, replicas: int, args: argparse.Namespace, workdir: Path) -> None:
         self.replicas, self.args, self.workdir = replicas, args, workdir
         self.n, self.count = args.resources, args.resources // 2
-        self.every = poll_interval(self.n)
         self.out: dict[str, Any] = {"replicas": replicas, "n": self.n, "namespaces": args.namespaces}
 
     def measure(self) -> dict[str, Any]:
@@ -69,7 +69,9 @@ class Run:
             group = ReplicaGroup(
                 kubeconfig, self.workdir, self.replicas, sharding, self.args.lease_duration, f"{PREFIX}*"
             )
+            self.tracker = ReadyTracker(api)
             try:
+                self.tracker.start()
                 self.phases_of(group)
                 final = "two"
                 if self.replicas == self.args.kill_with:
@@ -79,6 +81,7 @@ class Run:
                 self.out["lost"] = lost_changes(core, self.count, self.args.namespaces, final)
             finally:
                 group.stop()
+                self.tracker.stop()
             self.audit.refresh()
             overlaps = overlapping_namespaces(self.audit.instants, self.args.gap)
             self.out["overlaps"] = {ns: sorted(r) for ns, r in sorted(overlaps.items())}
@@ -92,7 +95,7 @@ class Run:
         return write_all(self.custom, self.public, indices, self.args.namespaces, value, create)
 
     def settled(self, generation: int, what: str) -> float:
-        return wait(lambda: current(self.custom, generation) >= self.n, self.args.timeout, what, self.every)
+        return wait(lambda: self.tracker.current(generation) >= self.n, self.args.timeout, what, 0.5)
 
     def phases_of(self, group: ReplicaGroup) -> None:
         """Cold start to all Ready, then a change of every value."""
@@ -150,6 +153,15 @@ def peer(args: argparse.Namespace) -> dict[str, Any] | None:
             }
 
 
+def command(args: argparse.Namespace) -> list[str]:
+    """The arguments that shape the figures (no paths: the tables name no machine's files)."""
+    shape = ["--resources", str(args.resources), "--namespaces", str(args.namespaces)]
+    shape += ["--replicas", ",".join(map(str, args.replicas)), "--kill-with", str(args.kill_with)]
+    shape += [] if args.sharding else ["--no-sharding"]
+    shape += ["--lease-duration", f"{args.lease_duration:g}", "--gap", f"{args.gap:g}"]
+    return shape + ([] if args.peer_dir is None else ["--peer-cap", f"{args.peer_cap:g}"])
+
+
 def stop_on_signal(signum: int, frame: FrameType | None) -> None:
     """SIGTERM/SIGHUP end the run through the `finally`s: operators and control plane stopped."""
     raise SystemExit(128 + signum)
@@ -194,7 +206,7 @@ def main() -> int:
     theirs = peer(args)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps({"runs": runs, "peer": theirs}, default=dict, indent=1))
-    block = scale_report.render(runs, theirs, chart_memory_limit_mib(), sys.argv[1:])
+    block = scale_report.render(runs, theirs, chart_memory_limit_mib(), command(args))
     args.output.write_text(scale_report.splice(args.output.read_text(), block))
     print(block)
     return 0

@@ -2,7 +2,7 @@
 
 Resource i (of each kind) lives in namespace i mod M, so a change of every value made in order
 of i reaches every namespace all through the change (a replica killed half way leaves work in
-each of its namespaces). Counting what is current walks the cluster-wide list in pages: at
+each of its namespaces). The check for lost changes walks the cluster-wide lists in pages: at
 100,000 resources one unpaged list would hold them all in this process at once.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubernetes import client
-from operator_bench import GROUP, PLURALS, VERSION, is_ready, parallel, resource
+from operator_bench import GROUP, PLURALS, VERSION, parallel, resource
 
 from ironflow.core.lease import DEFAULT_LEASE_NAME
 
@@ -59,18 +59,6 @@ def pages(list_call: Callable[..., Any], *args: str) -> Iterator[dict[str, Any]]
         token = page["metadata"].get("continue")
         if not token:
             return
-
-
-def current(custom: client.CustomObjectsApi, generation: int) -> int:
-    """Resources of both kinds Ready at `generation` or later and observed at their generation."""
-    done = 0
-    for plural in PLURALS.values():
-        for item in pages(custom.list_cluster_custom_object, GROUP, VERSION, plural):
-            status = item.get("status") or {}
-            seen = item["metadata"]["generation"]
-            if status.get("observedGeneration") == seen >= generation and is_ready(item):
-                done += 1
-    return done
 
 
 def lost_changes(core: client.CoreV1Api, count: int, namespaces: int, value: str) -> int:

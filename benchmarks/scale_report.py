@@ -139,7 +139,7 @@ def kill_table(run: dict[str, Any]) -> str:
             f"{len(run['overlaps'])}: {_met(not run['overlaps'])}",
         ),
         (
-            f"writes without a replica id in the User-Agent ({UNNAMED})",
+            "writes without a replica id in the User-Agent",
             str(run["writes_by_replica"].get(UNNAMED, 0)),
         ),
     ]
