@@ -1,13 +1,14 @@
 """Which replica wrote where and when, from the audit log: the scale benchmark's safety figures.
 
 Every replica of one release writes as the same user, so the audit log tells them apart only by
-the User-Agent each sends (`ironflow-operator/<version> (replica <id>)`). Two figures come from
-that: namespaces written by two replicas in overlapping windows (must be 0: a namespace has one
-writer at a time) and, after a replica is killed, how long until another replica writes in each
-of the namespaces it had been writing (served again). A replica's window in a namespace is the
-span of its writes there, split where it paused longer than `gap` seconds: a namespace handed
-from A to B and later back to A then gives two windows of A around B's, not one spanning it.
-The reader keeps only write instants per (namespace, replica), never the records.
+the User-Agent each sends: `ironflow-operator/<version> (replica <id>)`, and for kopf's requests
+`kopf/<version> (replica <id>)`. Two figures come from that: namespaces written by two replicas
+in overlapping windows (must be 0: a namespace has one writer at a time) and, after a replica is
+killed, how long until another replica writes in each of the namespaces it had been writing
+(served again). A replica's window in a namespace is the span of its writes there, split where
+it paused longer than `gap` seconds: a namespace handed from A to B and later back to A then
+gives two windows of A around B's, not one spanning it. The reader keeps only write instants
+per (namespace, replica), never the records.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ from typing import Any
 from audit_stream import WRITES, AuditCounter
 
 UNNAMED = "(no replica id)"
-_AGENT = re.compile(r"^ironflow-operator/\S+ \(replica (?P<id>[^)]+)\)")
+_AGENT = re.compile(r"\(replica (?P<id>[^)]+)\)")
 
 Instants = Mapping[tuple[str, str], Iterable[float]]
 Window = tuple[float, float]
 
 
 def replica_of(user_agent: str) -> str:
-    """The replica id a User-Agent names; UNNAMED for any other agent (kopf, a client, none)."""
-    match = _AGENT.match(user_agent)
+    """The replica id a User-Agent names (the operator's own client and kopf's both carry
+    "(replica <id>)"); UNNAMED for an agent without one."""
+    match = _AGENT.search(user_agent)
     return match["id"] if match else UNNAMED
 
 

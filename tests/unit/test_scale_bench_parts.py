@@ -22,7 +22,8 @@ AGENT = "ironflow-operator/0.9.0 (replica {})"
 def test_given_user_agents_when_read_then_the_replica_id_or_unnamed() -> None:
     assert replica_audit.replica_of(AGENT.format("ironflow-7d9f-abc12")) == "ironflow-7d9f-abc12"
     assert replica_audit.replica_of("ironflow-operator/0.9.0") == UNNAMED
-    assert replica_audit.replica_of("kopf/1.37 python") == UNNAMED
+    assert replica_audit.replica_of("kopf/1.37.2 (replica r1)") == "r1"
+    assert replica_audit.replica_of("kopf/1.37.2") == UNNAMED
 
 
 def test_given_writes_with_a_long_pause_when_split_then_two_windows() -> None:
@@ -142,3 +143,20 @@ def test_given_a_document_when_the_scale_section_is_spliced_twice_then_other_sec
     twice = scale_report.splice(once, "## Scale-out\nsecond")
     assert twice.startswith(doc.rstrip("\n")) and "second" in twice and "first" not in twice
     assert twice.count(scale_report.BEGIN) == 1
+
+
+def test_given_a_peer_result_or_its_cap_when_tabled_then_rate_and_peak_or_where_it_stopped() -> None:
+    finished = {
+        "product": "Sealed Secrets",
+        "n": 1000,
+        "raw_rate": 500.0,
+        "hwm": {"first": 60.0, "restart": 70.0},
+        "phases": {"cold": {"seconds": 20.0}, "change": {"seconds": 10.0}},
+    }
+    table = scale_report.peer_table(finished, 320)
+    assert (
+        "| every value changed | 10.0 s (100/s) |" in table
+        and "| 70 MiB (22% of Ironflow's limit) |" in table
+    )
+    stopped = scale_report.peer_table({"n": 1000, "cap": 60.0, "stopped": "peer cold start"}, 320)
+    assert stopped == "Sealed Secrets at N = 1,000 did not finish a phase within 60 s (`peer cold start`)."
