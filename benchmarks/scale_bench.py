@@ -82,10 +82,10 @@ class Run:
             finally:
                 group.stop()
                 self.tracker.stop()
-            self.audit.refresh()
-            overlaps = overlapping_namespaces(self.audit.instants, self.args.gap)
+            spans = self.audit.spans()
+            overlaps = overlapping_namespaces(spans, self.args.gap)
             self.out["overlaps"] = {ns: sorted(r) for ns, r in sorted(overlaps.items())}
-            self.out["writes_by_replica"] = writes_by_replica(self.audit.instants, 0, time.time())
+            self.out["writes_by_replica"] = writes_by_replica(spans, 0, time.time())
             self.out["phases"] = self.phases.out
             return self.out
         finally:
@@ -116,8 +116,7 @@ class Run:
         since, started = time.time(), time.monotonic()
         half = self.count // 2
         self.write("three", range(half))
-        self.audit.refresh()
-        so_far = writes_by_replica(self.audit.instants, since, time.time())
+        so_far = writes_by_replica(self.audit.spans(), since, time.time())
         live = sorted(group.live(), key=lambda r: (so_far.get(r, 0), r))
         victim, was_leader = live[-1], leader(api, OP_NS) == live[-1]
         group.kill(victim)
@@ -127,7 +126,7 @@ class Run:
         seconds = time.monotonic() - started
         settle_writes(self.audit, 7 * self.n)
         self.phases.record("kill", seconds, 0.0)
-        again = served_again(self.audit.instants, victim, since, kill_at)
+        again = served_again(self.audit.spans(), victim, since, kill_at)
         return {
             "victim": victim,
             "was_leader": was_leader,

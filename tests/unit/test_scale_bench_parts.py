@@ -26,48 +26,67 @@ def test_given_user_agents_when_read_then_the_replica_id_or_unnamed() -> None:
     assert replica_audit.replica_of("kopf/1.37.2") == UNNAMED
 
 
+def at(*instants: float) -> list[tuple[float, float]]:
+    """Writes answered the moment they arrived."""
+    return [(t, t) for t in instants]
+
+
 def test_given_writes_with_a_long_pause_when_split_then_two_windows() -> None:
-    assert replica_audit.windows([5.0, 1.0, 2.0, 20.0, 21.0], gap=5) == [(1.0, 5.0), (20.0, 21.0)]
+    assert replica_audit.windows(at(5.0, 1.0, 2.0, 20.0, 21.0), gap=5) == [(1.0, 5.0), (20.0, 21.0)]
+
+
+def test_given_a_slow_answer_when_windows_are_drawn_then_the_window_lasts_until_it() -> None:
+    assert replica_audit.windows([(1.0, 9.0), (2.0, 3.0), (12.0, 12.5)], gap=2) == [(1.0, 9.0), (12.0, 12.5)]
 
 
 def test_given_a_clean_hand_over_when_checked_then_no_namespace_overlaps() -> None:
-    instants = {("ns-a", "r0"): [1.0, 2.0, 3.0], ("ns-a", "r1"): [3.5, 4.0], ("ns-b", "r1"): [1.0, 9.0]}
-    assert replica_audit.overlapping_namespaces(instants, gap=5) == {}
+    writes = {("ns-a", "r0"): at(1.0, 2.0, 3.0), ("ns-a", "r1"): at(3.5, 4.0), ("ns-b", "r1"): at(1.0, 9.0)}
+    assert replica_audit.overlapping_namespaces(writes, gap=5) == {}
 
 
 def test_given_two_replicas_writing_one_namespace_at_once_when_checked_then_it_overlaps() -> None:
-    instants = {("ns-a", "r0"): [1.0, 2.0, 3.0, 4.0], ("ns-a", "r1"): [2.5], ("ns-b", "r0"): [1.0]}
-    assert replica_audit.overlapping_namespaces(instants, gap=5) == {"ns-a": {"r0", "r1"}}
+    writes = {("ns-a", "r0"): at(1.0, 2.0, 3.0, 4.0), ("ns-a", "r1"): at(2.5), ("ns-b", "r0"): at(1.0)}
+    assert replica_audit.overlapping_namespaces(writes, gap=5) == {"ns-a": {"r0", "r1"}}
+
+
+def test_given_a_write_still_unanswered_when_the_next_owner_starts_then_it_overlaps() -> None:
+    """r0's last write arrived at 3 s but was answered at 5 s; r1 began at 4 s: both at once."""
+    writes = {("ns-a", "r0"): [(1.0, 1.1), (3.0, 5.0)], ("ns-a", "r1"): at(4.0, 6.0)}
+    assert replica_audit.overlapping_namespaces(writes, gap=0.5) == {"ns-a": {"r0", "r1"}}
 
 
 def test_given_a_namespace_handed_away_and_back_when_checked_then_no_overlap() -> None:
     """r0 hands ns-a to r1 at 3 s and gets it back at 30 s: its two windows lie around r1's."""
-    instants = {("ns-a", "r0"): [1.0, 2.0, 30.0, 31.0], ("ns-a", "r1"): [10.0, 20.0]}
-    assert replica_audit.overlapping_namespaces(instants, gap=12) == {}
+    writes = {("ns-a", "r0"): at(1.0, 2.0, 30.0, 31.0), ("ns-a", "r1"): at(10.0, 20.0)}
+    assert replica_audit.overlapping_namespaces(writes, gap=12) == {}
 
 
 def test_given_a_third_writer_inside_a_long_window_when_checked_then_it_is_found() -> None:
-    instants = {("ns-a", "r0"): [0.0, 5.0], ("ns-a", "r1"): [6.0, 10.0, 14.0, 18.0], ("ns-a", "r2"): [12.0]}
-    assert replica_audit.overlapping_namespaces(instants, gap=5) == {"ns-a": {"r1", "r2"}}
+    writes = {
+        ("ns-a", "r0"): at(0.0, 5.0),
+        ("ns-a", "r1"): at(6.0, 10.0, 14.0, 18.0),
+        ("ns-a", "r2"): at(12.0),
+    }
+    assert replica_audit.overlapping_namespaces(writes, gap=5) == {"ns-a": {"r1", "r2"}}
 
 
 def test_given_a_kill_when_served_again_is_measured_then_first_write_by_another_replica_counts() -> None:
-    instants = {
-        ("ns-a", "r2"): [10.0, 11.0],
-        ("ns-a", "r0"): [5.0, 30.0, 40.0],  # 5.0 was before the kill: not the take-over
-        ("ns-b", "r2"): [12.0],
-        ("ns-b", UNNAMED): [13.0],  # an unnamed agent is nobody's take-over
-        ("ns-c", "r2"): [1.0],  # before this change began: not one of its namespaces now
-        ("ns-d", "r1"): [12.5],
+    writes = {
+        ("ns-a", "r2"): at(10.0, 11.0),
+        ("ns-a", "r0"): at(5.0, 30.0, 40.0),  # 5.0 was before the kill: not the take-over
+        ("ns-b", "r2"): at(12.0),
+        ("ns-b", UNNAMED): at(13.0),  # an unnamed agent is nobody's take-over
+        ("ns-c", "r2"): at(1.0),  # before this change began: not one of its namespaces now
+        ("ns-d", "r1"): at(12.5),
     }
-    again = replica_audit.served_again(instants, killed="r2", since=8.0, kill_at=12.0)
+    again = replica_audit.served_again(writes, killed="r2", since=8.0, kill_at=12.0)
     assert again == {"ns-a": 18.0, "ns-b": None}
 
 
-def test_given_audit_lines_when_read_then_writes_in_served_namespaces_are_kept_per_replica(
+def test_given_audit_lines_when_read_then_successful_writes_in_served_namespaces_are_kept_per_replica(
     tmp_path: Path,
 ) -> None:
-    def line(verb: str, ns: str, agent: str, at: str, user: str = "op") -> str:
+    def line(verb: str, ns: str, agent: str, at: str, user: str = "op", code: int = 200) -> str:
         return json.dumps(
             {
                 "stage": "ResponseComplete",
@@ -75,7 +94,9 @@ def test_given_audit_lines_when_read_then_writes_in_served_namespaces_are_kept_p
                 "user": {"username": user},
                 "userAgent": agent,
                 "objectRef": {"resource": "secrets", "namespace": ns},
+                "responseStatus": {"code": code},
                 "requestReceivedTimestamp": at,
+                "stageTimestamp": at.replace("00:00:0", "00:00:1"),
             }
         )
 
@@ -87,13 +108,16 @@ def test_given_audit_lines_when_read_then_writes_in_served_namespaces_are_kept_p
                 line("get", "scale-0001", AGENT.format("r0"), "2026-01-01T00:00:02Z"),
                 line("update", "ironflow-system", AGENT.format("r1"), "2026-01-01T00:00:03Z"),
                 line("patch", "scale-0002", AGENT.format("r1"), "2026-01-01T00:00:04Z", user="someone-else"),
+                line("patch", "scale-0002", AGENT.format("r1"), "2026-01-01T00:00:05Z", code=409),
             ]
         )
         + "\n"
     )
     reader = ReplicaWrites(log, "op", "scale-")
-    assert reader.refresh() == Counter({"create secrets": 1, "get secrets": 1, "update secrets": 1})
-    assert {k: list(v) for k, v in reader.instants.items()} == {("scale-0001", "r0"): [1767225601.5]}
+    assert reader.refresh() == Counter(
+        {"create secrets": 1, "get secrets": 1, "update secrets": 1, "patch secrets": 1}
+    )
+    assert reader.spans() == {("scale-0001", "r0"): [(1767225601.5, 1767225611.5)]}
 
 
 def _run(replicas: int, **extra: Any) -> dict[str, Any]:
