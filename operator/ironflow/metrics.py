@@ -47,6 +47,18 @@ QUEUE_DEPTH = Gauge("ironflow_queue_depth", "Reconciles queued or running.", reg
 ROLLOUTS = Counter("ironflow_rollouts_total", "Workload rollouts the operator triggered, by workload kind.",
                    ["kind"], registry=REGISTRY)
 # -- end rollouts --
+# -- shares (controller/shares.py, with --sharding) --
+SHARE_NAMESPACES = Gauge("ironflow_share_namespaces", "Served namespaces this replica owns and writes.",
+                         registry=REGISTRY)
+SHARE_RESOURCES = Gauge("ironflow_share_resources",
+                        "IronflowSecrets and IronflowConfigs in the namespaces this replica owns.",
+                        registry=REGISTRY)
+SHARE_REPLICAS = Gauge("ironflow_share_replicas", "Live replicas in this replica's view (itself included).",
+                       registry=REGISTRY)
+SHARE_HANDOVERS = Counter("ironflow_share_handovers_total",
+                          "Namespaces this replica gained or released, by direction (gained, released).",
+                          ["direction"], registry=REGISTRY)
+# -- end shares --
 TASK_RESTARTS = Counter("ironflow_task_restarts_total",
                         "Restarts of the operator's long-running tasks after an exception or an "
                         "unexpected end, by task name (controller/supervisor.py).",

@@ -12,7 +12,7 @@ _HERE = Path(__file__).parent
 # them here keeps pytest's assertion rewriting (and detailed failure messages) in their helpers.
 pytest.register_assert_rewrite(
     "operator_fixtures", "operator_launch", "webhook_fixtures", "cli_fixtures", "cli_support", "ha_fixtures",
-    "kubeconfig_support", "hostile_crd_fixtures",
+    "kubeconfig_support", "hostile_crd_fixtures", "shares_fixtures",
 )
 
 

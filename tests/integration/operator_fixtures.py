@@ -63,8 +63,10 @@ RULES: list[dict[str, Any]] = [
         "resources": ["customresourcedefinitions"],
         "verbs": ["get", "list", "watch"],
     },
-    # Leader election, as installed (the chart's Role in the operator namespace).
-    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
+    # Leader election and the member Leases of --sharding, as installed (the chart's Role in the
+    # operator namespace): members are listed by label and a clean stop deletes its own.
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+     "verbs": ["get", "list", "create", "update", "delete"]},
 ]
 
 

@@ -206,7 +206,8 @@ def test_given_standby_when_a_key_is_dequeued_then_nothing_is_reconciled_and_the
         keys_loaded = asyncio.Event()
         keys_loaded.set()
         runtime = types.SimpleNamespace(
-            keys_loaded=keys_loaded, keys=object(), leadership=leadership, queue=WorkQueue()
+            keys_loaded=keys_loaded, keys=object(), leadership=leadership, queue=WorkQueue(),
+            owns=lambda _namespace: leadership.is_leading(),  # Runtime.owns without --sharding
         )
         handle = worker.handler(runtime)  # type: ignore[arg-type]
         await handle(CrKey("IronflowSecret", "ns", "app"))

@@ -28,13 +28,18 @@ def test_given_leader_when_sigterm_then_loop_stopped_events_posted_lease_release
             assert not stop.is_set(), "kopf was told to stop before the Lease was released"
             order.append("lease released")
 
+        async def delete_member() -> None:
+            assert not stop.is_set(), "kopf was told to stop before the member Lease was deleted"
+            order.append("member lease deleted")
+
         runtime = types.SimpleNamespace(events=types.SimpleNamespace(drain=drain),
+                                        shares=types.SimpleNamespace(release=delete_member),
                                         leadership=types.SimpleNamespace(release=release))
         loop_task = asyncio.create_task(election())
         await asyncio.sleep(0)
-        await main._hand_over(runtime, loop_task, stop)  # type: ignore[arg-type]
+        await main._hand_over(runtime, (loop_task,), stop)  # type: ignore[arg-type]
         assert stop.is_set()
-        await main._hand_over(runtime, loop_task, stop)  # a second SIGTERM: nothing again
+        await main._hand_over(runtime, (loop_task,), stop)  # a second SIGTERM: nothing again
 
     asyncio.run(scenario())
-    assert order == ["election loop stopped", "events posted", "lease released"]
+    assert order == ["election loop stopped", "events posted", "member lease deleted", "lease released"]

@@ -70,7 +70,8 @@ def test_given_each_key_when_handled_then_its_own_reconcile_runs_with_its_fields
         loaded = asyncio.Event()
         loaded.set()
         runtime = types.SimpleNamespace(keys_loaded=loaded, keys="keys", queue=WorkQueue(),
-                                        leadership=types.SimpleNamespace(is_leading=lambda: True))
+                                        leadership=types.SimpleNamespace(is_leading=lambda: True),
+                                        owns=lambda _namespace: True)
         handle = worker.handler(runtime)  # type: ignore[arg-type]
         for key in (CrKey("IronflowConfig", "dev", "app"), SealingKeyKey("dev"), AnchorKey(),
                     ResealKey("dev", "app"), WithdrawKey(), RolloutKey("dev")):

@@ -56,13 +56,13 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 async def _watch_ready(flag: asyncio.Event, runtime: state.Runtime, stop: asyncio.Event,
-                       leadership: asyncio.Task[None]) -> None:
+                       leadership: asyncio.Task[None], shares: asyncio.Task[None]) -> None:
     await flag.wait()
     runtime.kopf_ready.set()
     stopping: set[asyncio.Future[None]] = set()  # the event loop keeps only weak references to tasks
 
     def on_sigterm() -> None:
-        task = asyncio.ensure_future(_hand_over(runtime, leadership, stop))
+        task = asyncio.ensure_future(_hand_over(runtime, (leadership, shares), stop))
         stopping.add(task)
         task.add_done_callback(stopping.discard)
 
@@ -70,18 +70,22 @@ async def _watch_ready(flag: asyncio.Event, runtime: state.Runtime, stop: asynci
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_sigterm)
 
 
-async def _hand_over(runtime: state.Runtime, leadership: asyncio.Task[None], stop: asyncio.Event) -> None:
-    """SIGTERM: post the Events in flight, release the Lease, then let kopf stop.
+async def _hand_over(runtime: state.Runtime, loops: tuple[asyncio.Task[None], ...],
+                     stop: asyncio.Event) -> None:
+    """SIGTERM: post the Events in flight, release the Lease (and delete the member Lease), then
+    let kopf stop.
 
     kopf's own stop waits up to seconds for its tasks; a standby should not wait for that (nor a
-    `helm uninstall`, whose RBAC goes moments later). Cancelling the election loop first keeps an
+    `helm uninstall`, whose RBAC goes moments later). Cancelling the election loops first keeps an
     attempt in flight from taking the Lease back after the release."""
     if not stop.is_set():
         logger.info("SIGTERM: handing the leader Lease over, then stopping")
-        leadership.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await leadership
+        for loop in loops:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
         await runtime.events.drain(EVENT_DRAIN_SECONDS)
+        await runtime.shares.release()
         await runtime.leadership.release()
     stop.set()
 
@@ -102,8 +106,12 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     runners = await health.serve(runtime)
     kopf_ready, stop = asyncio.Event(), asyncio.Event()
     handle = worker.handler(runtime)
-    runtime.leadership.on_gain(lambda: resync.resync(runtime))
-    runtime.leadership.on_gain(lambda: reseal.resume(runtime))  # requests a standby dropped
+    if options.election.sharding:  # the leader keeps the cluster-wide work; each share its own
+        runtime.leadership.on_gain(lambda: resync.leader_resync(runtime))
+        runtime.shares.on_change(lambda gained, _lost: resync.on_gain(runtime, gained))
+    else:
+        runtime.leadership.on_gain(lambda: resync.resync(runtime))
+    runtime.leadership.on_gain(lambda: reseal.resume(runtime))  # requests a standby dropped (owners run them)
     # Every task below runs supervised (controller/supervisor.py): an exception is logged, counted
     # and the task restarted with backoff; one that keeps failing makes /readyz (or /healthz) say so.
     supervise = runtime.supervisor.start
@@ -115,7 +123,8 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     supervise("crd-versions", lambda: crd_check.watch(runtime))
     leadership = supervise("leadership", runtime.leadership.run, completes=not options.election.enabled,
                            liveness=True)
-    supervise("ready", lambda: _watch_ready(kopf_ready, runtime, stop, leadership), completes=True)
+    shares = supervise("shares", runtime.shares.run, completes=not options.election.sharding, liveness=True)
+    supervise("ready", lambda: _watch_ready(kopf_ready, runtime, stop, leadership, shares), completes=True)
     for i in range(options.workers):
         supervise(f"worker-{i}", lambda: runtime.queue.worker(handle), liveness=True)
     scope = ", ".join(options.namespaces) if options.namespaces else "all namespaces"
@@ -137,6 +146,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     finally:
         await runtime.supervisor.stop()
         await runtime.events.drain(EVENT_DRAIN_SECONDS)
+        await runtime.shares.release()
         await runtime.leadership.release()
         for runner in runners:
             await runner.cleanup()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from ironflow.controller import events, namespaces
@@ -120,18 +121,23 @@ async def handle(runtime: Runtime, namespace: str, name: str, keys: KeyState) ->
         runtime.queue.park(ResealKey(namespace, name), RESEAL_ONLY_TTL_SECONDS + 1.0)
 
 
-async def resume(runtime: Runtime) -> None:
-    """On gaining the Lease: queue the requests a standby saw and dropped (and leftovers to collect).
+async def resume(runtime: Runtime, within: Collection[str] | None = None) -> None:
+    """On gaining the Lease (or, with sharding, namespaces `within`): queue the requests a standby
+    saw and dropped (and leftovers to collect).
 
     Requests on ordinary resources are in the cache; temporary reseal-only resources never are,
     so they are listed by label, in the served namespaces (or cluster-wide when served by pattern).
     """
     for kind, namespace, name in runtime.cache.resources():
+        if within is not None and namespace not in within:
+            continue
         body = runtime.cache.get(kind, namespace, name)
         if kind == SECRET_KIND and body is not None and pending_nonce(body) is not None:
             runtime.queue.add(ResealKey(namespace, name))
     patterns = runtime.options.namespaces
     scopes: list[str | None] = list(patterns) if namespaces.is_static(patterns) else [None]
+    if within is not None and namespaces.is_static(patterns):
+        scopes = [s for s in scopes if s in within]
     for scope in scopes:
         try:
             listing = await list_labelled(runtime.kube, _PLURAL, scope, f"{RESEAL_ONLY_LABEL}=true")
@@ -142,5 +148,7 @@ async def resume(runtime: Runtime) -> None:
         for item in listing.get("items") or []:
             meta = item.get("metadata") or {}
             namespace = str(meta.get("namespace") or "")
+            if within is not None and namespace not in within:
+                continue
             if scope is not None or namespaces.matches(patterns, namespace):
                 runtime.queue.add(ResealKey(namespace, str(meta.get("name"))))

@@ -6,15 +6,18 @@
 - `resync`: a new leader re-reconciles everything once (the standby dropped the work it saw
   while not leading). Reconciles compare desired with actual state, so a resync over an
   unchanged cluster costs reads and no writes.
+- with --sharding the leader queues only the cluster-wide work (`leader_resync`), and a replica
+  that gains namespaces queues theirs (`resync_namespaces`), after priming their full bodies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 
-from ironflow.controller import namespaces
-from ironflow.controller.state import Runtime
+from ironflow.controller import namespaces, reseal
+from ironflow.controller.state import KINDS, Runtime
 from ironflow.controller.work import AnchorKey, CrKey, RolloutKey, SealingKeyKey, WithdrawKey
 from ironflow.k8s.async_client import ApiError
 
@@ -39,6 +42,48 @@ async def sync_cache(runtime: Runtime) -> None:
             delay = min(delay * 2, 30.0)
     runtime.cache_synced.set()
     logger.info("cache synced: %d Ironflow resource(s)", sum(1 for _ in runtime.cache.resources()))
+
+
+def leader_resync(runtime: Runtime) -> None:
+    """With sharding, what a new leader alone does: the signer anchor and the withdrawal."""
+    runtime.queue.add(AnchorKey())
+    runtime.queue.add(WithdrawKey())
+
+
+async def resync_namespaces(runtime: Runtime, gained: Collection[str]) -> None:
+    """Namespaces this replica just gained: their resources, sealing key and rollout check, and
+    reseal requests the previous owner may have left. Waits for the start-up list first, so that
+    the namespaces gained at start are not listed one by one beside it."""
+    await runtime.cache_synced.wait()
+    for namespace in sorted(gained):
+        try:
+            await runtime.cache.prime(runtime.kube, namespace)
+        except ApiError as exc:  # the bodies come with kopf's events; the queue still runs on them
+            logger.warning("priming a gained namespace failed: %s", exc)
+        if not runtime.owns(namespace):
+            continue  # moved on meanwhile
+        held = False
+        for kind in KINDS:
+            for name in runtime.cache.names_of(kind, namespace):
+                runtime.queue.add(CrKey(kind, namespace, name))
+                held = True
+        if namespace in runtime.served_namespaces:
+            runtime.queue.add(SealingKeyKey(namespace))
+        if held:
+            runtime.queue.add(RolloutKey(namespace))
+    await reseal.resume(runtime, set(gained))
+
+
+def on_gain(runtime: Runtime, gained: Collection[str]) -> None:
+    """The share-change hook (controller/shares.py): queue what was gained, in the background."""
+    if gained:
+        task = asyncio.ensure_future(resync_namespaces(runtime, set(gained)))
+        task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("queueing the work of gained namespaces failed", exc_info=task.exception())
 
 
 def resync(runtime: Runtime) -> None:

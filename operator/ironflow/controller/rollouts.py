@@ -206,8 +206,8 @@ async def _on_workload_event(runtime: Runtime, resource: str, event: Mapping[str
     fingerprint = _workload_fingerprint(body)
     if seen.get(key) == fingerprint:
         return  # environment changes reach it through reconcile_environment instead
-    if not runtime.leadership.is_leading():
-        return  # a standby writes nothing; a new leader checks every environment (controller/resync.py)
+    if not runtime.owns(namespace):
+        return  # only the namespace's owner writes; a new owner checks it (controller/resync.py)
     try:
         await reconcile_workload(runtime.kube, resource, body, await _view(runtime, namespace))
     except ApiError as exc:

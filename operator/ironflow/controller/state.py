@@ -24,6 +24,7 @@ from typing import Any
 from ironflow.controller.events import EventPoster
 from ironflow.controller.leadership import ElectionOptions, Leadership
 from ironflow.controller.projected import ProjectedCache
+from ironflow.controller.shares import Shares
 from ironflow.controller.supervisor import Supervisor
 from ironflow.controller.work import WorkKey
 from ironflow.controller.workqueue import WorkQueue
@@ -231,13 +232,32 @@ class Runtime:
     conditions: ObjectCounts = field(default_factory=ObjectCounts)  # the ironflow_objects gauge's counts
     kopf_login: dict[str, Any] = field(default_factory=dict)  # the last session handed to kopf (login.py)
     leadership: Leadership = field(init=False)
+    shares: Shares = field(init=False)
     events: EventPoster = field(init=False)
 
     def __post_init__(self) -> None:
         self.events = EventPoster(self.kube)
-        # Every write this runtime's client sends passes the leader gate (controller/leadership.py).
+        # Every write this runtime's client sends passes the leader gate (controller/leadership.py),
+        # with --sharding the share's gate (controller/shares.py).
         self.leadership = Leadership(self.kube, self.options.operator_namespace, self.options.election)
-        self.kube.write_guard = self.leadership.guard
+        self.shares = Shares(self.kube, self.options.operator_namespace, self.options.election,
+                             self.leadership)
+        self.shares.serves = self.serves
+        self.shares.candidates = self._share_candidates
+        self.shares.resources_in = lambda ns: sum(len(self.cache.names_of(kind, ns)) for kind in KINDS)
+        self.kube.write_guard = self.shares.guard if self.shares.enabled else self.leadership.guard
+
+    def _share_candidates(self) -> set[str]:
+        """What a share is counted over: the served namespaces and those holding a resource."""
+        return set(self.served_namespaces) | {ns for _kind, ns, _name in self.cache.resources()}
+
+    def owns(self, namespace: str) -> bool:
+        """Whether this replica reconciles and writes `namespace` now (without sharding: leads)."""
+        return self.shares.owns(namespace)
+
+    def keeps_bodies(self, namespace: str) -> bool:
+        """Whether the cache needs full bodies of `namespace` (its share), not only names."""
+        return self.shares.owns(namespace) if self.shares.enabled else True
 
     def serves(self, namespace: str) -> bool:
         """Served by `--namespace`. kopf watches across the cluster unless only plain names are

@@ -3,8 +3,10 @@
 One table, DISPATCH, maps each key type (controller/work.py) to its reconcile; a new kind of work
 adds its type there and one line here. Nothing runs before the master key has been read once,
 so the first reconcile after a start is already right and a restart does not flap projections
-through a guessed mode. Nothing runs on a replica that does not lead: the key is dropped, and the
-replica that gains the Lease re-queues everything (controller/resync.py).
+through a guessed mode. A namespace's work runs only on the replica that owns the namespace (the
+leader, unless --sharding shares them out), the cluster-wide work only on the leader; elsewhere
+the key is dropped, and the replica that gains the namespace or the Lease re-queues it
+(controller/resync.py).
 """
 
 from __future__ import annotations
@@ -59,20 +61,26 @@ DISPATCH: Mapping[type[work.WorkKey], Reconcile] = MappingProxyType({
 })
 
 
+def runs_here(runtime: Runtime, key: work.WorkKey) -> bool:
+    if isinstance(key, work.AnchorKey | work.WithdrawKey):
+        return runtime.leadership.is_leading()
+    return runtime.owns(key.namespace)
+
+
 def handler(runtime: Runtime) -> Handler[work.WorkKey]:
     async def handle(key: work.WorkKey) -> None:
         await runtime.keys_loaded.wait()
         keys = runtime.keys
         assert keys is not None
-        if not runtime.leadership.is_leading():
+        if not runs_here(runtime, key):
             runtime.queue.forget(key)
             return
         try:
             await DISPATCH[type(key)](runtime, key, keys)
             runtime.queue.forget(key)
-        except NotLeading:  # the Lease was lost mid-reconcile: whoever leads next resyncs this key
+        except NotLeading:  # the Lease or share was lost mid-reconcile: whoever gains it resyncs this key
             runtime.queue.forget(key)
-            logger.debug("%s dropped: no longer the leader", key)
+            logger.debug("%s dropped: no longer the leader or owner", key)
         except ApiError as exc:
             delay = runtime.queue.retry(key)
             if isinstance(key, work.CrKey):

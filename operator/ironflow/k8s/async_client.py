@@ -12,6 +12,7 @@ request and response bodies are never logged.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
@@ -24,11 +25,11 @@ from ironflow.k8s.client_tls import ssl_context
 from ironflow.k8s.config import ClusterChoice
 from ironflow.k8s.credentials import CredentialSource, Identity
 from ironflow.k8s.kubeconfig import Endpoint, KubeconfigError, resolve
-from ironflow.k8s.paths import core_path, group_path
+from ironflow.k8s.paths import core_path, group_path, namespace_of
 
 USER_AGENT = f"ironflow-operator/{__version__}"
 MERGE_PATCH = "application/merge-patch+json"
-__all__ = ["ApiError", "Kube", "core_path", "group_path", "open_session"]
+__all__ = ["ApiError", "Kube", "core_path", "group_path", "namespace_of", "open_session"]
 SESSIONS_KEPT = 2  # a session per client certificate: the current one and the one before
 
 
@@ -66,6 +67,13 @@ def open_session(endpoint: Endpoint, identity: Identity, *, limit: int = 100,
 def user_agent(replica_id: str | None = None) -> str:
     """With a replica id the audit log tells the replicas of one release apart (--replica-id)."""
     return f"{USER_AGENT} (replica {replica_id})" if replica_id else USER_AGENT
+
+
+def _kopf_version() -> str:
+    try:
+        return importlib.metadata.version("kopf")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _timeout(limits: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientTimeout:
@@ -156,7 +164,10 @@ class Kube:
                 credentials.invalidate(current)
             return response
 
-        session = open_session(self.endpoint, identity, limit=0, middlewares=(authorize,))
+        # kopf names itself in the User-Agent unless the session does; it keeps its name, plus the replica.
+        replica = self.agent.removeprefix(USER_AGENT)
+        headers = {"User-Agent": f"kopf/{_kopf_version()}{replica}"} if replica else None
+        session = open_session(self.endpoint, identity, limit=0, headers=headers, middlewares=(authorize,))
         return session, identity.refresh_at if identity.certificate else None
 
     async def _send(self, method: str, path: str, *, query: Mapping[str, str] | None = None,

@@ -4,8 +4,10 @@ Writes are create (fails with 409 when someone else created it first) or a full 
 the resourceVersion the decision was made on (fails with 409 when anyone wrote in between), never
 a blind patch: of two candidates racing for a free Lease, exactly one write succeeds. The
 operator's calls bypass its own leader gate (controller/leadership.py): the Lease is the one
-object a standby writes. The CLI's synchronous read is in k8s/sync_operator.py, so that this
-module (imported by the operator) stays clear of the sync client's library.
+object a standby writes. The member Leases of sharding (core/shares.py) follow the same rules,
+and a clean stop deletes its own only as last written (precondition on resourceVersion). The
+CLI's synchronous read is in k8s/sync_operator.py, so that this module (imported by the
+operator) stays clear of the sync client's library.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Final
 
 from ironflow.core.lease import HolderPod, LeaseRecord, parse_lease
 from ironflow.core.lease import holder_pod_gone as pod_gone
+from ironflow.core.shares import Member, member_labels, member_selector, parse_member
 from ironflow.k8s.async_client import ApiError, Kube, group_path
 from ironflow.k8s.paths import core_path
 
@@ -64,3 +67,69 @@ async def write_lease(kube: Kube, namespace: str, name: str, record: LeaseRecord
     parsed = parse_lease(written)
     assert parsed is not None
     return parsed
+
+
+def _member_body(namespace: str, lease_name: str, member: Member,
+                 owner_pod: HolderPod | None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": member.name, "namespace": namespace,
+                                "labels": member_labels(lease_name), "annotations": member.annotations()}
+    if member.lease.resource_version:
+        metadata["resourceVersion"] = member.lease.resource_version
+    if owner_pod is not None and owner_pod.uid and owner_pod.namespace == namespace:
+        # A deleted pod's member Lease goes with it (garbage collection), not after a lease duration.
+        metadata["ownerReferences"] = [{"apiVersion": "v1", "kind": "Pod", "name": owner_pod.name,
+                                        "uid": owner_pod.uid}]
+    return {"apiVersion": COORDINATION, "kind": "Lease", "metadata": metadata, "spec": member.lease.spec()}
+
+
+async def list_members(kube: Kube, namespace: str, lease_name: str) -> list[Member]:
+    """Every member Lease of `lease_name` (one list: a consistent read, all pages)."""
+    members: list[Member] = []
+    query = {"labelSelector": member_selector(lease_name), "limit": "500"}
+    while True:
+        page = await kube.request("GET", group_path(COORDINATION, "leases", namespace), query=query)
+        members.extend(m for m in map(parse_member, page.get("items") or []) if m is not None)
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return members
+        query = {**query, "continue": str(token)}
+
+
+async def write_member(kube: Kube, namespace: str, lease_name: str, member: Member,
+                       owner_pod: HolderPod | None = None) -> Member:
+    """Create (no resourceVersion) or update guarded by resourceVersion; LostRace on 409."""
+    body = _member_body(namespace, lease_name, member, owner_pod)
+    try:
+        if member.lease.resource_version is None:
+            written = await kube.request("POST", group_path(COORDINATION, "leases", namespace),
+                                         body=body, guarded=False)
+        else:
+            written = await kube.request("PUT", group_path(COORDINATION, "leases", namespace, member.name),
+                                         body=body, guarded=False)
+    except ApiError as exc:
+        if exc.status == 409:
+            raise LostRace(str(exc)) from None
+        raise
+    parsed = parse_member(written)
+    assert parsed is not None
+    return parsed
+
+
+async def get_member(kube: Kube, namespace: str, name: str) -> Member | None:
+    found = await kube.get(group_path(COORDINATION, "leases", namespace, name))
+    return None if found is None else parse_member(found)
+
+
+async def delete_member(kube: Kube, namespace: str, member: Member) -> None:
+    """Delete our own member Lease, only as we last wrote it (precondition on resourceVersion)."""
+    body: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions",
+                            "preconditions": {"resourceVersion": member.lease.resource_version}}
+    try:
+        await kube.request("DELETE", group_path(COORDINATION, "leases", namespace, member.name),
+                           body=body, guarded=False)
+    except ApiError as exc:
+        if exc.status == 404:
+            return
+        if exc.status == 409:
+            raise LostRace(str(exc)) from None
+        raise

@@ -13,7 +13,7 @@ splitting it, so an encoded slash would still become a separator there.
 from __future__ import annotations
 
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 _DOT_SEGMENTS: Final = frozenset({"", ".", ".."})
 _FORBIDDEN: Final = ("/", "%")
@@ -52,3 +52,13 @@ def _path(base: str, resource: str, namespace: str | None, name: str | None, sub
     if sub is not None:
         parts.append(segment(sub))
     return "/".join(parts)
+
+
+def namespace_of(path: str) -> str | None:
+    """The namespace a request path writes in (`/api/v1/namespaces/NS/...`,
+    `/apis/G/V/namespaces/NS/...`); None for a cluster-scoped path, a Namespace object included."""
+    parts = path.split("?", 1)[0].split("/")
+    at = 3 if parts[1:2] == ["api"] else 4 if parts[1:2] == ["apis"] else 0
+    if at and len(parts) > at + 2 and parts[at] == "namespaces" and parts[at + 2]:
+        return unquote(parts[at + 1])
+    return None
