@@ -3,7 +3,9 @@
 operator_bench.py runs the installed `ironflow-operator`; memory_bench.py runs it through
 traced_operator.py (its SIGUSR1 census). Both run one process without leader election (its Lease
 renewals would blur the write counts), 8 workers, in the benchmark namespace, with no in-cluster
-hint and no IRONFLOW_* setting from the caller's environment.
+hint and no IRONFLOW_* setting from the caller's environment. scale_bench.py (replica_group.py)
+builds its replicas from the same command line and environment, with leader election and
+sharding on, its own served namespaces and ports per replica.
 """
 
 from __future__ import annotations
