@@ -48,6 +48,7 @@ class Run:
         self.replicas, self.args, self.workdir = replicas, args, workdir
         self.n, self.count = args.resources, args.resources // 2
         self.out: dict[str, Any] = {"replicas": replicas, "n": self.n, "namespaces": args.namespaces}
+        self.stuck_at = ""
 
     def measure(self) -> dict[str, Any]:
         plane = ControlPlane(self.workdir / "cp", die_with_parent=True)
@@ -77,9 +78,11 @@ class Run:
                 if self.replicas == self.args.kill_with:
                     self.out["kill"] = self.kill_phase(group, api)
                     final = "three"
-                self.out["hwm"] = group.read_peaks()
                 self.out["lost"] = lost_changes(core, self.count, self.args.namespaces, final)
+            except TimeoutError as stuck:  # a figure too: the next replica count still runs
+                self.out["stopped"] = f"{stuck} not done in {self.args.timeout:g} s ({self.stuck_at} Ready)"
             finally:
+                self.out["hwm"] = group.read_peaks()
                 group.stop()
                 self.tracker.stop()
             spans = self.audit.spans()
@@ -95,7 +98,11 @@ class Run:
         return write_all(self.custom, self.public, indices, self.args.namespaces, value, create)
 
     def settled(self, generation: int, what: str) -> float:
-        return wait(lambda: self.tracker.current(generation) >= self.n, self.args.timeout, what, 0.5)
+        def done() -> bool:
+            self.stuck_at = f"{self.tracker.current(generation)} of {self.n}"
+            return self.tracker.current(generation) >= self.n
+
+        return wait(done, self.args.timeout, what, 0.5)
 
     def phases_of(self, group: ReplicaGroup) -> None:
         """Cold start to all Ready, then a change of every value."""

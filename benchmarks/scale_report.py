@@ -13,7 +13,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import bench_report
@@ -45,6 +45,14 @@ def change_share(run: dict[str, Any]) -> float:
 def _phase(run: dict[str, Any], phase: str) -> str:
     seconds = run["phases"][phase]["seconds"]
     return f"{seconds:.1f} s ({run['n'] / seconds:.0f}/s)"
+
+
+def _cell(cell: Callable[[dict[str, Any]], str], run: dict[str, Any]) -> str:
+    """A figure of a run stopped before it was measured reads "not reached"."""
+    try:
+        return cell(run)
+    except KeyError:
+        return "not reached"
 
 
 def replicas_table(runs: list[dict[str, Any]], limit_mib: float) -> str:
@@ -104,7 +112,15 @@ def replicas_table(runs: list[dict[str, Any]], limit_mib: float) -> str:
         + " |"
     )
     lines = [head, "|" + " --- |" * (len(runs) + 1)]
-    lines += ["| " + " | ".join([label] + [cell(r) for r in runs]) + " |" for label, cell in rows]
+    if any("stopped" in r for r in runs):
+        rows.insert(
+            0,
+            (
+                "run stopped (a wait ran out of time)",
+                lambda r: f"**{r['stopped']}**" if "stopped" in r else "no",
+            ),
+        )
+    lines += ["| " + " | ".join([label] + [_cell(cell, r) for r in runs]) + " |" for label, cell in rows]
     return "\n".join(lines)
 
 

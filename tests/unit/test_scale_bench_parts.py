@@ -184,3 +184,15 @@ def test_given_a_peer_result_or_its_cap_when_tabled_then_rate_and_peak_or_where_
     )
     stopped = scale_report.peer_table({"n": 1000, "cap": 60.0, "stopped": "peer cold start"}, 320)
     assert stopped == "Sealed Secrets at N = 1,000 did not finish a phase within 60 s (`peer cold start`)."
+
+
+def test_given_a_run_stopped_in_its_change_when_tabled_then_unmeasured_figures_read_not_reached() -> None:
+    stuck = _run(2, stopped="change not done in 300 s (1728 of 2000 Ready)")
+    del stuck["phases"]["change"], stuck["lost"]
+    block = scale_report.replicas_table([_run(1), stuck], 448)
+    assert (
+        "| run stopped (a wait ran out of time) | no | **change not done in 300 s (1728 of 2000 Ready)** |"
+        in block
+    )
+    assert "| every value changed, until all Ready | 8.0 s (125/s) | not reached |" in block
+    assert "| changes lost (projected value differs from the final spec) | 0: met | not reached |" in block
