@@ -121,6 +121,8 @@ def test_given_a_member_lease_when_formatted_and_parsed_then_view_and_share_surv
     assert parsed.view == {"a", "b", "Pod_A.1"} and (parsed.namespaces, parsed.resources) == (12, 345)
     assert member.annotations()["ironflow.dev/view"] == "Pod_A.1,a,b"
     assert parse_view(format_view(["x", "y"])) == {"x", "y"} and parse_view(None) == frozenset()
+    assert member_lease_name("ironflow-operator", "op_1.") == "ironflow-operator-member-op-1"
+    assert len(member_lease_name("ironflow-operator", "x" * 300)) == 253
 
 
 def test_given_an_owner_when_a_replica_joins_then_it_gains_after_the_owner_published_a_view_with_it() -> None:

@@ -115,6 +115,8 @@ def test_given_two_replicas_when_one_is_released_then_its_lease_goes_and_the_oth
     asyncio.run(a.release())
     assert moved[-1] == (set(), mine) and not a.owns(NAMESPACES[0])
     assert "ironflow-operator-member-a" not in store.leases and store.verbs[-1] == "DELETE"
+    asyncio.run(a.release())  # SIGTERM released it; the final stop calls again: nothing more is sent
+    assert store.verbs.count("DELETE") == 1
     clock.now += 0.5
     asyncio.run(b.step())
     assert b.owned() == set(NAMESPACES)

@@ -5,7 +5,8 @@ readiness waits for the master key to be read, kopf's watches to start, the cach
 served namespace and (self-managed certificates) the webhook configuration to trust the certificate
 this replica serves, so a rollout does not route traffic, or count as done, before the operator can
 act. Readiness does not depend on leading: a standby serves the webhook from its own cache. The
-body says who holds the leader Lease when this replica does not (controller/standby_report.py).
+body says who holds the leader Lease when this replica does not (controller/standby_report.py),
+or with --sharding this replica's share (controller/shares.py).
 A supervised task that keeps failing (controller/supervisor.py) makes /readyz answer 503 naming
 it, and /healthz too when it is one whose cure is a new process.
 """

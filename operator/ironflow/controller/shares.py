@@ -180,6 +180,7 @@ class Shares:
         try:
             async with asyncio.timeout(self.options.retry_period):
                 await delete_member(self.kube, self.namespace, self._record)
+            self._record = None  # a second call (SIGTERM, then the final stop) has nothing to do
             logger.info("deleted the member Lease %s/%s", self.namespace, self.lease)
         except (ApiError, LostRace, TimeoutError) as exc:
             logger.warning("could not delete the member Lease (%s): the others take over when it expires",

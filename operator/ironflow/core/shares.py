@@ -41,8 +41,9 @@ _NOT_NAME = re.compile(r"[^a-z0-9-]")
 
 
 def member_lease_name(lease_name: str, replica_id: str) -> str:
-    """`<lease-name>-member-<replica-id>`, the id made a valid name (the true id is the holder)."""
-    return f"{lease_name}-member-{_NOT_NAME.sub('-', replica_id.lower())}"[:253]
+    """`<lease-name>-member-<replica-id>`, the id made a valid name (the true id is the holder);
+    a name must end in a letter or digit, so a trailing '-' is cut too."""
+    return f"{lease_name}-member-{_NOT_NAME.sub('-', replica_id.lower())}"[:253].rstrip("-")
 
 
 def member_labels(lease_name: str) -> dict[str, str]:
