@@ -48,7 +48,7 @@ class Run:
         self.replicas, self.args, self.workdir = replicas, args, workdir
         self.n, self.count = args.resources, args.resources // 2
         self.out: dict[str, Any] = {"replicas": replicas, "n": self.n, "namespaces": args.namespaces}
-        self.stuck_at = ""
+        self.stuck_at, self.final = "", "one"
 
     def measure(self) -> dict[str, Any]:
         plane = ControlPlane(self.workdir / "cp", die_with_parent=True)
@@ -73,14 +73,15 @@ class Run:
             self.tracker = ReadyTracker(api)
             try:
                 self.tracker.start()
-                self.phases_of(group)
-                final = "two"
-                if self.replicas == self.args.kill_with:
-                    self.out["kill"] = self.kill_phase(group, api)
-                    final = "three"
-                self.out["lost"] = lost_changes(core, self.count, self.args.namespaces, final)
-            except TimeoutError as stuck:  # a figure too: the next replica count still runs
-                self.out["stopped"] = f"{stuck} not done in {self.args.timeout:g} s ({self.stuck_at} Ready)"
+                try:
+                    self.phases_of(group)
+                    if self.replicas == self.args.kill_with:
+                        self.kill_phase(group, api)
+                except TimeoutError as stuck:  # a figure too: the next replica count still runs
+                    self.out["stopped"] = (
+                        f"{stuck} not done in {self.args.timeout:g} s ({self.stuck_at} Ready)"
+                    )
+                self.out["lost"] = lost_changes(core, self.count, self.args.namespaces, self.final)
             finally:
                 self.out["hwm"] = group.read_peaks()
                 group.stop()
@@ -107,10 +108,12 @@ class Run:
     def phases_of(self, group: ReplicaGroup) -> None:
         """Cold start to all Ready, then a change of every value."""
         group.start()
+        self.final = "one"  # the value every projection must hold in the end, as the phases go
         cold = self.settled(1, "cold start")
         settle_writes(self.audit, 3 * self.n)
         self.phases.record("cold", cold, group.cpu())
         cpu, started = group.cpu(), time.monotonic()
+        self.final = "two"
         self.write("two", range(self.count))
         self.settled(2, "change")
         seconds = time.monotonic() - started
@@ -118,30 +121,33 @@ class Run:
         self.phases.record("change", seconds, group.cpu() - cpu)
         group.read_peaks()
 
-    def kill_phase(self, group: ReplicaGroup, api: client.ApiClient) -> dict[str, Any]:
-        """A change of every value; half way the replica that wrote most in it so far gets SIGKILL."""
+    def kill_phase(self, group: ReplicaGroup, api: client.ApiClient) -> None:
+        """A change of every value; half way the replica that wrote most in it so far gets SIGKILL.
+        What was seen of the hand-over is kept even when the change never completes."""
         since, started = time.time(), time.monotonic()
         half = self.count // 2
+        self.final = "three"
         self.write("three", range(half))
         so_far = writes_by_replica(self.audit.spans(), since, time.time())
         live = sorted(group.live(), key=lambda r: (so_far.get(r, 0), r))
-        victim, was_leader = live[-1], leader(api, OP_NS) == live[-1]
-        group.kill(victim)
-        kill_at = time.time()
-        self.write("three", range(half, self.count))
-        self.settled(3, "change with a kill")
-        seconds = time.monotonic() - started
-        settle_writes(self.audit, 7 * self.n)
-        self.phases.record("kill", seconds, 0.0)
-        again = served_again(self.audit.spans(), victim, since, kill_at)
-        return {
+        victim = live[-1]
+        kill = self.out["kill"] = {
             "victim": victim,
-            "was_leader": was_leader,
-            "after_seconds": kill_at - since,
+            "was_leader": leader(api, OP_NS) == victim,
             "writes_before": so_far,
-            "served_again": again,
             "lease_duration": self.args.lease_duration,
         }
+        group.kill(victim)
+        kill_at = time.time()
+        kill["after_seconds"] = kill_at - since
+        try:
+            self.write("three", range(half, self.count))
+            self.settled(3, "change with a kill")
+            seconds = time.monotonic() - started
+            settle_writes(self.audit, 7 * self.n)
+            self.phases.record("kill", seconds, 0.0)
+        finally:
+            kill["served_again"] = served_again(self.audit.spans(), victim, since, kill_at)
 
 
 def peer(args: argparse.Namespace) -> dict[str, Any] | None:

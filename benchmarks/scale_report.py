@@ -148,7 +148,7 @@ def kill_table(run: dict[str, Any]) -> str:
             ),
         ),
         ("of them not written again by another replica", str(len(again) - len(times))),
-        ("change of every value with the kill, until all Ready", _phase(run, "kill")),
+        ("change of every value with the kill, until all Ready", _cell(lambda r: _phase(r, "kill"), run)),
         ("changes lost", f"{run['lost']}: {_met(run['lost'] == 0)}"),
         (
             "namespaces written by two replicas in overlapping windows (whole run)",

@@ -187,12 +187,29 @@ def test_given_a_peer_result_or_its_cap_when_tabled_then_rate_and_peak_or_where_
 
 
 def test_given_a_run_stopped_in_its_change_when_tabled_then_unmeasured_figures_read_not_reached() -> None:
-    stuck = _run(2, stopped="change not done in 300 s (1728 of 2000 Ready)")
-    del stuck["phases"]["change"], stuck["lost"]
+    stuck = _run(2, stopped="change not done in 300 s (1965 of 2000 Ready)", lost=35)
+    del stuck["phases"]["change"]
     block = scale_report.replicas_table([_run(1), stuck], 448)
     assert (
-        "| run stopped (a wait ran out of time) | no | **change not done in 300 s (1728 of 2000 Ready)** |"
+        "| run stopped (a wait ran out of time) | no | **change not done in 300 s (1965 of 2000 Ready)** |"
         in block
     )
     assert "| every value changed, until all Ready | 8.0 s (125/s) | not reached |" in block
-    assert "| changes lost (projected value differs from the final spec) | 0: met | not reached |" in block
+    assert (
+        "| changes lost (projected value differs from the final spec) | 0: met | 35: **not met** |" in block
+    )
+
+
+def test_given_a_kill_phase_that_never_completed_when_tabled_then_its_hand_over_figures_still_show() -> None:
+    kill = {
+        "victim": "r0",
+        "was_leader": True,
+        "after_seconds": 4.0,
+        "lease_duration": 15.0,
+        "served_again": {"scale-0001": 16.0},
+    }
+    stuck = _run(4, kill=kill, lost=35, stopped="change with a kill not done in 300 s (1965 of 2000 Ready)")
+    del stuck["phases"]["kill"]
+    table = scale_report.kill_table(stuck)
+    assert "| change of every value with the kill, until all Ready | not reached |" in table
+    assert "16.0 / 16.0 s: met |" in table and "| changes lost | 35: **not met** |" in table
