@@ -58,6 +58,10 @@ SHARE_REPLICAS = Gauge("ironflow_share_replicas", "Live replicas in this replica
 SHARE_HANDOVERS = Counter("ironflow_share_handovers_total",
                           "Namespaces this replica gained or released, by direction (gained, released).",
                           ["direction"], registry=REGISTRY)
+SHARE_PAUSED = Gauge("ironflow_share_paused",
+                     "1 while this replica writes no namespace because the leader Lease is not held by "
+                     "a replica that shards (a rolling upgrade from a version without sharding).",
+                     registry=REGISTRY)
 # -- end shares --
 TASK_RESTARTS = Counter("ironflow_task_restarts_total",
                         "Restarts of the operator's long-running tasks after an exception or an "

@@ -26,7 +26,7 @@ class Clock:
 
 
 def _shares(leading: bool, clock: Clock) -> Shares:
-    leadership = types.SimpleNamespace(is_leading=lambda: leading)
+    leadership = types.SimpleNamespace(is_leading=lambda: leading, share_pause=lambda _now: None)
     options = ElectionOptions(sharding=True, replica_id="r-a", identity="r-a_1")
     shares = Shares(None, OPS, options, leadership, clock=clock)  # type: ignore[arg-type]
     shares.serves = lambda ns: ns.startswith("team-")

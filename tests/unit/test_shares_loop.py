@@ -70,7 +70,7 @@ class MemberStore:
 
 def _replica(store: MemberStore, clock: Clock, name: str, pod: HolderPod | None = None) -> Shares:
     options = ElectionOptions(identity=f"{name}_1", sharding=True, replica_id=name, pod=pod)
-    leadership = types.SimpleNamespace(is_leading=lambda: False)
+    leadership = types.SimpleNamespace(is_leading=lambda: False, share_pause=lambda _now: None)
     shares = Shares(store, "ops", options, leadership, clock=clock, wall=clock.wall)  # type: ignore[arg-type]
     shares.candidates = lambda: NAMESPACES
     shares.resources_in = lambda _ns: 2

@@ -26,8 +26,9 @@ def _lease_line(runtime: Runtime) -> str:
     shares = runtime.shares
     if shares.enabled:  # every replica writes its share; the leader Lease is the cluster-wide duties
         role = "leader" if leadership.is_leading() else "not the leader"
+        paused = f"; paused: {shares.paused}" if shares.paused else ""
         return (f"share: {len(shares.owned())} namespace(s) as replica {shares.replica}, "
-                f"{len(shares.membership.view(shares.clock()))} live replica(s); {role}\n")
+                f"{len(shares.membership.view(shares.clock()))} live replica(s); {role}{paused}\n")
     if leadership.is_leading():
         return f"leader: this replica ({leadership.identity})\n"
     return f"{leadership.report.text or 'standby: no holder of the leader Lease seen yet'}\n"

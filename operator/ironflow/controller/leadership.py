@@ -43,6 +43,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ironflow.controller.standby_report import StandbyReport
+from ironflow.core import share_gate
 from ironflow.core.lease import (
     DEFAULT_LEASE_NAME,
     HolderPod,
@@ -102,13 +103,29 @@ class Leadership:
         self._stopping = False  # released on shutdown: never take it again
         self._hooks: list[GainHook] = []
         self.term = 1 if self._leading else 0
+        # The leader Lease as last read, and the start of the read before it changed (core/share_gate.py).
+        self.seen: LeaseRecord | None = None
+        self.seen_written_after: float | None = None
+        self._read_started: float | None = None
+        self._quiet_until = -math.inf  # without sharding, after taking the Lease from a sharded leader
 
     @property
     def identity(self) -> str:
         return self.options.identity
 
     def is_leading(self) -> bool:
-        return self._clock() < self._valid_until
+        now = self._clock()
+        return self._quiet_until <= now < self._valid_until
+
+    def share_pause(self, now: float) -> str | None:
+        """Why a sharded replica writes no namespace now, from the leader Lease as last read (None: go)."""
+        return share_gate.paused_reason(self.is_leading(), self.seen, self.seen_written_after,
+                                        self.options.renew_deadline, now)
+
+    def _saw(self, record: LeaseRecord | None, read_started: float) -> None:
+        if self.seen is None or record is None or record.observed_as() != self.seen.observed_as():
+            self.seen_written_after = self._read_started
+        self.seen, self._read_started = record, read_started
 
     def guard(self, _path: str = "") -> None:
         """Kube.write_guard: refuse to send a write unless the Lease is ours right now."""
@@ -129,8 +146,10 @@ class Leadership:
 
     async def _attempt(self) -> bool:
         """One read and, when allowed, one guarded write; True when the Lease is ours after it."""
+        read_started = self._clock()
         async with asyncio.timeout(self.options.renew_deadline / 2):
             current = await get_lease(self.kube, self.namespace, self.options.lease_name)
+        self._saw(current, read_started)
         now = self._clock()
         seen = current.observed_as() if current is not None else None
         if seen != self._observed:
@@ -148,11 +167,15 @@ class Leadership:
             return False
         duration = math.ceil(self.options.lease_duration)
         async with asyncio.timeout(self.options.renew_deadline / 2):
-            wanted = claimed(current, self.identity, duration, self._wall(), self.options.pod)
+            wanted = claimed(current, self.identity, duration, self._wall(), self.options.pod,
+                             sharding=self.options.sharding)
             record = await write_lease(self.kube, self.namespace, self.options.lease_name, wanted)
+        self.seen, self.seen_written_after = record, now  # written after our read started, at least
         if current is not None and current.held and current.holder != self.identity:
             logger.info("took the leader Lease from %s (%s)", current.holder,
                         "its pod is gone" if gone else f"not renewed for {unchanged:.1f}s as seen here")
+        if current is None or current.holder != self.identity:
+            self._hold_back(current)
         self._record, self._wait = record, None
         self._observed, self._observed_at = record.observed_as(), self._clock()
         self.report.leading()
@@ -169,6 +192,13 @@ class Leadership:
                 gone = await holder_pod_gone(self.kube, current.holder_pod)
             self._gone = (seen, bool(gone))
         return self._gone[1]
+
+    def _hold_back(self, taken_from: LeaseRecord | None) -> None:
+        quiet = share_gate.hold_back(self.options.sharding, taken_from, self.options.renew_deadline)
+        if quiet > 0:
+            self._quiet_until = self._clock() + quiet
+            logger.warning("took the leader Lease from a leader that shards: writing nothing for %.0fs, "
+                           "until the sharded replicas have stopped writing their shares", quiet)
 
     def next_delay(self) -> float:
         """Until the next attempt: the retry period, or less when the current record falls due sooner."""
@@ -219,7 +249,7 @@ class Leadership:
 
     async def release(self) -> None:
         """On shutdown: stop writing now, then hand the Lease back so a standby need not wait it out."""
-        was_leading = self.is_leading()
+        was_leading = self._clock() < self._valid_until  # holding back counts: the Lease is ours
         self._valid_until, self._stopping = -math.inf, True
         if not self.options.enabled or not was_leading or self._record is None:
             return

@@ -45,6 +45,7 @@ class Shares:
         self._owned: frozenset[str] = frozenset()
         self._hooks: list[ChangeHook] = []
         self._stopping = False
+        self.paused: str | None = None  # why nothing is written (core/share_gate.py), at the last recompute
         # The last renewal / list succeeded: the first failure after a success is a warning.
         self._renewing = self._listed = True
         # What the share is counted over; the runtime sets both (served namespaces, cached resources).
@@ -66,7 +67,8 @@ class Shares:
     def owns(self, namespace: str) -> bool:
         if not self.enabled:
             return self.leadership.is_leading()
-        return self.membership.may_write(namespace, self._clock())
+        now = self._clock()
+        return self.leadership.share_pause(now) is None and self.membership.may_write(namespace, now)
 
     def clock(self) -> float:
         return self._clock()
@@ -150,7 +152,16 @@ class Shares:
     def recompute(self) -> None:
         """Which namespaces this replica owns now; tell the hooks what moved."""
         now = self._clock()
-        owned = frozenset(n for n in self.candidates() if self.membership.may_write(n, now))
+        paused = self.leadership.share_pause(now)
+        if paused != self.paused:
+            if paused is not None:
+                logger.warning("sharding: this replica writes no namespace: %s", paused)
+            elif self.paused is not None:
+                logger.info("sharding: the leader Lease is held by a replica that shards; writing the share")
+            self.paused = paused
+        metrics.SHARE_PAUSED.set(0 if paused is None else 1)
+        owned = frozenset() if paused is not None else frozenset(
+            n for n in self.candidates() if self.membership.may_write(n, now))
         gained, lost = set(owned - self._owned), set(self._owned - owned)
         self._owned = owned
         metrics.SHARE_NAMESPACES.set(len(owned))

@@ -35,6 +35,8 @@ DEFAULT_LEASE_NAME = "ironflow-operator"
 POD_ANNOTATION = "ironflow.io/holder-pod"  # namespace/name
 POD_UID_ANNOTATION = "ironflow.io/holder-pod-uid"
 RELEASE_ANNOTATION = "ironflow.io/holder-release"
+# Written by a leader that runs with --sharding (core/share_gate.py): its replicas may write their shares.
+SHARDING_ANNOTATION = "ironflow.dev/sharding"
 
 
 def format_microtime(moment: datetime.datetime) -> str:
@@ -89,6 +91,7 @@ class LeaseRecord:
     transitions: int
     resource_version: str | None = None
     holder_pod: HolderPod | None = None  # only replicas that know their pod say it
+    sharding: bool = False  # the holder shares namespaces out (kept by `released`: see core/share_gate.py)
 
     @property
     def held(self) -> bool:
@@ -129,17 +132,19 @@ def parse_lease(lease: Mapping[str, Any] | None) -> LeaseRecord | None:
         transitions=transitions,
         resource_version=meta.get("resourceVersion"),
         holder_pod=_holder_pod(meta.get("annotations") or {}),
+        sharding=str((meta.get("annotations") or {}).get(SHARDING_ANNOTATION) or "") == "true",
     )
 
 
 def claimed(current: LeaseRecord | None, identity: str, duration_seconds: int,
-            now: datetime.datetime, pod: HolderPod | None = None) -> LeaseRecord:
+            now: datetime.datetime, pod: HolderPod | None = None, sharding: bool = False) -> LeaseRecord:
     """The record `identity` writes to acquire or renew (keeping resourceVersion as the precondition)."""
     if current is not None and current.holder == identity:
-        return replace(current, duration_seconds=duration_seconds, renew_time=now, holder_pod=pod)
+        return replace(current, duration_seconds=duration_seconds, renew_time=now, holder_pod=pod,
+                       sharding=sharding)
     transitions = 0 if current is None else current.transitions + (1 if current.held else 0)
     return LeaseRecord(identity, duration_seconds, now, now, transitions,
-                       None if current is None else current.resource_version, pod)
+                       None if current is None else current.resource_version, pod, sharding)
 
 
 def released(current: LeaseRecord, now: datetime.datetime) -> LeaseRecord:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ironflow.core.lease import HolderPod, LeaseRecord, parse_lease
+from ironflow.core.lease import SHARDING_ANNOTATION, HolderPod, LeaseRecord, parse_lease
 from ironflow.core.lease import holder_pod_gone as pod_gone
 from ironflow.core.shares import Member, member_labels, member_selector, parse_member
 from ironflow.k8s.async_client import ApiError, Kube, group_path
@@ -28,9 +28,12 @@ class LostRace(Exception):
 
 
 def _body(namespace: str, name: str, record: LeaseRecord) -> dict[str, Any]:
+    annotations = record.holder_pod.annotations() if record.holder_pod else {}
+    if record.sharding:
+        annotations[SHARDING_ANNOTATION] = "true"
     metadata: dict[str, Any] = {"name": name, "namespace": namespace,
                                 "labels": {"app.kubernetes.io/managed-by": "ironflow-operator"},
-                                "annotations": record.holder_pod.annotations() if record.holder_pod else {}}
+                                "annotations": annotations}
     if record.resource_version:
         metadata["resourceVersion"] = record.resource_version
     return {"apiVersion": COORDINATION, "kind": "Lease", "metadata": metadata, "spec": record.spec()}
