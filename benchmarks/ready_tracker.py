@@ -11,14 +11,12 @@ that cannot be resumed (410 Gone) starts over with a list.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from typing import Any
 
 from kubernetes import client, watch
 from operator_bench import GROUP, PLURALS, VERSION, is_ready
-
-PAGE = 1000
+from scale_cluster import pages
 
 
 class ReadyTracker:
@@ -57,17 +55,12 @@ class ReadyTracker:
 
     def _list(self, plural: str) -> str:
         """Everything of `plural` read in pages; the resourceVersion to watch from."""
-        token = None
-        while True:
-            response = self.custom.list_cluster_custom_object(
-                GROUP, VERSION, plural, limit=PAGE, _continue=token, _preload_content=False
-            )
-            page = json.loads(response.data)
+        version = ""
+        for page in pages(self.custom.list_cluster_custom_object, GROUP, VERSION, plural):
             for item in page["items"]:
                 self._put(plural, item)
-            token = page["metadata"].get("continue")
-            if not token:
-                return str(page["metadata"]["resourceVersion"])
+            version = str(page["metadata"]["resourceVersion"])
+        return version
 
     def _follow(self, plural: str) -> None:
         version = ""

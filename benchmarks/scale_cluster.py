@@ -52,10 +52,13 @@ def write_all(
 
 
 def pages(list_call: Callable[..., Any], *args: str) -> Iterator[dict[str, Any]]:
+    """A cluster-wide list, a page (items, metadata) at a time, parsed without the client's models."""
     token = None
     while True:
-        page = json.loads(list_call(*args, limit=PAGE, _continue=token, _preload_content=False).data)
-        yield from page["items"]
+        page: dict[str, Any] = json.loads(
+            list_call(*args, limit=PAGE, _continue=token, _preload_content=False).data
+        )
+        yield page
         token = page["metadata"].get("continue")
         if not token:
             return
@@ -64,11 +67,11 @@ def pages(list_call: Callable[..., Any], *args: str) -> Iterator[dict[str, Any]]
 def lost_changes(core: client.CoreV1Api, count: int, namespaces: int, value: str) -> int:
     """Resources whose projected object does not hold f"{value}-{i}" (missing counts as lost)."""
     held: dict[tuple[str, str], str] = {}
-    for item in pages(core.list_secret_for_all_namespaces):
+    for item in (i for page in pages(core.list_secret_for_all_namespaces) for i in page["items"]):
         if item["metadata"]["namespace"].startswith(PREFIX):
             for name, data in (item.get("data") or {}).items():
                 held[("Secret", name)] = base64.b64decode(data).decode(errors="replace")
-    for item in pages(core.list_config_map_for_all_namespaces):
+    for item in (i for page in pages(core.list_config_map_for_all_namespaces) for i in page["items"]):
         if item["metadata"]["namespace"].startswith(PREFIX):
             for name, data in (item.get("data") or {}).items():
                 held[("ConfigMap", name)] = data

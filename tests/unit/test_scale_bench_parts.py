@@ -213,3 +213,23 @@ def test_given_a_kill_phase_that_never_completed_when_tabled_then_its_hand_over_
     table = scale_report.kill_table(stuck)
     assert "| change of every value with the kill, until all Ready | not reached |" in table
     assert "16.0 / 16.0 s: met |" in table and "| changes lost | 35: **not met** |" in table
+
+
+def test_given_a_list_in_two_pages_when_walked_then_each_page_once_with_the_continue_token_passed_on() -> (
+    None
+):
+    import scale_cluster
+
+    calls: list[str | None] = []
+
+    class Answer:
+        def __init__(self, body: dict[str, Any]) -> None:
+            self.data = json.dumps(body).encode()
+
+    def list_call(*_: str, limit: int, _continue: str | None, _preload_content: bool) -> Answer:
+        calls.append(_continue)
+        more = {"continue": "t1"} if _continue is None else {}
+        return Answer({"items": [{"n": len(calls)}], "metadata": {"resourceVersion": "7", **more}})
+
+    walked = list(scale_cluster.pages(list_call, "ironflow.io"))
+    assert [p["items"] for p in walked] == [[{"n": 1}], [{"n": 2}]] and calls == [None, "t1"]
