@@ -33,6 +33,9 @@ def resource_writes(writes: Mapping[str, int]) -> int:
 
 
 def lease_writes(run: dict[str, Any]) -> int:
+    """Over the measured phases (a run stopped in its cold start has none: "not reached")."""
+    if "cold" not in run["phases"]:
+        raise KeyError("cold")
     return sum(v for p in run["phases"].values() for k, v in p["writes"].items() if "leases" in k)
 
 
