@@ -12,6 +12,7 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from ironflow_testbed.audit import AuditLog
 
@@ -66,7 +67,11 @@ class AuditCounter:
                 continue
             if (record.get("user") or {}).get("username") != self.user:
                 continue
-            self.counts[key(record)] += 1
+            self.take(record)
+
+    def take(self, record: dict[str, Any]) -> None:
+        """One completed request of the user: counted here; a subclass may keep more of it."""
+        self.counts[key(record)] += 1
 
     def writes(self) -> Counter[str]:
         return Counter({k: v for k, v in self.refresh().items() if k.split()[0] in WRITES})

@@ -288,3 +288,13 @@ def splice(document: str, block: str) -> str:
         start, end = document.index(BEGIN), document.index(END) + len(END)
         return document[:start] + block.rstrip("\n") + document[end:]
     return block + "\n" + document
+
+
+def splice_section(document: str, block: str, begin: str, end: str) -> str:
+    """`block` between the markers `begin` and `end`, replacing what was there; without them
+    appended as a new section at the end, so every other section of the file survives."""
+    wrapped = f"{begin}\n\n{block}\n\n{end}"
+    if begin in document and end in document:
+        head, rest = document.split(begin, 1)
+        return head + wrapped + rest.split(end, 1)[1]
+    return document.rstrip("\n") + "\n\n" + wrapped + "\n"

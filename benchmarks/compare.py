@@ -103,11 +103,7 @@ def table(
 
 
 def splice(document: str, block: str) -> str:
-    wrapped = f"{BEGIN}\n\n{block}\n\n{END}"
-    if BEGIN in document and END in document:
-        head, rest = document.split(BEGIN, 1)
-        return head + wrapped + rest.split(END, 1)[1]
-    return document.rstrip("\n") + "\n\n" + wrapped + "\n"
+    return bench_report.splice_section(document, block, BEGIN, END)
 
 
 def current_commit() -> str:

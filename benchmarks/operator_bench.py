@@ -124,11 +124,11 @@ def prepare(plane: ControlPlane) -> tuple[client.ApiClient, bytes]:
     return api, derive_sealing_key(bytes.fromhex(key)).public
 
 
-def resource(public: bytes, kind: str, i: int, value: str) -> dict[str, Any]:
-    """Resource r{i} of `kind` with one name, V{i}: sealed for a secret, plain for a config."""
+def resource(public: bytes, kind: str, i: int, value: str, namespace: str = NS) -> dict[str, Any]:
+    """Resource r{i} of `kind` with one name, V{i}: sealed for `namespace` (a secret) or plain (a config)."""
     name = f"V{i}"
     spec = (
-        {"sealed": {name: seal(public, NS, name, value.encode())}}
+        {"sealed": {name: seal(public, namespace, name, value.encode())}}
         if kind == "IronflowSecret"
         else {"values": {name: value}}
     )

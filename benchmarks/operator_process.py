@@ -3,7 +3,9 @@
 operator_bench.py runs the installed `ironflow-operator`; memory_bench.py runs it through
 traced_operator.py (its SIGUSR1 census). Both run one process without leader election (its Lease
 renewals would blur the write counts), 8 workers, in the benchmark namespace, with no in-cluster
-hint and no IRONFLOW_* setting from the caller's environment.
+hint and no IRONFLOW_* setting from the caller's environment. scale_bench.py (replica_group.py)
+builds its replicas from the same command line and environment, with leader election and
+sharding on, its own served namespaces and ports per replica.
 """
 
 from __future__ import annotations
@@ -30,28 +32,44 @@ def start_operator(
     `source` runs the package from another tree (its `operator/` folder put first on the path):
     compare.py measures two revisions with one harness, so only the operator differs.
     """
+    argv = operator_argv(kubeconfig, census, python_args, "--no-leader-election", *extra)
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=operator_env(census, source))
+
+
+def operator_argv(
+    kubeconfig: Path,
+    census: Path | None = None,
+    python_args: tuple[str, ...] = (),
+    *extra: str,
+    namespace: str = NS,
+    ports: tuple[int, int] = (0, 0),
+) -> list[str]:
+    """The command line; `ports` (metrics, health) 0 for none; election flags come in `extra`."""
     if census is None:
         command = [str(Path(sys.executable).parent / "ironflow-operator")]
     else:
         command = [sys.executable, *python_args, str(HERE / "traced_operator.py")]
-    argv = [
+    return [
         *command,
         f"--kubeconfig={kubeconfig}",
-        f"--namespace={NS}",
-        "--metrics-port=0",
-        "--health-port=0",
+        f"--namespace={namespace}",
+        f"--metrics-port={ports[0]}",
+        f"--health-port={ports[1]}",
         "--workers=8",
-        "--no-leader-election",
         "--log-level=debug",
         *extra,
     ]
+
+
+def operator_env(census: Path | None = None, source: Path | None = None) -> dict[str, str]:
+    """This environment without in-cluster hints or IRONFLOW_* settings of the caller."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_SERVICE_", "IRONFLOW_"))}
     if census is not None:
         env["IRONFLOW_CENSUS"] = str(census)
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH", "")]))
-    with log.open("wb") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    return env
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 60) -> None:

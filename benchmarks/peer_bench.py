@@ -81,7 +81,8 @@ def check_unsealed(core: client.CoreV1Api, n: int, prefix: str) -> None:
             raise AssertionError(f"Secret s{i} does not hold the value sealed for it")
 
 
-def run(n: int, workdir: Path, peer_dir: Path) -> dict[str, Any]:
+def run(n: int, workdir: Path, peer_dir: Path, timeout: float = 3600) -> dict[str, Any]:
+    """The phases over `n` SealedSecrets; each wait gives up (TimeoutError) after `timeout` seconds."""
     plane = ControlPlane(workdir / "cp", die_with_parent=True)
     plane.start()
     try:
@@ -109,7 +110,7 @@ def run(n: int, workdir: Path, peer_dir: Path) -> dict[str, Any]:
         every = poll_interval(n)
         process = start_peer(peer_dir, kubeconfig, workdir / "peer.log")
         try:
-            cold = wait(lambda: synced(custom, n, 1), 3600, "peer cold start", every)
+            cold = wait(lambda: synced(custom, n, 1), timeout, "peer cold start", every)
             settle_writes(audit, 3 * n)
             phases.record("cold", cold, cpu_seconds(process.pid))
             check_unsealed(core, n, "one")
@@ -123,7 +124,7 @@ def run(n: int, workdir: Path, peer_dir: Path) -> dict[str, Any]:
             cpu = cpu_seconds(process.pid)
             started = time.monotonic()
             parallel(lambda i=i: patch(i) for i in range(n))
-            wait(lambda: synced(custom, n, 2), 3600, "peer change", every)
+            wait(lambda: synced(custom, n, 2), timeout, "peer change", every)
             change = time.monotonic() - started
             settle_writes(audit, 6 * n)
             phases.record("change", change, cpu_seconds(process.pid) - cpu)
@@ -136,7 +137,7 @@ def run(n: int, workdir: Path, peer_dir: Path) -> dict[str, Any]:
         before = total(audit.writes())
         process = start_peer(peer_dir, kubeconfig, workdir / "peer-restart.log")
         try:
-            restart = wait(lambda: total(audit.writes()) - before >= n, 3600, "peer restart", every)
+            restart = wait(lambda: total(audit.writes()) - before >= n, timeout, "peer restart", every)
             phases.record("restart", restart, cpu_seconds(process.pid))
             restart_hwm = vm_hwm_mib(process.pid)
         finally:
