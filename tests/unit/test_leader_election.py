@@ -208,6 +208,7 @@ def test_given_standby_when_a_key_is_dequeued_then_nothing_is_reconciled_and_the
         runtime = types.SimpleNamespace(
             keys_loaded=keys_loaded, keys=object(), leadership=leadership, queue=WorkQueue(),
             owns=lambda _namespace: leadership.is_leading(),  # Runtime.owns without --sharding
+            shares=types.SimpleNamespace(enabled=False),
         )
         handle = worker.handler(runtime)  # type: ignore[arg-type]
         await handle(CrKey("IronflowSecret", "ns", "app"))
