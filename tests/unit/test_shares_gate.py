@@ -111,9 +111,14 @@ def test_given_sharding_when_readyz_describes_the_replica_then_it_gives_the_shar
     shares = _shares(False, clock)
     shares.candidates = lambda: ["team-1", "team-2"]
     shares.recompute()
-    leadership = types.SimpleNamespace(options=ElectionOptions(), is_leading=lambda: False)
-    line = health._lease_line(types.SimpleNamespace(leadership=leadership, shares=shares))  # type: ignore[arg-type]
+    report = types.SimpleNamespace(text=None)
+    leadership = types.SimpleNamespace(options=ElectionOptions(), is_leading=lambda: False, report=report)
+    runtime = types.SimpleNamespace(leadership=leadership, shares=shares)
+    line = health._lease_line(runtime)  # type: ignore[arg-type]
     assert line == "share: 2 namespace(s) as replica r-a, 1 live replica(s); not the leader\n"
+    report.text = "another operator outside this release holds the lease ironflow-operator: ..."
+    line = health._lease_line(runtime)  # type: ignore[arg-type]
+    assert "not the leader (another operator outside this release holds the lease" in line, line
 
 
 def test_given_permission_dropped_a_moment_when_a_key_comes_up_then_a_share_key_returns_else_drops() -> None:

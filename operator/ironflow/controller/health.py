@@ -25,7 +25,11 @@ def _lease_line(runtime: Runtime) -> str:
         return ""
     shares = runtime.shares
     if shares.enabled:  # every replica writes its share; the leader Lease is the cluster-wide duties
-        role = "leader" if leadership.is_leading() else "not the leader"
+        # not leading: who holds the leader Lease, as a standby would say (an operator outside
+        # this release, typically, which also pauses the shares)
+        role = ("leader" if leadership.is_leading()
+                else f"not the leader ({leadership.report.text})" if leadership.report.text
+                else "not the leader")
         paused = f"; paused: {shares.paused}" if shares.paused else ""
         return (f"share: {len(shares.owned())} namespace(s) as replica {shares.replica}, "
                 f"{len(shares.membership.view(shares.clock()))} live replica(s); {role}{paused}\n")
