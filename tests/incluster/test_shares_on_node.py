@@ -39,6 +39,7 @@ from incluster_support import (
 from kubernetes import client
 from node_support import pod
 
+from ironflow.controller.state import SYSTEM_NAMESPACES
 from ironflow.core.shares import owner
 from ironflow_testbed import eventually
 from ironflow_testbed.cluster import Cluster
@@ -106,7 +107,7 @@ def _members(cluster: Cluster) -> dict[str, dict[str, Any]]:
 def _spread_over(cluster: Cluster, replicas: set[str]) -> dict[str, int] | None:
     """Each replica's share of namespaces once the member Leases are exactly `replicas`, every one
     publishes that set as its view, and each share is the one rendezvous hashing gives it over the
-    cluster's namespaces (all served: the chart's default); None before."""
+    cluster's served namespaces (the chart's default: all but Kubernetes' own); None before."""
     members = _members(cluster)
     if set(members) != replicas:
         return None
@@ -116,7 +117,9 @@ def _spread_over(cluster: Cluster, replicas: set[str]) -> dict[str, int] | None:
         return None
     shares = {rid: int(a.get("ironflow.dev/share-namespaces") or 0) for rid, a in annotations.items()}
     listed = json.loads(cluster.kubectl("get", "namespaces", "-o", "json").stdout)["items"]
-    namespaces = [n["metadata"]["name"] for n in listed if (n.get("status") or {}).get("phase") == "Active"]
+    # the namespaces the chart serves: all but Kubernetes' own (given no sealing key, holding no resource)
+    namespaces = [n["metadata"]["name"] for n in listed if (n.get("status") or {}).get("phase") == "Active"
+                  and n["metadata"]["name"] not in SYSTEM_NAMESPACES]
     expected = {rid: sum(1 for n in namespaces if owner(n, replicas) == rid) for rid in replicas}
     return shares if shares == expected else None
 
