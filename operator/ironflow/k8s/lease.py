@@ -54,19 +54,26 @@ async def holder_pod_gone(kube: Kube, pod: HolderPod) -> bool | None:
     return pod_gone(pod, found)
 
 
-async def write_lease(kube: Kube, namespace: str, name: str, record: LeaseRecord) -> LeaseRecord:
-    """Create (no resourceVersion: the Lease did not exist) or update guarded by resourceVersion."""
+async def _create_or_update(kube: Kube, namespace: str, name: str, body: dict[str, Any],
+                            resource_version: str | None) -> dict[str, Any]:
+    """Create (no resourceVersion: the Lease did not exist) or update guarded by resourceVersion,
+    never a blind write; LostRace when anyone wrote in between (409). Unguarded: see the module."""
     try:
-        if record.resource_version is None:
-            written = await kube.request("POST", group_path(COORDINATION, "leases", namespace),
-                                         body=_body(namespace, name, record), guarded=False)
-        else:
-            written = await kube.request("PUT", group_path(COORDINATION, "leases", namespace, name),
-                                         body=_body(namespace, name, record), guarded=False)
+        if resource_version is None:
+            return await kube.request("POST", group_path(COORDINATION, "leases", namespace),
+                                      body=body, guarded=False)
+        return await kube.request("PUT", group_path(COORDINATION, "leases", namespace, name),
+                                  body=body, guarded=False)
     except ApiError as exc:
         if exc.status == 409:
             raise LostRace(str(exc)) from None
         raise
+
+
+async def write_lease(kube: Kube, namespace: str, name: str, record: LeaseRecord) -> LeaseRecord:
+    """The leader Lease, created or updated (`_create_or_update`)."""
+    written = await _create_or_update(kube, namespace, name, _body(namespace, name, record),
+                                      record.resource_version)
     parsed = parse_lease(written)
     assert parsed is not None
     return parsed
@@ -100,19 +107,10 @@ async def list_members(kube: Kube, namespace: str, lease_name: str) -> list[Memb
 
 async def write_member(kube: Kube, namespace: str, lease_name: str, member: Member,
                        owner_pod: HolderPod | None = None) -> Member:
-    """Create (no resourceVersion) or update guarded by resourceVersion; LostRace on 409."""
-    body = _member_body(namespace, lease_name, member, owner_pod)
-    try:
-        if member.lease.resource_version is None:
-            written = await kube.request("POST", group_path(COORDINATION, "leases", namespace),
-                                         body=body, guarded=False)
-        else:
-            written = await kube.request("PUT", group_path(COORDINATION, "leases", namespace, member.name),
-                                         body=body, guarded=False)
-    except ApiError as exc:
-        if exc.status == 409:
-            raise LostRace(str(exc)) from None
-        raise
+    """This replica's member Lease, created or updated (`_create_or_update`)."""
+    written = await _create_or_update(kube, namespace, member.name,
+                                      _member_body(namespace, lease_name, member, owner_pod),
+                                      member.lease.resource_version)
     parsed = parse_member(written)
     assert parsed is not None
     return parsed
