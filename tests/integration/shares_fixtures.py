@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from kubernetes import client
-from operator_fixtures import Operator
+from operator_fixtures import Operator, apply_cr, configmap_data, sealed, secret_data
 from operator_launch import OperatorProcess
 
 from ironflow.core.shares import member_selector
@@ -100,6 +100,33 @@ def overlapping(events: list[AuditEvent]) -> list[str]:
     problems += [f"{a[0]} until {a[2]} overlaps {b[0]} from {b[1]}"
                  for a, b in itertools.pairwise(runs) if a[2] > b[1]]
     return problems
+
+
+# What the tests of several replicas do to every served namespace: one resource of each kind, "app".
+def create_namespaces(api: client.ApiClient, names: list[str]) -> None:
+    core = client.CoreV1Api(api)
+    for name in names:
+        core.create_namespace({"metadata": {"name": name, "labels": {"ironflow.io/test": "true"}}})
+
+
+def apply_everywhere(api: client.ApiClient, key: str, names: list[str], value: int) -> None:
+    for ns in names:
+        sealed_value = sealed(key, ns, "DB_PASSWORD", f"v{value}")
+        apply_cr(api, "IronflowSecret", ns, "app", {"DB_PASSWORD": sealed_value})
+        apply_cr(api, "IronflowConfig", ns, "app", {"LEVEL": value})
+
+
+def projected(api: client.ApiClient, ns: str, value: int) -> bool:
+    return (secret_data(api, ns, "app") == {"DB_PASSWORD": f"v{value}"}
+            and configmap_data(api, ns, "app") == {"LEVEL": str(value)})
+
+
+def start_all(shared: Shared, replicas: list[str], *extra: str) -> None:
+    runs = [shared.start(replica, *extra, wait=False) for replica in replicas]
+    for run in runs:
+        run.wait_ready(timeout=90)
+    shared.wait_view(set(replicas))
+
 
 
 @pytest.fixture

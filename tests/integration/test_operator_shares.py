@@ -13,8 +13,18 @@ import time
 
 import pytest
 from kubernetes import client
-from operator_fixtures import apply_cr, configmap_data, new_key, sealed, secret_data, wait_ready
-from shares_fixtures import LEASE_DURATION, Shared, namespace_writes, overlapping, writers
+from operator_fixtures import new_key, wait_ready
+from shares_fixtures import (
+    LEASE_DURATION,
+    Shared,
+    apply_everywhere,
+    create_namespaces,
+    namespace_writes,
+    overlapping,
+    projected,
+    start_all,
+    writers,
+)
 
 from ironflow.core.shares import owner
 from ironflow_testbed import eventually
@@ -22,30 +32,6 @@ from ironflow_testbed.cluster import Cluster
 
 pytest_plugins = ["operator_fixtures", "shares_fixtures"]
 SECRET, CONFIG = "IronflowSecret", "IronflowConfig"
-
-
-def _create_namespaces(api: client.ApiClient, names: list[str]) -> None:
-    core = client.CoreV1Api(api)
-    for name in names:
-        core.create_namespace({"metadata": {"name": name, "labels": {"ironflow.io/test": "true"}}})
-
-
-def _apply_everywhere(api: client.ApiClient, key: str, names: list[str], value: int) -> None:
-    for ns in names:
-        apply_cr(api, SECRET, ns, "app", {"DB_PASSWORD": sealed(key, ns, "DB_PASSWORD", f"v{value}")})
-        apply_cr(api, CONFIG, ns, "app", {"LEVEL": value})
-
-
-def _projected(api: client.ApiClient, ns: str, value: int) -> bool:
-    return (secret_data(api, ns, "app") == {"DB_PASSWORD": f"v{value}"}
-            and configmap_data(api, ns, "app") == {"LEVEL": str(value)})
-
-
-def _start_all(shared: Shared, replicas: list[str], *extra: str) -> None:
-    runs = [shared.start(replica, *extra, wait=False) for replica in replicas]
-    for run in runs:
-        run.wait_ready(timeout=90)
-    shared.wait_view(set(replicas))
 
 
 def test_given_three_sharded_replicas_when_one_is_killed_and_one_joins_then_one_writer_per_namespace(
@@ -57,13 +43,13 @@ def test_given_three_sharded_replicas_when_one_is_killed_and_one_joins_then_one_
     key = new_key()
     shared.op.set_master_key(key)
     first = ["r-a", "r-b", "r-c"]
-    _start_all(shared, first)
-    _create_namespaces(k8s_api, shared.served)
-    _apply_everywhere(k8s_api, key, shared.served, 1)
+    start_all(shared, first)
+    create_namespaces(k8s_api, shared.served)
+    apply_everywhere(k8s_api, key, shared.served, 1)
     for ns in shared.served:
         wait_ready(k8s_api, SECRET, ns, "app")
         wait_ready(k8s_api, CONFIG, ns, "app")
-        eventually(lambda ns=ns: _projected(k8s_api, ns, 1), timeout=30, what=f"values projected in {ns}")
+        eventually(lambda ns=ns: projected(k8s_api, ns, 1), timeout=30, what=f"values projected in {ns}")
     audit.flush(k8s_api, namespace)
     written = namespace_writes(audit, shared.op.user, shared.served)
     for ns, events in written.items():  # each namespace by exactly the replica its hash names
@@ -80,15 +66,15 @@ def test_given_three_sharded_replicas_when_one_is_killed_and_one_joins_then_one_
     shared.runs[victim].process.kill()
     shared.runs[victim].process.wait(timeout=10)
     killed = time.monotonic()
-    _apply_everywhere(k8s_api, key, shared.served, 2)
+    apply_everywhere(k8s_api, key, shared.served, 2)
     for ns in theirs:
-        eventually(lambda ns=ns: _projected(k8s_api, ns, 2), timeout=LEASE_DURATION + 15,
+        eventually(lambda ns=ns: projected(k8s_api, ns, 2), timeout=LEASE_DURATION + 15,
                    what=f"{ns} served again after its replica was killed")
     served_again = time.monotonic() - killed
     print(f"a killed replica's {len(theirs)} namespace(s) served again after {served_again:.1f}s")
     assert served_again <= LEASE_DURATION + 10
     for ns in shared.served:  # nothing lost
-        eventually(lambda ns=ns: _projected(k8s_api, ns, 2), timeout=30, what=f"the change projected in {ns}")
+        eventually(lambda ns=ns: projected(k8s_api, ns, 2), timeout=30, what=f"the change projected in {ns}")
     survivors = ["r-a", "r-c"]
     shared.wait_view(set(survivors))
 
@@ -98,9 +84,9 @@ def test_given_three_sharded_replicas_when_one_is_killed_and_one_joins_then_one_
     shared.start("r-d")
     after = [*survivors, "r-d"]
     shared.wait_view(set(after))
-    _apply_everywhere(k8s_api, key, shared.served, 3)
+    apply_everywhere(k8s_api, key, shared.served, 3)
     for ns in shared.served:
-        eventually(lambda ns=ns: _projected(k8s_api, ns, 3), timeout=30, what=f"the last change in {ns}")
+        eventually(lambda ns=ns: projected(k8s_api, ns, 3), timeout=30, what=f"the last change in {ns}")
     audit.flush(k8s_api, namespace)
     written = namespace_writes(audit, shared.op.user, shared.served)
     for ns, events in written.items():
@@ -119,11 +105,11 @@ def test_given_two_sharded_replicas_when_one_stops_cleanly_then_its_lease_goes_a
     shared.op.set_master_key(key)
     long_lease = ("--lease-duration=40", "--lease-renew-deadline=20", "--lease-retry-period=1")
     pair = ["r-a", "r-b"]
-    _start_all(shared, pair, *long_lease)
-    _create_namespaces(k8s_api, shared.served)
-    _apply_everywhere(k8s_api, key, shared.served, 1)
+    start_all(shared, pair, *long_lease)
+    create_namespaces(k8s_api, shared.served)
+    apply_everywhere(k8s_api, key, shared.served, 1)
     for ns in shared.served:
-        eventually(lambda ns=ns: _projected(k8s_api, ns, 1), timeout=60, what=f"values projected in {ns}")
+        eventually(lambda ns=ns: projected(k8s_api, ns, 1), timeout=60, what=f"values projected in {ns}")
 
     stopping = shared.runs["r-b"]
     stopping.process.terminate()
@@ -131,9 +117,9 @@ def test_given_two_sharded_replicas_when_one_stops_cleanly_then_its_lease_goes_a
     eventually(lambda: "r-b" not in shared.members(), timeout=10, what="r-b's member Lease deleted")
     stopping.process.wait(timeout=30)
     assert "deleted the member Lease" in stopping.output()
-    _apply_everywhere(k8s_api, key, shared.served, 2)
+    apply_everywhere(k8s_api, key, shared.served, 2)
     for ns in shared.served:
-        eventually(lambda ns=ns: _projected(k8s_api, ns, 2), timeout=20, what=f"the change projected in {ns}")
+        eventually(lambda ns=ns: projected(k8s_api, ns, 2), timeout=20, what=f"the change projected in {ns}")
     handed_over = time.monotonic() - stopped
     print(f"clean stop: every namespace served by r-a {handed_over:.1f}s after SIGTERM (lease 40s)")
     assert handed_over < 25

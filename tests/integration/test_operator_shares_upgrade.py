@@ -17,12 +17,15 @@ from shares_fixtures import (
     LEASE_DURATION,
     TIMINGS,
     Shared,
+    apply_everywhere,
+    create_namespaces,
     namespace_writes,
     overlapping,
+    projected,
     replica_of,
+    start_all,
     writers,
 )
-from test_operator_shares import _apply_everywhere, _create_namespaces, _projected, _start_all
 
 from ironflow_testbed import eventually
 from ironflow_testbed.cluster import Cluster
@@ -40,21 +43,21 @@ def test_given_a_leader_without_sharding_when_sharded_replicas_start_then_they_w
     key = new_key()
     shared.op.set_master_key(key)
     old = shared.op.start("--replica-id=old", "--leader-identity=old-leader", *TIMINGS)
-    _create_namespaces(k8s_api, shared.served)
-    _apply_everywhere(k8s_api, key, shared.served, 1)
+    create_namespaces(k8s_api, shared.served)
+    apply_everywhere(k8s_api, key, shared.served, 1)
     for ns in shared.served:
         wait_ready(k8s_api, SECRET, ns, "app")
-        eventually(lambda ns=ns: _projected(k8s_api, ns, 1), timeout=30, what=f"values projected in {ns}")
+        eventually(lambda ns=ns: projected(k8s_api, ns, 1), timeout=30, what=f"values projected in {ns}")
 
     new = ["r-a", "r-b"]
-    _start_all(shared, new)  # they agree on their shares, but the leader Lease is the old one's
+    start_all(shared, new)  # they agree on their shares, but the leader Lease is the old one's
     for replica in new:
         eventually(lambda r=replica: "paused: the leader Lease is held by old-leader" in
                    shared.runs[r].readyz()[1], timeout=20, what=f"{replica}'s /readyz to say why")
         assert shared.runs[replica].metric("ironflow_share_paused") == 1
-    _apply_everywhere(k8s_api, key, shared.served, 2)
+    apply_everywhere(k8s_api, key, shared.served, 2)
     for ns in shared.served:
-        eventually(lambda ns=ns: _projected(k8s_api, ns, 2), timeout=30, what=f"the change projected in {ns}")
+        eventually(lambda ns=ns: projected(k8s_api, ns, 2), timeout=30, what=f"the change projected in {ns}")
     audit.flush(k8s_api, namespace)
     while_old = namespace_writes(audit, shared.op.user, shared.served)
     for ns, events in while_old.items():
@@ -63,9 +66,9 @@ def test_given_a_leader_without_sharding_when_sharded_replicas_start_then_they_w
     old.process.terminate()
     stopped = time.monotonic()
     old.process.wait(timeout=30)
-    _apply_everywhere(k8s_api, key, shared.served, 3)
+    apply_everywhere(k8s_api, key, shared.served, 3)
     for ns in shared.served:
-        eventually(lambda ns=ns: _projected(k8s_api, ns, 3), timeout=LEASE_DURATION + 15,
+        eventually(lambda ns=ns: projected(k8s_api, ns, 3), timeout=LEASE_DURATION + 15,
                    what=f"{ns} served by the sharded replicas")
     served = time.monotonic() - stopped
     print(f"the sharded replicas served every namespace {served:.1f}s after the old leader's SIGTERM")
