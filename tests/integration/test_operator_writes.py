@@ -24,6 +24,7 @@ from operator_fixtures import (
     wait_ready,
     wait_status,
 )
+from operator_launch import OperatorProcess
 
 from ironflow_testbed import eventually
 from ironflow_testbed.audit import AuditLog
@@ -76,12 +77,10 @@ def _no_kopf_traces(api: client.ApiClient, namespace: str) -> None:
         assert not meta.finalizers, meta.name
 
 
-def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_are_only_what_results_need(
-    operator: Operator, namespace: str, k8s_api: client.ApiClient, cluster: Cluster
-) -> None:
-    audit = cluster.audit
-    if audit is None:
-        pytest.skip("write counts need the audit log of the session's own control plane")
+def _populated(operator: Operator, k8s_api: client.ApiClient, namespace: str,
+               audit: AuditLog) -> tuple[str, OperatorProcess]:
+    """COUNT IronflowSecrets and COUNT IronflowConfigs applied and Ready, the operator idle and the
+    audit log flushed: where counting writes starts."""
     key = new_key()
     operator.set_master_key(key)
     run = operator.start()
@@ -93,6 +92,16 @@ def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_a
         wait_ready(k8s_api, CONFIG, namespace, f"c{i}")
     eventually(lambda: run.settled(2 * COUNT), what="operator idle")
     audit.flush(k8s_api, namespace)
+    return key, run
+
+
+def test_given_many_resources_when_changed_untouched_and_restarted_then_writes_are_only_what_results_need(
+    operator: Operator, namespace: str, k8s_api: client.ApiClient, cluster: Cluster
+) -> None:
+    audit = cluster.audit
+    if audit is None:
+        pytest.skip("write counts need the audit log of the session's own control plane")
+    key, run = _populated(operator, k8s_api, namespace, audit)
     initial = _writes(audit, operator.user)
     # creation: one projected object, one status write per resource, plus the sealing key ConfigMap
     # and the signer anchor (ironflow-signing-key in the operator's namespace)
@@ -157,17 +166,7 @@ def test_given_every_value_changed_when_settled_then_each_change_costs_two_write
     audit = cluster.audit
     if audit is None:
         pytest.skip("write counts need the audit log of the session's own control plane")
-    key = new_key()
-    operator.set_master_key(key)
-    run = operator.start()
-    for i in range(COUNT):
-        apply_cr(k8s_api, SECRET, namespace, f"s{i}", {f"S{i}": sealed(key, namespace, f"S{i}", f"v{i}")})
-        apply_cr(k8s_api, CONFIG, namespace, f"c{i}", {f"C{i}": i})
-    for i in range(COUNT):
-        wait_ready(k8s_api, SECRET, namespace, f"s{i}")
-        wait_ready(k8s_api, CONFIG, namespace, f"c{i}")
-    eventually(lambda: run.settled(2 * COUNT), what="operator idle")
-    audit.flush(k8s_api, namespace)
+    key, run = _populated(operator, k8s_api, namespace, audit)
     before_writes = _writes(audit, operator.user)
     before = run.metric("ironflow_reconcile_duration_seconds_count")
 
