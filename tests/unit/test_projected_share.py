@@ -97,9 +97,11 @@ def test_given_a_namespace_gained_when_taken_then_one_labelled_list_per_kind_fil
     actual = cache.get(SECRET_KIND, "gained", "app")
     assert actual is not None and actual.data == {"DB": b"listed"} and actual.resource_version == "7"
     assert cache.taken("gained")
-    assert [p for p, _ in asked] == ["/api/v1/namespaces/gained/secrets", "/api/v1/namespaces/gained/configmaps"]
+    assert [p for p, _ in asked] == ["/api/v1/namespaces/gained/secrets",
+                                     "/api/v1/namespaces/gained/configmaps"]
     assert all(q["labelSelector"] == LABEL_SELECTOR for _, q in asked)
-    assert cache.get(CONFIG_KIND, "gained", "app") is None  # no ConfigMap listed, drift watch not primed: read it
+    # no ConfigMap listed, and the drift watch not primed: read it
+    assert cache.get(CONFIG_KIND, "gained", "app") is None
 
 
 def test_given_an_object_someone_else_controls_when_asked_for_its_owner_then_none() -> None:
