@@ -95,3 +95,74 @@ def test_given_the_operator_settings_when_configured_then_kopf_lists_in_pages_of
                                 operator_namespace="o", master_key_secret="k", metrics_port=0,
                                 health_port=0, bind_address="127.0.0.1", workers=1))
     assert settings.watching.chunk_size == 500
+
+
+def test_given_a_list_page_whose_continue_token_expired_when_kopf_asks_then_the_list_starts_over() -> None:
+    """A kopf list that outlived a compaction used to end the watcher and the operator with it."""
+    from kopf._cogs.clients import errors as kopf_errors
+
+    kopf_decoding.install()
+
+    class Page:
+        def __init__(self, body: str) -> None:
+            self.body = body
+
+        async def __aenter__(self) -> Page:
+            return self
+
+        async def __aexit__(self, *_: object) -> None:
+            return None
+
+        async def read(self) -> bytes:
+            return self.body.encode()
+
+    asked: list[str] = []
+
+    async def request(**kwargs: Any) -> Page:
+        asked.append(kwargs["url"])
+        if "continue=" in kwargs["url"]:
+            raise kopf_errors.APIClientError({"code": 410, "reason": "Expired"},  # type: ignore[typeddict-item]
+                                             status=410, headers={})
+        return Page('{"metadata":{"resourceVersion":"9","continue":"next"},'
+                    '"items":[{"metadata":{"name":"a"}}]}')
+
+    class Logger:
+        warned: list[str] = []
+
+        def warning(self, message: str, *args: object) -> None:
+            self.warned.append(message % args)
+
+    original = kopf_api.request
+    kopf_api.request = request  # type: ignore[assignment]
+    logger = Logger()
+    try:
+        listing = asyncio.run(kopf_api.get("/apis/x/ks?limit=500&continue=old&labelSelector=a%3Db",
+                                           settings=None, logger=logger))
+    finally:
+        kopf_api.request = original
+    assert asked == ["/apis/x/ks?limit=500&continue=old&labelSelector=a%3Db",
+                     "/apis/x/ks?limit=500&labelSelector=a%3Db"]
+    assert listing["metadata"]["resourceVersion"] == "9" and listing["items"][0]["metadata"]["name"] == "a"
+    assert len(logger.warned) == 1 and "410" in logger.warned[0]
+
+
+def test_given_any_other_refusal_or_a_first_page_when_kopf_lists_then_the_error_goes_to_kopf() -> None:
+    from kopf._cogs.clients import errors as kopf_errors
+
+    kopf_decoding.install()
+
+    async def request(**kwargs: Any) -> object:
+        status = 410 if "continue=" not in kwargs["url"] else 403
+        raise kopf_errors.APIClientError("refused", status=status, headers={})
+
+    original = kopf_api.request
+    kopf_api.request = request  # type: ignore[assignment]
+    try:
+        for url in ("/apis/x/ks?limit=500", "/apis/x/ks?limit=500&continue=old"):
+            try:
+                asyncio.run(kopf_api.get(url, settings=None, logger=None))
+            except kopf_errors.APIClientError:
+                continue
+            raise AssertionError(f"{url}: the refusal was swallowed")
+    finally:
+        kopf_api.request = original

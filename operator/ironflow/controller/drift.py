@@ -13,24 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Set
-from types import MappingProxyType
+from collections.abc import Set
 from typing import Any
 
 from ironflow.controller import namespaces
 from ironflow.controller.cache import PAGE
+from ironflow.controller.projected import LABEL_SELECTOR, TARGETS
 from ironflow.controller.state import Runtime
 from ironflow.controller.work import AnchorKey, CrKey, SealingKeyKey
 from ironflow.core.crypto import SEALING_KEY_CONFIGMAP
 from ironflow.core.key_publication import SIGNING_KEY_CONFIGMAP
-from ironflow.core.model import CONFIG_KIND, MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND, Kind
+from ironflow.core.model import CONFIG_KIND, Kind
 from ironflow.core.owners import controller_reference
 from ironflow.k8s import informers
 from ironflow.k8s.informer import Synced
 
 logger = logging.getLogger("ironflow.drift")
-LABEL_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
-TARGETS: Mapping[Kind, str] = MappingProxyType({SECRET_KIND: "secrets", CONFIG_KIND: "configmaps"})
 
 
 def _owner(kind: Kind, body: Any) -> str | None:

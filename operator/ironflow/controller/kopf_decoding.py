@@ -18,6 +18,15 @@ state lives in our in-memory storages (controller/storage.py; kopf's annotation 
 would read the last-applied annotation, is not used) and it writes only merge patches of status,
 annotations and finalizers, which do not depend on what the body it holds carried.
 
+The listing GET also survives a continue token the API server has compacted away (410 Expired).
+kopf fetches a list page by page while it processes what it got; at 100,000 resources a busy
+replica took more than the 5 minutes between compactions to get through one, and kopf treats the
+410 as fatal: the watcher failed and the whole operator exited (and would again after a restart,
+while the list stays that slow). Here the page is asked again without the token, which starts the
+list over at a new consistent version: kopf gets the objects of the earlier pages a second time
+(handled like any listed object) and starts its watch from the version of the list it finished,
+so no change falls between the list and the watch.
+
 The two attributes replaced here are private to kopf: `tests/unit/test_kopf_decoding.py` fails
 if a kopf upgrade moves them, rather than letting the protection silently lapse.
 """
@@ -27,8 +36,10 @@ from __future__ import annotations
 import json
 import types
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from kopf._cogs.clients import api as kopf_api
+from kopf._cogs.clients import errors as kopf_errors
 
 from ironflow.controller.slim_bodies import DROPPED_ANNOTATIONS, DROPPED_METADATA
 from ironflow.core import bounded_json
@@ -95,13 +106,35 @@ async def _bounded_get(
     timeout: Any = None,  # noqa: ASYNC109 - kopf's own signature, passed through
     logger: Any,
 ) -> Any:
-    """kopf's `api.get`, with the body decoded by `bounded_json` instead of `response.json()`."""
-    response = await kopf_api.request(
-        method="get", url=url, payload=payload, headers=headers, timeout=timeout, settings=settings,
-        logger=logger,
-    )
+    """kopf's `api.get`, with the body decoded by `bounded_json` instead of `response.json()`, and a
+    list page whose continue token expired asked again from the list's start."""
+    try:
+        response = await kopf_api.request(
+            method="get", url=url, payload=payload, headers=headers, timeout=timeout, settings=settings,
+            logger=logger,
+        )
+    except kopf_errors.APIClientError as exc:
+        first_page = without_continue(url) if exc.status == 410 else None
+        if first_page is None:
+            raise
+        logger.warning("a paged list outlived its continue token (410 Expired, compacted by the API "
+                       "server); listing again from the first page")
+        response = await kopf_api.request(
+            method="get", url=first_page, payload=payload, headers=headers, timeout=timeout,
+            settings=settings, logger=logger,
+        )
     async with response:
         return slim_listing(bounded_json.loads(await response.read()))
+
+
+def without_continue(url: str) -> str | None:
+    """The same list request from its first page; None when `url` carries no continue token."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(key, value) for key, value in query if key != "continue"]
+    if len(kept) == len(query):
+        return None
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def install() -> None:

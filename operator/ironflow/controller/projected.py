@@ -23,15 +23,21 @@ import asyncio
 import base64
 import binascii
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-from ironflow.core.model import GROUP, SECRET_KIND, Kind
+from ironflow.core.model import CONFIG_KIND, GROUP, MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND, Kind
 from ironflow.core.owners import controller_reference
 from ironflow.core.projection import VERSIONS_ANNOTATION, Actual, labels, parse_versions
+from ironflow.k8s.async_client import Kube
+from ironflow.k8s.core_objects import list_labelled_objects
 
 LISTING_WAIT_SECONDS = 30.0
+PAGE = 500  # items per page of a gained namespace's lists
+TARGETS: Mapping[Kind, str] = MappingProxyType({SECRET_KIND: "secrets", CONFIG_KIND: "configmaps"})
+LABEL_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
 
 
 def _rv(body: Mapping[str, Any]) -> int:
@@ -41,10 +47,26 @@ def _rv(body: Mapping[str, Any]) -> int:
         return 0
 
 
-@dataclass(frozen=True)
+def _everything(_namespace: str) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
 class _Seen:
     actual: Actual  # Actual.absent() for a tombstone
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Owned:
+    """An object of a namespace this replica does not reconcile: only what admission asks (it
+    exists, carries our label, and which resource controls it), not its values."""
+
+    owner_uid: str | None
+    version: int
+
+
+_Entry = _Seen | _Owned
 
 
 class ProjectedCache:
@@ -53,11 +75,20 @@ class ProjectedCache:
     `synced` once the drift watch (controller/drift.py) has listed the labelled Secrets and
     ConfigMaps of every served namespace. From then on an object not held here is absent, unless
     it is marked unknown (someone else's object, or a write was refused): read it.
+
+    Full facts (values included) are kept only where `keeps` says the replica reconciles; every
+    replica answers admission everywhere, which needs only the owner. At 100,000 resources the
+    values of every namespace on every replica were most of a replica's memory. A namespace
+    gained is listed once (`take`) so its reconciles still read nothing; one lost is slimmed
+    (`shed`).
     """
 
-    def __init__(self) -> None:
-        self._seen: dict[tuple[Kind, str, str], _Seen] = {}
+    def __init__(self, keeps: Callable[[str], bool] = _everything) -> None:
+        self.keeps = keeps  # namespace -> whether full facts are kept (set once, at wiring)
+        self._seen: dict[tuple[Kind, str], dict[str, _Entry]] = {}
         self._unknown: set[tuple[Kind, str, str]] = set()
+        self._taking: set[str] = set()
+        self._taken: set[str] = set()
         self._listed = asyncio.Event()
         # Set when the operator runs the drift watch, so a list is coming: a reconcile started
         # before it waits for it (up to LISTING_WAIT_SECONDS) instead of reading each object.
@@ -79,69 +110,113 @@ class ProjectedCache:
 
     def names(self, kind: Kind, namespace: str | None = None) -> list[tuple[str, str]]:
         """(namespace, name) of every object held of this kind (in `namespace`, or everywhere)."""
-        return [(ns, name) for (k, ns, name), seen in self._seen.items()
-                if k == kind and seen.actual.exists and (namespace is None or ns == namespace)]
+        return [(ns, name) for (k, ns), entries in self._seen.items()
+                if k == kind and (namespace is None or ns == namespace)
+                for name, entry in entries.items() if _exists(entry)]
 
     def get(self, kind: Kind, namespace: str, name: str) -> Actual | None:
-        """None: not known here (read it). Actual.absent(): known to be gone."""
-        key = (kind, namespace, name)
-        seen = self._seen.get(key)
-        if seen is not None:
-            return seen.actual
-        return _ABSENT if self.synced and key not in self._unknown else None
+        """None: not known here in full (read it). Actual.absent(): known to be gone."""
+        entry = self._seen.get((kind, namespace), {}).get(name)
+        if isinstance(entry, _Seen):
+            return entry.actual
+        if entry is None and self.synced and (kind, namespace, name) not in self._unknown:
+            return _ABSENT
+        return None
+
+    def owner_of(self, kind: Kind, namespace: str, name: str) -> str | None:
+        """The uid of the resource controlling the object, if the watch saw it labelled as ours."""
+        entry = self._seen.get((kind, namespace), {}).get(name)
+        if isinstance(entry, _Owned):
+            return entry.owner_uid
+        if entry is not None and entry.actual.exists and entry.actual.labelled:
+            return entry.actual.owner_uid
+        return None
 
     def put(self, kind: Kind, body: Mapping[str, Any]) -> None:
         """An object as the API server showed it (watch event or list, write answer, GET)."""
         actual = actual_from(kind, body)
-        key = _key(kind, body)
+        namespace, name = _key(body)
         if not actual.labelled:  # outside the watch: nothing would keep an entry current
-            self._seen.pop(key, None)
-            self._unknown.add(key)
+            self._seen.get((kind, namespace), {}).pop(name, None)
+            self._unknown.add((kind, namespace, name))
             return
-        self._unknown.discard(key)
-        self._keep(key, actual, _rv(body))
+        self._unknown.discard((kind, namespace, name))
+        version = _rv(body)
+        if namespace in self._taking or self.keeps(namespace):
+            self._keep(kind, namespace, name, _Seen(actual, version))
+        else:
+            self._keep(kind, namespace, name, _Owned(actual.owner_uid, version))
 
     def absent(self, kind: Kind, namespace: str, name: str) -> None:
         """A GET answered 404: absent, until any newer sight of it (version 0 loses to all)."""
-        key = (kind, namespace, name)
-        self._unknown.discard(key)
-        self._keep(key, _ABSENT, 0)
+        self._unknown.discard((kind, namespace, name))
+        self._keep(kind, namespace, name, _Seen(_ABSENT, 0))
 
     def deleted(self, kind: Kind, body: Mapping[str, Any], *, owner_exists: bool) -> None:
         """A DELETED watch event (deleted, or no longer labelled: the selector dropped it)."""
-        key = _key(kind, body)
+        namespace, name = _key(body)
         if owner_exists:
-            self._keep(key, _ABSENT, _rv(body))
-        elif key in self._seen and self._seen[key].version <= _rv(body):
-            del self._seen[key]
+            self._keep(kind, namespace, name, _Seen(_ABSENT, _rv(body)))
+            return
+        entries = self._seen.get((kind, namespace), {})
+        if name in entries and entries[name].version <= _rv(body):
+            del entries[name]
 
     def forget(self, kind: Kind, namespace: str, name: str) -> None:
         """Unknown now (a write was refused with 409 or 404): the next look reads it."""
-        key = (kind, namespace, name)
-        self._seen.pop(key, None)
-        self._unknown.add(key)
+        self._seen.get((kind, namespace), {}).pop(name, None)
+        self._unknown.add((kind, namespace, name))
 
     def drop(self, kind: Kind, namespace: str, name: str) -> None:
         """The owning resource is gone: keep nothing about its object."""
-        key = (kind, namespace, name)
-        self._seen.pop(key, None)
-        self._unknown.discard(key)
+        self._seen.get((kind, namespace), {}).pop(name, None)
+        self._unknown.discard((kind, namespace, name))
 
-    def _keep(self, key: tuple[Kind, str, str], actual: Actual, version: int) -> None:
-        old = self._seen.get(key)
-        if old is None or version >= old.version:
-            self._seen[key] = _Seen(actual, version)
+    async def take(self, kube: Kube, namespace: str) -> None:
+        """Full facts of a namespace from now on (call once `keeps` says so): one list per kind,
+        so the reconciles of a namespace just gained compare with what they read nothing for."""
+        self._taking.add(namespace)  # what arrives while listing is kept in full too
+        try:
+            for kind, plural in TARGETS.items():
+                async for item in list_labelled_objects(kube, plural, namespace, LABEL_SELECTOR, limit=PAGE):
+                    self.put(kind, item)
+        finally:
+            self._taking.discard(namespace)
+        self._taken.add(namespace)
+
+    def taken(self, namespace: str) -> bool:
+        """Whether the namespace's full facts are complete here since a `take` (and not shed since)."""
+        return namespace in self._taken
+
+    def shed(self, namespace: str) -> None:
+        """Keep only what admission asks of the namespace's objects (call once `keeps` says no)."""
+        self._taken.discard(namespace)
+        for kind in TARGETS:
+            entries = self._seen.get((kind, namespace), {})
+            for name, entry in list(entries.items()):
+                if isinstance(entry, _Seen) and entry.actual.exists:
+                    entries[name] = _Owned(entry.actual.owner_uid, entry.version)
+
+    def _keep(self, kind: Kind, namespace: str, name: str, entry: _Entry) -> None:
+        entries = self._seen.setdefault((kind, namespace), {})
+        old = entries.get(name)
+        if old is None or entry.version >= old.version:
+            entries[name] = entry
 
     def __len__(self) -> int:
-        return len(self._seen)
+        return sum(len(entries) for entries in self._seen.values())
+
+
+def _exists(entry: _Entry) -> bool:
+    return isinstance(entry, _Owned) or entry.actual.exists
 
 
 _ABSENT = Actual.absent()
 
 
-def _key(kind: Kind, body: Mapping[str, Any]) -> tuple[Kind, str, str]:
+def _key(body: Mapping[str, Any]) -> tuple[str, str]:
     meta = body.get("metadata") or {}
-    return (kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
+    return str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
 def _decode(kind: Kind, data: Mapping[str, Any]) -> dict[str, bytes]:

@@ -60,6 +60,8 @@ async def resync_namespaces(runtime: Runtime, gained: Collection[str]) -> None:
         try:
             if not runtime.cache.taken(namespace):
                 await runtime.cache.take(runtime.kube, namespace)  # its full bodies, from now on
+            if not runtime.projected.taken(namespace):
+                await runtime.projected.take(runtime.kube, namespace)  # its projected values too
         except ApiError as exc:  # the bodies come with kopf's events; the queue still runs on them
             logger.warning("priming a gained namespace failed: %s", exc)
         if not runtime.owns(namespace):
@@ -84,10 +86,11 @@ def on_gain(runtime: Runtime, gained: Collection[str]) -> None:
 
 
 def on_keep(runtime: Runtime, _gained: Collection[str], lost: Collection[str]) -> None:
-    """Namespaces no longer kept here: drop their bodies, keep their names (admission). Those
-    gained get their bodies when their work is queued (`resync_namespaces`)."""
+    """Namespaces no longer kept here: drop their bodies and projected values, keep their names
+    and owners (admission). Those gained get theirs when their work is queued (`resync_namespaces`)."""
     for namespace in lost:
         runtime.cache.shed(namespace)
+        runtime.projected.shed(namespace)
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:

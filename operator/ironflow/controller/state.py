@@ -97,6 +97,7 @@ class Runtime:
         self.shares.resources_in = self.cache.count
         self.kube.write_guard = self.shares.guard if self.shares.enabled else self.leadership.guard
         self.cache.keeps = self.keeps_bodies  # full bodies only of the share (names of everything)
+        self.projected.keeps = self.keeps_bodies  # and values of projected objects only there
 
     def _share_candidates(self) -> set[str]:
         """What a share is counted over: the served namespaces and those holding a resource."""

@@ -9,10 +9,11 @@ carries `metadata.resourceVersion` fails when the object changed since it was re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ironflow.k8s.async_client import Kube
+from ironflow.k8s.informer import list_items
 from ironflow.k8s.paths import core_path
 
 
@@ -30,3 +31,9 @@ async def patch_object(kube: Kube, plural: str, namespace: str, name: str,
                        patch: Mapping[str, Any]) -> dict[str, Any]:
     """A merge patch; a `metadata.resourceVersion` in `patch` makes it conditional."""
     return await kube.merge_patch(core_path(plural, namespace, name), patch)
+
+
+def list_labelled_objects(kube: Kube, plural: str, namespace: str, label_selector: str, *,
+                          limit: int) -> AsyncIterator[dict[str, Any]]:
+    """Every object of one namespace carrying the label, fetched in pages of `limit`."""
+    return list_items(kube, core_path(plural, namespace), {"labelSelector": label_selector}, limit=limit)

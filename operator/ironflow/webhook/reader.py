@@ -20,7 +20,6 @@ from ironflow.core.environment_view import EnvironmentView, build_view, foreign_
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND
 from ironflow.core.model import Kind as ResourceKind
 from ironflow.core.namespace_patterns import matches
-from ironflow.core.projection import Actual
 from ironflow.k8s.admission import (
     READ_DEADLINE_SECONDS,
     foreign_projections,
@@ -56,7 +55,7 @@ class ResourceCache(Protocol):
 class ProjectedObjects(Protocol):
     """What the operator's own watch last saw of each projected Secret and ConfigMap."""
 
-    def get(self, kind: ResourceKind, namespace: str, name: str) -> Actual | None: ...
+    def owner_of(self, kind: ResourceKind, namespace: str, name: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -113,9 +112,8 @@ def owned_in(projected: ProjectedObjects) -> OwnedProbe:
     """
 
     def owned(kind: Kind, namespace: str, resource: str, uid: str) -> bool:
-        actual = projected.get(SECRET_KIND if kind == "secret" else CONFIG_KIND, namespace, resource)
-        return (actual is not None and actual.exists and actual.labelled
-                and bool(uid) and actual.owner_uid == uid)
+        owner = projected.owner_of(SECRET_KIND if kind == "secret" else CONFIG_KIND, namespace, resource)
+        return bool(uid) and owner == uid
 
     return owned
 
