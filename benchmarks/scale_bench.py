@@ -12,6 +12,13 @@ with SIGKILL half way: seconds until each of its namespaces is written by anothe
 for every run namespaces written by two replicas in overlapping windows (replica_audit.py).
 Then the Sealed Secrets controller at the same N (peer_bench.py), each phase capped. Tables go
 into docs/benchmarks.md (scale_report.py), raw results beside the other benchmark results.
+
+At 100,000 a whole run takes many hours of a 2-CPU machine, so it can be run in parts: each
+invocation measures some replica counts (and the peer, or `--no-peer`), `--merge`s the results
+files of earlier parts and draws one table over all of them (scale_parts.py); `--render-only`
+draws the table of results files without a cluster. The results file is rewritten after every
+replica count, so a part stopped later keeps what it measured. Progress goes to stderr
+(progress.py): each step's begin and end, and about once a minute the count a wait is at.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ class Run:
 
     def measure(self) -> dict[str, Any]:
         plane = ControlPlane(self.workdir / "cp", die_with_parent=True)
-        with self.progress.step("control plane started, CRDs established"):
+        with self.progress.step("control plane started"):
             plane.start()
         try:
             api, self.public = prepare(plane)
@@ -123,7 +130,7 @@ class Run:
 
     def phases_of(self, group: ReplicaGroup) -> None:
         """Cold start to all Ready, then a change of every value."""
-        self.progress.line(f"cold start: {self.replicas} operator processes started")
+        self.progress.line(f"cold start: {self.replicas} operator processes starting")
         group.start()
         self.final = "one"  # the value every projection must hold in the end, as the phases go
         cold = self.settled(1, "cold start")
@@ -214,6 +221,15 @@ def save(results: scale_parts.Results, path: Path) -> None:
     partial.replace(path)
 
 
+def keep_unmerged(results: Path, merged: list[Path]) -> None:
+    """Results of hours that this part does not add to are moved aside, not overwritten when its
+    first replica count is saved (a forgotten --merge costs nothing)."""
+    if results.exists() and results.resolve() not in {path.resolve() for path in merged}:
+        kept = results.with_name(f"{results.stem}.previous{results.suffix}")
+        results.replace(kept)
+        print(f"{results} is not merged into this part: moved to {kept}", file=sys.stderr, flush=True)
+
+
 def render(results: scale_parts.Results, output: Path) -> None:
     if not results["runs"]:
         print("no replica count measured in these results yet: no tables written", file=sys.stderr)
@@ -288,6 +304,7 @@ def main() -> int:
         scale_parts.check_size(scale_parts.merge(earlier), args.resources, args.namespaces)
     except (OSError, ValueError) as bad:
         raise SystemExit(f"scale_bench.py: {bad}") from None
+    keep_unmerged(args.results, args.merge)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop_on_signal)
     part = scale_parts.this_part(command(args), time.time())

@@ -209,3 +209,17 @@ def test_given_a_step_that_fails_when_told_then_its_begin_and_how_it_ended() -> 
         "peer cold start: begins",
         "peer cold start: ended by TimeoutError peer cold start, 1,800 s",
     ]
+
+
+def test_given_an_earlier_results_file_when_a_part_does_not_merge_it_then_it_is_moved_aside_not_lost(
+    tmp_path: Path,
+) -> None:
+    import scale_bench
+
+    results = tmp_path / "bench-scale-results.json"
+    results.write_text('{"runs": []}')
+    scale_bench.keep_unmerged(results, [tmp_path / ".." / tmp_path.name / results.name])
+    assert results.exists()  # merged (named another way): this part adds to it
+    scale_bench.keep_unmerged(results, [])
+    kept = tmp_path / "bench-scale-results.previous.json"
+    assert not results.exists() and kept.read_text() == '{"runs": []}'
