@@ -240,10 +240,18 @@ e2e: install control-plane ## end-to-end: chart and manifests/ on a real API ser
 bench-compare: install control-plane ## the operator of another revision beside this one at N = 2,000, one run -> docs/benchmarks.md (COMPARE_ARGS="--before REV")
 	IRONFLOW_CP_DIR="$(CP_DIR)" $(BIN)/python benchmarks/compare.py $(COMPARE_ARGS)
 
+# At 100,000 a whole run takes many hours: run it in parts, each adding to the results of the
+# earlier ones, e.g. SCALE_ARGS="--replicas 4 --no-peer", later SCALE_ARGS="--replicas 1,2 --merge
+# .build/bench-scale-results.json" (one table over both; a replica count measured again replaces
+# the older figure). Progress goes to stderr; `make bench-scale-render` redraws the table alone.
 .PHONY: bench-scale
-bench-scale: install control-plane ## 1, 2 and 4 replicas sharing 100,000 resources in 1,000 namespaces, a kill, Sealed Secrets at the same N -> docs/benchmarks.md (SCALE_ARGS="--resources 2000 --namespaces 20 --replicas 1,2" for a small run)
+bench-scale: install control-plane ## 1, 2 and 4 replicas sharing 100,000 resources in 1,000 namespaces, a kill, Sealed Secrets at the same N -> docs/benchmarks.md (SCALE_ARGS="--resources 2000 --namespaces 20 --replicas 1,2" for a small run; "--replicas 4 --no-peer", then "--replicas 1,2 --merge .build/bench-scale-results.json" in parts)
 	peer="$$(hack/build-sealed-secrets.sh | tail -n 1)"; \
 	IRONFLOW_CP_DIR="$(CP_DIR)" $(BIN)/python benchmarks/scale_bench.py --peer-dir "$$peer" $(SCALE_ARGS)
+
+.PHONY: bench-scale-render
+bench-scale-render: install ## bench-scale's tables of the results measured so far, no cluster -> docs/benchmarks.md (SCALE_ARGS="--merge A.json --merge B.json" for other results files)
+	$(BIN)/python benchmarks/scale_bench.py --render-only $(SCALE_ARGS)
 
 .PHONY: bench
 bench: install control-plane ## Ironflow beside Sealed Secrets (built from its Go module) on the embedded control plane -> docs/benchmarks.md (BENCH_ARGS="--quick" for a smoke run)

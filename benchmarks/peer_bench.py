@@ -24,6 +24,7 @@ from audit_stream import AuditCounter, total
 from kubernetes import client, config
 from operator_bench import NS, Phases, kubectl, parallel, poll_interval, raw_write_rate, settle_writes, wait
 from process_stats import cpu_seconds, vm_hwm_mib
+from progress import Progress
 
 from ironflow_testbed.controlplane import ControlPlane
 from ironflow_testbed.ports import free_ports
@@ -61,7 +62,8 @@ def start_peer(peer_dir: Path, kubeconfig: Path, log: Path) -> subprocess.Popen[
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
-def synced(custom: client.CustomObjectsApi, n: int, generation: int) -> bool:
+def synced(custom: client.CustomObjectsApi, generation: int) -> int:
+    """SealedSecrets whose status is Synced at `generation` or later (one list per call)."""
     done = 0
     for item in custom.list_namespaced_custom_object(GROUP, VERSION, NS, PLURAL)["items"]:
         status = item.get("status") or {}
@@ -70,7 +72,7 @@ def synced(custom: client.CustomObjectsApi, n: int, generation: int) -> bool:
             c.get("type") == "Synced" and c.get("status") == "True" for c in status.get("conditions") or []
         ):
             done += 1
-    return done >= n
+    return done
 
 
 def check_unsealed(core: client.CoreV1Api, n: int, prefix: str) -> None:
@@ -81,8 +83,12 @@ def check_unsealed(core: client.CoreV1Api, n: int, prefix: str) -> None:
             raise AssertionError(f"Secret s{i} does not hold the value sealed for it")
 
 
-def run(n: int, workdir: Path, peer_dir: Path, timeout: float = 3600) -> dict[str, Any]:
-    """The phases over `n` SealedSecrets; each wait gives up (TimeoutError) after `timeout` seconds."""
+def run(
+    n: int, workdir: Path, peer_dir: Path, timeout: float = 3600, progress: Progress | None = None
+) -> dict[str, Any]:
+    """The phases over `n` SealedSecrets; each wait gives up (TimeoutError) after `timeout` seconds.
+    With `progress`, its waits are told as they go (the counts of the polls they make anyway)."""
+    told = progress or Progress("Sealed Secrets", out=None)
     plane = ControlPlane(workdir / "cp", die_with_parent=True)
     plane.start()
     try:
@@ -97,20 +103,22 @@ def run(n: int, workdir: Path, peer_dir: Path, timeout: float = 3600) -> dict[st
         private = ss_sealing.new_key()
         core.create_namespaced_secret(KEY_NS, ss_sealing.key_secret(private))
         public = private.public_key()
-        raw = raw_write_rate(core, n)
 
         def create(i: int) -> None:
             body = ss_sealing.sealed_secret(public, NS, f"s{i}", {"V": f"one-{i}".encode()})
             custom.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, body)
 
-        parallel(lambda i=i: create(i) for i in range(n))
+        with told.step(f"raw write rate ({n:,} ConfigMaps), {n:,} SealedSecrets created"):
+            raw = raw_write_rate(core, n)
+            parallel(lambda i=i: create(i) for i in range(n))
         kubeconfig = plane.user_kubeconfig(workdir / "peer.kubeconfig", USER, ("system:masters",))
         audit = AuditCounter(plane.audit.path, USER)
         phases = Phases(audit)
         every = poll_interval(n)
         process = start_peer(peer_dir, kubeconfig, workdir / "peer.log")
         try:
-            cold = wait(lambda: synced(custom, n, 1), timeout, "peer cold start", every)
+            done = told.waiting("peer cold start", lambda: synced(custom, 1), n, "Synced")
+            cold = wait(done, timeout, "peer cold start", every)
             settle_writes(audit, 3 * n)
             phases.record("cold", cold, cpu_seconds(process.pid))
             check_unsealed(core, n, "one")
@@ -124,7 +132,8 @@ def run(n: int, workdir: Path, peer_dir: Path, timeout: float = 3600) -> dict[st
             cpu = cpu_seconds(process.pid)
             started = time.monotonic()
             parallel(lambda i=i: patch(i) for i in range(n))
-            wait(lambda: synced(custom, n, 2), timeout, "peer change", every)
+            done = told.waiting("peer change", lambda: synced(custom, 2), n, "Synced")
+            wait(done, timeout, "peer change", every)
             change = time.monotonic() - started
             settle_writes(audit, 6 * n)
             phases.record("change", change, cpu_seconds(process.pid) - cpu)
@@ -137,7 +146,8 @@ def run(n: int, workdir: Path, peer_dir: Path, timeout: float = 3600) -> dict[st
         before = total(audit.writes())
         process = start_peer(peer_dir, kubeconfig, workdir / "peer-restart.log")
         try:
-            restart = wait(lambda: total(audit.writes()) - before >= n, timeout, "peer restart", every)
+            again = told.waiting("peer restart", lambda: total(audit.writes()) - before, n, "writes")
+            restart = wait(again, timeout, "peer restart", every)
             phases.record("restart", restart, cpu_seconds(process.pid))
             restart_hwm = vm_hwm_mib(process.pid)
         finally:

@@ -153,7 +153,12 @@ def test_given_runs_when_tabled_then_each_figure_is_judged_against_its_bound() -
         "lease_duration": 15.0,
         "served_again": {"scale-0001": 16.0, "scale-0002": 26.0},
     }
-    block = scale_report.render([_run(1), _run(2, kill=kill, lost=3)], None, 448, ["--replicas", "1,2"])
+    part = {"argv": ["--replicas", "1,2"], "host": "vm", "cpus": 2, "started": "2026-12-06T10:00:00Z"}
+    runs = [
+        {**r, "part": part, "finished": "2026-12-06T11:00:00Z"} for r in (_run(1), _run(2, kill=kill, lost=3))
+    ]
+    block = scale_report.render(runs, None, 448)
+    assert "(`benchmarks/scale_bench.py --replicas 1,2`) on vm (2 CPUs), 2026-12-06. Per replica" in block
     assert "| controller writes/s in the change, share of the raw rate | 250/s (50%) | 250/s (50%) |" in block
     assert "| writes per resource, cold / change (Leases apart) | 3.00 / 2.00 | 3.00 / 2.00 |" in block
     assert "| highest peak RSS against the chart's memory limit | 100 MiB, 22% of 448 MiB: met |" in block
