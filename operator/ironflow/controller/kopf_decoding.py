@@ -36,7 +36,6 @@ from __future__ import annotations
 import json
 import types
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from kopf._cogs.clients import api as kopf_api
 from kopf._cogs.clients import errors as kopf_errors
@@ -44,6 +43,7 @@ from kopf._cogs.clients import errors as kopf_errors
 from ironflow.controller.slim_bodies import DROPPED_ANNOTATIONS, DROPPED_METADATA
 from ironflow.core import bounded_json
 from ironflow.core.model import GROUP
+from ironflow.k8s.informer import without_continue
 
 _MARK = "_ironflow_bounded_json"
 _OURS = f"{GROUP}/"
@@ -125,16 +125,6 @@ async def _bounded_get(
         )
     async with response:
         return slim_listing(bounded_json.loads(await response.read()))
-
-
-def without_continue(url: str) -> str | None:
-    """The same list request from its first page; None when `url` carries no continue token."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(key, value) for key, value in query if key != "continue"]
-    if len(kept) == len(query):
-        return None
-    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def install() -> None:

@@ -18,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ironflow.k8s.async_client import ApiError, Kube
 
@@ -69,6 +70,18 @@ async def list_items(kube: Kube, path: str, query: Mapping[str, str] | None = No
     async for listing in pages(kube, path, query, limit=limit):
         for item in listing.get("items") or []:
             yield item
+
+
+def without_continue(url: str) -> str | None:
+    """The same list request from its first page; None when `url` carries no continue token.
+    For a paged list whose token the API server compacted away (410 Expired) and whose pager is
+    not ours (kopf's: controller/kopf_decoding.py)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(key, value) for key, value in query if key != "continue"]
+    if len(kept) == len(query):
+        return None
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def _key(obj: Mapping[str, Any]) -> tuple[str, str]:
