@@ -186,6 +186,7 @@ def test_given_every_value_changed_when_settled_then_each_change_costs_two_write
     }), delta
     eventually(lambda: run.settled(before + 2 * COUNT), what="operator idle after the echoes")
     reconciles = run.metric("ironflow_reconcile_duration_seconds_count") - before
-    # one per change; an echo that overtakes its write's answer still costs one more (echoes.py):
-    # 1.6 per change seen under load, 2.4 before the echoes were recognised (58 for 24 changes)
-    assert reconciles < 2 * 2 * COUNT, reconciles
+    # one per change, an echo that overtakes its write's answer included (held until the answer,
+    # echoes.py); 1.6 per change under load while such an echo still queued a reconcile, 2.4 before
+    # the echoes were recognised at all (58 for 24 changes)
+    assert reconciles < 1.5 * 2 * COUNT, reconciles

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ironflow.controller import drift, projector, resources
@@ -36,6 +37,8 @@ class _Kube:
     def __init__(self) -> None:
         self.version = 10
         self.answers: dict[str, dict[str, Any]] = {}
+        # what the watches deliver after the write is applied but before its answer reaches us
+        self.before_answer: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
     def _next(self) -> str:
         self.version += 1
@@ -50,13 +53,17 @@ class _Kube:
 
     async def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = {**copy.deepcopy(body), "metadata": {**body["metadata"], "resourceVersion": self._next()}}
-        self.answers["object"] = answer
-        return copy.deepcopy(answer)
+        return await self._answer("object", answer)
 
     async def merge_patch(self, path: str, patch: dict[str, Any]) -> dict[str, Any]:
         answer = {**copy.deepcopy(CR), **copy.deepcopy(patch),
                   "metadata": {**CR["metadata"], "resourceVersion": self._next()}}
-        self.answers["status" if path.endswith("/status") else "object"] = answer
+        return await self._answer("status" if path.endswith("/status") else "object", answer)
+
+    async def _answer(self, what: str, answer: dict[str, Any]) -> dict[str, Any]:
+        self.answers[what] = answer
+        if self.before_answer is not None:
+            await self.before_answer(what, copy.deepcopy(answer))
         return copy.deepcopy(answer)
 
 
@@ -103,3 +110,63 @@ def test_given_a_resource_projected_when_the_echoes_of_its_writes_arrive_then_no
     assert after_echoes == set()
     assert len(runtime.echoes) == 0
     assert after_edit == {CrKey(CONFIG_KIND, NS, "app")}
+
+
+def test_given_a_reconcile_when_the_echoes_of_its_writes_overtake_the_answers_then_nothing_is_queued(
+) -> None:
+    async def scenario() -> tuple[Runtime, set[CrKey]]:
+        kube = _Kube()
+        runtime = _runtime(kube)
+        await resources._on_event(runtime, CONFIG_KIND, {"type": "ADDED", "object": copy.deepcopy(CR)},
+                                  NS, "app")
+        runtime.queue._queued.clear()  # taken by a worker
+
+        async def echo_first(what: str, body: dict[str, Any]) -> None:
+            if what == "object":
+                drift.on_event(runtime, CONFIG_KIND, "ADDED", body)
+            else:
+                status_echo = {"type": "MODIFIED", "object": body}
+                await resources._on_event(runtime, CONFIG_KIND, status_echo, NS, "app")
+            assert runtime.queue._queued == set()  # held until the answer
+
+        kube.before_answer = echo_first
+        await projector.reconcile(runtime, CONFIG_KIND, NS, "app", key_state(None))
+        assert set(kube.answers) == {"object", "status"}
+        # the caches took the early events' bodies
+        assert runtime.projected.get(CONFIG_KIND, NS, "app") is not None
+        status = runtime.cache.get(CONFIG_KIND, NS, "app")
+        assert status is not None
+        assert status["metadata"]["resourceVersion"] == kube.answers["status"]["metadata"]["resourceVersion"]
+        return runtime, set(runtime.queue._queued)
+
+    runtime, queued = asyncio.run(scenario())
+    assert queued == set()
+    assert len(runtime.echoes) == 0  # nothing in flight, nothing left to match
+
+
+def test_given_a_status_write_in_flight_when_someone_edits_the_resource_before_the_answer_then_it_is_queued(
+) -> None:
+    async def scenario() -> tuple[set[CrKey], set[CrKey]]:
+        kube = _Kube()
+        runtime = _runtime(kube)
+        await resources._on_event(runtime, CONFIG_KIND, {"type": "ADDED", "object": copy.deepcopy(CR)},
+                                  NS, "app")
+        runtime.queue._queued.clear()
+        during: set[CrKey] = set()
+
+        async def edit_first(what: str, body: dict[str, Any]) -> None:
+            if what == "status":
+                edited = copy.deepcopy(CR)
+                edited["metadata"] = {**edited["metadata"], "resourceVersion": "98", "generation": 2}
+                edited["spec"] = {"values": {"HTTP_TIMEOUT_MS": 3000}}
+                await resources._on_event(runtime, CONFIG_KIND, {"type": "MODIFIED", "object": edited},
+                                          NS, "app")
+                during.update(runtime.queue._queued)
+
+        kube.before_answer = edit_first
+        await projector.reconcile(runtime, CONFIG_KIND, NS, "app", key_state(None))
+        return during, set(runtime.queue._queued)
+
+    during, after = asyncio.run(scenario())
+    assert during == set()  # held: the answer decides
+    assert after == {CrKey(CONFIG_KIND, NS, "app")}  # not the echo: the edit is looked at

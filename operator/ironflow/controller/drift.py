@@ -5,8 +5,9 @@ resourceVersion and the watch from there reports every later change, deletions i
 record of what each projected object holds (controller/projected.py) is exact, a reconcile reads
 nothing, and a restart starts reconciling as soon as the list is in (kopf would have delivered
 the listing object by object first, and kept per-object memory for each). Any event on a
-labelled Secret or ConfigMap records it and queues its owner; the projector compares with that
-record and writes only if the object really drifted, so the echo of our own writes costs nothing.
+labelled Secret or ConfigMap records it and queues its owner (unless it is the echo of our own
+write, controller/echoes.py); the projector compares with that record and writes only if the
+object really drifted.
 """
 
 from __future__ import annotations
@@ -60,11 +61,17 @@ def on_event(runtime: Runtime, kind: Kind, kind_of_event: str, body: Any, *, lis
             runtime.projected.deleted(kind, body, owner_exists=exists)
         else:
             runtime.projected.put(kind, body)
-    echo = kind_of_event != "DELETED" and runtime.echoes.is_echo(
-        TARGETS[kind], namespace, str(name), meta.get("resourceVersion"))
-    if listing or echo:
-        return  # a listing queues nothing; nor does the echo of our own write (controller/echoes.py)
+    if listing:
+        return  # a listing queues nothing
+    if kind_of_event != "DELETED" and _ours(runtime, kind, namespace, str(name), meta.get("resourceVersion")):
+        return  # the echo of our own write, or held until the answer to our write (controller/echoes.py)
     runtime.queue.add(CrKey(kind, namespace, owner))
+
+
+def _ours(runtime: Runtime, kind: Kind, namespace: str, name: str, version: object) -> bool:
+    echoes = runtime.echoes
+    return (echoes.is_echo(TARGETS[kind], namespace, name, version)
+            or echoes.hold(TARGETS[kind], namespace, name, version))
 
 
 def _forget_unlisted(runtime: Runtime, kind: Kind, namespace: str | None,

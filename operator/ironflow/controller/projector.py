@@ -16,9 +16,11 @@ import datetime
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from ironflow import metrics
+from ironflow.controller.echoes import Write
 from ironflow.controller.logs import REDACTOR
 from ironflow.controller.projected import actual_from
 from ironflow.controller.state import Runtime
@@ -111,28 +113,47 @@ async def _actual(runtime: Runtime, kind: Kind, namespace: str, name: str) -> Ac
 async def _write(runtime: Runtime, resource: Resource, projection: Projection, actual: Actual) -> None:
     """Conditional writes only: a create fails if the object exists, a patch carries the
     resourceVersion the decision was made on, so a stale cache can never overwrite a newer object."""
+    if projection.write not in ("create", "update"):
+        return
     kube, plural = runtime.kube, _target(resource.kind)[0]
-    written: dict[str, Any] | None = None
-    if projection.write == "create":
-        written = await create_object(kube, plural, resource.namespace, _body(resource, projection))
-        metrics.API_WRITES.labels(resource=plural, verb="create").inc()
-    elif projection.write == "update":
-        data: dict[str, str | None] = dict(_encode(resource.kind, projection.data))
-        data.update({k: None for k in actual.data if k not in projection.data})
-        # The versions travel in the same write as the values they describe (see core.projection).
-        annotations = {**desired_annotations(resource),
-                       VERSIONS_ANNOTATION: versions_annotation(projection.versions)}
-        patch: dict[str, Any] = {"metadata": {"resourceVersion": actual.resource_version,
-                                              "labels": desired_labels(resource),
-                                              "annotations": annotations}, "data": data}
-        if resource.kind == SECRET_KIND:
-            patch["type"] = resource.template.type  # immutable: a changed type is refused, and reported
-        written = await patch_object(kube, plural, resource.namespace, resource.name, patch)
-        metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
-    if written:
-        runtime.projected.put(resource.kind, written)
-        runtime.echoes.wrote(plural, resource.namespace, resource.name,
-                             (written.get("metadata") or {}).get("resourceVersion"))
+    with _own_write(runtime, resource, plural) as write:
+        if projection.write == "create":
+            written = await create_object(kube, plural, resource.namespace, _body(resource, projection))
+            metrics.API_WRITES.labels(resource=plural, verb="create").inc()
+        else:
+            written = await patch_object(kube, plural, resource.namespace, resource.name,
+                                         _patch(resource, projection, actual))
+            metrics.API_WRITES.labels(resource=plural, verb="patch").inc()
+        if written:
+            runtime.projected.put(resource.kind, written)
+            write.version = _version(written)
+
+
+def _patch(resource: Resource, projection: Projection, actual: Actual) -> dict[str, Any]:
+    """A merge patch carrying the resourceVersion the decision was made on."""
+    data: dict[str, str | None] = dict(_encode(resource.kind, projection.data))
+    data.update({k: None for k in actual.data if k not in projection.data})
+    # The versions travel in the same write as the values they describe (see core.projection).
+    annotations = {**desired_annotations(resource),
+                   VERSIONS_ANNOTATION: versions_annotation(projection.versions)}
+    patch: dict[str, Any] = {"metadata": {"resourceVersion": actual.resource_version,
+                                          "labels": desired_labels(resource),
+                                          "annotations": annotations}, "data": data}
+    if resource.kind == SECRET_KIND:
+        patch["type"] = resource.template.type  # immutable: a changed type is refused, and reported
+    return patch
+
+
+def _version(answer: Mapping[str, Any]) -> object:
+    return (answer.get("metadata") or {}).get("resourceVersion")
+
+
+def _own_write(runtime: Runtime, resource: Resource, plural: str) -> AbstractContextManager[Write]:
+    """In flight until answered: a watch event of the object meanwhile is held, and queues the
+    resource at the answer unless it was the echo (controller/echoes.py)."""
+    key = CrKey(resource.kind, resource.namespace, resource.name)
+    return runtime.echoes.writing(plural, resource.namespace, resource.name,
+                                  lambda: runtime.queue.add(key))
 
 
 async def _decide_and_write(runtime: Runtime, resource: Resource, outcomes: Mapping[str, NameOutcome],
@@ -175,17 +196,17 @@ def _count_unseals(outcomes: Mapping[str, NameOutcome]) -> None:
 async def _patch_status(runtime: Runtime, resource: Resource, patch: dict[str, Any]) -> bool:
     """False when the resource is gone (nothing left to report on)."""
     kind = resource.kind
-    try:
-        updated = await patch_status(runtime.kube, PLURALS[kind], resource.namespace, resource.name,
-                                     {"status": patch})
-    except ApiError as exc:
-        if exc.status == 404:
-            return False
-        raise
-    metrics.API_WRITES.labels(resource=PLURALS[kind], verb="patch-status").inc()
-    runtime.echoes.wrote(PLURALS[kind], resource.namespace, resource.name,
-                         (updated.get("metadata") or {}).get("resourceVersion"))
-    runtime.cache.put(kind, {"apiVersion": API_VERSION, "kind": kind, **updated})
+    with _own_write(runtime, resource, PLURALS[kind]) as write:
+        try:
+            updated = await patch_status(runtime.kube, PLURALS[kind], resource.namespace, resource.name,
+                                         {"status": patch})
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        metrics.API_WRITES.labels(resource=PLURALS[kind], verb="patch-status").inc()
+        runtime.cache.put(kind, {"apiVersion": API_VERSION, "kind": kind, **updated})
+        write.version = _version(updated)
     return True
 
 

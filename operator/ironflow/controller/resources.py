@@ -42,10 +42,11 @@ async def _on_event(runtime: Runtime, kind: Kind, event: Any, namespace: str | N
     body = event.get("object") or {}
     if kind == SECRET_KIND and event.get("type") != "DELETED" and reseal.wanted(body):
         runtime.queue.add(ResealKey(namespace, name))
-    meta = body.get("metadata") or {}
-    if event.get("type") != "DELETED" and runtime.echoes.is_echo(PLURALS[kind], namespace, name,
-                                                                  meta.get("resourceVersion")):
+    version = None if event.get("type") == "DELETED" else (body.get("metadata") or {}).get("resourceVersion")
+    if version and runtime.echoes.is_echo(PLURALS[kind], namespace, name, version):
         return  # our own status write: the cache holds this version already (controller/echoes.py)
+    # while our status write is in flight the body is kept, and the answer says whether to queue
+    held = bool(version) and runtime.echoes.hold(PLURALS[kind], namespace, name, version)
     old = runtime.cache.get(kind, namespace, name)
     # A reseal-only body is never cached: never projected, claims no names (labelled later, it
     # leaves the cache as if deleted, and its projection is kept like a deleted resource's).
@@ -59,7 +60,8 @@ async def _on_event(runtime: Runtime, kind: Kind, event: Any, namespace: str | N
     else:
         runtime.cache.put(kind, body)
         new_names = _names(kind, runtime.cache.get(kind, namespace, name))
-    runtime.queue.add(CrKey(kind, namespace, name))
+    if not held:
+        runtime.queue.add(CrKey(kind, namespace, name))
     if old_names != new_names or gone:
         touched = old_names | new_names
         for sibling in runtime.cache.names_of(kind, namespace):
