@@ -24,9 +24,10 @@ from ironflow_testbed.processes import spawn
 
 class ReplicaGroup:
     def __init__(
-        self, kubeconfig: Path, workdir: Path, count: int, sharding: bool, lease_duration: float, served: str
+        self, kubeconfig: Path, workdir: Path, count: int, sharding: bool, lease_duration: float, served: str,
+        log_level: str = "info",
     ) -> None:
-        self.kubeconfig, self.workdir, self.count = kubeconfig, workdir, count
+        self.kubeconfig, self.workdir, self.count, self.log_level = kubeconfig, workdir, count, log_level
         self.sharding, self.lease_duration, self.served = sharding, lease_duration, served
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.peaks: dict[str, float] = {}  # VmHWM, MiB, last read (a killed replica keeps its last)
@@ -44,6 +45,7 @@ class ReplicaGroup:
                 f"--replica-id={replica}",
                 f"--lease-duration={self.lease_duration}",
                 *(["--sharding"] if self.sharding else []),
+                f"--log-level={self.log_level}",  # the last --log-level given wins
                 namespace=self.served,
                 ports=(ports[2 * i], ports[2 * i + 1]),
             )

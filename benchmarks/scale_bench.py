@@ -82,7 +82,8 @@ class Run:
             sharding = self.replicas > 1 and self.args.sharding
             self.out["sharding"] = sharding
             group = ReplicaGroup(
-                kubeconfig, self.workdir, self.replicas, sharding, self.args.lease_duration, f"{PREFIX}*"
+                kubeconfig, self.workdir, self.replicas, sharding, self.args.lease_duration, f"{PREFIX}*",
+                self.args.log_level,
             )
             self.tracker = ReadyTracker(api)
             try:
@@ -200,6 +201,7 @@ def command(args: argparse.Namespace) -> list[str]:
     shape += ["--replicas", ",".join(map(str, args.replicas)) or "none", "--kill-with", str(args.kill_with)]
     shape += [] if args.sharding else ["--no-sharding"]
     shape += ["--lease-duration", f"{args.lease_duration:g}", "--gap", f"{args.gap:g}"]
+    shape += ["--log-level", args.log_level]
     return shape + ([] if args.peer_dir is None or not args.peer else ["--peer-cap", f"{args.peer_cap:g}"])
 
 
@@ -256,6 +258,10 @@ def parse() -> argparse.Namespace:
         help="--sharding for runs of more than one replica",
     )
     parser.add_argument("--lease-duration", type=float, default=15.0)
+    parser.add_argument(
+        "--log-level", default="info", choices=("debug", "info"),
+        help="the replicas' --log-level: info, the product's default; debug costs much CPU at 100,000",
+    )
     parser.add_argument(
         "--gap", type=float, default=5.0, help="pause (s) that splits a replica's write window"
     )

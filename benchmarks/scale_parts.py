@@ -52,6 +52,7 @@ def read_back(results: Results, written: float) -> Results:
         argv += ["--lease-duration", f"{run['kill']['lease_duration']:g}"]
     argv += ["--no-sharding"] if any(r["replicas"] > 1 and not r["sharding"] for r in runs) else []
     argv += ["--peer-cap", f"{peer['cap']:g}"] if peer is not None and "cap" in peer else []
+    argv += ["--log-level", "debug"] if runs else []  # every run before the option existed
     part = {"argv": argv, "host": None, "cpus": None, "written": utc(written), "recorded": False}
 
     def stamp(result: dict[str, Any]) -> dict[str, Any]:

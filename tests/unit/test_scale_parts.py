@@ -161,8 +161,8 @@ def test_given_results_from_before_parts_were_recorded_when_loaded_then_read_bac
     block = scale_report.render(loaded["runs"], None, 320)
     assert (
         "(`benchmarks/scale_bench.py --resources 1000 --namespaces 10 --replicas 1,4 --kill-with 4 "
-        "--lease-duration 15`, read back from its results, which did not record the arguments or the "
-        "machine), 2025-12-06. Per replica count"
+        "--lease-duration 15 --log-level debug`, read back from its results, which did not record the "
+        "arguments or the machine), 2025-12-06. Per replica count"
     ) in block
     assert scale_parts.load(path) == loaded  # stamped once, the same every time
 
