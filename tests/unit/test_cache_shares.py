@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from helpers_reachable import reachable_strings
+
 from ironflow.controller import projector, resources
 from ironflow.controller.cache import Cache
 from ironflow.controller.masterkey import key_state
@@ -31,28 +33,8 @@ def _body(name: str, names: list[str], rv: int = 1, namespace: str = "dev", kind
     }
 
 
-def _held(value: object, seen: set[int] | None = None) -> list[str]:
-    """Every string reachable from the cache: containers, objects' attributes and slots."""
-    seen = set() if seen is None else seen
-    if id(value) in seen:
-        return []
-    seen.add(id(value))
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in _held(k, seen) + _held(v, seen)]
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [s for v in value for s in _held(v, seen)]
-    if isinstance(value, (int, float, bool)) or value is None or callable(value):
-        return []
-    attributes = dict(getattr(value, "__dict__", {}))
-    attributes.update({slot: getattr(value, slot) for slot in getattr(type(value), "__slots__", ())
-                       if hasattr(value, slot)})
-    return _held(attributes, seen) if attributes else [repr(value)]
-
-
 def _holds_a_value(cache: Cache) -> bool:
-    return any(CANARY in s for s in _held(cache))
+    return any(CANARY in s for s in reachable_strings(cache))
 
 
 def _runtime() -> Runtime:

@@ -6,6 +6,8 @@ import asyncio
 import base64
 from typing import Any
 
+from helpers_reachable import reachable_strings
+
 from ironflow.controller.projected import LABEL_SELECTOR, ProjectedCache
 from ironflow.core.model import CONFIG_KIND, MANAGED_BY, MANAGED_BY_LABEL, SECRET_KIND
 
@@ -24,29 +26,6 @@ def _secret(namespace: str, rv: int, value: str, *, name: str = "app") -> dict[s
     }
 
 
-def _strings(obj: object, seen: set[int] | None = None) -> list[str]:
-    """Every str and bytes reachable from obj (attributes, containers)."""
-    seen = set() if seen is None else seen
-    if id(obj) in seen:
-        return []
-    seen.add(id(obj))
-    if isinstance(obj, str):
-        return [obj]
-    if isinstance(obj, bytes):
-        return [obj.decode(errors="replace")]
-    found: list[str] = []
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            found += _strings(key, seen) + _strings(value, seen)
-    elif isinstance(obj, (list, tuple, set, frozenset)):
-        for item in obj:
-            found += _strings(item, seen)
-    elif hasattr(obj, "__dict__") or hasattr(obj, "__slots__"):
-        for name in getattr(obj, "__slots__", ()) or vars(obj):
-            found += _strings(getattr(obj, name, None), seen)
-    return found
-
-
 def test_given_a_namespace_outside_the_share_when_its_object_arrives_then_only_its_owner_is_kept() -> None:
     cache = ProjectedCache(keeps=lambda ns: ns == "mine")
     cache.primed()
@@ -54,7 +33,7 @@ def test_given_a_namespace_outside_the_share_when_its_object_arrives_then_only_i
 
     assert cache.owner_of(SECRET_KIND, "theirs", "app") == "uid-app"  # admission needs no read
     assert cache.get(SECRET_KIND, "theirs", "app") is None  # a reconcile would read it, not trust it
-    assert not any(CANARY in s for s in _strings(cache._seen))
+    assert not any(CANARY in s for s in reachable_strings(cache._seen))
     assert cache.names(SECRET_KIND, "theirs") == [("theirs", "app")]
 
 
@@ -76,7 +55,7 @@ def test_given_a_namespace_lost_when_shed_then_values_go_and_owners_stay() -> No
 
     assert cache.get(SECRET_KIND, "mine", "app") is None
     assert cache.owner_of(SECRET_KIND, "mine", "app") == "uid-app"
-    assert not any(CANARY in s for s in _strings(cache._seen))
+    assert not any(CANARY in s for s in reachable_strings(cache._seen))
 
 
 def test_given_a_namespace_gained_when_taken_then_one_labelled_list_per_kind_fills_its_values() -> None:
