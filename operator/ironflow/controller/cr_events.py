@@ -23,15 +23,14 @@ from ironflow.controller import resources, rollouts
 from ironflow.controller.state import Runtime, runtime_of
 from ironflow.core.model import CONFIG_KIND, GROUP, PLURALS, SECRET_KIND, VERSION, Kind
 
-_ROLLOUT_KINDS: dict[Kind, str] = {SECRET_KIND: "secret", CONFIG_KIND: "config"}
-
 
 async def on_event(runtime: Runtime, kind: Kind, event: Any, namespace: str | None,
                    name: str | None) -> None:
     """Both parts, the second even if the first raised; then the first's exception goes on to kopf
     (if the second raised too, the second's goes, with the first's as its context)."""
     try:
-        await rollouts.on_environment_event(runtime, _ROLLOUT_KINDS[kind], event, namespace)
+        await rollouts.on_environment_event(runtime, "secret" if kind == SECRET_KIND else "config",
+                                            event, namespace)
     except Exception:
         await resources.on_resource_event(runtime, kind, event, namespace, name)
         raise
