@@ -167,9 +167,11 @@ def test_given_a_namespace_not_kept_when_its_resource_is_deleted_then_the_index_
     runtime.cache.keeps = lambda _namespace: False
     body = _body("db", ["DB_PASSWORD"])
 
-    asyncio.run(resources._on_event(runtime, SECRET_KIND, {"type": "ADDED", "object": body}, "dev", "db"))
+    asyncio.run(resources.on_resource_event(runtime, SECRET_KIND, {"type": "ADDED", "object": body},
+                                            "dev", "db"))
     assert runtime.cache.view("dev").source("secret", "DB_PASSWORD") == "db"
-    asyncio.run(resources._on_event(runtime, SECRET_KIND, {"type": "DELETED", "object": body}, "dev", "db"))
+    asyncio.run(resources.on_resource_event(runtime, SECRET_KIND, {"type": "DELETED", "object": body},
+                                            "dev", "db"))
 
     assert runtime.cache.view("dev").source("secret", "DB_PASSWORD") is None
     assert not runtime.cache.known(SECRET_KIND, "dev", "db")

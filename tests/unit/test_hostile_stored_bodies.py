@@ -26,7 +26,7 @@ from test_hostile_bodies import ANY_JSON, SPEC
 from ironflow.cli import promote_files, reseal_files
 from ironflow.cli.errors import UserError
 from ironflow.cli.manifests import merge_into
-from ironflow.controller import masterkey, projector, reseal, resources, resync, rollouts
+from ironflow.controller import cr_events, masterkey, projector, reseal, resync, rollouts
 from ironflow.controller.masterkey import key_state
 from ironflow.controller.state import Options, Runtime
 from ironflow.core.keyring import generate_master_key
@@ -109,11 +109,9 @@ async def _drive(kind: Kind, body: dict[str, Any]) -> None:
     kube = _FakeKube(body)
     runtime = _runtime(kube)
     masterkey.apply(runtime, WITH_PREVIOUS)
-    handler_kind = "secret" if kind == SECRET_KIND else "config"
     for event_type in ("ADDED", "MODIFIED"):
         event = {"type": event_type, "object": copy.deepcopy(body)}
-        await resources._on_event(runtime, kind, event, NS, "app")
-        await rollouts._on_environment_event(runtime, handler_kind, event, NS)
+        await cr_events.on_event(runtime, kind, event, NS, "app")  # kopf's handler of the kind
     masterkey.stranded_values(runtime, {WITH_PREVIOUS.keyring.kids[-1]} if WITH_PREVIOUS.keyring else set())
     masterkey.apply(runtime, ROTATED)  # a key removed: stranding is counted over every cached body
     masterkey.apply(runtime, key_state(None))  # deleted
@@ -127,8 +125,7 @@ async def _drive(kind: Kind, body: dict[str, Any]) -> None:
     plan(DECLARING, await rollouts._view(runtime, NS))
     await CachedEnvironments(runtime.cache, kube, known=lambda _: True)(NS)  # type: ignore[arg-type]
     await runtime.events.drain(1.0)
-    await rollouts._on_environment_event(runtime, handler_kind, {"type": "DELETED", "object": body}, NS)
-    await resources._on_event(runtime, kind, {"type": "DELETED", "object": body}, NS, "app")
+    await cr_events.on_event(runtime, kind, {"type": "DELETED", "object": body}, NS, "app")
 
 
 @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])

@@ -9,7 +9,7 @@ from typing import Any
 import kopf
 import pytest
 
-from ironflow.controller import resources, rollouts
+from ironflow.controller import cr_events, rollouts
 from ironflow.controller.namespaces import kopf_scope
 from ironflow.controller.state import Options, Runtime
 from ironflow.core.model import SECRET_KIND
@@ -67,8 +67,7 @@ def test_given_unserved_namespace_when_kopf_delivers_its_events_then_nothing_cac
     event = _event(namespace)
 
     async def deliver() -> None:
-        await resources.ironflow_secret_event(event=event, namespace=namespace, name="app", memo=memo)
-        await rollouts.secret_versions(event=event, namespace=namespace, memo=memo)
+        await cr_events.ironflow_secret_event(event=event, namespace=namespace, name="app", memo=memo)
         await rollouts.deployment_declares(event=event, namespace=namespace, memo=memo)
 
     asyncio.run(deliver())
@@ -85,8 +84,7 @@ def test_given_served_namespace_when_kopf_delivers_its_event_then_cached_and_que
     event = _event("team-a")
 
     async def deliver() -> None:
-        await resources.ironflow_secret_event(event=event, namespace="team-a", name="app", memo=memo)
-        await rollouts.secret_versions(event=event, namespace="team-a", memo=memo)
+        await cr_events.ironflow_secret_event(event=event, namespace="team-a", name="app", memo=memo)
 
     asyncio.run(deliver())
     assert runtime.cache.get(SECRET_KIND, "team-a", "app") is not None

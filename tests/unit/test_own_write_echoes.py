@@ -90,15 +90,15 @@ def test_given_a_resource_projected_when_the_echoes_of_its_writes_arrive_then_no
     async def scenario() -> tuple[Runtime, set[CrKey], set[CrKey]]:
         kube = _Kube()
         runtime = _runtime(kube)
-        await resources._on_event(runtime, CONFIG_KIND, {"type": "ADDED", "object": copy.deepcopy(CR)},
-                                  NS, "app")
+        await resources.on_resource_event(runtime, CONFIG_KIND,
+                                          {"type": "ADDED", "object": copy.deepcopy(CR)}, NS, "app")
         assert runtime.queue._queued == {CrKey(CONFIG_KIND, NS, "app")}
         runtime.queue._queued.clear()  # taken by a worker
         await projector.reconcile(runtime, CONFIG_KIND, NS, "app", key_state(None))
         assert set(kube.answers) == {"object", "status"}  # created the ConfigMap, wrote the status
         drift.on_event(runtime, CONFIG_KIND, "ADDED", copy.deepcopy(kube.answers["object"]))
         status_echo = {"type": "MODIFIED", "object": copy.deepcopy(kube.answers["status"])}
-        await resources._on_event(runtime, CONFIG_KIND, status_echo, NS, "app")
+        await resources.on_resource_event(runtime, CONFIG_KIND, status_echo, NS, "app")
         after_echoes = set(runtime.queue._queued)
         # someone else's version of the object is news: the resource is looked at again
         edited = copy.deepcopy(kube.answers["object"])
@@ -117,8 +117,8 @@ def test_given_a_reconcile_when_the_echoes_of_its_writes_overtake_the_answers_th
     async def scenario() -> tuple[Runtime, set[CrKey]]:
         kube = _Kube()
         runtime = _runtime(kube)
-        await resources._on_event(runtime, CONFIG_KIND, {"type": "ADDED", "object": copy.deepcopy(CR)},
-                                  NS, "app")
+        await resources.on_resource_event(runtime, CONFIG_KIND,
+                                          {"type": "ADDED", "object": copy.deepcopy(CR)}, NS, "app")
         runtime.queue._queued.clear()  # taken by a worker
 
         async def echo_first(what: str, body: dict[str, Any]) -> None:
@@ -126,7 +126,7 @@ def test_given_a_reconcile_when_the_echoes_of_its_writes_overtake_the_answers_th
                 drift.on_event(runtime, CONFIG_KIND, "ADDED", body)
             else:
                 status_echo = {"type": "MODIFIED", "object": body}
-                await resources._on_event(runtime, CONFIG_KIND, status_echo, NS, "app")
+                await resources.on_resource_event(runtime, CONFIG_KIND, status_echo, NS, "app")
             assert runtime.queue._queued == set()  # held until the answer
 
         kube.before_answer = echo_first
@@ -149,8 +149,8 @@ def test_given_a_status_write_in_flight_when_someone_edits_the_resource_before_t
     async def scenario() -> tuple[set[CrKey], set[CrKey]]:
         kube = _Kube()
         runtime = _runtime(kube)
-        await resources._on_event(runtime, CONFIG_KIND, {"type": "ADDED", "object": copy.deepcopy(CR)},
-                                  NS, "app")
+        await resources.on_resource_event(runtime, CONFIG_KIND,
+                                          {"type": "ADDED", "object": copy.deepcopy(CR)}, NS, "app")
         runtime.queue._queued.clear()
         during: set[CrKey] = set()
 
@@ -159,8 +159,8 @@ def test_given_a_status_write_in_flight_when_someone_edits_the_resource_before_t
                 edited = copy.deepcopy(CR)
                 edited["metadata"] = {**edited["metadata"], "resourceVersion": "98", "generation": 2}
                 edited["spec"] = {"values": {"HTTP_TIMEOUT_MS": 3000}}
-                await resources._on_event(runtime, CONFIG_KIND, {"type": "MODIFIED", "object": edited},
-                                          NS, "app")
+                await resources.on_resource_event(runtime, CONFIG_KIND,
+                                                  {"type": "MODIFIED", "object": edited}, NS, "app")
                 during.update(runtime.queue._queued)
 
         kube.before_answer = edit_first

@@ -6,6 +6,6 @@ here. The drift watch is not kopf's: main.py starts it (controller/drift.py).
 
 from __future__ import annotations
 
-from ironflow.controller import login, pod_webhook, resources, rollouts, settings
+from ironflow.controller import cr_events, login, pod_webhook, rollouts, settings
 
-__all__ = ("login", "pod_webhook", "resources", "rollouts", "settings")
+__all__ = ("cr_events", "login", "pod_webhook", "rollouts", "settings")

@@ -1,8 +1,10 @@
-"""kopf watch handlers for IronflowSecret and IronflowConfig: keep the cache, queue reconciles.
+"""An IronflowSecret or IronflowConfig watch event: keep the cache, queue reconciles.
 
-Event handlers, not change handlers: they need no progress or diff-base storage, so kopf never
-writes annotations, finalizers or status of its own, and a restart writes nothing. The work
-itself happens in the queue (projector), which compares desired with actual state.
+Called from the one kopf event handler of each kind (controller/cr_events.py), which feeds the
+rollouts from the same event. Event handlers, not change handlers: they need no progress or
+diff-base storage, so kopf never writes annotations, finalizers or status of its own, and a
+restart writes nothing. The work itself happens in the queue (projector), which compares desired
+with actual state.
 """
 
 from __future__ import annotations
@@ -10,17 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import kopf
-
 from ironflow.controller import reseal
-from ironflow.controller.state import Runtime, runtime_of
+from ironflow.controller.state import Runtime
 from ironflow.controller.work import CrKey, ResealKey
 from ironflow.core.model import (
-    CONFIG_KIND,
-    GROUP,
     PLURALS,
     SECRET_KIND,
-    VERSION,
     InvalidResource,
     Kind,
     parse_resource,
@@ -31,8 +28,8 @@ from ironflow.k8s.async_client import ApiError
 logger = logging.getLogger("ironflow.resources")
 
 
-async def _on_event(runtime: Runtime, kind: Kind, event: Any, namespace: str | None,
-                    name: str | None) -> None:
+async def on_resource_event(runtime: Runtime, kind: Kind, event: Any, namespace: str | None,
+                            name: str | None) -> None:
     if not namespace or not name or not runtime.serves(namespace):  # kopf may watch cluster-wide
         return
     try:
@@ -77,14 +74,3 @@ def _names(kind: Kind, body: dict[str, Any] | None) -> frozenset[str]:
     except InvalidResource:
         return frozenset()
 
-
-@kopf.on.event(GROUP, VERSION, "ironflowsecrets")
-async def ironflow_secret_event(event: Any, namespace: str | None, name: str | None, memo: Any,
-                                **_: Any) -> None:
-    await _on_event(runtime_of(memo), SECRET_KIND, event, namespace, name)
-
-
-@kopf.on.event(GROUP, VERSION, "ironflowconfigs")
-async def ironflow_config_event(event: Any, namespace: str | None, name: str | None, memo: Any,
-                                **_: Any) -> None:
-    await _on_event(runtime_of(memo), CONFIG_KIND, event, namespace, name)

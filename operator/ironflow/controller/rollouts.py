@@ -2,9 +2,10 @@
 
 Two triggers feed one idempotent reconcile (core.rollout decides, this module only reads and
 patches): an IronflowSecret/IronflowConfig event whose per-name versions differ from what this
-process last saw queues a re-check of the declaring workloads of that environment; a workload
-event records its baseline (first sight) or catches up on a change missed while the operator was
-down. Both are kopf event handlers, so nothing is stored on the workloads but our two annotations.
+process last saw queues a re-check of the declaring workloads of that environment (reached
+through the one kopf event handler of each kind, controller/cr_events.py); a workload event
+records its baseline (first sight) or catches up on a change missed while the operator was down.
+Both come from kopf event handlers, so nothing is stored on the workloads but our two annotations.
 Workloads opted in by resource (`ironflow.io/rollout-on`) go through the same path. Each rollout
 is logged, counted (`ironflow_rollouts_total{kind}`) and posted as a Normal Event on the workload,
 naming the changed names or resources and nothing of their values.
@@ -49,7 +50,6 @@ from ironflow.k8s.async_client import ApiError, Kube
 from ironflow.k8s.workloads import KINDS, get_workload, list_workloads, patch_workload, post_event
 
 log = logging.getLogger("ironflow.rollouts")
-GROUP, VERSION = "ironflow.io", "v1alpha1"
 ATTEMPTS = 3
 ROLLOUT_INTERVAL = 1.0  # seconds between two checks of one namespace (see the module docstring)
 # What this module remembers between events lives on the runtime (state.RolloutMemory).
@@ -152,8 +152,10 @@ def _versions_changed(seen: dict[tuple[str, str, str], str], kind: str, body: Ma
     return True
 
 
-async def _on_environment_event(runtime: Runtime, kind: str, event: Mapping[str, Any],
-                                namespace: str | None) -> None:
+async def on_environment_event(runtime: Runtime, kind: str, event: Mapping[str, Any],
+                               namespace: str | None) -> None:
+    """An IronflowSecret ("secret") or IronflowConfig ("config") event: re-check its environment
+    when the versions or names it defines changed."""
     body = event.get("object") or {}
     if namespace is None or not runtime.serves(namespace):  # kopf may watch cluster-wide
         return
@@ -164,16 +166,6 @@ async def _on_environment_event(runtime: Runtime, kind: str, event: Mapping[str,
     elif not _versions_changed(seen, kind, body):
         return
     runtime.queue.add(RolloutKey(namespace))
-
-
-@kopf.on.event(GROUP, VERSION, "ironflowsecrets")
-async def secret_versions(event: Mapping[str, Any], namespace: str | None, memo: Any, **_: Any) -> None:
-    await _on_environment_event(runtime_of(memo), "secret", event, namespace)
-
-
-@kopf.on.event(GROUP, VERSION, "ironflowconfigs")
-async def config_versions(event: Mapping[str, Any], namespace: str | None, memo: Any, **_: Any) -> None:
-    await _on_environment_event(runtime_of(memo), "config", event, namespace)
 
 
 def _workload_fingerprint(workload: Mapping[str, Any]) -> str:
