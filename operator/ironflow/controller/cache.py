@@ -94,6 +94,10 @@ class Cache:
             self._primed.add(namespace)
             self._taken.add(namespace)
 
+    def taking(self, namespace: str) -> bool:
+        """Whether a `take` of the namespace is listing now (what arrives meanwhile is kept)."""
+        return namespace in self._taking
+
     def taken(self, namespace: str) -> bool:
         """Whether the namespace's bodies are complete here since a `take` (and not shed since)."""
         return namespace in self._taken
@@ -147,8 +151,13 @@ class Cache:
             claims[name] = claim
             self._environments.pop((kind, namespace), None)
 
-    def drop(self, kind: Kind, namespace: str, name: str) -> None:
+    def drop(self, kind: Kind, namespace: str, name: str, uid: str = "") -> None:
+        """`uid`, when given, must be the held one's: a deletion of an earlier resource of the same
+        name that arrives after its successor (events of two uids are not ordered) drops nothing."""
         index = self._index.get(namespace)
+        held = index.get(VIEW_KIND[kind], name) if index is not None else None
+        if uid and held is not None and held.uid and held.uid != uid:
+            return
         if index is not None:
             index.drop(VIEW_KIND[kind], name)
         self._revisions[namespace] = self._revisions.get(namespace, 0) + 1

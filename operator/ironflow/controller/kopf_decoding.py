@@ -27,6 +27,15 @@ list over at a new consistent version: kopf gets the objects of the earlier page
 (handled like any listed object) and starts its watch from the version of the list it finished,
 so no change falls between the list and the watch.
 
+Last, the same two call sites hand the events of resources this replica neither reconciles nor
+serves straight to the operator (`install(divert)`, controller/share_events.py) and never to kopf.
+Every replica receives every event of the release (the admission index needs the names of all of
+them), and kopf's per-event machinery (a worker task per object, handler keyword arguments, a
+logger per event) was most of a replica's CPU at 100,000 resources; outside its share a replica
+only updates the index, which is a synchronous dictionary update. A diverted watch event reaches
+kopf as a BOOKMARK carrying its resourceVersion (kopf keeps the version for its next watch and
+skips the rest), a diverted listed item is left out of the page kopf gets.
+
 The two attributes replaced here are private to kopf: `tests/unit/test_kopf_decoding.py` fails
 if a kopf upgrade moves them, rather than letting the protection silently lapse.
 """
@@ -35,6 +44,7 @@ from __future__ import annotations
 
 import json
 import types
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kopf._cogs.clients import api as kopf_api
@@ -46,7 +56,18 @@ from ironflow.core.model import GROUP
 from ironflow.k8s.informer import without_continue
 
 _MARK = "_ironflow_bounded_json"
+_DIVERT = "_ironflow_divert"
 _OURS = f"{GROUP}/"
+_CHANGES = ("ADDED", "MODIFIED", "DELETED")
+
+# (kind, event type or None for a listed item, body) -> True when the operator took the event
+# itself and kopf must not see it.
+Divert = Callable[[str, str | None, Mapping[str, Any]], bool]
+
+
+def _divert() -> Divert | None:
+    found: Divert | None = getattr(kopf_api, _DIVERT, None)
+    return found
 
 
 def _slim_metadata(body: Any) -> None:
@@ -82,8 +103,33 @@ def slim_listing(listing: Any) -> Any:
     return listing
 
 
+def divert_event(event: Any, divert: Divert | None) -> Any:
+    """The watch event, or a BOOKMARK of its resourceVersion when `divert` took it."""
+    if divert is None or not isinstance(event, dict) or event.get("type") not in _CHANGES:
+        return event
+    obj = event.get("object")
+    if not isinstance(obj, dict) or not _ours(obj.get("apiVersion")):
+        return event
+    if not divert(str(obj.get("kind")), event["type"], obj):
+        return event
+    metadata = obj.get("metadata")
+    version = metadata.get("resourceVersion") if isinstance(metadata, dict) else None
+    return {"type": "BOOKMARK", "object": {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+                                           "metadata": {"resourceVersion": version}}}
+
+
+def divert_listing(listing: Any, divert: Divert | None) -> Any:
+    """The list response without the items `divert` took (in place)."""
+    if divert is None or not isinstance(listing, dict) or not _ours(listing.get("apiVersion")):
+        return listing
+    items, kind = listing.get("items"), str(listing.get("kind") or "").removesuffix("List")
+    if isinstance(items, list):
+        listing["items"] = [i for i in items if not (isinstance(i, dict) and divert(kind, None, i))]
+    return listing
+
+
 def _loads(text: str | bytes) -> Any:
-    return slim_event(bounded_json.loads(text))
+    return divert_event(slim_event(bounded_json.loads(text)), _divert())
 
 
 class _BoundedJsonModule(types.ModuleType):
@@ -124,11 +170,12 @@ async def _bounded_get(
             settings=settings, logger=logger,
         )
     async with response:
-        return slim_listing(bounded_json.loads(await response.read()))
+        return divert_listing(slim_listing(bounded_json.loads(await response.read())), _divert())
 
 
-def install() -> None:
-    """Idempotent; called before kopf starts watching."""
+def install(divert: Divert | None = None) -> None:
+    """Idempotent; called before kopf starts watching. `divert` replaces the one given before."""
+    setattr(kopf_api, _DIVERT, divert)
     if getattr(kopf_api, _MARK, False):
         return
     setattr(kopf_api, "json", _BoundedJsonModule())  # noqa: B010 - a private attribute of kopf's

@@ -32,6 +32,7 @@ from ironflow.controller import (
     namespaces,
     reseal,
     resync,
+    share_events,
     state,
     worker,
 )
@@ -136,7 +137,8 @@ async def _serve(options: state.Options, kube: Kube) -> None:
                        "values are accepted; never use --dev-mode in production")
     settings = kopf.OperatorSettings()
     configure(settings, options)
-    kopf_decoding.install()  # no single object's body may stop the watch of its kind
+    # no single object's body may stop the watch of its kind; events outside the share skip kopf
+    kopf_decoding.install(share_events.divert_for(runtime))
     kopf_namespaces.install()  # a namespace created while kopf's observer starts is served too
     kopf_memories.install()  # no per-object memory kopf would keep for handlers we do not have
     clusterwide, watched = namespaces.kopf_scope(options.namespaces)  # handlers check runtime.serves

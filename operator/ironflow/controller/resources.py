@@ -52,7 +52,7 @@ async def on_resource_event(runtime: Runtime, kind: Kind, event: Any, namespace:
         return
     old_names = _names(kind, old)
     if gone:
-        runtime.cache.drop(kind, namespace, name)
+        runtime.cache.drop(kind, namespace, name, str((body.get("metadata") or {}).get("uid") or ""))
         new_names: frozenset[str] = frozenset()
     else:
         runtime.cache.put(kind, body)
