@@ -237,7 +237,8 @@ def render(results: scale_parts.Results, output: Path) -> None:
         print("no replica count measured in these results yet: no tables written", file=sys.stderr)
         return
     block = scale_report.render(results["runs"], results["peer"], chart_memory_limit_mib())
-    output.write_text(scale_report.splice(output.read_text(), block))
+    document = output.read_text() if output.exists() else ""  # a new file: the tables alone
+    output.write_text(scale_report.splice(document, block))
     print(block)
 
 

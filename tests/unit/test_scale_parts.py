@@ -223,3 +223,12 @@ def test_given_an_earlier_results_file_when_a_part_does_not_merge_it_then_it_is_
     scale_bench.keep_unmerged(results, [])
     kept = tmp_path / "bench-scale-results.previous.json"
     assert not results.exists() and kept.read_text() == '{"runs": []}'
+
+
+def test_given_a_new_output_file_when_rendered_then_it_holds_the_tables(tmp_path: Path) -> None:
+    """A run of hours must not end in a traceback because `--output` named a new file."""
+    import scale_bench
+
+    output = tmp_path / "scale.md"
+    scale_bench.render({"runs": [_run(4, FOUR, "2026-12-06T23:00:00Z")], "peer": None}, output)
+    assert "| N = 1,000 in 10 namespaces | 4 replicas, sharding |" in output.read_text()
