@@ -134,3 +134,13 @@ def test_given_resources_handler_when_a_deletion_of_an_earlier_uid_arrives_then_
     gone = {"type": "DELETED", "object": _body("scale-a", rv=13, uid="uid-2")}
     asyncio.run(resources.on_resource_event(runtime, SECRET_KIND, gone, "scale-a", "db"))
     assert not runtime.cache.known(SECRET_KIND, "scale-a", "db")
+
+
+def test_given_an_event_without_a_resource_version_when_decoded_then_kopf_gets_it() -> None:
+    """kopf resumes its watch from the last version it saw; a bookmark without one would lose it."""
+    runtime = _runtime(kept=set())
+    body = _body("scale-a")
+    del body["metadata"]["resourceVersion"]
+    event = {"type": "ADDED", "object": body}
+    assert kopf_decoding.divert_event(event, _divert(runtime)) is event
+    assert not runtime.cache.known(SECRET_KIND, "scale-a", "db")

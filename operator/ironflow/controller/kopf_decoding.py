@@ -110,10 +110,11 @@ def divert_event(event: Any, divert: Divert | None) -> Any:
     obj = event.get("object")
     if not isinstance(obj, dict) or not _ours(obj.get("apiVersion")):
         return event
-    if not divert(str(obj.get("kind")), event["type"], obj):
-        return event
     metadata = obj.get("metadata")
     version = metadata.get("resourceVersion") if isinstance(metadata, dict) else None
+    # kopf resumes its watch from the last version it saw: a bookmark without one would restart it
+    if not isinstance(version, str) or not version or not divert(str(obj.get("kind")), event["type"], obj):
+        return event
     return {"type": "BOOKMARK", "object": {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
                                            "metadata": {"resourceVersion": version}}}
 
