@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
 from kopf._cogs.clients import api as kopf_api
 from test_cache_shares import Listing
 
@@ -30,9 +33,10 @@ def _body(namespace: str, name: str = "db", rv: int = 5, uid: str = "uid-1", kin
 
 
 def _runtime(kept: set[str], sharding: bool = True) -> Any:
-    cache = Cache(keeps=kept.__contains__)
-    return SimpleNamespace(cache=cache, shares=SimpleNamespace(enabled=sharding),
-                           serves=lambda ns: ns.startswith("scale-"), keeps_bodies=kept.__contains__)
+    """What divert_for reads; the cache keeps bodies as state.Runtime wires it (the share with
+    sharding, everything without)."""
+    cache = Cache(keeps=kept.__contains__ if sharding else lambda _namespace: True)
+    return SimpleNamespace(cache=cache, serves=lambda ns: ns.startswith("scale-"))
 
 
 def _divert(runtime: Any) -> kopf_decoding.Divert:
@@ -144,3 +148,18 @@ def test_given_an_event_without_a_resource_version_when_decoded_then_kopf_gets_i
     event = {"type": "ADDED", "object": body}
     assert kopf_decoding.divert_event(event, _divert(runtime)) is event
     assert not runtime.cache.known(SECRET_KIND, "scale-a", "db")
+
+
+def test_given_a_diverter_that_raises_when_an_event_is_decoded_then_kopf_gets_it_and_the_watch_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The diverter runs inside kopf's decoding: an exception there would end the watch of the kind."""
+    def broken(_kind: str, _type: str | None, _body: Mapping[str, Any]) -> bool:
+        raise ValueError("CANARY-7f2a-value")
+
+    event = {"type": "ADDED", "object": _body("scale-a")}
+    listing = {"apiVersion": API_VERSION, "kind": "IronflowSecretList", "items": [_body("scale-a")]}
+    with caplog.at_level(logging.DEBUG):
+        assert kopf_decoding.divert_event(event, broken) is event
+        assert len(kopf_decoding.divert_listing(listing, broken)["items"]) == 1
+    assert "ValueError" in caplog.text and "CANARY-7f2a-value" not in caplog.text

@@ -94,9 +94,10 @@ class Cache:
             self._primed.add(namespace)
             self._taken.add(namespace)
 
-    def taking(self, namespace: str) -> bool:
-        """Whether a `take` of the namespace is listing now (what arrives meanwhile is kept)."""
-        return namespace in self._taking
+    def holds_bodies(self, namespace: str) -> bool:
+        """Whether a body arriving for the namespace is kept: `keeps` says so, or a `take` of it is
+        listing now (what arrives meanwhile is kept too)."""
+        return self.keeps(namespace) or namespace in self._taking
 
     def taken(self, namespace: str) -> bool:
         """Whether the namespace's bodies are complete here since a `take` (and not shed since)."""
@@ -130,7 +131,7 @@ class Cache:
         namespace, name = meta["namespace"], meta["name"]
         if is_reseal_only(body):  # a temporary resource of `secret reseal -f` (core/reseal.py)
             if self.known(kind, namespace, name):
-                self.drop(kind, namespace, name)
+                self.drop(kind, namespace, name, str(meta.get("uid") or ""))
             return
         index = self._index.get(namespace)
         if index is None:
@@ -141,7 +142,7 @@ class Cache:
             return  # an event older than what is held
         if index.put(VIEW_KIND[kind], summarise(VIEW_KIND[kind], body, rv)):
             self._revisions[namespace] = self._revisions.get(namespace, 0) + 1
-        if not (self.keeps(namespace) or namespace in self._taking):
+        if not self.holds_bodies(namespace):
             self._forget_body(kind, namespace, name)
             return
         self._bodies.setdefault((kind, namespace), {})[name] = slim(kind, body)

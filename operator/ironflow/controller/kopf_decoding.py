@@ -43,6 +43,7 @@ if a kopf upgrade moves them, rather than letting the protection silently lapse.
 from __future__ import annotations
 
 import json
+import logging
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -54,6 +55,8 @@ from ironflow.controller.slim_bodies import DROPPED_ANNOTATIONS, DROPPED_METADAT
 from ironflow.core import bounded_json
 from ironflow.core.model import GROUP
 from ironflow.k8s.informer import without_continue
+
+logger = logging.getLogger("ironflow.kopf-decoding")
 
 _MARK = "_ironflow_bounded_json"
 _DIVERT = "_ironflow_divert"
@@ -103,6 +106,18 @@ def slim_listing(listing: Any) -> Any:
     return listing
 
 
+def _taken(divert: Divert, kind: str, event_type: str | None, body: dict[str, Any]) -> bool:
+    """Whether `divert` took it. It runs inside kopf's decoding, where an exception would end the
+    watch of the whole kind, so one that raises hands the event to kopf as before (its handler
+    reports it); the exception's text is not logged, it could quote the body."""
+    try:
+        return divert(kind, event_type, body)
+    except Exception as exc:
+        logger.warning("an %s event could not be taken outside kopf (%s); kopf handles it",
+                       kind, type(exc).__name__)
+        return False
+
+
 def divert_event(event: Any, divert: Divert | None) -> Any:
     """The watch event, or a BOOKMARK of its resourceVersion when `divert` took it."""
     if divert is None or not isinstance(event, dict) or event.get("type") not in _CHANGES:
@@ -113,7 +128,9 @@ def divert_event(event: Any, divert: Divert | None) -> Any:
     metadata = obj.get("metadata")
     version = metadata.get("resourceVersion") if isinstance(metadata, dict) else None
     # kopf resumes its watch from the last version it saw: a bookmark without one would restart it
-    if not isinstance(version, str) or not version or not divert(str(obj.get("kind")), event["type"], obj):
+    if not isinstance(version, str) or not version:
+        return event
+    if not _taken(divert, str(obj.get("kind")), event["type"], obj):
         return event
     return {"type": "BOOKMARK", "object": {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
                                            "metadata": {"resourceVersion": version}}}
@@ -125,7 +142,7 @@ def divert_listing(listing: Any, divert: Divert | None) -> Any:
         return listing
     items, kind = listing.get("items"), str(listing.get("kind") or "").removesuffix("List")
     if isinstance(items, list):
-        listing["items"] = [i for i in items if not (isinstance(i, dict) and divert(kind, None, i))]
+        listing["items"] = [i for i in items if not (isinstance(i, dict) and _taken(divert, kind, None, i))]
     return listing
 
 

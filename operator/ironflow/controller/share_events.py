@@ -9,7 +9,7 @@ about each event of our kinds as it is decoded, and an event taken here reaches 
 bookmark of its resourceVersion.
 
 An event is taken here only when its namespace is not served (kopf's handlers would ignore it) or
-when sharding is on and the namespace's bodies are not kept here, and no take is listing it. The
+the cache holds no bodies there (with sharding: outside the share, and no take is listing it). The
 share can change between an event kopf queued and the moment its handler runs; the cache then
 ignores whatever is older than what it holds (by resourceVersion, and by uid for deletions), so a
 late event does not undo a diverted one.
@@ -23,7 +23,6 @@ from typing import Any
 from ironflow.controller.kopf_decoding import Divert
 from ironflow.controller.state import Runtime
 from ironflow.core.model import CONFIG_KIND, SECRET_KIND, Kind
-from ironflow.core.reseal import is_reseal_only
 
 
 def _kind(name: str) -> Kind | None:
@@ -41,13 +40,12 @@ def divert_for(runtime: Runtime) -> Divert:
             return False  # kopf's handlers see it, and report it as they do today
         if not runtime.serves(namespace):
             return True
-        if not runtime.shares.enabled or runtime.keeps_bodies(namespace) or runtime.cache.taking(namespace):
+        if runtime.cache.holds_bodies(namespace):  # the share (everything without sharding), or a take
             return False
-        if event_type == "DELETED" or is_reseal_only(body):
-            if runtime.cache.known(kind, namespace, name):
-                runtime.cache.drop(kind, namespace, name, str(metadata.get("uid") or ""))
-        else:
-            runtime.cache.put(kind, body)
+        if event_type != "DELETED":
+            runtime.cache.put(kind, body)  # a reseal-only body leaves the index there, as a deletion
+        elif runtime.cache.known(kind, namespace, name):
+            runtime.cache.drop(kind, namespace, name, str(metadata.get("uid") or ""))
         return True
 
     return divert
