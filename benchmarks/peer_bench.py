@@ -83,11 +83,29 @@ def check_unsealed(core: client.CoreV1Api, n: int, prefix: str) -> None:
             raise AssertionError(f"Secret s{i} does not hold the value sealed for it")
 
 
+def _stopped(n: int, raw: float, cap: float, phase: str, reached: int, seconds: float, pid: int,
+             phases: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A run that did not finish `phase` within `cap` seconds: how far it got, and its memory so far."""
+    return {
+        "product": "Sealed Secrets",
+        "n": n,
+        "raw_rate": raw,
+        "cap": cap,
+        "stopped": f"peer {'cold start' if phase == 'cold' else phase}",
+        "reached": {"phase": phase, "count": reached, "seconds": seconds},
+        "phases": dict(phases or {}),
+        "hwm": {"first": vm_hwm_mib(pid)},
+    }
+
+
 def run(
-    n: int, workdir: Path, peer_dir: Path, timeout: float = 3600, progress: Progress | None = None
+    n: int, workdir: Path, peer_dir: Path, timeout: float = 3600, progress: Progress | None = None,
+    partial: bool = False,
 ) -> dict[str, Any]:
     """The phases over `n` SealedSecrets; each wait gives up (TimeoutError) after `timeout` seconds.
-    With `progress`, its waits are told as they go (the counts of the polls they make anyway)."""
+    With `progress`, its waits are told as they go (the counts of the polls they make anyway).
+    `partial`: a cold start or change not done in `timeout` ends the run with what it reached
+    (`stopped`: the phase, the count Synced, the seconds, the process's peak RSS) instead of raising."""
     told = progress or Progress("Sealed Secrets", out=None)
     plane = ControlPlane(workdir / "cp", die_with_parent=True)
     plane.start()
@@ -118,7 +136,14 @@ def run(
         process = start_peer(peer_dir, kubeconfig, workdir / "peer.log")
         try:
             done = told.waiting("peer cold start", lambda: synced(custom, 1), n, "Synced")
-            cold = wait(done, timeout, "peer cold start", every)
+            cold_from = time.monotonic()
+            try:
+                cold = wait(done, timeout, "peer cold start", every)
+            except TimeoutError:
+                if not partial:
+                    raise
+                return _stopped(n, raw, timeout, "cold", synced(custom, 1), time.monotonic() - cold_from,
+                                process.pid)
             settle_writes(audit, 3 * n)
             phases.record("cold", cold, cpu_seconds(process.pid))
             check_unsealed(core, n, "one")
@@ -133,7 +158,13 @@ def run(
             started = time.monotonic()
             parallel(lambda i=i: patch(i) for i in range(n))
             done = told.waiting("peer change", lambda: synced(custom, 2), n, "Synced")
-            wait(done, timeout, "peer change", every)
+            try:
+                wait(done, timeout, "peer change", every)
+            except TimeoutError:
+                if not partial:
+                    raise
+                return _stopped(n, raw, timeout, "change", synced(custom, 2), time.monotonic() - started,
+                                process.pid, phases.out)
             change = time.monotonic() - started
             settle_writes(audit, 6 * n)
             phases.record("change", change, cpu_seconds(process.pid) - cpu)

@@ -185,7 +185,8 @@ def peer(args: argparse.Namespace) -> dict[str, Any] | None:
     progress = Progress("Sealed Secrets")
     with tempfile.TemporaryDirectory(prefix="ironflow-scale-peer-") as tmp, progress.step("whole run"):
         try:
-            return peer_bench.run(args.resources, Path(tmp), args.peer_dir, args.peer_cap, progress)
+            return peer_bench.run(args.resources, Path(tmp), args.peer_dir, args.peer_cap, progress,
+                                  partial=True)
         except TimeoutError as stopped:
             return {
                 "product": "Sealed Secrets",

@@ -169,6 +169,8 @@ def kill_table(run: dict[str, Any]) -> str:
 
 
 def peer_table(peer: dict[str, Any], limit_mib: float) -> str:
+    if "reached" in peer:
+        return _peer_stopped_table(peer, limit_mib)
     if "stopped" in peer:
         return (
             f"Sealed Secrets at N = {peer['n']:,} did not finish a phase within {peer['cap']:.0f} s "
@@ -183,6 +185,29 @@ def peer_table(peer: dict[str, Any], limit_mib: float) -> str:
     ]
     lines = [
         f"| Sealed Secrets v0.40.0, N = {peer['n']:,} in one namespace, one replica | |",
+        "| --- | --- |",
+    ]
+    return "\n".join(lines + [f"| {label} | {cell} |" for label, cell in rows])
+
+
+def _peer_stopped_table(peer: dict[str, Any], limit_mib: float) -> str:
+    """A peer run stopped at its cap: the rate it reached, and its memory until then."""
+    reached = peer["reached"]
+    cold = reached["phase"] == "cold"
+    what = "cold start, Secrets created and status Synced" if cold else "every value changed"
+    top = max(peer["hwm"].values())
+    rows = [("raw API write rate of its run", f"{peer['raw_rate']:.0f}/s")]
+    if "cold" in peer["phases"]:
+        rows.append(("cold start, every Secret created and status Synced", _phase(peer, "cold")))
+    rows += [
+        (what, f"**not done** in {reached['seconds']:.0f} s (the cap): {reached['count']:,} of {peer['n']:,} "
+               f"({reached['count'] / reached['seconds']:.0f}/s; all {peer['n']:,} at that rate: "
+               f"{peer['n'] / max(reached['count'], 1) * reached['seconds']:,.0f} s)"),
+        ("peak RSS (VmHWM) of its one replica, until stopped",
+         f"{top:.0f} MiB ({top / limit_mib:.0%} of Ironflow's limit)"),
+    ]
+    lines = [
+        f"| Sealed Secrets v0.40.0, N = {peer['n']:,} in one namespace, one replica, each phase capped | |",
         "| --- | --- |",
     ]
     return "\n".join(lines + [f"| {label} | {cell} |" for label, cell in rows])

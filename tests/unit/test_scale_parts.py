@@ -232,3 +232,34 @@ def test_given_a_new_output_file_when_rendered_then_it_holds_the_tables(tmp_path
     output = tmp_path / "scale.md"
     scale_bench.render({"runs": [_run(4, FOUR, "2026-12-06T23:00:00Z")], "peer": None}, output)
     assert "| N = 1,000 in 10 namespaces | 4 replicas, sharding |" in output.read_text()
+
+
+def test_given_the_peer_stopped_at_its_cap_when_rendered_then_its_rate_and_memory_so_far_are_shown() -> None:
+    stopped = {
+        "product": "Sealed Secrets",
+        "n": 100_000,
+        "raw_rate": 800.0,
+        "cap": 900.0,
+        "stopped": "peer cold start",
+        "reached": {"phase": "cold", "count": 27_000, "seconds": 900.0},
+        "phases": {},
+        "hwm": {"first": 410.0},
+    }
+    table = scale_report.peer_table(stopped, 320)
+    assert "| Sealed Secrets v0.40.0, N = 100,000 in one namespace, one replica, each phase capped |" in table
+    assert ("| cold start, Secrets created and status Synced | **not done** in 900 s (the cap): "
+            "27,000 of 100,000 (30/s; all 100,000 at that rate: 3,333 s) |") in table
+    assert "| peak RSS (VmHWM) of its one replica, until stopped | 410 MiB (128% of Ironflow's limit) |" in (
+        table)
+    assert "every value changed" not in table
+
+
+def test_given_the_peer_stopped_in_the_change_when_rendered_then_its_cold_start_is_kept() -> None:
+    stopped = {
+        "product": "Sealed Secrets", "n": 1000, "raw_rate": 500.0, "cap": 60.0, "stopped": "peer change",
+        "reached": {"phase": "change", "count": 600, "seconds": 61.0},
+        "phases": {"cold": {"seconds": 20.0}}, "hwm": {"first": 70.0},
+    }
+    table = scale_report.peer_table(stopped, 320)
+    assert "| cold start, every Secret created and status Synced | 20.0 s (50/s) |" in table
+    assert "| every value changed | **not done** in 61 s (the cap): 600 of 1,000 (10/s;" in table
