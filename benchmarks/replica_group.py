@@ -70,7 +70,17 @@ class ReplicaGroup:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
 
+    def pause(self) -> None:
+        """SIGSTOP every live replica: what is written meanwhile waits for them (the burst phase)."""
+        for process in self.live().values():
+            process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for process in self.live().values():
+            process.send_signal(signal.SIGCONT)
+
     def stop(self, timeout: float = 60) -> None:
+        self.resume()  # a stopped process does not act on SIGTERM
         for process in self.live().values():
             process.terminate()
         for process in self.processes.values():

@@ -92,6 +92,8 @@ class Run:
                     self.phases_of(group)
                     if self.replicas == self.args.kill_with:
                         self.kill_phase(group, api)
+                    if self.args.burst:
+                        self.burst_phase(group)
                 except TimeoutError as stuck:  # a figure too: the next replica count still runs
                     self.out["stopped"] = (
                         f"{stuck} not done in {self.args.timeout:g} s ({self.stuck_at} Ready)"
@@ -179,6 +181,25 @@ class Run:
             kill["served_again"] = served_again(self.audit.spans(), victim, since, kill_at)
 
 
+    def burst_phase(self, group: ReplicaGroup) -> None:
+        """Every value changed while the replicas are stopped (SIGSTOP), timed from their resumption
+        until all Ready: what the replicas write per second when the client's writes do not share the
+        CPUs with them (the change phase above is limited by those)."""
+        generation = 4 if "kill" in self.phases.out else 3
+        self.final = "four"
+        group.pause()
+        try:
+            with self.progress.step(f"burst: {self.n:,} values written, replicas stopped"):
+                self.write("four", range(self.count))
+        finally:
+            group.resume()
+        cpu, started = group.cpu(), time.monotonic()
+        self.settled(generation, "burst")
+        seconds = time.monotonic() - started
+        self.settle((2 * generation + 1) * self.n)  # 3 per resource cold, 2 per change since
+        self.phases.record("burst", seconds, group.cpu() - cpu)
+
+
 def peer(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.peer_dir is None or not args.peer:
         return None
@@ -202,7 +223,7 @@ def command(args: argparse.Namespace) -> list[str]:
     shape += ["--replicas", ",".join(map(str, args.replicas)) or "none", "--kill-with", str(args.kill_with)]
     shape += [] if args.sharding else ["--no-sharding"]
     shape += ["--lease-duration", f"{args.lease_duration:g}", "--gap", f"{args.gap:g}"]
-    shape += ["--log-level", args.log_level]
+    shape += ["--log-level", args.log_level] + (["--burst"] if args.burst else [])
     return shape + ([] if args.peer_dir is None or not args.peer else ["--peer-cap", f"{args.peer_cap:g}"])
 
 
@@ -260,6 +281,11 @@ def parse() -> argparse.Namespace:
         help="--sharding for runs of more than one replica",
     )
     parser.add_argument("--lease-duration", type=float, default=15.0)
+    parser.add_argument(
+        "--burst", action="store_true",
+        help="last, every value changed with the replicas stopped, timed from their resumption (give a "
+        "--lease-duration longer than the writes take, or the Leases run out while stopped)",
+    )
     parser.add_argument(
         "--log-level", default="info", choices=("debug", "info"),
         help="the replicas' --log-level: info, the product's default; debug costs much CPU at 100,000",

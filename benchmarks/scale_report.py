@@ -1,10 +1,11 @@
 """The "Scale-out" tables `make bench-scale` writes into docs/benchmarks.md: pure functions of results.
 
 A run (scale_bench.Run.measure) is a dict: replicas, n, namespaces, sharding, raw_rate,
-create_rate, phases {cold, change[, kill]: {seconds, writes, reads, cpu}} (operator_bench.Phases),
+create_rate, phases {cold, change[, kill][, burst]: {seconds, writes, reads, cpu}} (operator_bench.Phases),
 hwm {replica: MiB}, lost, overlaps {namespace: [replicas]}, writes_by_replica, and in the run
 with the kill, kill {victim, was_leader, after_seconds, served_again {namespace: s or None},
-lease_duration}. The peer is a peer_bench result or {cap, stopped} when it ran out of time. Each
+lease_duration}. The peer is a peer_bench result, the same with `reached` when a phase ran out of
+its cap (how far it got), or {cap, stopped} from before that was kept. Each
 also has its part and when it finished (scale_parts.stamped): the tables quote what measured them.
 """
 
@@ -38,10 +39,15 @@ def lease_writes(run: dict[str, Any]) -> int:
     return sum(v for p in run["phases"].values() for k, v in p["writes"].items() if "leases" in k)
 
 
-def change_share(run: dict[str, Any]) -> float:
+def change_share(run: dict[str, Any], phase: str = "change") -> float:
     """Controller writes per second during the change of every value, over the raw write rate."""
-    change = run["phases"]["change"]
+    change = run["phases"][phase]
     return float(resource_writes(change["writes"]) / change["seconds"] / run["raw_rate"])
+
+
+def burst_share(run: dict[str, Any]) -> float:
+    """The same in the burst: the values written while the replicas were stopped."""
+    return change_share(run, "burst")
 
 
 def _phase(run: dict[str, Any], phase: str) -> str:
@@ -113,6 +119,14 @@ def replicas_table(runs: list[dict[str, Any]], limit_mib: float) -> str:
         )
         + " |"
     )
+    if any("burst" in r["phases"] for r in runs):
+        rows[5:5] = [
+            ("every value changed with the replicas stopped: from their resumption until all Ready",
+             lambda r: _phase(r, "burst")),
+            ("controller writes/s in that burst, share of the raw rate",
+             lambda r: f"{burst_share(r) * r['raw_rate']:.0f}/s ({burst_share(r):.0%}): "
+             f"{_met(burst_share(r) >= 0.5)}"),
+        ]
     lines = [head, "|" + " --- |" * (len(runs) + 1)]
     if any("stopped" in r for r in runs):
         rows.insert(

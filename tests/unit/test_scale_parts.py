@@ -263,3 +263,19 @@ def test_given_the_peer_stopped_in_the_change_when_rendered_then_its_cold_start_
     table = scale_report.peer_table(stopped, 320)
     assert "| cold start, every Secret created and status Synced | 20.0 s (50/s) |" in table
     assert "| every value changed | **not done** in 61 s (the cap): 600 of 1,000 (10/s;" in table
+
+
+def test_given_a_burst_phase_when_rendered_then_its_rate_is_judged_against_half_the_raw_rate() -> None:
+    writes = {"patch secrets": 500, "patch ironflowsecrets/status": 500}
+    burst = {"seconds": 4.0, "writes": writes, "reads": {}, "cpu": 2.0}
+    fast = _run(1, ONE_TWO, "2026-12-07T09:00:00Z")
+    fast["phases"]["burst"] = burst  # 1,000 writes in 4 s: 250/s of 500/s raw
+    slow = _run(2, ONE_TWO, "2026-12-07T10:00:00Z")
+    slow["phases"]["burst"] = burst | {"seconds": 10.0}
+    block = scale_report.render([fast, slow], None, 320)
+    assert ("| every value changed with the replicas stopped: from their resumption until all Ready | "
+            "4.0 s (250/s) | 10.0 s (100/s) |") in block
+    assert ("| controller writes/s in that burst, share of the raw rate | 250/s (50%): met | "
+            "100/s (20%): **not met** |") in block
+    plain = scale_report.render([_run(1, ONE_TWO, "2026-12-07T09:00:00Z")], None, 320)
+    assert "burst" not in plain
