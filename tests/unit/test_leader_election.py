@@ -175,6 +175,23 @@ def test_given_gain_hooks_when_leadership_is_gained_then_each_runs_once_per_gain
     assert calls == [1, 2] and late == [1, 2]
 
 
+def test_given_a_leader_frozen_past_its_deadline_when_it_renews_then_the_gain_hooks_run_again() -> None:
+    """A replica stopped (SIGSTOP, a paused VM) between two attempts: is_leading() said no
+    meanwhile, so keys dequeued then were dropped; the renewal that follows must resync them."""
+    store, clock = LeaseStore(), Clock()
+    a = _candidate(store, clock, "a")
+    calls: list[int] = []
+    a.on_gain(lambda: calls.append(a.term))
+    asyncio.run(_steps(clock, 4, a))
+    assert calls == [1]
+    clock.now += 30  # frozen: no attempt, the deadline passes, the Lease (15 s) is still ours
+    assert not a.is_leading()
+    asyncio.run(a.step())
+    assert a.is_leading() and calls == [1, 2]
+    asyncio.run(_steps(clock, 6, a))  # renewed in time from here on: no more resyncs
+    assert calls == [1, 2]
+
+
 def test_given_election_disabled_when_asked_then_always_leading() -> None:
     leadership = Leadership(LeaseStore(), "ops", ElectionOptions(enabled=False))  # type: ignore[arg-type]
     assert leadership.is_leading()

@@ -229,8 +229,22 @@ class Leadership:
             logger.debug("Lease attempt failed: %s", exc)
             ours = False
         if ours:
+            lapsed = self._leading and self._clock() >= self._valid_until
             self._valid_until = started + self.options.renew_deadline
+            if lapsed:
+                self._lapse()
         self._announce()
+
+    def _lapse(self) -> None:
+        """The Lease stayed ours, but the deadline passed between two attempts: the process was
+        frozen (a stopped container, a paused VM), or the API server slow, for longer than the
+        renew deadline. `is_leading()` said no meanwhile, so the workers dropped every key they
+        dequeued then, trusting a new leader to resync them; with no loss announced, none would.
+        So this renewal counts as a gain: a new term, and the gain hooks resync everything once."""
+        logger.warning("the leader Lease %s/%s was renewed after its deadline had passed: writes "
+                       "stopped meanwhile, so what was dropped is resynced", self.namespace,
+                       self.options.lease_name)
+        self._leading = False
 
     def _announce(self) -> None:
         leading = self.is_leading()
