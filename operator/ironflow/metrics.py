@@ -43,6 +43,10 @@ MODE = Gauge("ironflow_master_key_mode",
              "1 for the current master-key mode (keyed, dev, no-key, invalid-key).",
              ["mode"], registry=REGISTRY)
 QUEUE_DEPTH = Gauge("ironflow_queue_depth", "Reconciles queued or running.", registry=REGISTRY)
+STALE_REQUEUED = Counter("ironflow_stale_requeued_total",
+                         "Resources found with a status behind their spec and no work queued, queued "
+                         "again by the periodic sweep (controller/stale.py): each one is a lost event.",
+                         ["kind"], registry=REGISTRY)
 # -- rollouts (controller/rollouts.py) --
 ROLLOUTS = Counter("ironflow_rollouts_total", "Workload rollouts the operator triggered, by workload kind.",
                    ["kind"], registry=REGISTRY)

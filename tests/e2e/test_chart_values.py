@@ -88,7 +88,7 @@ def test_given_alerts_enabled_when_templated_then_every_alert_queries_series_the
     alerts = {r["alert"]: r["expr"] for group in rule["spec"]["groups"] for r in group["rules"]}
     assert {
         "IronflowOperatorDown", "IronflowUnsealFailures", "IronflowWebhookRefusals", "IronflowWebhookSlow",
-        "IronflowNamesOnRetiredKey", "IronflowTaskRestarting",
+        "IronflowNamesOnRetiredKey", "IronflowTaskRestarting", "IronflowLostEvents",
     } <= set(alerts)
     used = set(re.findall(r"\b(ironflow_[a-z_]+)\b", "\n".join(alerts.values())))
     assert used <= metrics.series_names(), used - metrics.series_names()

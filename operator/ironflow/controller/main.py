@@ -33,6 +33,7 @@ from ironflow.controller import (
     reseal,
     resync,
     share_events,
+    stale,
     state,
     worker,
 )
@@ -123,6 +124,7 @@ async def _serve(options: state.Options, kube: Kube) -> None:
     supervise("cache", lambda: resync.sync_cache(runtime), completes=True)
     supervise("drift", lambda: drift.watch(runtime))
     supervise("crd-versions", lambda: crd_check.watch(runtime))
+    supervise("stale", lambda: stale.run(runtime))
     leadership = supervise("leadership", runtime.leadership.run, completes=not options.election.enabled,
                            liveness=True)
     shares = supervise("shares", runtime.shares.run, completes=not options.election.sharding, liveness=True)

@@ -66,6 +66,10 @@ class WorkQueue(Generic[K]):
         self.add_after(key, delay)
         return delay
 
+    def holds(self, key: K) -> bool:
+        """Whether `key` is queued, running, or waiting for a retry or re-check."""
+        return key in self._queued or key in self._active or key in self._timers
+
     def forget(self, key: K) -> None:
         self._failures.pop(key, None)
 
