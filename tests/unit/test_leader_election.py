@@ -157,13 +157,20 @@ def test_given_leader_releases_when_standby_tries_then_it_takes_over_at_once() -
     assert b.is_leading()
 
 
-def test_given_gain_hooks_when_leadership_is_gained_then_each_runs_once_per_gain() -> None:
-    store, clock = LeaseStore(), Clock()
+def _leader_counting_gains(store: LeaseStore, clock: Clock, seconds: float) -> tuple[Leadership, list[int]]:
+    """Candidate "a" with a gain hook recording the term of each gain, stepped for `seconds`
+    (it leads from its first step: one gain, term 1)."""
     a = _candidate(store, clock, "a")
     calls: list[int] = []
     a.on_gain(lambda: calls.append(a.term))
-    asyncio.run(_steps(clock, 6, a))
+    asyncio.run(_steps(clock, seconds, a))
     assert calls == [1]
+    return a, calls
+
+
+def test_given_gain_hooks_when_leadership_is_gained_then_each_runs_once_per_gain() -> None:
+    store, clock = LeaseStore(), Clock()
+    a, calls = _leader_counting_gains(store, clock, 6)
     late: list[int] = []
     a.on_gain(lambda: late.append(a.term))  # registered while leading: runs now
     assert late == [1]
@@ -179,11 +186,7 @@ def test_given_a_leader_frozen_past_its_deadline_when_it_renews_then_the_gain_ho
     """A replica stopped (SIGSTOP, a paused VM) between two attempts: is_leading() said no
     meanwhile, so keys dequeued then were dropped; the renewal that follows must resync them."""
     store, clock = LeaseStore(), Clock()
-    a = _candidate(store, clock, "a")
-    calls: list[int] = []
-    a.on_gain(lambda: calls.append(a.term))
-    asyncio.run(_steps(clock, 4, a))
-    assert calls == [1]
+    a, calls = _leader_counting_gains(store, clock, 4)
     clock.now += 30  # frozen: no attempt, the deadline passes, the Lease (15 s) is still ours
     assert not a.is_leading()
     asyncio.run(a.step())
